@@ -1,0 +1,239 @@
+"""What a user can do to a melding, as functions that check the rules and return the events to store.
+
+This is the one place that turns an intent ("register this call", "close with this note") into
+events: the TUI, the server (Open311 intake) and the demo generator all call these, so the rules
+(transition table, required notes, the norm fixed at categorisation, references) hold everywhere.
+
+Each function needs a :class:`DeviceClock`: the device's identity, its event counter and its
+hybrid logical clock. The caller persists ``DeviceClock.seq`` and ``DeviceClock.hlc.last`` in the
+same transaction as the returned events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from shared.deadlines import DEFAULT_POLICY, HolidayPolicy, deadline, utcnow
+from shared.enums import EventType, Kanaal, Status
+from shared.errors import ValidationError
+from shared.events import (
+    CallbackLoggedPayload,
+    CreatedPayload,
+    Event,
+    FieldsChangedPayload,
+    MeldingFields,
+    NoteAddedPayload,
+    ReasonPayload,
+    StatusChangedPayload,
+    to_payload,
+)
+from shared.hlc import HLC
+from shared.ids import new_id
+from shared.model import Melding
+from shared.reference import make_reference
+from shared.status import check_transition
+from shared.taxonomy import Taxonomy, load_taxonomy
+from shared.validation import MAX_SHORT_TEXT_LENGTH, clean_text
+
+#: Device code the sync server uses for meldingen it registers itself (e.g. through Open311).
+SERVER_DEVICE = "00"
+
+
+@dataclass
+class DeviceClock:
+    """A device's identity and counters.
+
+    Attributes:
+        device_id: the device code issued with the token (2 Crockford base32 characters).
+        user: who is working (shown in the history).
+        seq: the last ``device_seq`` used (0 for a new device).
+        hlc: the device's hybrid logical clock.
+    """
+
+    device_id: str
+    user: str
+    seq: int = 0
+    hlc: HLC = field(default_factory=HLC)
+
+    def _event(self, melding_id: str, type_: EventType, payload: msgspec.Struct, prev: str | None = None) -> Event:
+        self.seq += 1
+        return Event(
+            event_id=new_id(),
+            melding_id=melding_id,
+            device_id=self.device_id,
+            device_seq=self.seq,
+            hlc=self.hlc.now(),
+            type=type_.value,
+            payload=to_payload(payload),
+            user=self.user,
+            prev=prev,
+        )
+
+
+def _with_norm(
+    fields: MeldingFields, registered_at: datetime, taxonomy: Taxonomy, policy: HolidayPolicy
+) -> MeldingFields:
+    """Fix the servicenorm and deadline in force when a categorie is (re)set."""
+    code = fields.categorie
+    if code is msgspec.UNSET:
+        return fields
+    if code is None:
+        return msgspec.structs.replace(fields, servicenorm=None, deadline=None)
+    cat = taxonomy.get(code)
+    return msgspec.structs.replace(
+        fields, servicenorm=cat.servicenorm, deadline=deadline(registered_at, cat.servicenorm, policy)
+    )
+
+
+def clean_fields(fields: MeldingFields, taxonomy: Taxonomy | None = None) -> MeldingFields:
+    """Clean the free-text fields and check the categorie exists.
+
+    Raises:
+        ValidationError: a text too long, or an unknown categorie.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    changes: dict[str, Any] = {}
+    if fields.omschrijving is not msgspec.UNSET:
+        changes["omschrijving"] = clean_text(fields.omschrijving, "omschrijving")
+    if fields.locatie_omschrijving is not msgspec.UNSET:
+        changes["locatie_omschrijving"] = clean_text(
+            fields.locatie_omschrijving, "locatie_omschrijving", max_length=MAX_SHORT_TEXT_LENGTH
+        )
+    if fields.categorie not in (msgspec.UNSET, None):
+        taxonomy.get(fields.categorie)
+    return msgspec.structs.replace(fields, **changes) if changes else fields
+
+
+def register(
+    dev: DeviceClock,
+    *,
+    prefix: str,
+    counter: int,
+    fields: MeldingFields,
+    registered_at: datetime | None = None,
+    taxonomy: Taxonomy | None = None,
+    policy: HolidayPolicy = DEFAULT_POLICY,
+) -> Event:
+    """Register a new melding: the ``created`` event.
+
+    Args:
+        prefix: the municipality's reference prefix (``"DLF"``).
+        counter: this device's next melding counter (≥ 1), persisted by the caller with the event.
+        fields: the intake form's values; ``categorie`` fixes ``servicenorm`` and ``deadline``.
+        registered_at: aware UTC instant; default now.
+
+    Raises:
+        ValidationError: a description is missing, a text too long, or the categorie unknown.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    registered_at = registered_at or utcnow()
+    fields = clean_fields(fields, taxonomy)
+    if fields.omschrijving in (msgspec.UNSET, ""):
+        raise ValidationError("omschrijving", "Beschrijf kort waar het om gaat.")
+    fields = _with_norm(fields, registered_at, taxonomy, policy)
+    payload = CreatedPayload(
+        reference=make_reference(prefix, dev.device_id, counter), registered_at=registered_at, fields=fields
+    )
+    return dev._event(new_id(), EventType.CREATED, payload)
+
+
+def edit(
+    dev: DeviceClock,
+    state: Melding,
+    changes: dict[str, Any],
+    *,
+    taxonomy: Taxonomy | None = None,
+    policy: HolidayPolicy = DEFAULT_POLICY,
+) -> list[Event]:
+    """Events for editing plain fields of ``state`` (only fields whose value really changes).
+
+    Fields are grouped by the event that set their current value, one ``fields_changed`` event per
+    group with that event as ``prev``, so concurrent edits are detected per field.
+
+    Raises:
+        ValidationError: as :func:`clean_fields`; an unknown field name.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    try:
+        fields = msgspec.convert(changes, MeldingFields)
+    except msgspec.ValidationError as exc:
+        raise ValidationError("velden", f"Ongeldige wijziging: {exc}") from None
+    fields = _with_norm(clean_fields(fields, taxonomy), state.registered_at, taxonomy, policy)
+    really = {
+        name: value
+        for name, value in fields.items().items()
+        if msgspec.to_builtins(getattr(state, name)) != msgspec.to_builtins(value)
+    }
+    groups: dict[str | None, dict[str, Any]] = {}
+    for name, value in really.items():
+        groups.setdefault(state.field_setters.get(name), {})[name] = value
+    return [
+        dev._event(
+            state.melding_id,
+            EventType.FIELDS_CHANGED,
+            FieldsChangedPayload(fields=MeldingFields(**group)),
+            prev=setter,
+        )
+        for setter, group in groups.items()
+    ]
+
+
+def change_status(dev: DeviceClock, state: Melding, naar: Status, notitie: str = "") -> Event:
+    """A ``status_changed`` event, checked against the transition table (``shared.status``).
+
+    Raises:
+        TransitionError: move not allowed, or a required note missing.
+        ValidationError: the note is too long.
+    """
+    notitie = clean_text(notitie, "notitie")
+    check_transition(state.status, naar, notitie)
+    payload = StatusChangedPayload(van=state.status, naar=naar, notitie=notitie)
+    return dev._event(state.melding_id, EventType.STATUS_CHANGED, payload, prev=state.field_setters.get("status"))
+
+
+def add_note(dev: DeviceClock, state: Melding, tekst: str, *, openbaar: bool = False) -> Event:
+    """A ``note_added`` event. Raises ValidationError for an empty or too long text."""
+    tekst = clean_text(tekst, "notitie", required=True)
+    return dev._event(state.melding_id, EventType.NOTE_ADDED, NoteAddedPayload(tekst=tekst, openbaar=openbaar))
+
+
+def log_callback(
+    dev: DeviceClock,
+    state: Melding,
+    *,
+    kanaal: Kanaal,
+    tekst: str = "",
+    at: datetime | None = None,
+    bereikt: bool = True,
+) -> Event:
+    """A ``callback_logged`` event: the terugkoppeling to the resident (``at`` aware UTC; default now).
+
+    Raises:
+        ValidationError: text too long, or ``at`` naive.
+    """
+    at = at or utcnow()
+    if at.tzinfo is None:
+        raise ValidationError("tijdstip", "Tijdstip zonder tijdzone.")
+    payload = CallbackLoggedPayload(kanaal=kanaal, at=at, tekst=clean_text(tekst, "tekst"), bereikt=bereikt)
+    return dev._event(state.melding_id, EventType.CALLBACK_LOGGED, payload)
+
+
+def delete(dev: DeviceClock, state: Melding, reden: str = "") -> Event:
+    """A ``deleted`` tombstone; only :func:`restore` revives the melding."""
+    return dev._event(state.melding_id, EventType.DELETED, ReasonPayload(reden=clean_text(reden, "reden")))
+
+
+def restore(dev: DeviceClock, state: Melding, reden: str = "") -> Event:
+    """A ``restored`` event undoing a deletion."""
+    return dev._event(state.melding_id, EventType.RESTORED, ReasonPayload(reden=clean_text(reden, "reden")))
+
+
+def anonymise_reporter(dev: DeviceClock, state: Melding, reden: str = "") -> Event:
+    """A ``reporter_anonymised`` event: the melder's contact details are no longer shown anywhere."""
+    return dev._event(
+        state.melding_id, EventType.REPORTER_ANONYMISED, ReasonPayload(reden=clean_text(reden, "reden"))
+    )

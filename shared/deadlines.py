@@ -1,0 +1,135 @@
+"""Working days, registration dates and servicenorm deadlines.
+
+Rules (DESIGN.md, "servicenorm"): a norm of N working days counts from the first working day after
+the registration date and ends at 23:59:59 Europe/Amsterdam on the N-th working day. Saturdays,
+Sundays and Dutch public holidays (the ``holidays`` package, Netherlands) are not working days.
+Whether Good Friday and Liberation Day (5 May) are days off is local policy, :class:`HolidayPolicy`.
+
+Instants are timezone-aware ``datetime`` in UTC; calendar days are ``date`` in Europe/Amsterdam.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+import msgspec
+
+AMS = ZoneInfo("Europe/Amsterdam")
+
+
+class HolidayPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Which optional days a municipality treats as days off.
+
+    Defaults (documented in docs/policy.md as local policy): Good Friday is a working day; 5 May
+    (Bevrijdingsdag) is a day off every year, as in the municipal collective agreement, not only in
+    the lustrum years the national calendar marks.
+    """
+
+    goede_vrijdag_vrij: bool = False
+    bevrijdingsdag_vrij: bool = True
+
+
+DEFAULT_POLICY = HolidayPolicy()
+
+
+@lru_cache(maxsize=256)
+def _days_off(year: int, policy: HolidayPolicy) -> frozenset[date]:
+    nl = holidays.Netherlands(years=year, categories=("public", "optional"))
+    off = set()
+    for day, name in nl.items():
+        if "Good Friday" in name or "Liberation" in name:
+            continue  # decided by policy below
+        off.add(day)
+    if policy.bevrijdingsdag_vrij:
+        off.add(date(year, 5, 5))
+    if policy.goede_vrijdag_vrij:
+        off.update(d for d, n in holidays.Netherlands(years=year).items() if "Good Friday" in n)
+    return frozenset(off)
+
+
+def is_working_day(day: date, policy: HolidayPolicy = DEFAULT_POLICY) -> bool:
+    """True for Monday–Friday that is not a day off under ``policy``."""
+    return day.weekday() < 5 and day not in _days_off(day.year, policy)
+
+
+def to_local(instant: datetime) -> datetime:
+    """An aware instant as Europe/Amsterdam wall time.
+
+    Raises:
+        ValueError: ``instant`` is naive (instants must carry their zone).
+    """
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: instants must be timezone-aware (UTC)")
+    return instant.astimezone(AMS)
+
+
+def local_date(instant: datetime) -> date:
+    """The Europe/Amsterdam calendar date of an instant: 2025-10-31T23:30Z → 2025-11-01."""
+    return to_local(instant).date()
+
+
+def add_working_days(start: date, n: int, policy: HolidayPolicy = DEFAULT_POLICY) -> date:
+    """The n-th working day after ``start`` (``start`` itself never counts; n ≥ 1).
+
+    Raises:
+        ValueError: n < 1.
+    """
+    if n < 1:
+        raise ValueError("n must be at least 1 working day")
+    day = start
+    left = n
+    while left:
+        day += timedelta(days=1)
+        if is_working_day(day, policy):
+            left -= 1
+    return day
+
+
+def deadline(registered_at: datetime, servicenorm: int, policy: HolidayPolicy = DEFAULT_POLICY) -> datetime:
+    """The servicenorm deadline as a UTC instant: 23:59:59 Europe/Amsterdam on the n-th working day
+    after the registration date.
+
+    Example: registered Fri 24 Apr 2026, 5 working days → Mon 4 May 2026 23:59:59 local
+    (King's Day, Mon 27 Apr, is skipped).
+    """
+    day = add_working_days(local_date(registered_at), servicenorm, policy)
+    return datetime.combine(day, time(23, 59, 59), tzinfo=AMS).astimezone(UTC)
+
+
+def _weekdays_upto(day: date) -> int:
+    """Mondays–Fridays from an arbitrary epoch up to and including ``day`` (closed form)."""
+    n = day.toordinal()  # ordinal 1 (0001-01-01) is a Monday
+    weeks, rest = divmod(n, 7)
+    return weeks * 5 + min(rest, 5)
+
+
+@lru_cache(maxsize=64)
+def _weekday_days_off(first_year: int, last_year: int, policy: HolidayPolicy) -> tuple[int, ...]:
+    days = []
+    for year in range(first_year, last_year + 1):
+        days.extend(d.toordinal() for d in _days_off(year, policy) if d.weekday() < 5)
+    return tuple(sorted(days))
+
+
+def working_days_between(start: datetime, end: datetime, policy: HolidayPolicy = DEFAULT_POLICY) -> int:
+    """Lead time in working days: working days after ``start``'s local date up to and including
+    ``end``'s local date. Closed on the day of registration → 0; closed the next working day → 1.
+    A deadline is met exactly when ``working_days_between(registered, closed) <= servicenorm``.
+
+    Constant time per call apart from a cached table of days off (reports call this a million times).
+    """
+    a, b = local_date(start), local_date(end)
+    if b <= a:
+        return 0
+    off = _weekday_days_off(a.year, b.year, policy)
+    holidays_in = bisect_right(off, b.toordinal()) - bisect_right(off, a.toordinal())
+    return _weekdays_upto(b) - _weekdays_upto(a) - holidays_in
+
+
+def utcnow() -> datetime:
+    """The current instant, aware, in UTC (one place, so tests and devices agree on the form)."""
+    return datetime.now(UTC)

@@ -1,0 +1,201 @@
+"""Events: the immutable facts a melding's state is folded from (DESIGN.md, "Records are event logs").
+
+Wire and storage shape: :class:`Event`, whose ``payload`` is a plain mapping so that the envelope can
+be stored, synced and ordered without knowing every event type. :func:`decode_payload` turns it into
+the typed payload Struct for its ``type`` and is the single check of an event's validity
+(:func:`validate_event`).
+
+Field edits carry ``prev``: the id of the event that set the edited fields' value the user saw (the
+``field_setters`` of the state they edited). Two edits of a field with the same ``prev`` are
+concurrent; ``shared.fold`` decides them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from shared.enums import EventType, Kanaal, MeldingType, Prioriteit, Status, VierB
+from shared.errors import InvalidEvent
+from shared.model import Adres, Melder, Punt
+
+SCHEMA_VERSION = 1
+
+#: An instant that must carry its zone (naive datetimes are refused at decode).
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One event of one melding.
+
+    Attributes:
+        event_id: UUIDv7 made by the device; unique everywhere, the idempotency key of sync.
+        melding_id: UUIDv7 of the melding.
+        device_id: the device code of the laptop (or ``"SRV"`` for events made by the server).
+        device_seq: that device's own event counter, 1, 2, 3, …
+        hlc: hybrid logical clock stamp (``shared.hlc``).
+        type: one of :class:`shared.enums.EventType`.
+        payload: the type's payload as builtins (see ``PAYLOAD_TYPES``).
+        user: who did it (login name on the laptop or the token's name).
+        prev: for ``fields_changed`` and ``status_changed``: the event that set the value the user saw.
+        schema: payload schema version.
+    """
+
+    event_id: str
+    melding_id: str
+    device_id: str
+    device_seq: int
+    hlc: int
+    type: str
+    payload: dict[str, Any]
+    user: str = ""
+    prev: str | None = None
+    schema: int = SCHEMA_VERSION
+
+    @property
+    def order_key(self) -> tuple[int, str, str]:
+        """The total order of events: (hlc, device_id, event_id)."""
+        return (self.hlc, self.device_id, self.event_id)
+
+
+class MeldingFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The plain (last-writer-wins) fields of a melding; UNSET means "not changed".
+
+    ``categorie``, ``servicenorm`` and ``deadline`` are set together: the norm in force is stored when
+    a melding is categorised, so a later norm change does not rewrite history.
+    """
+
+    type: MeldingType | msgspec.UnsetType = msgspec.UNSET
+    kanaal: Kanaal | msgspec.UnsetType = msgspec.UNSET
+    melder: Melder | None | msgspec.UnsetType = msgspec.UNSET
+    adres: Adres | None | msgspec.UnsetType = msgspec.UNSET
+    punt: Punt | None | msgspec.UnsetType = msgspec.UNSET
+    locatie_omschrijving: str | msgspec.UnsetType = msgspec.UNSET
+    wijk: str | None | msgspec.UnsetType = msgspec.UNSET
+    categorie: str | None | msgspec.UnsetType = msgspec.UNSET
+    servicenorm: int | None | msgspec.UnsetType = msgspec.UNSET
+    deadline: AwareDatetime | None | msgspec.UnsetType = msgspec.UNSET
+    vier_b: VierB | None | msgspec.UnsetType = msgspec.UNSET
+    omschrijving: str | msgspec.UnsetType = msgspec.UNSET
+    prioriteit: Prioriteit | msgspec.UnsetType = msgspec.UNSET
+    duplicaat_van: str | None | msgspec.UnsetType = msgspec.UNSET
+
+    def items(self) -> dict[str, Any]:
+        """The fields that are set, as ``{name: value}`` (typed values, not builtins)."""
+        return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not msgspec.UNSET}
+
+
+FIELD_NAMES: tuple[str, ...] = MeldingFields.__struct_fields__
+
+
+class CreatedPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """``created``: the reference told to the caller, when it was registered, the initial fields."""
+
+    reference: str
+    registered_at: AwareDatetime
+    fields: MeldingFields
+
+
+class FieldsChangedPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """``fields_changed``: one or more fields that shared the same setter (``Event.prev``)."""
+
+    fields: MeldingFields
+
+
+class StatusChangedPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """``status_changed``: from → to, with the note (required for some targets; told to the resident)."""
+
+    van: Status
+    naar: Status
+    notitie: str = ""
+
+
+class NoteAddedPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """``note_added``: free text; ``openbaar`` when it may be told to the resident."""
+
+    tekst: str
+    openbaar: bool = False
+
+
+class CallbackLoggedPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """``callback_logged``: the terugkoppeling to the resident (channel, when in UTC, what, reached)."""
+
+    kanaal: Kanaal
+    at: AwareDatetime
+    tekst: str = ""
+    bereikt: bool = True
+
+
+class ReasonPayload(msgspec.Struct, forbid_unknown_fields=True):
+    """``deleted``, ``restored`` and ``reporter_anonymised``: an optional reason."""
+
+    reden: str = ""
+
+
+PAYLOAD_TYPES: dict[str, type[msgspec.Struct]] = {
+    EventType.CREATED: CreatedPayload,
+    EventType.FIELDS_CHANGED: FieldsChangedPayload,
+    EventType.STATUS_CHANGED: StatusChangedPayload,
+    EventType.NOTE_ADDED: NoteAddedPayload,
+    EventType.CALLBACK_LOGGED: CallbackLoggedPayload,
+    EventType.DELETED: ReasonPayload,
+    EventType.RESTORED: ReasonPayload,
+    EventType.REPORTER_ANONYMISED: ReasonPayload,
+}
+
+
+def decode_payload(event: Event) -> msgspec.Struct:
+    """The typed payload of ``event``.
+
+    Raises:
+        InvalidEvent: unknown type or schema, or a payload that does not fit its type (the reason
+            says which field).
+    """
+    if event.schema > SCHEMA_VERSION:
+        raise InvalidEvent(f"schema {event.schema} is newer than this software ({SCHEMA_VERSION})")
+    kind = PAYLOAD_TYPES.get(event.type)
+    if kind is None:
+        raise InvalidEvent(f"unknown event type {event.type!r}")
+    try:
+        return msgspec.convert(event.payload, kind)
+    except msgspec.ValidationError as exc:
+        raise InvalidEvent(f"{event.type}: {exc}") from None
+
+
+def validate_event(event: Event) -> None:
+    """Check an event's envelope and payload; the sync server quarantines what fails.
+
+    Raises:
+        InvalidEvent: empty ids, ``device_seq`` < 1, ``hlc`` ≤ 0, or an invalid payload.
+    """
+    if not event.event_id or not event.melding_id or not event.device_id:
+        raise InvalidEvent("event_id, melding_id and device_id are required")
+    if event.device_seq < 1 or event.hlc <= 0:
+        raise InvalidEvent("device_seq and hlc must be positive")
+    decode_payload(event)
+
+
+def to_payload(payload: msgspec.Struct) -> dict[str, Any]:
+    """A payload Struct as the builtins an :class:`Event` carries (datetimes as RFC 3339 text)."""
+    return msgspec.to_builtins(payload)
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Event)
+_list_decoder = msgspec.json.Decoder(list[Event])
+
+
+def encode_event(event: Event) -> bytes:
+    """An event as JSON bytes."""
+    return _encoder.encode(event)
+
+
+def decode_event(data: bytes | str) -> Event:
+    """Inverse of :func:`encode_event`.
+
+    Raises:
+        msgspec.ValidationError / msgspec.DecodeError: not an event.
+    """
+    return _decoder.decode(data)

@@ -1,0 +1,186 @@
+"""``fold(events) -> Melding``: the current state of a melding from its event log.
+
+Rules (DESIGN.md, "Records are event logs"):
+
+* Events are applied in the total order ``(hlc, device_id, event_id)``; duplicates (same event_id)
+  count once. The result is therefore the same for any order in which the same events arrive.
+* History, notes and terugkoppelingen are a union: every event adds; nothing conflicts.
+* Plain fields (and the status) are last-writer-wins per field.
+* A write of a field whose ``prev`` is not the event that set the field's current value did not see
+  that value: the two writes are concurrent. The later one in the order wins (on every replica
+  alike) and a :class:`~shared.model.Conflict` keeps the losing value. A later write that did see the
+  winner (its ``prev`` is the winner) settles the conflict for that field.
+* ``deleted`` is a tombstone: later edits are still applied (nothing is lost) but flagged, and only
+  an explicit ``restored`` makes the melding live again.
+* Events that do not decode are skipped here; the server quarantines them before they are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+import msgspec.structs
+
+from shared.enums import EventType, Status
+from shared.errors import InvalidEvent
+from shared.events import (
+    CallbackLoggedPayload,
+    CreatedPayload,
+    Event,
+    FieldsChangedPayload,
+    NoteAddedPayload,
+    ReasonPayload,
+    StatusChangedPayload,
+    decode_payload,
+)
+from shared.hlc import stamp_datetime
+from shared.model import Conflict, HistoryEntry, Melder, Melding, Note, Terugkoppeling
+from shared.status import CLOSED
+
+_FIELD_LABELS = {
+    "type": "type",
+    "kanaal": "kanaal",
+    "melder": "melder",
+    "adres": "adres",
+    "punt": "locatiepunt",
+    "locatie_omschrijving": "locatieomschrijving",
+    "wijk": "wijk",
+    "categorie": "categorie",
+    "servicenorm": "servicenorm",
+    "deadline": "streefdatum",
+    "vier_b": "vier B",
+    "omschrijving": "omschrijving",
+    "prioriteit": "prioriteit",
+    "duplicaat_van": "duplicaat van",
+    "status": "status",
+}
+
+
+def ordered(events: Iterable[Event]) -> list[Event]:
+    """The events without duplicate ids, in fold order ``(hlc, device_id, event_id)``."""
+    unique = {e.event_id: e for e in events}
+    return sorted(unique.values(), key=lambda e: e.order_key)
+
+
+def fold(events: Iterable[Event]) -> Melding | None:
+    """Fold one melding's events into its current state.
+
+    Args:
+        events: events of a single melding, in any order, duplicates allowed.
+
+    Returns:
+        The state, or ``None`` when no valid ``created`` event is among them (its creation has not
+        arrived yet).
+    """
+    evs = ordered(events)
+    decoded: list[tuple[Event, msgspec.Struct]] = []
+    for e in evs:
+        try:
+            decoded.append((e, decode_payload(e)))
+        except InvalidEvent:
+            continue
+    created = next(((e, p) for e, p in decoded if e.type == EventType.CREATED), None)
+    if created is None:
+        return None
+    ce, cp = created
+    assert isinstance(cp, CreatedPayload)
+    m = Melding(
+        melding_id=ce.melding_id,
+        reference=cp.reference,
+        registered_at=cp.registered_at,
+        registered_by=ce.user,
+        device_id=ce.device_id,
+    )
+    setters: dict[str, str] = {}
+    for e, p in decoded:
+        _apply(m, e, p, setters, is_first_created=e is ce)
+    m.field_setters = setters
+    m.event_count = len(decoded)
+    if m.anonymised:
+        _scrub_personal_data(m)
+    return m
+
+
+def _apply(m: Melding, e: Event, p: Any, setters: dict[str, str], *, is_first_created: bool) -> None:
+    at = stamp_datetime(e.hlc)
+    m.updated_hlc = max(m.updated_hlc, e.hlc)
+    details: dict[str, Any] = msgspec.to_builtins(p)
+    summary = ""
+    if isinstance(p, CreatedPayload):
+        if is_first_created:
+            _set_fields(m, e, p.fields.items(), setters, check_prev=False)
+            setters.setdefault("status", e.event_id)
+            summary = f"Geregistreerd als {m.reference}"
+        else:
+            summary = "Dubbele registratie genegeerd"
+    elif isinstance(p, FieldsChangedPayload):
+        changes = p.fields.items()
+        _set_fields(m, e, changes, setters, check_prev=True)
+        summary = "Gewijzigd: " + ", ".join(_FIELD_LABELS.get(f, f) for f in changes)
+    elif isinstance(p, StatusChangedPayload):
+        _set_fields(m, e, {"status": p.naar}, setters, check_prev=True)
+        if p.naar in CLOSED and m.first_closed_at is None:
+            m.first_closed_at = at
+        m.closed_at = at if p.naar in CLOSED else None
+        if p.naar == Status.HEROPEND:
+            m.reopen_count += 1
+        if p.notitie:
+            m.notes.append(Note(e.event_id, at, e.user, e.device_id, p.notitie, openbaar=True))
+        summary = f"Status {p.van.label} → {p.naar.label}"
+    elif isinstance(p, NoteAddedPayload):
+        m.notes.append(Note(e.event_id, at, e.user, e.device_id, p.tekst, p.openbaar))
+        summary = "Notitie" + (" (voor melder)" if p.openbaar else "")
+    elif isinstance(p, CallbackLoggedPayload):
+        m.terugkoppelingen.append(Terugkoppeling(e.event_id, p.at, e.user, e.device_id, p.kanaal, p.tekst, p.bereikt))
+        summary = f"Terugkoppeling via {p.kanaal.label}" + ("" if p.bereikt else " (niet bereikt)")
+    elif isinstance(p, ReasonPayload):
+        if e.type == EventType.DELETED:
+            m.deleted = True
+            setters["_deleted"] = e.event_id
+            summary = "Verwijderd"
+        elif e.type == EventType.RESTORED:
+            m.deleted = False
+            setters.pop("_deleted", None)
+            summary = "Teruggezet"
+        else:
+            m.anonymised = True
+            m.melder = Melder(anoniem=True)
+            summary = "Gegevens melder geanonimiseerd"
+    m.history.append(HistoryEntry(e.event_id, at, e.hlc, e.device_id, e.user, e.type, summary, details))
+
+
+def _set_fields(
+    m: Melding, e: Event, changes: dict[str, Any], setters: dict[str, str], *, check_prev: bool
+) -> None:
+    if m.deleted and check_prev:
+        # Kept (nothing typed is lost) but flagged: someone edited a copy that was already deleted.
+        m.conflicts.append(Conflict("_deleted", winner_event=setters.get("_deleted", ""), loser_event=e.event_id))
+    for field, value in changes.items():
+        current = setters.get(field)
+        if check_prev and current is not None and e.prev != current:
+            m.conflicts.append(
+                Conflict(field, winner_event=e.event_id, loser_event=current, loser_value=_builtin(getattr(m, field)))
+            )
+        elif check_prev and current is not None:
+            # This write saw the current value: any earlier conflict on the field is settled.
+            m.conflicts = [c for c in m.conflicts if c.field != field]
+        setattr(m, field, value)
+        setters[field] = e.event_id
+
+
+def _builtin(value: Any) -> Any:
+    return msgspec.to_builtins(value)
+
+
+def _scrub_personal_data(m: Melding) -> None:
+    """After ``reporter_anonymised`` no earlier value of ``melder`` stays visible in the state."""
+    for i, h in enumerate(m.history):
+        fields = h.details.get("fields") if isinstance(h.details, dict) else None
+        if isinstance(fields, dict) and "melder" in fields:
+            details = {**h.details, "fields": {**fields, "melder": {"anoniem": True}}}
+            m.history[i] = msgspec.structs.replace(h, details=details)
+    m.conflicts = [
+        msgspec.structs.replace(c, loser_value={"anoniem": True}) if c.field == "melder" else c for c in m.conflicts
+    ]

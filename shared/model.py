@@ -1,0 +1,189 @@
+"""Value objects of a melding and the melding's current state (the result of ``shared.fold``).
+
+All instants are aware ``datetime`` in UTC. Coordinates are WGS84 (EPSG:4326) degrees rounded to
+7 decimals (about 1 cm), so they survive JSON, SQLite and sync without drifting digits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import msgspec.structs
+
+from shared.enums import Kanaal, MeldingType, Prioriteit, Status, VierB
+from shared.validation import format_postcode
+
+COORD_DECIMALS = 7
+
+
+class Adres(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A Dutch address in BAG terms (Basisregistratie Adressen en Gebouwen, nummeraanduiding).
+
+    ``postcode`` is stored compact (``"7721AB"``); ``huisletter`` is one upper-case letter and
+    ``huisnummertoevoeging`` up to 4 upper-case characters, kept apart as in the BAG.
+    """
+
+    straat: str = ""  # BAG: openbare ruimte naam
+    huisnummer: int | None = None
+    huisletter: str | None = None
+    huisnummertoevoeging: str | None = None
+    postcode: str | None = None
+    woonplaats: str = ""
+
+    def huisnummer_text(self) -> str:
+        """``12``, ``12A``, ``12A-2`` or ``12-HS`` as written on a letter; empty without number."""
+        if self.huisnummer is None:
+            return ""
+        text = f"{self.huisnummer}{self.huisletter or ''}"
+        if self.huisnummertoevoeging:
+            text += f"-{self.huisnummertoevoeging}"
+        return text
+
+    def oneline(self) -> str:
+        """``"Kerkstraat 12A, 7721 AB Dalfsen"``; parts that are missing are left out."""
+        first = " ".join(p for p in (self.straat, self.huisnummer_text()) if p)
+        second = " ".join(p for p in (format_postcode(self.postcode) if self.postcode else "", self.woonplaats) if p)
+        return ", ".join(p for p in (first, second) if p)
+
+
+class Punt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A point in WGS84 (EPSG:4326): ``lat`` and ``lon`` in degrees, 7 decimals."""
+
+    lat: float
+    lon: float
+
+    def __post_init__(self) -> None:
+        # Round on construction so every replica stores the same digits.
+        msgspec.structs.force_setattr(self, "lat", round(self.lat, COORD_DECIMALS))
+        msgspec.structs.force_setattr(self, "lon", round(self.lon, COORD_DECIMALS))
+
+
+class Melder(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Who reported: name, phone (E.164), e-mail; ``anoniem`` when the caller left no details.
+
+    This is personal data: it never appears in public or Open311 responses, and reads of it through
+    the server API are audited.
+    """
+
+    naam: str = ""
+    telefoon: str | None = None
+    email: str | None = None
+    anoniem: bool = False
+
+    @property
+    def has_contact(self) -> bool:
+        """True when a call-back is possible (a phone number or e-mail address is known)."""
+        return not self.anoniem and bool(self.telefoon or self.email)
+
+
+class Note(msgspec.Struct, frozen=True):
+    """A note on a melding. ``openbaar``: may be told to the resident (KCC, public status)."""
+
+    event_id: str
+    at: datetime
+    user: str
+    device_id: str
+    tekst: str
+    openbaar: bool = False
+
+
+class Terugkoppeling(msgspec.Struct, frozen=True):
+    """A logged call-back to the resident: how (kanaal), when (UTC), what was said, reached or not."""
+
+    event_id: str
+    at: datetime
+    user: str
+    device_id: str
+    kanaal: Kanaal
+    tekst: str
+    bereikt: bool = True
+
+
+class HistoryEntry(msgspec.Struct, frozen=True):
+    """One line of a melding's history: every event, in fold order.
+
+    ``details`` holds the event's payload (for a field edit, the fields and values it set, so a value
+    that lost a conflict stays visible).
+    """
+
+    event_id: str
+    at: datetime
+    hlc: int
+    device_id: str
+    user: str
+    type: str
+    summary: str
+    details: dict[str, Any] = {}
+
+
+class Conflict(msgspec.Struct, frozen=True):
+    """Two concurrent writes of one field (same ``prev``, or a write that did not see the other).
+
+    The later write in fold order wins on every replica alike; the loser's value is kept here.
+    ``field`` is ``"_deleted"`` for an edit made to a melding that was already deleted.
+    """
+
+    field: str
+    winner_event: str
+    loser_event: str
+    loser_value: Any = None
+
+
+class Melding(msgspec.Struct):
+    """The current state of one melding, as ``shared.fold.fold`` derives it from its events."""
+
+    melding_id: str
+    reference: str
+    registered_at: datetime
+    registered_by: str
+    device_id: str
+    type: MeldingType = MeldingType.MELDING
+    kanaal: Kanaal = Kanaal.TELEFOON
+    melder: Melder | None = None
+    adres: Adres | None = None
+    punt: Punt | None = None
+    locatie_omschrijving: str = ""
+    wijk: str | None = None
+    categorie: str | None = None
+    servicenorm: int | None = None  # working days, fixed when categorised
+    deadline: datetime | None = None  # UTC; 23:59:59 Europe/Amsterdam of the last working day
+    vier_b: VierB | None = None
+    omschrijving: str = ""
+    prioriteit: Prioriteit = Prioriteit.NORMAAL
+    duplicaat_van: str | None = None  # reference of the melding this one duplicates
+    status: Status = Status.GEMELD
+    first_closed_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopen_count: int = 0
+    deleted: bool = False
+    anonymised: bool = False
+    notes: list[Note] = []
+    terugkoppelingen: list[Terugkoppeling] = []
+    history: list[HistoryEntry] = []
+    conflicts: list[Conflict] = []
+    field_setters: dict[str, str] = {}  # field → event_id that set its current value
+    updated_hlc: int = 0
+    event_count: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        from shared.status import is_open
+
+        return is_open(self.status)
+
+    def public_note(self) -> str | None:
+        """The last note meant for the resident (a public note or a status-change reason), or None."""
+        public = [n for n in self.notes if n.openbaar]
+        return public[-1].tekst if public else None
+
+    def location_text(self) -> str:
+        """The address on one line, else the location description, else the point, else ``""``."""
+        if self.adres and (self.adres.straat or self.adres.postcode):
+            return self.adres.oneline()
+        if self.locatie_omschrijving:
+            return self.locatie_omschrijving
+        if self.punt:
+            return f"{self.punt.lat:.7f}, {self.punt.lon:.7f}"
+        return ""
