@@ -1,0 +1,139 @@
+"""The projection row: one flat record per melding, the same on the laptop and on the server.
+
+Both stores keep a ``meldingen`` table with these columns, written in the same transaction as the
+events, so lists, search and the barometer read columns instead of folding events. ``state`` holds
+the whole :class:`~shared.model.Melding` as JSON for detail views.
+
+Instants are ISO 8601 text in UTC with a ``Z`` (they sort as text); ``registered_date`` is the
+Europe/Amsterdam calendar date (``YYYY-MM-DD``), the day a melding counts in reports.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from shared.deadlines import local_date
+from shared.model import Melding
+
+#: Column name → SQLite type, in table order. ``melding_id`` is the primary key.
+COLUMNS: dict[str, type] = {
+    "melding_id": str,
+    "reference": str,
+    "registered_at": str,
+    "registered_date": str,
+    "registered_by": str,
+    "device_id": str,
+    "type": str,
+    "kanaal": str,
+    "categorie": str,
+    "servicenorm": int,
+    "deadline": str,
+    "vier_b": str,
+    "prioriteit": str,
+    "status": str,
+    "is_open": int,
+    "wijk": str,
+    "straat": str,
+    "huisnummer": int,
+    "huisletter": str,
+    "huisnummertoevoeging": str,
+    "postcode": str,
+    "woonplaats": str,
+    "lat": float,
+    "lon": float,
+    "locatie_omschrijving": str,
+    "omschrijving": str,
+    "melder_naam": str,
+    "melder_telefoon": str,
+    "melder_email": str,
+    "melder_anoniem": int,
+    "has_contact": int,
+    "first_closed_at": str,
+    "closed_at": str,
+    "reopen_count": int,
+    "first_callback_at": str,
+    "callback_count": int,
+    "duplicaat_van": str,
+    "deleted": int,
+    "conflict_count": int,
+    "public_note": str,
+    "updated_hlc": int,
+    "event_count": int,
+    "state": str,
+}
+
+_json = msgspec.json.Encoder()
+
+
+def iso(instant: datetime | None) -> str | None:
+    """An aware instant as sortable UTC text ``2026-04-24T08:15:00.000000Z``; None stays None."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """Inverse of :func:`iso` (accepts any ISO 8601 text with an offset or ``Z``)."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def projection_row(m: Melding) -> dict[str, Any]:
+    """The projection columns (``COLUMNS``) for a folded melding."""
+    a = m.adres
+    melder = m.melder
+    callbacks = sorted(t.at for t in m.terugkoppelingen)
+    return {
+        "melding_id": m.melding_id,
+        "reference": m.reference,
+        "registered_at": iso(m.registered_at),
+        "registered_date": local_date(m.registered_at).isoformat(),
+        "registered_by": m.registered_by,
+        "device_id": m.device_id,
+        "type": m.type.value,
+        "kanaal": m.kanaal.value,
+        "categorie": m.categorie,
+        "servicenorm": m.servicenorm,
+        "deadline": iso(m.deadline),
+        "vier_b": m.vier_b.value if m.vier_b else None,
+        "prioriteit": m.prioriteit.value,
+        "status": m.status.value,
+        "is_open": int(m.is_open),
+        "wijk": m.wijk,
+        "straat": a.straat if a else None,
+        "huisnummer": a.huisnummer if a else None,
+        "huisletter": a.huisletter if a else None,
+        "huisnummertoevoeging": a.huisnummertoevoeging if a else None,
+        "postcode": a.postcode if a else None,
+        "woonplaats": a.woonplaats if a else None,
+        "lat": m.punt.lat if m.punt else None,
+        "lon": m.punt.lon if m.punt else None,
+        "locatie_omschrijving": m.locatie_omschrijving or None,
+        "omschrijving": m.omschrijving,
+        "melder_naam": melder.naam if melder else None,
+        "melder_telefoon": melder.telefoon if melder else None,
+        "melder_email": melder.email if melder else None,
+        "melder_anoniem": int(bool(melder and melder.anoniem)),
+        "has_contact": int(bool(melder and melder.has_contact)),
+        "first_closed_at": iso(m.first_closed_at),
+        "closed_at": iso(m.closed_at),
+        "reopen_count": m.reopen_count,
+        "first_callback_at": iso(callbacks[0]) if callbacks else None,
+        "callback_count": len(callbacks),
+        "duplicaat_van": m.duplicaat_van,
+        "deleted": int(m.deleted),
+        "conflict_count": len(m.conflicts),
+        "public_note": m.public_note(),
+        "updated_hlc": m.updated_hlc,
+        "event_count": m.event_count,
+        "state": _json.encode(m).decode(),
+    }
+
+
+def state_from_row(state_json: str | bytes) -> Melding:
+    """The :class:`Melding` stored in a projection row's ``state`` column."""
+    return msgspec.json.decode(state_json, type=Melding)
