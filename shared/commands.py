@@ -223,17 +223,31 @@ def log_callback(
 
 
 def delete(dev: DeviceClock, state: Melding, reden: str = "") -> Event:
-    """A ``deleted`` tombstone; only :func:`restore` revives the melding."""
+    """A ``deleted`` tombstone; only :func:`restore` revives the melding.
+
+    Raises:
+        ValidationError: ``reden`` longer than ``MAX_TEXT_LENGTH``.
+    """
     return dev._event(state.melding_id, EventType.DELETED, ReasonPayload(reden=clean_text(reden, "reden")))
 
 
 def restore(dev: DeviceClock, state: Melding, reden: str = "") -> Event:
-    """A ``restored`` event undoing a deletion."""
+    """A ``restored`` event undoing a deletion.
+
+    Raises:
+        ValidationError: ``reden`` longer than ``MAX_TEXT_LENGTH``.
+    """
     return dev._event(state.melding_id, EventType.RESTORED, ReasonPayload(reden=clean_text(reden, "reden")))
 
 
 def anonymise_reporter(dev: DeviceClock, state: Melding, reden: str = "") -> Event:
-    """A ``reporter_anonymised`` event: the melder's contact details are no longer shown anywhere."""
+    """A ``reporter_anonymised`` event: the melder's contact details are no longer shown anywhere.
+
+    Final: ``shared.fold`` scrubs every ``melder`` value of the melding, also ones written later.
+
+    Raises:
+        ValidationError: ``reden`` longer than ``MAX_TEXT_LENGTH``.
+    """
     return dev._event(
         state.melding_id, EventType.REPORTER_ANONYMISED, ReasonPayload(reden=clean_text(reden, "reden"))
     )

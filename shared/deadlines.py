@@ -10,13 +10,17 @@ Instants are timezone-aware ``datetime`` in UTC; calendar days are ``date`` in E
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
 import msgspec
+import msgspec.toml
+from dateutil.easter import easter
 
 AMS = ZoneInfo("Europe/Amsterdam")
 
@@ -33,26 +37,56 @@ class HolidayPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     bevrijdingsdag_vrij: bool = True
 
 
-DEFAULT_POLICY = HolidayPolicy()
+def load_policy(path: str | None = None) -> HolidayPolicy:
+    """The municipality's :class:`HolidayPolicy` from a TOML file, else the documented defaults.
+
+    ``path`` defaults to ``$WIJKTEAM_POLICY``; unset or empty gives ``HolidayPolicy()``. The file
+    holds ``goede_vrijdag_vrij = true|false`` and/or ``bevrijdingsdag_vrij = true|false``; unknown
+    keys are refused (docs/policy.md).
+
+    Raises:
+        ValueError: the file cannot be read, is not TOML, or holds unknown keys or non-booleans.
+    """
+    path = os.environ.get("WIJKTEAM_POLICY") if path is None else path
+    if not path:
+        return HolidayPolicy()
+    try:
+        return msgspec.toml.decode(Path(path).read_bytes(), type=HolidayPolicy)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ValueError(f"holiday policy {path}: {exc}") from None
+
+
+#: The policy in force when none is passed: ``$WIJKTEAM_POLICY`` if set (read once at import),
+#: else Good Friday a working day and 5 May a day off. Laptops and server must use the same file.
+DEFAULT_POLICY = load_policy()
+
+
+def good_friday(year: int) -> date:
+    """Good Friday (Goede Vrijdag) of ``year``: two days before Western Easter Sunday (dateutil)."""
+    return easter(year) - timedelta(days=2)
 
 
 @lru_cache(maxsize=256)
 def _days_off(year: int, policy: HolidayPolicy) -> frozenset[date]:
-    nl = holidays.Netherlands(years=year, categories=("public", "optional"))
-    off = set()
-    for day, name in nl.items():
-        if "Good Friday" in name or "Liberation" in name:
-            continue  # decided by policy below
-        off.add(day)
+    # Good Friday and 5 May are recognised by date, never by holiday name: ``holidays`` translates
+    # names according to the process locale (LANG=nl_NL gives "Goede vrijdag"), so a name check
+    # would silently change the policy on a Dutch laptop.
+    nl = holidays.Netherlands(years=year, categories=("public", "optional"), language="en_US")
+    optional = {good_friday(year), date(year, 5, 5)}
+    off = {day for day in nl if day not in optional}
     if policy.bevrijdingsdag_vrij:
         off.add(date(year, 5, 5))
     if policy.goede_vrijdag_vrij:
-        off.update(d for d, n in holidays.Netherlands(years=year).items() if "Good Friday" in n)
+        off.add(good_friday(year))
     return frozenset(off)
 
 
 def is_working_day(day: date, policy: HolidayPolicy = DEFAULT_POLICY) -> bool:
-    """True for Monday–Friday that is not a day off under ``policy``."""
+    """True for Monday–Friday that is not a day off under ``policy``.
+
+    ``day`` is a Europe/Amsterdam calendar date. Days off: the Dutch public holidays of the
+    ``holidays`` package (Netherlands) plus what ``policy`` adds (Good Friday, 5 May).
+    """
     return day.weekday() < 5 and day not in _days_off(day.year, policy)
 
 
@@ -68,7 +102,11 @@ def to_local(instant: datetime) -> datetime:
 
 
 def local_date(instant: datetime) -> date:
-    """The Europe/Amsterdam calendar date of an instant: 2025-10-31T23:30Z → 2025-11-01."""
+    """The Europe/Amsterdam calendar date of an instant: 2025-10-31T23:30Z → 2025-11-01.
+
+    Raises:
+        ValueError: ``instant`` is naive.
+    """
     return to_local(instant).date()
 
 
@@ -93,8 +131,15 @@ def deadline(registered_at: datetime, servicenorm: int, policy: HolidayPolicy = 
     """The servicenorm deadline as a UTC instant: 23:59:59 Europe/Amsterdam on the n-th working day
     after the registration date.
 
+    Args:
+        registered_at: aware instant of registration (any zone; its Amsterdam date counts).
+        servicenorm: working days, ≥ 1 (the categorie's norm, fixed at categorisation).
+
     Example: registered Fri 24 Apr 2026, 5 working days → Mon 4 May 2026 23:59:59 local
-    (King's Day, Mon 27 Apr, is skipped).
+    (King's Day, Mon 27 Apr, is skipped). Source: DESIGN.md "servicenorm"; docs/policy.md.
+
+    Raises:
+        ValueError: ``registered_at`` is naive, or ``servicenorm`` < 1.
     """
     day = add_working_days(local_date(registered_at), servicenorm, policy)
     return datetime.combine(day, time(23, 59, 59), tzinfo=AMS).astimezone(UTC)
@@ -121,6 +166,10 @@ def working_days_between(start: datetime, end: datetime, policy: HolidayPolicy =
     A deadline is met exactly when ``working_days_between(registered, closed) <= servicenorm``.
 
     Constant time per call apart from a cached table of days off (reports call this a million times).
+    Returns 0 when ``end`` is not after ``start``'s date.
+
+    Raises:
+        ValueError: ``start`` or ``end`` is naive.
     """
     a, b = local_date(start), local_date(end)
     if b <= a:

@@ -18,6 +18,7 @@ class MeldingType(StrEnum):
 
     @property
     def label(self) -> str:
+        """The Dutch text shown to a user."""
         return {"vraag": "Vraag", "melding": "Melding", "klacht": "Klacht"}[self.value]
 
 
@@ -34,6 +35,7 @@ class Kanaal(StrEnum):
 
     @property
     def label(self) -> str:
+        """The Dutch text shown to a user."""
         return {
             "telefoon": "Telefoon",
             "balie": "Balie",
@@ -55,6 +57,7 @@ class VierB(StrEnum):
 
     @property
     def label(self) -> str:
+        """The Dutch text shown to a user."""
         return {
             "betrouwbaarheid": "Betrouwbaarheid",
             "betrokkenheid": "Betrokkenheid",
@@ -73,6 +76,7 @@ class Prioriteit(StrEnum):
 
     @property
     def label(self) -> str:
+        """The Dutch text shown to a user."""
         return self.value.capitalize()
 
 
@@ -89,6 +93,7 @@ class Status(StrEnum):
 
     @property
     def label(self) -> str:
+        """The Dutch text shown to a user."""
         return {
             "gemeld": "Gemeld",
             "in_behandeling": "In behandeling",

@@ -175,7 +175,12 @@ def _builtin(value: Any) -> Any:
 
 
 def _scrub_personal_data(m: Melding) -> None:
-    """After ``reporter_anonymised`` no earlier value of ``melder`` stays visible in the state."""
+    """After ``reporter_anonymised`` no value of ``melder`` stays visible in the state.
+
+    Anonymisation is final (AVG): a ``melder`` written after it in fold order, e.g. by a laptop
+    that had not yet received it, is scrubbed as well, so every replica shows no personal data.
+    """
+    m.melder = Melder(anoniem=True)
     for i, h in enumerate(m.history):
         fields = h.details.get("fields") if isinstance(h.details, dict) else None
         if isinstance(fields, dict) and "melder" in fields:

@@ -49,12 +49,20 @@ class Adres(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
 
 
 class Punt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A point in WGS84 (EPSG:4326): ``lat`` and ``lon`` in degrees, 7 decimals."""
+    """A point in WGS84 (EPSG:4326): ``lat`` and ``lon`` in degrees, 7 decimals.
+
+    Raises:
+        ValueError: ``lat`` outside −90…90 or ``lon`` outside −180…180 (this also catches RD New
+            metres or swapped axes), or NaN (JSON would turn it into ``null``). When decoding,
+            msgspec reports it as a ``msgspec.ValidationError``.
+    """
 
     lat: float
     lon: float
 
     def __post_init__(self) -> None:
+        if not (-90.0 <= self.lat <= 90.0 and -180.0 <= self.lon <= 180.0):  # NaN fails both
+            raise ValueError(f"punt ({self.lat}, {self.lon}) is not WGS84 latitude/longitude in degrees")
         # Round on construction so every replica stores the same digits.
         msgspec.structs.force_setattr(self, "lat", round(self.lat, COORD_DECIMALS))
         msgspec.structs.force_setattr(self, "lon", round(self.lon, COORD_DECIMALS))
@@ -169,6 +177,7 @@ class Melding(msgspec.Struct):
 
     @property
     def is_open(self) -> bool:
+        """True while the public view shows the melding as open (``shared.status.is_open``)."""
         from shared.status import is_open
 
         return is_open(self.status)

@@ -43,6 +43,10 @@ class Quarantined(msgspec.Struct):
 class PushResponse(msgspec.Struct):
     """Acknowledgement, sent only after the durable commit.
 
+    ``server_time_ms``: the server's wall clock (ms since the epoch) when it answered; the laptop
+    compares it with its own clock to show the clock skew (``server_hlc`` may run ahead of the wall
+    clock after it merged stamps from a fast laptop, so it is no measure of skew).
+
     ``stored``: events new to the server; ``duplicates``: already there (a retried push);
     ``quarantined``: refused, with reasons. Every event of the request is in exactly one of these
     and may be marked as acknowledged by the device.
@@ -53,6 +57,7 @@ class PushResponse(msgspec.Struct):
     stored: int
     duplicates: int
     quarantined: list[Quarantined] = []
+    server_time_ms: int = 0
 
 
 class PulledEvent(msgspec.Struct):
@@ -63,13 +68,17 @@ class PulledEvent(msgspec.Struct):
 
 
 class PullResponse(msgspec.Struct):
-    """One page of the server's log after ``after``; ask again from ``next_after`` while ``has_more``."""
+    """One page of the server's log after ``after``; ask again from ``next_after`` while ``has_more``.
+
+    ``server_time_ms`` as in :class:`PushResponse`.
+    """
 
     protocol: int
     server_hlc: int
     events: list[PulledEvent]
     next_after: int
     has_more: bool
+    server_time_ms: int = 0
 
 
 class ErrorBody(msgspec.Struct):

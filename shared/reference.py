@@ -34,7 +34,13 @@ DEVICE_CODE_WIDTH = 2
 
 
 def encode(n: int, width: int) -> str:
-    """``n`` ≥ 0 in Crockford base32, left-padded with ``0`` to at least ``width`` characters."""
+    """``n`` ≥ 0 in Crockford base32, left-padded with ``0`` to at least ``width`` characters.
+
+    Example: ``encode(142, 4)`` → ``"004E"``.
+
+    Raises:
+        ValueError: ``n`` is negative.
+    """
     if n < 0:
         raise ValueError("negative")
     out = ""
@@ -52,35 +58,79 @@ def decode(text: str) -> int:
     """
     n = 0
     for ch in text:
+        if ch not in _DECODE:
+            raise ValueError(f"{ch!r} is not a Crockford base32 character")
         n = n * 32 + _DECODE[ch]
     return n
 
 
 def device_code(n: int) -> str:
-    """The n-th device code (0-based): ``0`` → ``"00"``, ``231`` → ``"77"``."""
+    """The n-th device code (0-based): ``0`` → ``"00"``, ``231`` → ``"77"``, ``1024`` → ``"100"``.
+
+    Raises:
+        ValueError: ``n`` is negative.
+    """
     return encode(n, DEVICE_CODE_WIDTH)
 
 
+#: Most characters after the prefix (device code + counter, hyphens not counted): what a caller can
+#: be asked to write down (issue 2).
+MAX_REFERENCE_CHARS = 8
+_PREFIX = re.compile(r"^[A-Z]{2,5}$")
+
+
 def make_reference(prefix: str, device: str, counter: int) -> str:
-    """Build the reference for a laptop's ``counter``-th melding (counter ≥ 1)."""
+    """Build the reference for a laptop's ``counter``-th melding: ``("DLF", "K7", 142)`` → ``"DLF-K7-004E"``.
+
+    Args:
+        prefix: the municipality's prefix, 2–5 upper-case letters (configuration).
+        device: the device code issued with the laptop's token (2–3 Crockford base32 characters).
+        counter: the laptop's own melding counter, ≥ 1.
+
+    Raises:
+        ValueError: counter < 1, a malformed prefix or device code, or more than
+            ``MAX_REFERENCE_CHARS`` characters after the prefix.
+    """
     if counter < 1:
         raise ValueError("counter starts at 1")
-    return f"{prefix}-{device}-{encode(counter, COUNTER_WIDTH)}"
+    if not _PREFIX.match(prefix):
+        raise ValueError(f"reference prefix {prefix!r} must be 2–5 upper-case letters")
+    if not 2 <= len(device) <= 3 or any(c not in _DECODE for c in device):
+        raise ValueError(f"device code {device!r} must be 2–3 Crockford base32 characters")
+    ctr = encode(counter, COUNTER_WIDTH)
+    if len(device) + len(ctr) > MAX_REFERENCE_CHARS:
+        raise ValueError(f"counter {counter} does not fit in a reference with device code {device!r}")
+    return f"{prefix}-{device}-{ctr}"
 
 
 _REF = re.compile(r"^([A-Z]{2,5})-?([0-9A-Z]{2,3})-?([0-9A-Z]{4,6})$")
 
 
-def normalise_reference(raw: str) -> str:
+def normalise_reference(raw: str, prefix: str | None = None) -> str:
     """Canonical form of a reference as a caller spells it: ``"dlf k7 o142"`` → ``"DLF-K7-0142"``.
 
-    Without hyphens the device code is taken as 2 characters.
+    Case, spaces, dots and dash look-alikes are ignored; in the device code and counter ``O`` reads
+    as ``0`` and ``I``/``L`` as ``1`` (Crockford's decoding rule). Without hyphens the split is
+    ambiguous once a device code has 3 characters or a counter 5: pass the municipality's
+    ``prefix`` to split it off first (the device code is then read as 2 characters, the usual
+    length); without it the longest letter prefix wins.
 
     Raises:
-        ValidationError: not of the form prefix, device code, counter.
+        ValidationError: not of the form prefix (2–5 letters), device code (2–3), counter (4–6).
     """
-    text = re.sub(r"[\s.]+", "", (raw or "").upper())
+    # Hyphen look-alikes (en/em dash, minus sign) arrive when a reference is pasted from an e-mail.
+    text = re.sub(r"[\u2010-\u2015\u2212]", "-", (raw or "").upper()).strip()
+    groups = re.split(r"[\s.]+", text)
+    # "dlf oo 1ooo": spaces are the caller's separators when they give exactly three groups; joined,
+    # the spoken O of the device code would be read as part of the prefix.
+    text = "-".join(groups) if "-" not in text and len(groups) == 3 else "".join(groups)
+    if prefix and "-" not in text and text.startswith(prefix.upper()) and len(text) > len(prefix):
+        text = f"{prefix.upper()}-{text[len(prefix) :]}"
     parts = text.split("-")
+    if len(parts) == 2 and prefix and parts[0] == prefix.upper():
+        m = re.match(r"^([0-9A-Z]{2,3}?)([0-9A-Z]{4,6})$", parts[1])
+        if m:
+            parts = [parts[0], *m.groups()]
     if len(parts) == 3:
         prefix, dev, ctr = parts
     else:
@@ -89,8 +139,11 @@ def normalise_reference(raw: str) -> str:
             raise ValidationError("referentie", "Een referentie ziet eruit als DLF-K7-0142.")
         prefix, dev, ctr = m.groups()
     dev, ctr = dev.translate(_LOOKALIKES), ctr.translate(_LOOKALIKES)
-    if not (prefix.isalpha() and 2 <= len(prefix) <= 5) or not dev or not ctr or any(
-        c not in _DECODE for c in dev + ctr
+    if (
+        not _PREFIX.match(prefix)
+        or not 2 <= len(dev) <= 3
+        or not COUNTER_WIDTH <= len(ctr) <= 6
+        or any(c not in _DECODE for c in dev + ctr)
     ):
         raise ValidationError("referentie", "Een referentie ziet eruit als DLF-K7-0142.")
     return f"{prefix}-{dev}-{ctr}"

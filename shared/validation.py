@@ -47,8 +47,10 @@ def format_postcode(postcode: str) -> str:
 
 
 # BAG: huisnummer 1–99999, huisletter one letter, huisnummertoevoeging up to 4 alphanumerics.
+# All leading digits belong to the number (checked against 99999 below): "100000" must be refused,
+# not read as 10000 with toevoeging "0".
 _HUISNUMMER = re.compile(
-    r"^(?P<nr>[0-9]{1,5})"
+    r"^(?P<nr>[0-9]+)"
     r"(?:\s*(?P<letter>[A-Za-z])(?![A-Za-z0-9]))?"
     r"(?:[\s\-/]*(?P<toev>[A-Za-z0-9]{1,4}))?$"
 )

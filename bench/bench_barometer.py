@@ -1,0 +1,169 @@
+"""Benchmark: the full barometer report over 1,000,000 meldingen, server side (target ≤ 2 s).
+
+Generates a projection table (``shared.projection.COLUMNS``, with the server's index on
+``registered_date``) in a temporary SQLite file with ``executemany`` — no events, no fold — with
+plausible distributions: registrations spread over 2025, ~92 % closed, lead times of 0–20 working days,
+3 % reopened (their ``state`` holds a status history), 70 % with contact details. Then times:
+
+* floor: a plain ``SELECT`` of the columns the report reads (same WHERE), fetched into Python;
+* the full report (``build_report``) for 2025 grouped by wijk, categorie, kanaal, vier_b and type
+  (what ``wijkteam-server report`` makes), and with one grouping (a typical API call);
+* rendering it as md, csv, xlsx and html.
+
+Usage: ``python bench/bench_barometer.py [N]`` (default 1,000,000). Prints each figure and its ratio
+to the floor measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from shared.barometer import parse_period
+from shared.deadlines import AMS, deadline
+from shared.projection import COLUMNS, iso
+from shared.taxonomy import load_taxonomy
+from sync_server.reports.render import render
+from sync_server.reports.sql import build_report
+
+TARGET_S = 2.0
+
+
+def generate(conn: sqlite3.Connection, n: int, seed: int = 7) -> None:
+    rnd = random.Random(seed)
+    cats = [(c.code, c.servicenorm) for c in load_taxonomy().categories]
+    wijken = ["Centrum", "Noord", "Oost", "Zuid", "West", "Nieuwleusen", "Lemelerveld", "Buitengebied"]
+    kanalen = ["telefoon"] * 5 + ["email"] * 2 + ["balie", "brief", "website", "website", "mondeling", "kcc"]
+    vier_b = ["betrouwbaarheid", "betrokkenheid", "bereikbaarheid", "brede_blik", None]
+    types = ["melding"] * 8 + ["vraag", "klacht"]
+    deadlines: dict[tuple[date, int], str] = {}
+    start = datetime(2025, 1, 1, tzinfo=AMS).astimezone(UTC)
+    names = list(COLUMNS)
+    idx = {c: i for i, c in enumerate(names)}
+
+    def rows():
+        for i in range(n):
+            reg = start + timedelta(seconds=rnd.randrange(365 * 86400))
+            local = reg.astimezone(AMS)
+            cat, norm = rnd.choice(cats) if rnd.random() > 0.03 else (None, None)
+            dl = None
+            if norm:
+                key = (local.date(), norm)
+                if key not in deadlines:
+                    deadlines[key] = iso(deadline(reg, norm))
+                dl = deadlines[key]
+            r: list = [None] * len(names)
+            r[idx["melding_id"]] = f"m{i:07d}"
+            r[idx["reference"]] = f"DLF-K7-{i:07d}"
+            r[idx["registered_at"]] = iso(reg)
+            r[idx["registered_date"]] = local.date().isoformat()
+            r[idx["registered_by"]] = "bench"
+            r[idx["device_id"]] = "K7"
+            r[idx["type"]] = rnd.choice(types)
+            r[idx["kanaal"]] = rnd.choice(kanalen)
+            r[idx["categorie"]] = cat
+            r[idx["servicenorm"]] = norm
+            r[idx["deadline"]] = dl
+            r[idx["vier_b"]] = rnd.choice(vier_b)
+            r[idx["prioriteit"]] = "normaal"
+            r[idx["wijk"]] = rnd.choice(wijken) if rnd.random() > 0.02 else None
+            if rnd.random() < 0.95:
+                r[idx["straat"]] = "Kerkstraat"
+                r[idx["postcode"]] = "7721EJ"
+                r[idx["lat"]], r[idx["lon"]] = 52.5, 6.26
+            r[idx["omschrijving"]] = "bench"
+            contact = rnd.random() < 0.7
+            r[idx["has_contact"]] = int(contact)
+            r[idx["melder_anoniem"]] = int(not contact)
+            closed = rnd.random() < 0.92
+            reopened = closed and rnd.random() < 0.03
+            r[idx["reopen_count"]] = int(reopened)
+            r[idx["status"]] = "afgehandeld" if closed else "in_behandeling"
+            r[idx["is_open"]] = int(not closed)
+            cb = 0
+            if closed:
+                first = reg + timedelta(hours=rnd.expovariate(1 / 100))
+                r[idx["first_closed_at"]] = iso(first)
+                last = first
+                if reopened:
+                    again = first + timedelta(days=rnd.randint(1, 20))
+                    last = again + timedelta(days=rnd.randint(1, 10))
+                    hist = [
+                        {"at": iso(first), "type": "status_changed", "details": {"van": "gemeld", "naar": "afgehandeld"}},
+                        {"at": iso(again), "type": "status_changed", "details": {"van": "afgehandeld", "naar": "heropend"}},
+                        {"at": iso(last), "type": "status_changed", "details": {"van": "heropend", "naar": "afgehandeld"}},
+                    ]
+                    r[idx["state"]] = json.dumps({"history": hist})
+                r[idx["closed_at"]] = iso(last)
+                if contact and rnd.random() < 0.8:
+                    cb = 1
+                    r[idx["first_callback_at"]] = iso(last + timedelta(hours=2))
+            r[idx["callback_count"]] = cb
+            r[idx["deleted"]] = int(rnd.random() < 0.002)
+            r[idx["duplicaat_van"]] = "DLF-K7-0000001" if rnd.random() < 0.005 else None
+            r[idx["conflict_count"]] = 0
+            r[idx["event_count"]] = 2
+            r[idx["updated_hlc"]] = 0
+            yield r
+
+    types_sql = {str: "TEXT", int: "INTEGER", float: "REAL"}
+    conn.execute(f"CREATE TABLE meldingen ({', '.join(f'{c} {types_sql[t]}' for c, t in COLUMNS.items())}, PRIMARY KEY (melding_id))")
+    conn.executemany(f"INSERT INTO meldingen VALUES ({', '.join('?' * len(names))})", rows())
+    conn.execute("CREATE INDEX meldingen_registered_date ON meldingen(registered_date)")  # as the server store
+    conn.commit()
+
+
+def timed(fn, repeat: int = 3) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, result
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "bench.sqlite3")
+        conn = sqlite3.connect(path)
+        t = time.perf_counter()
+        generate(conn, n)
+        print(f"generated {n:,} projection rows in {time.perf_counter() - t:.1f} s")
+        conn.close()
+        conn = sqlite3.connect(path)
+        period = parse_period("2025")
+        as_of = datetime(2026, 1, 15, tzinfo=UTC)
+        floor_sql = (
+            "SELECT registered_date, first_closed_at, deadline, reopen_count, has_contact, callback_count, straat, "
+            "postcode, lat, locatie_omschrijving, categorie, vier_b, kanaal, wijk, type FROM meldingen "
+            "WHERE registered_date BETWEEN ? AND ? AND deleted = 0 AND duplicaat_van IS NULL"
+        )
+        floor, _ = timed(lambda: conn.execute(floor_sql, ("2025-01-01", "2025-12-31")).fetchall())
+        dims = ("wijk", "categorie", "kanaal", "vier_b", "type")
+        full, report = timed(lambda: build_report(conn, period, group_by=dims, as_of=as_of))
+        one, _ = timed(lambda: build_report(conn, period, group_by=("wijk",), as_of=as_of))
+        total, _ = timed(lambda: build_report(conn, period, as_of=as_of))
+        quarter, _ = timed(lambda: build_report(conn, parse_period("2025-Q3"), group_by=dims, as_of=as_of))
+        rend = {fmt: timed(lambda f=fmt: render(report, f))[0] for fmt in ("md", "csv", "xlsx", "html")}
+        print(f"received in 2025: {report.totaal.received:,}; backlog at year end: {report.totaal.backlog:,}")
+        print(f"floor: plain SELECT of the needed columns      {floor:6.3f} s")
+        for name, secs in [
+            ("full report 2025, 5 groupings", full),
+            ("report 2025, group_by=wijk", one),
+            ("report 2025, totals only", total),
+            ("full report 2025-Q3, 5 groupings", quarter),
+        ]:
+            print(f"{name:<44} {secs:6.3f} s  ratio {secs / floor:4.2f}x floor  target {TARGET_S} s: {'OK' if secs <= TARGET_S else 'MISSED'}")
+        for fmt, secs in rend.items():
+            print(f"render {fmt:<37} {secs:6.3f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Sync benchmarks over loopback against a real ``wijkteam-server serve`` process (issue 4, "Benchmarks").
+
+1. Pull of ``--pull`` events (default 100,000) into a fresh laptop database with ``sync_once``.
+   Floor: msgspec-decoding the same pages (MessagePack) plus one-transaction ``executemany`` of the same
+   events into a fresh laptop database's ``events`` table. Goals: ≤ 2 s and ≤ 1.5× the floor.
+2. Push of ``--push`` events (default 10,000) from a laptop. Floor: decoding the same events plus one
+   ``executemany`` into the server schema's ``events`` table.
+3. Peak RSS of a laptop process pulling ``--rss`` events (default 1,000,000; 0 skips). Goal ≤ 200 MB.
+
+Run: ``python bench/bench_sync.py [--pull N] [--push N] [--rss N]``. Prints figures; writes nothing
+outside a temp directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import groupby
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import msgspec  # noqa: E402
+
+from shared import commands  # noqa: E402
+from shared.enums import Role, Status  # noqa: E402
+from shared.events import Event, MeldingFields  # noqa: E402
+from shared.protocol import MAX_PULL_LIMIT, PullResponse  # noqa: E402
+from sync_server.store import ServerStore, now_iso  # noqa: E402
+from wijkteam_tui.store import LocalStore  # noqa: E402
+from wijkteam_tui.sync_client import sync_once  # noqa: E402
+
+_json = msgspec.json.Encoder()
+
+
+def server_cmd(*args: str) -> list[str]:
+    script = Path(sys.executable).parent / "wijkteam-server"
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "sync_server.cli", *args]
+
+
+class Server:
+    def __init__(self, db: Path) -> None:
+        self.proc = subprocess.Popen(
+            server_cmd("serve", "--db", str(db), "--port", "0"), stdout=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        assert self.proc.stdout is not None
+        m = re.search(r"http://127\.0\.0\.1:(\d+)", self.proc.stdout.readline())
+        assert m, "server did not start"
+        self.url = f"http://127.0.0.1:{m.group(1)}"
+        httpx.get(self.url + "/health", timeout=60).raise_for_status()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def melding_events(device: str, n_events: int) -> Iterator[Event]:
+    """Realistic logs: each melding a ``created`` plus a status change or a note, until ``n_events``."""
+    dev = commands.DeviceClock(device, "bench")
+    counter = 0
+    made = 0
+    while made < n_events:
+        counter += 1
+        created = commands.register(
+            dev, prefix="DLF", counter=counter,
+            fields=MeldingFields(omschrijving=f"Losse tegel voor nummer {counter}", categorie="verharding/losse_tegel"),
+        )
+        yield created
+        made += 1
+        if made < n_events:
+            from shared.fold import fold
+
+            state = fold([created])
+            assert state is not None
+            yield commands.change_status(dev, state, Status.IN_BEHANDELING) if counter % 2 else commands.add_note(
+                dev, state, "Gebeld met de melder"
+            )
+            made += 1
+
+
+def fill_server_fast(store: ServerStore, device: str, n: int) -> None:
+    """``n`` events straight into the server's ``events`` table (no projection: pulls do not read it)."""
+    conn = store.conn()
+    rows = []
+    received = now_iso()
+    for e in melding_events(device, n):
+        rows.append((e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
+                     _json.encode(e.payload).decode(), e.user, e.prev, e.schema, received, "bench"))
+        if len(rows) >= 20_000:
+            _insert(conn, rows)
+            rows = []
+    if rows:
+        _insert(conn, rows)
+
+
+def _insert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(
+        'INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, payload, "user", prev, "schema",'
+        " received_at, pushed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    conn.execute("COMMIT")
+
+
+def rss_mb_of_pull(url: str, token: str, db: Path) -> float:
+    """Peak RSS (MB) of a separate laptop process doing one full pull."""
+    code = (
+        "import resource, sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from wijkteam_tui.store import LocalStore\n"
+        "from wijkteam_tui.sync_client import sync_once\n"
+        f"s = LocalStore({str(db)!r}); s.set_device_code('ZY')\n"
+        f"r = sync_once(s, {url!r}, {token!r})\n"
+        "print(r.pulled, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return int(out[1]) / 1024
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--pull", type=int, default=100_000)
+    p.add_argument("--push", type=int, default=10_000)
+    p.add_argument("--rss", type=int, default=1_000_000)
+    args = p.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+
+    # -- pull -------------------------------------------------------------------------------------------
+    store = ServerStore(tmp / "server.sqlite3")
+    token, _ = store.add_user("bench-laptop", Role.WIJKUITVOERDER)
+    fill_server_fast(store, "B1", args.pull)
+    store.close()
+    server = Server(tmp / "server.sqlite3")
+    try:
+        laptop = LocalStore(tmp / "laptop.sqlite3")
+        laptop.set_device_code("ZZ")
+        t0 = time.perf_counter()
+        result = sync_once(laptop, server.url, token)
+        pull_s = time.perf_counter() - t0
+        assert result.pulled == args.pull, result
+        laptop.close()
+
+        # floor: the same pages as bytes, decoded, and the events inserted in one transaction
+        pages: list[bytes] = []
+        after = 0
+        t_serve = time.perf_counter()
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/msgpack", "X-Wijkteam-Protocol": "1"}
+        with httpx.Client(timeout=120) as c:
+            while True:
+                r = c.get(server.url + "/api/v1/sync/pull", params={"after": after, "limit": MAX_PULL_LIMIT},
+                          headers=headers)
+                pages.append(r.content)
+                page = msgspec.msgpack.decode(r.content, type=PullResponse)
+                after = page.next_after
+                if not page.has_more:
+                    break
+        serve_s = time.perf_counter() - t_serve
+        floor_store = LocalStore(tmp / "floor.sqlite3")
+        t0 = time.perf_counter()
+        dec = msgspec.msgpack.Decoder(PullResponse)
+        rows = []
+        for raw in pages:
+            for pe in dec.decode(raw).events:
+                e = pe.event
+                rows.append((e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type, e.prev, e.schema,
+                             e.user, _json.encode(e.payload).decode(), 1))
+        floor_store.conn.execute("BEGIN IMMEDIATE")
+        floor_store.conn.executemany(
+            "INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, prev, schema, user, payload,"
+            " acked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        floor_store.conn.execute("COMMIT")
+        pull_floor = time.perf_counter() - t0
+        floor_store.close()
+        # what the laptop must do on top of the floor: fold each melding and build its projection row
+        from shared.fold import fold
+        from shared.projection import projection_row
+
+        t0 = time.perf_counter()
+        groups: dict[str, list[Event]] = {}
+        for raw in pages:
+            for pe in dec.decode(raw).events:
+                groups.setdefault(pe.event.melding_id, []).append(pe.event)
+        for evs in groups.values():
+            m = fold(evs)
+            if m is not None:
+                projection_row(m)
+        domain_s = time.perf_counter() - t0
+        print(f"pull {args.pull:,} events into a fresh laptop: {pull_s:.2f} s "
+              f"(floor {pull_floor:.2f} s, ratio {pull_s / pull_floor:.1f}x; goal <= 2 s and <= 1.5x)")
+        print(f"  of which the server serving all {len(pages)} pages over loopback: {serve_s:.2f} s; "
+              f"fold + projection_row of the {len(groups):,} meldingen alone (no I/O): {domain_s:.2f} s")
+
+        # -- push ---------------------------------------------------------------------------------------
+        push_token, push_code = ServerStore(tmp / "server.sqlite3").add_user("bench-pusher", Role.WIJKUITVOERDER)
+        pusher = LocalStore(tmp / "pusher.sqlite3")
+        pusher.set_device_code(push_code or "")
+        events = list(melding_events(push_code or "", args.push))
+        pusher.bulk_load((list(g) for _, g in groupby(events, key=lambda e: e.melding_id)), acked=False)
+        assert pusher.pending_count() == args.push, pusher.pending_count()
+
+        class PushOnly:
+            """The laptop store, with the pull cursor at the end so that the round only pushes."""
+
+            def __getattr__(self, name: str) -> object:
+                return getattr(pusher, name)
+
+            def pull_cursor(self) -> int:
+                return 10**12
+
+        t0 = time.perf_counter()
+        pr = sync_once(PushOnly(), server.url, push_token)  # type: ignore[arg-type]
+        push_s = time.perf_counter() - t0
+        assert pr.pushed == args.push and pr.quarantined == 0, pr
+        pusher.close()
+        # floor: decode the same events and insert them in one transaction into the server schema
+        body = msgspec.msgpack.encode(events)
+        floor_srv = ServerStore(tmp / "floor-server.sqlite3")
+        t0 = time.perf_counter()
+        decoded = msgspec.msgpack.decode(body, type=list[Event])
+        received = now_iso()
+        _insert(floor_srv.conn(), [
+            (e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type, _json.encode(e.payload).decode(),
+             e.user, e.prev, e.schema, received, "bench") for e in decoded
+        ])
+        push_floor = time.perf_counter() - t0
+        floor_srv.close()
+        print(f"push {args.push:,} events from a laptop: {push_s:.2f} s "
+              f"(floor {push_floor:.3f} s, ratio {push_s / push_floor:.1f}x)")
+    finally:
+        server.stop()
+
+    # -- peak RSS of a 1,000,000-event pull -------------------------------------------------------------
+    if args.rss:
+        big = ServerStore(tmp / "big.sqlite3")
+        big_token, _ = big.add_user("bench-rss", Role.WIJKUITVOERDER)
+        fill_server_fast(big, "B2", args.rss)
+        big.close()
+        server = Server(tmp / "big.sqlite3")
+        try:
+            t0 = time.perf_counter()
+            mb = rss_mb_of_pull(server.url, big_token, tmp / "rss-laptop.sqlite3")
+            took = time.perf_counter() - t0
+        finally:
+            server.stop()
+        print(f"peak RSS of a laptop pulling {args.rss:,} events: {mb:.0f} MB in {took:.0f} s (goal <= 200 MB)")
+    for f in tmp.iterdir():
+        f.unlink()
+    tmp.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    raise SystemExit(main())

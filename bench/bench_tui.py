@@ -1,0 +1,167 @@
+"""Intake app with 100,000 meldingen in the local store (issue 3): start, search-as-you-type, save.
+
+Goals: app start to the first interactive screen ≤ 1 s; search query p95 ≤ 50 ms; save ≤ 20 ms.
+
+* fill: ``wijkteam_tui.demo.fill_demo`` (every event made by ``shared.commands``, one transaction).
+* start: ``make_app`` on the filled file until the list screen shows its first page (headless
+  ``run_test``); floor: the same for an empty Textual app.
+* search: what the list runs per keystroke (``store.count`` + ``store.search`` of one page of 100),
+  for queries typed letter by letter from real rows (street, name, reference, phone, description
+  words), with and without a filter; floor: a primary-key look-up of one projection row.
+* save: ``store.register`` of one melding (``BEGIN IMMEDIATE``, ``synchronous=FULL``, projection +
+  FTS); floor: a one-row INSERT + COMMIT into a plain table on the same file.
+
+    python bench/bench_tui.py [--count 100000] [--keep PATH]
+
+Prints figures only; docs/benchmarks.md ("Intake app") records them. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shared.enums import VierB  # noqa: E402
+from shared.events import MeldingFields  # noqa: E402
+from shared.model import Adres, Melder  # noqa: E402
+from wijkteam_tui.app import make_app  # noqa: E402
+from wijkteam_tui.config import Config  # noqa: E402
+from wijkteam_tui.demo import fill_demo  # noqa: E402
+from wijkteam_tui.store import LocalStore  # noqa: E402
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.2f} ms"
+
+
+async def _time_start(db: Path) -> float:
+    from textual.widgets import DataTable
+
+    t0 = time.perf_counter()
+    app = make_app(db, Config(device_code="K7", user="bench"), auto_sync=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not (app.screen.query(DataTable) and app.screen.query_one(DataTable).row_count):
+            await pilot.pause()
+        elapsed = time.perf_counter() - t0
+    return elapsed
+
+
+async def _time_empty_app() -> float:
+    from textual.app import App
+    from textual.widgets import Label
+
+    class Empty(App):
+        def compose(self):
+            yield Label("x")
+
+    t0 = time.perf_counter()
+    async with Empty().run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        elapsed = time.perf_counter() - t0
+    return elapsed
+
+
+def typed_queries(store: LocalStore, n_rows: int, rng: random.Random) -> list[tuple[str, dict]]:
+    rows = store.search(limit=200, offset=rng.randint(0, max(0, n_rows - 200)))
+    words: list[str] = []
+    for r in rows[:40]:
+        words += [r["straat"] or "", (r["melder_naam"] or "").split(" ")[-1], r["reference"],
+                  (r["omschrijving"] or "").split(" ")[0], "0" + (r["melder_telefoon"] or "+316")[3:9]]
+    queries = []
+    for w in [w for w in words if w]:
+        for i in range(1, min(len(w), 8) + 1):
+            queries.append((w[:i], {}))
+    queries += [(q, {"status": "open"}) for q, _ in queries[::7]]
+    queries += [("", {"overdue": True}), ("", {"wijk": "Dalfsen"}), ("", {"categorie": "verlichting"})] * 5
+    return queries
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=100_000)
+    ap.add_argument("--keep", type=Path, help="reuse/keep the filled database at PATH")
+    args = ap.parse_args()
+    rng = random.Random(5)
+    tmp = tempfile.TemporaryDirectory()
+    db = args.keep or Path(tmp.name) / "bench.sqlite"
+
+    store = LocalStore(db)
+    if not store.count(include_deleted=True):
+        t0 = time.perf_counter()
+        n = fill_demo(store, args.count)
+        fill = time.perf_counter() - t0
+        print(f"fill: {n:,} meldingen, {store.conn.execute('select count(*) from events').fetchone()[0]:,} events "
+              f"in {fill:.1f} s ({fill / n * 1e6:.0f} µs per melding)")
+    n_rows = store.count()
+    print(f"database: {n_rows:,} meldingen, {db.stat().st_size / 1e6:.0f} MB")
+
+    # start
+    starts = [asyncio.run(_time_start(db)) for _ in range(3)]
+    floors = [asyncio.run(_time_empty_app()) for _ in range(3)]
+    print(f"start to first list page: median {ms(statistics.median(starts))}  (floor: empty Textual app "
+          f"{ms(statistics.median(floors))}; ratio {statistics.median(starts) / statistics.median(floors):.1f}×)  goal ≤ 1000 ms")
+
+    # search as you type
+    queries = typed_queries(store, n_rows, rng)
+    times = []
+    for text, filters in queries:
+        t0 = time.perf_counter()
+        store.count(text, **filters)
+        store.search(text, limit=100, **filters)
+        times.append(time.perf_counter() - t0)
+    ids = [r["melding_id"] for r in store.search(limit=200)]
+    floor = []
+    for mid in ids:
+        t0 = time.perf_counter()
+        store.conn.execute("SELECT reference FROM meldingen WHERE melding_id = ?", (mid,)).fetchone()
+        floor.append(time.perf_counter() - t0)
+    p95 = pct(times, 95)
+    print(f"search ({len(queries)} keystrokes, count + page of 100): median {ms(statistics.median(times))}  "
+          f"p95 {ms(p95)}  max {ms(max(times))}  (floor: PK look-up p95 {ms(pct(floor, 95))}; "
+          f"ratio {p95 / pct(floor, 95):.0f}×)  goal p95 ≤ 50 ms")
+    slow = sorted(zip(times, queries, strict=True), reverse=True)[:3]
+    print("  slowest: " + ", ".join(f"{q[0]!r}{q[1] or ''} {t * 1000:.1f} ms" for t, q in slow))
+
+    # save
+    fields = MeldingFields(
+        omschrijving="Lamp brandt niet", categorie="verlichting/lantaarnpaal", vier_b=VierB.BETROUWBAARHEID,
+        adres=Adres(straat="Kerkstraat", huisnummer=12, huisletter="A", postcode="7721EJ", woonplaats="Dalfsen"),
+        melder=Melder(naam="Jan Jansen", telefoon="+31612345678"), wijk="Dalfsen",
+    )
+    saves = []
+    for _ in range(50):
+        t0 = time.perf_counter()
+        store.register(store.device_clock("bench"), prefix="DLF", fields=fields)
+        saves.append(time.perf_counter() - t0)
+    store.conn.execute("CREATE TABLE IF NOT EXISTS bench_floor (x INTEGER)")
+    floor = []
+    for i in range(50):
+        t0 = time.perf_counter()
+        with store.transaction():
+            store.conn.execute("INSERT INTO bench_floor VALUES (?)", (i,))
+        floor.append(time.perf_counter() - t0)
+    store.conn.execute("DROP TABLE bench_floor")
+    print(f"save one melding: median {ms(statistics.median(saves))}  p95 {ms(pct(saves, 95))}  "
+          f"(floor: one-row durable INSERT median {ms(statistics.median(floor))}; "
+          f"ratio {statistics.median(saves) / statistics.median(floor):.1f}×)  goal ≤ 20 ms")
+    store.close()
+    tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

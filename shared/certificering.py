@@ -1,0 +1,129 @@
+"""Certificate criteria: thresholds per barometer indicator for the levels brons, zilver and goud.
+
+The criteria are configuration (TOML), not code: ``shared/data/certificering.toml`` holds the
+documented defaults, which are local policy (docs/barometer.md); a municipality points
+``WIJKTEAM_CERTIFICERING`` at its own file. Layout::
+
+    [criteria.pct_within_norm]          # an Indicators field
+    naam = "Binnen de servicenorm afgehandeld (%)"
+    richting = "min"                    # "min": value >= threshold; "max": value <= threshold
+    brons = 70.0
+    zilver = 80.0
+    goud = 90.0
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+from shared.errors import ValidationError
+
+LEVELS: tuple[str, ...] = ("brons", "zilver", "goud")
+ENV = "WIJKTEAM_CERTIFICERING"
+
+
+class Criterion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One criterion: the indicator's Dutch name, direction and the three thresholds."""
+
+    naam: str
+    richting: Literal["min", "max"]
+    brons: float
+    zilver: float
+    goud: float
+
+    def threshold(self, level: str) -> float:
+        return float(getattr(self, level))
+
+    def meets(self, value: float, level: str) -> bool:
+        """Whether ``value`` reaches ``level`` (``>=`` for richting min, ``<=`` for max)."""
+        t = self.threshold(level)
+        return value >= t if self.richting == "min" else value <= t
+
+
+class Criteria(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """All criteria, keyed by the ``shared.barometer.Indicators`` field they judge."""
+
+    criteria: dict[str, Criterion]
+
+
+def parse_criteria(text: str) -> Criteria:
+    """Parse criteria TOML.
+
+    Raises:
+        ValidationError: field ``certificering``: bad TOML, an unknown key or indicator, or thresholds
+            that do not rise from brons to goud in the criterion's direction.
+    """
+    from shared.barometer import Indicators
+
+    try:
+        crit = msgspec.convert(tomllib.loads(text), Criteria)
+    except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
+        raise ValidationError("certificering", f"Ongeldige certificeringscriteria: {exc}") from None
+    known = set(Indicators.__struct_fields__)
+    for name, c in crit.criteria.items():
+        if name not in known:
+            raise ValidationError("certificering", f"Onbekende indicator '{name}' in de certificeringscriteria.")
+        b, z, g = c.brons, c.zilver, c.goud
+        ok = b <= z <= g if c.richting == "min" else b >= z >= g
+        if not ok:
+            raise ValidationError(
+                "certificering", f"Criterium '{name}': brons, zilver en goud moeten oplopend streng zijn."
+            )
+    return crit
+
+
+@lru_cache(maxsize=8)
+def _load(path: str | None) -> Criteria:
+    if path:
+        return parse_criteria(Path(path).read_text(encoding="utf-8"))
+    return parse_criteria(resources.files("shared").joinpath("data/certificering.toml").read_text(encoding="utf-8"))
+
+
+def load_criteria(path: str | Path | None = None) -> Criteria:
+    """The criteria of ``path``, else ``$WIJKTEAM_CERTIFICERING``, else the shipped defaults (cached)."""
+    return _load(str(path) if path else os.environ.get(ENV) or None)
+
+
+def evaluate(criteria: Criteria, indicators: object) -> tuple[list, str | None]:
+    """Judge ``indicators`` (a ``shared.barometer.Indicators``) against every criterion.
+
+    Returns:
+        ``(results, level)``: a ``CriterionResult`` per criterion, and the highest level that every
+        criterion with a value reaches (``None`` when one misses brons or none has a value). A
+        criterion whose value is n.v.t. (``None``) is reported as such and does not decide the level.
+    """
+    from shared.barometer import CriterionResult
+
+    results = []
+    tops: list[int] = []  # per judged criterion: how many levels it reaches
+    for name, c in criteria.criteria.items():
+        value = getattr(indicators, name)
+        if value is None:
+            met: Mapping[str, bool | None] = {lvl: None for lvl in LEVELS}
+            level = None
+        else:
+            met = {lvl: c.meets(float(value), lvl) for lvl in LEVELS}
+            reached = [i for i, lvl in enumerate(LEVELS) if met[lvl]]
+            level = LEVELS[max(reached)] if reached else None
+            tops.append(max(reached) + 1 if reached else 0)
+        results.append(
+            CriterionResult(
+                indicator=name,
+                label=c.naam,
+                direction=c.richting,
+                value=None if value is None else float(value),
+                thresholds={lvl: c.threshold(lvl) for lvl in LEVELS},
+                met=dict(met),
+                level=level,
+            )
+        )
+    certificate = LEVELS[min(tops) - 1] if tops and min(tops) > 0 else None
+    return results, certificate

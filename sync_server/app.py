@@ -1,0 +1,68 @@
+"""The Litestar application: ``create_app(settings)``.
+
+Used by ``wijkteam-server serve`` (under uvicorn) and by the tests (``litestar.testing``). The store is
+opened in the lifespan and reachable in handlers as the dependency ``store``; the token's user is
+``request.user`` (``sync_server.auth``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.datastructures import State
+
+from shared.protocol import PROTOCOL_VERSION
+from sync_server.auth import AuthMiddleware
+from sync_server.errors import EXCEPTION_HANDLERS
+from sync_server.settings import Settings
+from sync_server.store import ServerStore
+
+
+def _store(state: State) -> ServerStore:
+    return state.store
+
+
+def _settings(state: State) -> Settings:
+    return state.settings
+
+
+def create_app(settings: Settings, *, store: ServerStore | None = None) -> Litestar:
+    """The server app for ``settings``.
+
+    Args:
+        settings: where the database is (created with its schema on first start).
+        store: an already open store (tests inject one with a fake clock); default opens
+            ``settings.db_path`` and closes it at shutdown.
+    """
+    from sync_server.routes import ROUTERS
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own = store is None
+        app.state.store = store or ServerStore(settings.db_path)
+        try:
+            yield
+        finally:
+            if own:
+                app.state.store.close()
+
+    return Litestar(
+        route_handlers=list(ROUTERS),
+        lifespan=[lifespan],
+        middleware=[AuthMiddleware],
+        dependencies={"store": Provide(_store, sync_to_thread=False), "settings": Provide(_settings, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"settings": settings}),
+        openapi_config=OpenAPIConfig(
+            title="wijkteam-server",
+            version=f"1 (syncprotocol {PROTOCOL_VERSION})",
+            description="Sync, KCC-opvraag, openbare status en rapportages van Wijkteam.",
+            path="/schema",
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=settings.debug,
+    )

@@ -1,0 +1,139 @@
+"""Audit of personal-data reads (issue 5): who read a melding's reporter details, when, through what.
+
+Every API answer that shows a melding's reporter contact (name, phone, e-mail) calls
+:func:`record_personal_read` before it returns, with the token's user name and role, the melding and
+the route. Entries go to the store's ``audit`` table (``at`` UTC, ``actor``, ``action``,
+``melding_id``, ``detail``) in their own transaction, so a failed write of the audit fails the read
+instead of leaving it unrecorded. The token itself is never written, only whose it is.
+
+``wijkteam-server audit list`` prints them (:func:`configure`, :func:`run_list`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from typing import Any, TextIO
+
+import msgspec
+
+from sync_server.store import ServerStore, TokenInfo
+
+#: The ``action`` of a personal-data read.
+PERSONAL_DATA_READ = "persoonsgegevens_gelezen"
+
+
+class AuditEntry(msgspec.Struct, frozen=True):
+    """One audit line: ``at`` (UTC ISO text), ``actor`` (``naam (rol)``), ``action``, ``melding_id``,
+    ``reference`` (from the projection, None when the melding is gone) and ``detail`` (the route)."""
+
+    id: int
+    at: str
+    actor: str
+    action: str
+    melding_id: str | None
+    reference: str | None
+    detail: str
+
+
+def actor_of(info: TokenInfo) -> str:
+    """How a token's user is written in the audit: ``"anna (kcc)"``."""
+    return f"{info.name} ({info.role.value})"
+
+
+def record_personal_read(store: ServerStore, info: TokenInfo, melding_id: str, reference: str, route: str) -> None:
+    """Write one audit entry for a read of ``melding_id``'s personal data by ``info`` through ``route``
+    (e.g. ``"GET /api/v1/kcc/meldingen/DLF-K7-0142"``)."""
+    store.audit(actor_of(info), PERSONAL_DATA_READ, melding_id, f"{reference} via {route}")
+
+
+def list_entries(
+    conn: sqlite3.Connection,
+    *,
+    reference: str | None = None,
+    actor: str | None = None,
+    action: str | None = PERSONAL_DATA_READ,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """Audit entries, newest first.
+
+    Args:
+        reference: only entries about the melding with this reference.
+        actor: only entries whose actor starts with this user name.
+        action: only this action (default personal-data reads; None: every action).
+        limit: at most this many entries.
+    """
+    conds, params = ["1 = 1"], []
+    if reference:
+        conds.append("a.melding_id IN (SELECT melding_id FROM meldingen WHERE reference = ?)")
+        params.append(reference)
+    if actor:
+        conds.append("(a.actor = ? OR a.actor LIKE ? ESCAPE '\\')")
+        escaped = actor.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params += [actor, f"{escaped} (%"]
+    if action:
+        conds.append("a.action = ?")
+        params.append(action)
+    sql = (
+        "SELECT a.id, a.at, a.actor, a.action, a.melding_id, "
+        "(SELECT reference FROM meldingen m WHERE m.melding_id = a.melding_id), coalesce(a.detail, '') "
+        f"FROM audit a WHERE {' AND '.join(conds)} ORDER BY a.id DESC LIMIT ?"
+    )
+    return [AuditEntry(*row) for row in conn.execute(sql, (*params, limit))]
+
+
+def configure(sub: Any) -> None:
+    """Add ``audit list`` to the ``wijkteam-server`` subcommands (``sync_server.cli.COMMANDS``)."""
+    from sync_server.cli import add_command
+
+    audit = sub.add_parser(
+        "audit", help="auditlog: wie las persoonsgegevens van welke melding", description="auditlog"
+    )
+    sub_audit = audit.add_subparsers(dest="audit_command", required=True, metavar="{list}")
+    lst = add_command(sub_audit, "list", "toon de laatste inzagen van persoonsgegevens (nieuwste eerst)")
+    lst.add_argument("--referentie", dest="reference", help="alleen deze melding (bv. DLF-K7-0142)")
+    lst.add_argument("--gebruiker", dest="actor", help="alleen deze gebruiker")
+    lst.add_argument("--alles", action="store_true", help="alle acties, niet alleen inzage van persoonsgegevens")
+    lst.add_argument("--limit", type=int, default=100, help="hoogstens zoveel regels (standaard 100)")
+    lst.add_argument("--json", action="store_true", help="één JSON-object per regel")
+    lst.set_defaults(func=run_list)
+
+
+def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``wijkteam-server audit list``: print entries, newest first. Exit code 0; 2 for a malformed
+    ``--referentie``."""
+    from sync_server.cli import open_store
+
+    out = out or sys.stdout
+    reference = getattr(args, "reference", None)
+    if reference:
+        from shared.errors import ValidationError
+        from shared.reference import normalise_reference
+
+        try:
+            reference = normalise_reference(reference)
+        except ValidationError as exc:
+            print(f"Fout: {exc.message}", file=sys.stderr)
+            return 2
+    store = open_store(args)
+    try:
+        entries = list_entries(
+            store.conn(),
+            reference=reference,
+            actor=getattr(args, "actor", None),
+            action=None if getattr(args, "alles", False) else PERSONAL_DATA_READ,
+            limit=max(1, getattr(args, "limit", 100) or 100),
+        )
+    finally:
+        store.close()
+    if getattr(args, "json", False):
+        for e in entries:
+            out.write(msgspec.json.encode(e).decode() + "\n")
+        return 0
+    if not entries:
+        out.write("Geen auditregels gevonden.\n")
+        return 0
+    for e in entries:
+        out.write(f"{e.at}\t{e.actor}\t{e.action}\t{e.reference or e.melding_id or '-'}\t{e.detail}\n")
+    return 0

@@ -1,0 +1,243 @@
+"""``wijkteam-server``: run the server and administer its database.
+
+Subcommands (each takes ``--db PATH``; default ``sync_server.settings.default_db_path()``):
+
+* ``serve [--host 127.0.0.1] [--port 8080]``: run the server (uvicorn); creates the database on first start.
+* ``backup PATH``: a consistent copy of the database while the server runs (SQLite online backup).
+* ``user add NAME --role wijkuitvoerder|kcc|manager|admin [--device XY]``: prints the token once;
+  wijkuitvoerder and admin get a device code. ``user list``, ``user revoke NAME``.
+* ``quarantine list``: events the server refused, with the reason.
+* ``clashes list``: references seen on two meldingen.
+
+To add a subcommand: write ``def configure(sub) -> None`` that calls :func:`add_command` and sets a
+handler with ``parser.set_defaults(func=handler)`` (``handler(args) -> int``, the exit code), then add
+it to ``COMMANDS`` with one line. ``open_store(args)`` gives the store of ``--db``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from shared.enums import Role
+from sync_server import audit, gazetteer_cli
+from sync_server.reports import cli as report_cli
+from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, default_db_path
+from sync_server.store import ServerStore, StoreError
+
+Configure = Callable[[Any], None]
+
+
+def add_command(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand parser that already has ``--db PATH``."""
+    p = sub.add_parser(name, help=help, description=help)
+    p.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=f"databasebestand (standaard {default_db_path()})")
+    return p
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    """The database of ``--db`` (given before or after the subcommand), else the default."""
+    return Path(getattr(args, "db", None) or default_db_path())
+
+
+def open_store(args: argparse.Namespace) -> ServerStore:
+    """The store of ``--db`` (created with its schema when missing)."""
+    return ServerStore(db_path(args))
+
+
+# -- serve ---------------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import socket
+
+    import uvicorn
+
+    from sync_server.app import create_app
+
+    settings = Settings.for_db(db_path(args))
+    ServerStore(settings.db_path).close()  # create the schema (and fail early on a newer database)
+    # Bind before announcing: a client that reads the announcement can connect at once (the backlog
+    # holds it until uvicorn accepts), and --port 0 picks a free port that is printed.
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"Fout: kan niet luisteren op {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    sock.listen(512)
+    port = sock.getsockname()[1]
+    print(f"wijkteam-server luistert op http://{args.host}:{port} (database {settings.db_path})", flush=True)
+    config = uvicorn.Config(create_app(settings), log_level=args.log_level, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def configure_serve(sub: Any) -> None:
+    p = add_command(sub, "serve", "start de server")
+    p.add_argument("--host", default=DEFAULT_HOST, help=f"adres om op te luisteren (standaard {DEFAULT_HOST})")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"poort (standaard {DEFAULT_PORT}; 0: een vrije)")
+    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=_serve)
+
+
+# -- backup --------------------------------------------------------------------------------------------
+
+
+def _backup(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        store.backup(args.path)
+    finally:
+        store.close()
+    print(f"Reservekopie geschreven naar {args.path}")
+    return 0
+
+
+def configure_backup(sub: Any) -> None:
+    p = add_command(sub, "backup", "schrijf een consistente kopie van de database (mag terwijl de server draait)")
+    p.add_argument("path", type=Path, help="nieuw bestand voor de kopie")
+    p.set_defaults(func=_backup)
+
+
+# -- user ----------------------------------------------------------------------------------------------
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        token, code = store.add_user(args.name, args.role, device=args.device)
+    finally:
+        store.close()
+    print(f"Gebruiker {args.name} ({args.role}) aangemaakt.")
+    if code:
+        print(f"Apparaatcode: {code}")
+    print(f"Token (wordt maar één keer getoond): {token}")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        users = store.list_users()
+    finally:
+        store.close()
+    if not users:
+        print("Nog geen gebruikers.")
+    for u in users:
+        state = f"ingetrokken {u.revoked_at}" if u.revoked_at else "actief"
+        print(f"{u.name}\t{u.role}\t{u.device_code or '-'}\t{u.created_at}\t{state}")
+    return 0
+
+
+def _user_revoke(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        store.revoke_user(args.name)
+    finally:
+        store.close()
+    print(f"Token van {args.name} ingetrokken.")
+    return 0
+
+
+def configure_user(sub: Any) -> None:
+    p = sub.add_parser("user", help="gebruikers en tokens beheren", description="gebruikers en tokens beheren")
+    users = p.add_subparsers(dest="user_command", required=True, metavar="{add,list,revoke}")
+    add = add_command(users, "add", "maak een gebruiker met token (het token wordt één keer getoond)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--device", default=None, help="gewenste apparaatcode (2 tekens), anders de eerste vrije")
+    add.set_defaults(func=_user_add)
+    add_command(users, "list", "toon alle gebruikers").set_defaults(func=_user_list)
+    rev = add_command(users, "revoke", "trek het token van een gebruiker in")
+    rev.add_argument("name")
+    rev.set_defaults(func=_user_revoke)
+
+
+# -- quarantine, clashes -------------------------------------------------------------------------------
+
+
+def _quarantine_list(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        rows = store.list_quarantine()
+    finally:
+        store.close()
+    if not rows:
+        print("De quarantaine is leeg.")
+    for r in rows:
+        print(f"{r['received_at']}\t{r['device_id'] or '-'}\t{r['event_id']}\t{r['reason']}")
+        if args.raw:
+            print(f"\t{r['raw']}")
+    return 0
+
+
+def configure_quarantine(sub: Any) -> None:
+    p = sub.add_parser("quarantine", help="geweigerde events", description="geweigerde events")
+    q = p.add_subparsers(dest="quarantine_command", required=True, metavar="{list}")
+    lst = add_command(q, "list", "toon geweigerde events met de reden")
+    lst.add_argument("--raw", action="store_true", help="toon ook het event zoals ontvangen")
+    lst.set_defaults(func=_quarantine_list)
+
+
+def _clashes_list(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        rows = store.reference_clashes()
+    finally:
+        store.close()
+    if not rows:
+        print("Geen dubbele referenties gezien.")
+    for r in rows:
+        print(f"{r['detected_at']}\t{r['reference']}\t{r['melding_id']}\t{r['other_melding_id']}")
+    return 0
+
+
+def configure_clashes(sub: Any) -> None:
+    p = sub.add_parser("clashes", help="referenties die op twee meldingen staan", description="dubbele referenties")
+    c = p.add_subparsers(dest="clashes_command", required=True, metavar="{list}")
+    add_command(c, "list", "toon dubbele referenties").set_defaults(func=_clashes_list)
+
+
+#: Subcommands, in the order ``--help`` lists them. Add yours with one line.
+COMMANDS: list[Configure] = [
+    configure_serve,
+    configure_backup,
+    configure_user,
+    configure_quarantine,
+    configure_clashes,
+    audit.configure,
+    gazetteer_cli.configure,
+    report_cli.configure_report,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``wijkteam-server`` argument parser with every subcommand of ``COMMANDS``."""
+    parser = argparse.ArgumentParser(prog="wijkteam-server", description="Syncserver van Wijkteam.")
+    parser.add_argument("--db", type=Path, default=None, help=f"databasebestand (standaard {default_db_path()})")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for configure in COMMANDS:
+        configure(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``wijkteam-server``; returns the exit code (errors: a Dutch message, exit 1)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except StoreError as exc:
+        print(f"Fout: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""One mapping from domain errors to HTTP answers: a status code and a Dutch ``detail``, never a traceback.
+
+* ``shared.errors.TransitionError`` → 409 (the melding's status does not allow it)
+* ``shared.errors.ValidationError`` → 400, with ``field``
+* ``shared.errors.InvalidEvent`` → 400
+* ``sync_server.store.StoreError`` → 409
+* anything unexpected → 500 "Interne serverfout" (the traceback goes to the server log only)
+
+The body has the shape of ``shared.protocol.ErrorBody`` (``status_code``, ``detail``), JSON unless the
+client asked for MessagePack.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from shared.errors import InvalidEvent, TransitionError, ValidationError
+from sync_server.store import StoreError
+
+log = logging.getLogger("wijkteam.server")
+
+
+def _body(status: int, detail: str, **extra: Any) -> Response:
+    return Response(
+        content={"status_code": status, "detail": detail, **extra}, status_code=status, media_type=MediaType.JSON
+    )
+
+
+def transition_error(_: Request, exc: TransitionError) -> Response:
+    return _body(409, exc.message, field=exc.field)
+
+
+def validation_error(_: Request, exc: ValidationError) -> Response:
+    return _body(400, exc.message, field=exc.field)
+
+
+def invalid_event(_: Request, exc: InvalidEvent) -> Response:
+    return _body(400, f"Ongeldig event: {exc.reason}")
+
+
+def store_error(_: Request, exc: StoreError) -> Response:
+    return _body(409, exc.message)
+
+
+_DEFAULT_DETAILS = {
+    "Not Found": "Niet gevonden.",
+    "Method Not Allowed": "Deze methode is hier niet toegestaan.",
+    "Request Entity Too Large": "Het bericht is te groot.",
+    "Unsupported Media Type": "Dit berichttype wordt niet ondersteund; gebruik JSON of MessagePack.",
+}
+
+
+def http_error(_: Request, exc: HTTPException) -> Response:
+    headers = getattr(exc, "headers", None) or None
+    detail = _DEFAULT_DETAILS.get(str(exc.detail), str(exc.detail))
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        # Litestar's parameter validation: say which parameter and why, not just "Validation failed".
+        parts = [
+            f"{e.get('key', '?')} ({getattr(e.get('source'), 'value', e.get('source'))}): {e.get('message', '')}" for e in exc.extra if isinstance(e, dict)
+        ]
+        detail = "Ongeldige invoer: " + "; ".join(parts)
+    resp = _body(exc.status_code, detail)
+    if headers:
+        resp.headers.update(headers)
+    return resp
+
+
+def internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _body(500, "Interne serverfout; de beheerder vindt de details in het serverlog.")
+
+
+#: ``exception_handlers`` for ``Litestar(...)``; TransitionError before ValidationError (a subclass).
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    TransitionError: transition_error,
+    ValidationError: validation_error,
+    InvalidEvent: invalid_event,
+    StoreError: store_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

@@ -1,0 +1,91 @@
+"""``wijkteam-server report``: the barometer report of a period, as md, csv, xlsx or html.
+
+    wijkteam-server report --period 2026-Q3 --format html --out barometer.html [--db PATH]
+    wijkteam-server report --from 2026-01-05 --to 2026-02-01 --format csv
+    wijkteam-server report --period 2026 --group-by wijk,categorie,kanaal --criteria eigen.toml
+
+Registered in ``sync_server.cli.COMMANDS`` as :func:`configure_report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+from shared.errors import ValidationError
+
+#: Groupings of the full report when ``--group-by`` is not given (the HTML charts need wijk and categorie).
+DEFAULT_GROUP_BY = ("wijk", "categorie", "kanaal", "vier_b", "type")
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Handler of ``wijkteam-server report``; returns the exit code (1 with a Dutch message on bad input)."""
+    from shared.barometer import parse_period, period_between
+    from shared.certificering import load_criteria
+    from sync_server.cli import db_path
+    from sync_server.reports.render import render
+    from sync_server.reports.sql import build_report, open_readonly
+
+    try:
+        if args.period and (args.date_from or args.date_to):
+            raise ValidationError("periode", "Geef --period óf --from en --to, niet allebei.")
+        if args.period:
+            period = parse_period(args.period)
+        elif args.date_from and args.date_to:
+            period = period_between(args.date_from, args.date_to)
+        else:
+            raise ValidationError("periode", "Geef een periode: --period 2026-Q3, of --from en --to.")
+        group_by = tuple(g for g in (args.group_by or ",".join(DEFAULT_GROUP_BY)).split(",") if g.strip())
+        criteria = load_criteria(args.criteria) if args.criteria else None
+        if args.format == "xlsx" and not args.out:
+            raise ValidationError("out", "Een xlsx-bestand kan niet naar het scherm: geef --out BESTAND.xlsx.")
+        db = db_path(args)
+        try:
+            conn = open_readonly(db)
+        except (FileNotFoundError, sqlite3.Error):
+            print(f"Fout: database {db} niet gevonden of niet leesbaar.", file=sys.stderr)
+            return 1
+        try:
+            report = build_report(conn, period, group_by=group_by, criteria=criteria)
+        except sqlite3.OperationalError as exc:
+            print(f"Fout: de database {db} heeft geen meldingen-tabel ({exc}).", file=sys.stderr)
+            return 1
+        finally:
+            conn.close()
+    except ValidationError as exc:
+        print(f"Fout: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"Fout: {exc}", file=sys.stderr)
+        return 1
+    out = render(report, args.format)
+    if args.out:
+        path = Path(args.out)
+        if isinstance(out, bytes):
+            path.write_bytes(out)
+        else:
+            # A BOM lets Excel read a CSV as UTF-8.
+            path.write_text(("\ufeff" if args.format == "csv" else "") + out, encoding="utf-8")
+        print(f"Barometer {report.period_label} geschreven naar {path}", file=sys.stderr)
+    else:
+        sys.stdout.write(out if isinstance(out, str) else "")
+    return 0
+
+
+def configure_report(sub: Any) -> None:
+    """Add the ``report`` subcommand to the ``wijkteam-server`` parser (see ``sync_server.cli``)."""
+    from sync_server.cli import add_command
+    from sync_server.reports.render import FORMATS
+
+    p = add_command(sub, "report", "barometerrapport van een periode (md, csv, xlsx of html)")
+    p.add_argument("--period", default=None, help="2026-03 (maand), 2026-Q3 (kwartaal), 2026 (jaar) of 2026-01-05..2026-02-01")
+    p.add_argument("--from", dest="date_from", default=None, help="begindatum JJJJ-MM-DD (met --to)")
+    p.add_argument("--to", dest="date_to", default=None, help="einddatum JJJJ-MM-DD, tot en met")
+    p.add_argument("--format", choices=FORMATS, default="md", help="uitvoerformaat (standaard md)")
+    p.add_argument("--out", type=Path, default=None, help="schrijf naar dit bestand (standaard: het scherm)")
+    p.add_argument("--group-by", default=None, help=f"groeperingen, komma-gescheiden (standaard {','.join(DEFAULT_GROUP_BY)})")
+    p.add_argument("--criteria", type=Path, default=None, help="eigen certificeringscriteria (TOML)")
+    p.set_defaults(func=run_report)

@@ -1,0 +1,194 @@
+"""Open311 GeoReport v2 (JSON) under ``/open311/v2`` (issue 5; shapes in ``shared.open311``).
+
+* ``GET services.json``: the taxonomy's sub-categories.
+* ``GET requests.json``: filters ``service_request_id``, ``service_code``, ``status``,
+  ``start_date``/``end_date`` (default the last 90 days, at most 90 days, at most 1000 requests).
+* ``GET requests/{service_request_id}.json``: one request, still an array with one element.
+* ``POST requests.json``: ``api_key`` (a token with role wijkuitvoerder or admin; also accepted as a
+  bearer header), ``service_code``, ``lat``/``long`` or ``address_string``, ``description`` and optional
+  reporter fields, form-encoded (as the spec says) or JSON. Registers a melding with kanaal website
+  through ``shared.commands.register`` on the server's own device (``SERVER_DEVICE``) with the server's
+  counter, stored through ``ServerStore.append_server_events`` like a push, so it syncs to laptops.
+  Answers 201 with ``[{"service_request_id", "service_notice", "account_id"}]``.
+
+Reads are public (``sync_server.auth``) and never carry personal data. Only meldingen of type
+``melding`` that are not deleted are published: questions and complaints about staff are no service
+requests. Every error is a GeoReport error array ``[{"code", "description"}]`` with the HTTP status.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.exceptions import HTTPException
+
+from shared.commands import register
+from shared.deadlines import local_date
+from shared.enums import MeldingType, Role
+from shared.errors import ValidationError
+from shared.events import Event
+from shared.open311 import (
+    MAX_REQUESTS,
+    error,
+    fields_from_post,
+    parse_request_filter,
+    service_request,
+    services,
+)
+from shared.projection import iso
+from shared.reference import normalise_reference
+from shared.taxonomy import load_taxonomy
+from sync_server.auth import PUBLIC_OPT, bearer_token
+from sync_server.settings import Settings
+from sync_server.store import ServerStore
+
+#: Roles whose token may create requests (the api_key).
+WRITE_ROLES = (Role.WIJKUITVOERDER, Role.ADMIN)
+_COLUMNS = (
+    "reference", "is_open", "categorie", "wijk", "registered_at", "updated_hlc", "deadline", "public_note",
+    "straat", "woonplaats", "postcode", "lat", "lon",
+)  # fmt: skip
+_SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM meldingen"
+_PUBLISHED = f"deleted = 0 AND type = '{MeldingType.MELDING.value}'"
+
+
+def _prefix(settings: Settings) -> str:
+    return (getattr(settings, "prefix", None) or "DLF").upper()
+
+
+def _agency(settings: Settings) -> str:
+    return getattr(settings, "gemeente", None) or "Gemeente"
+
+
+def _errors(status: int, description: str) -> Response[Any]:
+    return Response(content=error(status, description), status_code=status, media_type=MediaType.JSON)
+
+
+def _validation(_: Request[Any, Any, Any], exc: ValidationError) -> Response[Any]:
+    return _errors(400, f"{exc.field}: {exc.message}")
+
+
+def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    return _errors(exc.status_code, str(exc.detail))
+
+
+class Open311Error(HTTPException):
+    """An error answered as a GeoReport error array with ``status_code``."""
+
+    def __init__(self, status_code: int, description: str) -> None:
+        super().__init__(detail=description, status_code=status_code)
+
+
+def _rows(store: ServerStore, where: str, params: list[Any], limit: int = MAX_REQUESTS) -> list[dict[str, Any]]:
+    # registered_date leads the order so its index serves the sort; registered_at orders within a day.
+    sql = f"{_SELECT} WHERE {_PUBLISHED} AND {where} ORDER BY registered_date DESC, registered_at DESC LIMIT ?"
+    return [dict(zip(_COLUMNS, r, strict=True)) for r in store.conn().execute(sql, (*params, limit))]
+
+
+@get("/services.json", sync_to_thread=False, summary="Open311: diensten (categorieën)")
+def list_services() -> list[dict[str, Any]]:
+    """Every sub-category as a GeoReport service."""
+    return services()
+
+
+@get("/requests.json", sync_to_thread=True, summary="Open311: meldingen zoeken")
+def list_requests(request: Request[Any, Any, Any], store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
+    """Requests matching the spec's filters, newest first; 400 (error array) for a bad filter."""
+    f = parse_request_filter({k: request.query_params.get(k) for k in request.query_params})
+    conds, params = ["1 = 1"], []
+    if f.ids:
+        refs = []
+        for raw in f.ids:
+            try:
+                refs.append(normalise_reference(raw))
+            except ValidationError:
+                continue  # an id of the wrong shape simply matches nothing
+        if not refs:
+            return []
+        conds.append(f"reference IN ({','.join('?' * len(refs))})")
+        params += refs
+    if f.service_codes:
+        conds.append(f"categorie IN ({','.join('?' * len(f.service_codes))})")
+        params += list(f.service_codes)
+    if len(set(f.statuses)) == 1:
+        conds.append("is_open = ?")
+        params.append(1 if f.statuses[0] == "open" else 0)
+    if f.start is not None and f.end is not None:
+        # registered_date is indexed; registered_at gives the exact bounds within those days.
+        conds.append("registered_date BETWEEN ? AND ? AND registered_at BETWEEN ? AND ?")
+        first, last = local_date(f.start) - timedelta(days=1), local_date(f.end) + timedelta(days=1)
+        params += [first.isoformat(), last.isoformat(), iso(f.start), iso(f.end)]
+    taxonomy = load_taxonomy()
+    agency = _agency(settings)
+    return [service_request(r, taxonomy, agency=agency) for r in _rows(store, " AND ".join(conds), params, f.limit)]
+
+
+@get("/requests/{name:str}", sync_to_thread=True, summary="Open311: één melding")
+def get_request(name: str, store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
+    """``requests/{service_request_id}.json``: an array with the one request; 404 when unknown."""
+    if not name.endswith(".json"):
+        raise Open311Error(404, "Alleen het formaat .json wordt ondersteund.")
+    raw = name.removesuffix(".json")
+    try:
+        ref = normalise_reference(raw)
+    except ValidationError:
+        raise Open311Error(404, f"Geen melding met service_request_id {raw}.") from None
+    rows = _rows(store, "reference = ?", [ref], 1)
+    if not rows:
+        raise Open311Error(404, f"Geen melding met service_request_id {ref}.")
+    return [service_request(rows[0], agency=_agency(settings))]
+
+
+async def _post_params(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    content_type = request.headers.get("content-type", "")
+    if "json" in content_type:
+        try:
+            data = msgspec.json.decode(await request.body())
+        except msgspec.DecodeError:
+            raise Open311Error(400, "De body is geen geldige JSON.") from None
+        if not isinstance(data, dict):
+            raise Open311Error(400, "De body moet een JSON-object zijn.")
+        return data
+    form = await request.form()
+    return {k: form.get(k) for k in form}
+
+
+@post("/requests.json", status_code=201, opt={PUBLIC_OPT: True}, summary="Open311: melding indienen")
+async def create_request(request: Request[Any, Any, Any], store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
+    """Register a melding (kanaal website); 401/403 (error array) for a missing, unknown or
+    read-only ``api_key``; 400 for bad fields."""
+    params = await _post_params(request)
+    api_key = str(params.get("api_key") or "") or bearer_token(request.headers)
+    if not api_key:
+        raise Open311Error(401, "api_key ontbreekt.")
+    info = store.token_info(api_key)
+    if info is None:
+        raise Open311Error(401, "api_key onbekend of ingetrokken.")
+    if info.role not in WRITE_ROLES:
+        raise Open311Error(403, f"De rol {info.role.value} mag geen meldingen indienen; nodig: wijkuitvoerder of admin.")
+    taxonomy = load_taxonomy()
+    fields = fields_from_post(params, taxonomy)
+    prefix = _prefix(settings)
+
+    def build(dev: Any, next_counter: Any) -> list[Event]:
+        return [register(dev, prefix=prefix, counter=next_counter(), fields=fields, taxonomy=taxonomy)]
+
+    from anyio import to_thread
+
+    events = await to_thread.run_sync(store.append_server_events, f"open311:{info.name}", build)
+    reference = events[0].payload["reference"]
+    cat = taxonomy.get(fields.categorie)
+    return [{"service_request_id": reference, "service_notice": cat.belofte, "account_id": None}]
+
+
+open311_router = Router(
+    path="/open311/v2",
+    route_handlers=[list_services, list_requests, get_request, create_request],
+    exception_handlers={ValidationError: _validation, HTTPException: _http},
+    tags=["open311"],
+)
+
+ROUTES = [open311_router]

@@ -1,0 +1,76 @@
+"""``GET /api/v1/reports/barometer``: the barometer report (roles manager, admin).
+
+Query parameters:
+
+* ``from``, ``to``: Europe/Amsterdam dates ``YYYY-MM-DD`` (both inclusive), or instead
+* ``period``: ``2026-03``, ``2026-Q3``, ``2026`` or ``2026-01-05..2026-02-01``;
+* ``group_by``: comma-separated dimensions (``wijk``, ``categorie``, ``hoofdcategorie``, ``kanaal``,
+  ``vier_b``, ``type``); may be empty;
+* ``format``: ``json`` (default: ``shared.barometer.BarometerReport``), or ``md``, ``csv``, ``xlsx``,
+  ``html`` as a download.
+
+Bad parameters answer 400 with a Dutch ``detail`` (and ``field``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Response, get
+from litestar.params import QueryParameter
+
+from shared.barometer import BarometerReport, parse_period, period_between
+from shared.enums import Role
+from shared.errors import ValidationError
+from sync_server.auth import requires_role
+from sync_server.store import ServerStore
+
+_MEDIA = {
+    "md": ("text/markdown; charset=utf-8", "md"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "html": ("text/html; charset=utf-8", "html"),
+}
+
+
+@get(
+    "/api/v1/reports/barometer",
+    guards=[requires_role(Role.MANAGER, Role.ADMIN)],
+    sync_to_thread=True,
+    tags=["rapportages"],
+)
+def barometer_report(
+    store: ServerStore,
+    date_from: Annotated[str | None, QueryParameter(query="from", description="begindatum JJJJ-MM-DD")] = None,
+    date_to: Annotated[str | None, QueryParameter(query="to", description="einddatum JJJJ-MM-DD (tot en met)")] = None,
+    period: Annotated[str | None, QueryParameter(query="period", description="2026-03, 2026-Q3, 2026, …")] = None,
+    group_by: Annotated[str, QueryParameter(query="group_by", description="bijv. wijk,categorie")] = "",
+    fmt: Annotated[str, QueryParameter(query="format", description="json, md, csv, xlsx of html")] = "json",
+) -> BarometerReport | Response:
+    """The barometer report of a period over the server's meldingen (see docs/barometer.md)."""
+    from sync_server.reports.render import render
+    from sync_server.reports.sql import build_report
+
+    if period and (date_from or date_to):
+        raise ValidationError("period", "Geef period óf from en to, niet allebei.")
+    if period:
+        p = parse_period(period)
+    elif date_from and date_to:
+        p = period_between(date_from, date_to)
+    else:
+        raise ValidationError("from", "Geef een periode: from en to (JJJJ-MM-DD), of period (bijv. 2026-Q3).")
+    if fmt != "json" and fmt not in _MEDIA:
+        raise ValidationError("format", f"Onbekend formaat '{fmt}'; kies uit json, {', '.join(_MEDIA)}.")
+    report = build_report(store.conn(), p, group_by=[g for g in group_by.split(",") if g.strip()])
+    if fmt == "json":
+        return report
+    media, ext = _MEDIA[fmt]
+    name = f"barometer-{p.label.replace(' ', '_').replace('/', '-')}.{ext}"
+    return Response(
+        content=render(report, fmt),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+ROUTES = [barometer_report]

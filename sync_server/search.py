@@ -1,0 +1,290 @@
+"""KCC search on the server's ``meldingen`` projection (issue 5): read-only queries, one per key.
+
+:func:`shared.search.classify` decides which key the agent typed; :func:`search` runs the one
+query for that key, each served by an index of ``sync_server.store`` (so a search stays fast on a
+million meldingen, see ``bench/bench_kcc.py``):
+
+==============================  ==============================================================
+key                              index
+==============================  ==============================================================
+reference                        ``meldingen_reference``
+postcode (+ huisnummer)          ``meldingen_postcode_huisnummer``
+street (+ huisnummer)            ``meldingen_straat`` (``straat COLLATE NOCASE, huisnummer``)
+phone (E.164)                    ``meldingen_telefoon``
+name, free text                  ``meldingen_fts`` (FTS5, prefix indexes), newest rowids first
+==============================  ==============================================================
+
+A street without number, a name or a street with number that finds nothing is tried again as free
+text (``Van Dijk`` looks like a street, ``losse tegel`` like a name). Deleted meldingen are left out.
+Results carry no personal data (no melder columns); :func:`detail` does, and the route that calls it
+writes an audit entry (``sync_server.audit``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from shared.enums import Status
+from shared.model import Adres
+from shared.projection import state_from_row
+from shared.search import (
+    KccQuery,
+    QueryKind,
+    ResidentView,
+    classify,
+    resident_view,
+    words_of,
+)
+from shared.taxonomy import Taxonomy, load_taxonomy
+from shared.validation import format_phone
+
+#: Most results one search returns; the agent narrows the query beyond this.
+MAX_RESULTS = 50
+
+#: Projection columns a search result is made from (never ``state`` or melder columns).
+HIT_COLUMNS = (
+    "melding_id", "reference", "registered_at", "registered_date", "status", "is_open", "categorie",
+    "servicenorm", "deadline", "wijk", "straat", "huisnummer", "huisletter", "huisnummertoevoeging",
+    "postcode", "woonplaats", "locatie_omschrijving", "public_note", "closed_at", "type", "kanaal",
+)  # fmt: skip
+_SELECT = "SELECT " + ", ".join(f"m.{c}" for c in HIT_COLUMNS) + " FROM meldingen m"
+
+
+class KccHit(msgspec.Struct, frozen=True):
+    """One search result: what the agent needs to recognise the melding and answer the caller.
+
+    ``registered_at`` and ``deadline`` are UTC ISO text (``…Z``); ``expected_date`` is the
+    Europe/Amsterdam date of the deadline; ``adres`` the address on one line (with number: the KCC
+    may see it); ``resident`` what the caller may be told.
+    """
+
+    melding_id: str
+    reference: str
+    registered_at: str
+    registered_date: str
+    status: str
+    status_label: str
+    open: bool
+    categorie: str | None
+    categorie_naam: str | None
+    adres: str
+    wijk: str | None
+    deadline: str | None
+    public_note: str | None
+    resident: ResidentView
+
+
+class KccResults(msgspec.Struct, frozen=True):
+    """The answer to one search: how the query was read, the hits (newest first), and whether more
+    than ``MAX_RESULTS`` matched (``truncated``)."""
+
+    kind: str
+    searched: str
+    results: list[KccHit]
+    truncated: bool = False
+
+
+class HistoryLine(msgspec.Struct, frozen=True):
+    """One line of a melding's history, without payload details (which may hold personal data)."""
+
+    at: str
+    user: str
+    type: str
+    summary: str
+
+
+class MelderView(msgspec.Struct, frozen=True):
+    """The reporter as the KCC may see it (personal data: every read is audited)."""
+
+    naam: str
+    telefoon: str | None
+    email: str | None
+    anoniem: bool
+
+
+class KccDetail(msgspec.Struct, frozen=True):
+    """A melding in full for the KCC: the hit, description, location, reporter, notes, call-backs
+    and the full history in fold order."""
+
+    hit: KccHit
+    type: str
+    kanaal: str
+    omschrijving: str
+    locatie: str
+    melder: MelderView | None
+    notes: list[dict[str, Any]]
+    terugkoppelingen: list[dict[str, Any]]
+    history: list[HistoryLine]
+
+
+def _adres_text(row: Mapping[str, Any]) -> str:
+    if row.get("straat") or row.get("postcode"):
+        return Adres(
+            straat=row.get("straat") or "",
+            huisnummer=row.get("huisnummer"),
+            huisletter=row.get("huisletter"),
+            huisnummertoevoeging=row.get("huisnummertoevoeging"),
+            postcode=row.get("postcode"),
+            woonplaats=row.get("woonplaats") or "",
+        ).oneline()
+    return row.get("locatie_omschrijving") or ""
+
+
+def hit_from_row(row: Mapping[str, Any], taxonomy: Taxonomy) -> KccHit:
+    """A :class:`KccHit` from a projection row (the ``HIT_COLUMNS`` suffice)."""
+    view = resident_view(row, taxonomy)
+    return KccHit(
+        melding_id=row["melding_id"],
+        reference=row["reference"],
+        registered_at=row["registered_at"],
+        registered_date=row["registered_date"],
+        status=row["status"],
+        status_label=Status(row["status"]).label,
+        open=bool(row["is_open"]),
+        categorie=row.get("categorie"),
+        categorie_naam=view.categorie_naam,
+        adres=_adres_text(row),
+        wijk=row.get("wijk"),
+        deadline=row.get("deadline"),
+        public_note=row.get("public_note"),
+        resident=view,
+    )
+
+
+def _like_prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _fts_terms(words: tuple[str, ...]) -> str:
+    # Each word as a quoted prefix term: quoting keeps FTS5 operators (AND, NEAR, -) typed by the
+    # agent from being read as syntax.
+    return " AND ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def _run(c: sqlite3.Connection, where: str, params: tuple[Any, ...], order: str) -> list[dict[str, Any]]:
+    sql = f"{_SELECT} WHERE {where} AND m.deleted = 0 ORDER BY {order} LIMIT {MAX_RESULTS + 1}"
+    cur = c.execute(sql, params)
+    return [dict(zip(HIT_COLUMNS, r, strict=True)) for r in cur]
+
+
+def _fts(c: sqlite3.Connection, match: str) -> list[dict[str, Any]]:
+    # Newest first by rowid inside FTS (cheap), not by sorting every match by date: a common word
+    # can match a large share of a million rows.
+    where = (
+        "m.rowid IN (SELECT rowid FROM meldingen_fts WHERE meldingen_fts MATCH ? "
+        f"ORDER BY rowid DESC LIMIT {4 * MAX_RESULTS})"
+    )
+    return _run(c, where, (match,), "m.rowid DESC")
+
+
+def rows_for(c: sqlite3.Connection, q: KccQuery) -> list[dict[str, Any]]:
+    """The projection rows (``HIT_COLUMNS``) matching ``q``, newest first, at most ``MAX_RESULTS + 1``."""
+    newest = "m.registered_at DESC"
+    if q.kind == QueryKind.REFERENCE:
+        return _run(c, "m.reference = ?", (q.reference,), newest)
+    if q.kind == QueryKind.PHONE:
+        return _run(c, "m.melder_telefoon = ?", (q.telefoon,), newest)
+    if q.kind in (QueryKind.POSTCODE, QueryKind.STREET):
+        if q.kind == QueryKind.POSTCODE:
+            conds, params = ["m.postcode = ?"], [q.postcode]
+        elif q.huisnummer is not None:
+            conds, params = ["m.straat = ? COLLATE NOCASE"], [q.straat]
+        else:
+            conds, params = ["m.straat LIKE ? ESCAPE '\\'"], [_like_prefix(q.straat or "")]
+        if q.huisnummer is not None:
+            conds.append("m.huisnummer = ?")
+            params.append(q.huisnummer)
+        # Without a letter every letter of the number matches (Kerkstraat 12 → 12 A and 12 B).
+        if q.huisletter:
+            conds.append("m.huisletter = ?")
+            params.append(q.huisletter)
+        if q.huisnummertoevoeging:
+            conds.append("m.huisnummertoevoeging = ?")
+            params.append(q.huisnummertoevoeging)
+        return _run(c, " AND ".join(conds), tuple(params), newest)
+    if q.kind == QueryKind.NAME:
+        return _fts(c, "melder_naam : (" + _fts_terms(q.words) + ")")
+    return _fts(c, _fts_terms(q.words))
+
+
+def search(
+    c: sqlite3.Connection,
+    text: str,
+    *,
+    prefixes: frozenset[str] = frozenset(),
+    taxonomy: Taxonomy | None = None,
+) -> KccResults:
+    """Classify ``text`` and search the projection for it.
+
+    Raises:
+        ValidationError: an empty or too long query (field ``zoekterm``), from ``classify``.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    q = classify(text, prefixes=prefixes)
+    rows = rows_for(c, q)
+    if not rows and q.kind in (QueryKind.STREET, QueryKind.NAME):
+        words = words_of(q.text)
+        if words:
+            q = KccQuery(QueryKind.TEXT, q.text, words=words)
+            rows = rows_for(c, q)
+    return KccResults(
+        kind=q.kind.value,
+        searched=q.describe(),
+        results=[hit_from_row(r, taxonomy) for r in rows[:MAX_RESULTS]],
+        truncated=len(rows) > MAX_RESULTS,
+    )
+
+
+def find_row(c: sqlite3.Connection, reference: str) -> dict[str, Any] | None:
+    """The full projection row (every column, ``state`` included) of a reference, or None.
+
+    When a reference was ever registered twice (a clash the store flags), the newest is returned.
+    """
+    cur = c.execute(
+        "SELECT * FROM meldingen WHERE reference = ? AND deleted = 0 ORDER BY registered_at DESC LIMIT 1",
+        (reference,),
+    )
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+
+def detail(row: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> KccDetail:
+    """A melding in full for the KCC, from its full projection row (``state`` column included).
+
+    Includes the reporter's contact details (personal data): the caller must audit the read.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    m = state_from_row(row["state"])
+    melder = None
+    if m.melder is not None:
+        melder = MelderView(
+            naam=m.melder.naam,
+            telefoon=format_phone(m.melder.telefoon) if m.melder.telefoon else None,
+            email=m.melder.email,
+            anoniem=m.melder.anoniem,
+        )
+    return KccDetail(
+        hit=hit_from_row(row, taxonomy),
+        type=m.type.value,
+        kanaal=m.kanaal.value,
+        omschrijving=m.omschrijving,
+        locatie=m.location_text(),
+        melder=melder,
+        notes=[
+            {"at": n.at.isoformat(), "user": n.user, "tekst": n.tekst, "openbaar": n.openbaar} for n in m.notes
+        ],
+        terugkoppelingen=[
+            {"at": t.at.isoformat(), "user": t.user, "kanaal": t.kanaal.value, "tekst": t.tekst, "bereikt": t.bereikt}
+            for t in m.terugkoppelingen
+        ],
+        history=[HistoryLine(h.at.isoformat(), h.user, h.type, h.summary) for h in m.history],
+    )
+
+
+def has_personal_data(d: KccDetail) -> bool:
+    """True when ``d`` shows any reporter detail (a name, phone or e-mail)."""
+    return d.melder is not None and bool(d.melder.naam or d.melder.telefoon or d.melder.email)

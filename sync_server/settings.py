@@ -1,0 +1,64 @@
+"""Server settings: where the database lives and how the server listens.
+
+Settings are passed into :func:`sync_server.app.create_app`; nothing reads globals. The default database
+is ``wijkteam-server.sqlite3`` in the platform's user data directory (platformdirs), so that admin
+commands (``wijkteam-server user add``) act on the same file as ``wijkteam-server serve``; every
+command's ``--db PATH`` overrides it, and so does the environment variable ``WIJKTEAM_SERVER_DB``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "wijkteam"
+DB_ENV = "WIJKTEAM_SERVER_DB"
+#: Fault injection for the crash tests: ``push-before-commit`` or ``push-after-commit`` makes the
+#: server kill itself (SIGKILL) at that point of a push. Never set in production.
+CRASH_ENV = "WIJKTEAM_SERVER_CRASH_POINT"
+#: The municipality's reference prefix (``DLF`` in ``DLF-K7-0142``), for meldingen the server registers.
+PREFIX_ENV = "WIJKTEAM_PREFIX"
+DEFAULT_PREFIX = "DLF"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+#: Largest request body accepted (bytes); a full push of MAX_PUSH_EVENTS events fits well within it.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+def default_db_path() -> Path:
+    """``$WIJKTEAM_SERVER_DB`` or ``<user data dir>/wijkteam/wijkteam-server.sqlite3``."""
+    env = os.environ.get(DB_ENV)
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "wijkteam-server.sqlite3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How one server instance runs.
+
+    Attributes:
+        db_path: the SQLite database file (created with its schema on first start).
+        debug: show exception details in error responses (never in production).
+        max_body_bytes: largest request body; larger answers 413.
+        crash_point: fault injection for tests (see ``CRASH_ENV``); ``None`` in production.
+        prefix: the municipality's reference prefix (``$WIJKTEAM_PREFIX``, default ``DLF``).
+    """
+
+    db_path: Path
+    debug: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES
+    crash_point: str | None = None
+    prefix: str = DEFAULT_PREFIX
+
+    @classmethod
+    def for_db(cls, db: str | Path | None) -> Settings:
+        """Settings for ``db`` (``None``: :func:`default_db_path`)."""
+        return cls(
+            db_path=Path(db) if db else default_db_path(),
+            crash_point=os.environ.get(CRASH_ENV) or None,
+            prefix=(os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX).upper(),
+        )

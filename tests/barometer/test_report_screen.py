@@ -1,0 +1,139 @@
+"""The TUI report screen: computes in a worker, shows the same figures as the report layer, period
+picker, grouping, export, server source with fallback to local data."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from textual.app import App
+from textual.widgets import DataTable, Input, Label
+
+from shared.barometer import parse_period
+from sync_server.reports.sql import build_report
+from wijkteam_tui.screens.report import ReportScreen, ServerUnavailable
+
+from .helpers import make_db
+from .test_renderings import sample_world
+
+
+class Host(App):
+    def __init__(self, screen: ReportScreen) -> None:
+        super().__init__()
+        self._screen = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self._screen)
+
+
+def cell(screen: ReportScreen, row: str, col: str = "totaal") -> str:
+    table = screen.query_one("#indicatoren", DataTable)
+    return str(table.get_cell(row, col))
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def db_file(tmp_path):
+    path = tmp_path / "laptop.sqlite3"
+    make_db(sample_world().rows(), str(path)).close()
+    return path
+
+
+async def test_local_report_shows_the_report_layer_figures(tmp_path):
+    path = db_file(tmp_path)
+    import sqlite3
+
+    expected = build_report(sqlite3.connect(path), parse_period("2025-Q3"), group_by=["wijk"])
+    screen = ReportScreen(path, today=date(2025, 8, 1), export_dir=tmp_path / "export")
+    async with Host(screen).run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        assert screen.report is not None and screen.report.period_label == "2025-Q3"
+        assert cell(screen, "received") == str(expected.totaal.received) == "12"
+        assert cell(screen, "pct_within_norm") == f"{expected.totaal.pct_within_norm:.1f}".replace(".", ",")
+        table = screen.query_one("#indicatoren", DataTable)
+        assert [str(c.label) for c in table.columns.values()][2:] == [g.label for g in expected.groups["wijk"]]
+        assert screen.query_one("#criteria", DataTable).row_count == len(expected.criteria)
+
+        await pilot.press("left_square_bracket")  # previous quarter: nothing received
+        await settle(pilot)
+        assert screen.report.period_label == "2025-Q2"
+        assert cell(screen, "received") == "0"
+        assert cell(screen, "pct_within_norm") == "n.v.t."
+
+        await pilot.press("g")  # next grouping after wijk: categorie
+        await settle(pilot)
+        assert list(screen.report.groups) == ["categorie"]
+
+
+async def test_period_picker_validates_in_dutch(tmp_path):
+    screen = ReportScreen(db_file(tmp_path), today=date(2025, 8, 1))
+    async with Host(screen).run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        inp = screen.query_one("#periode", Input)
+        inp.value = "vorig jaar"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Onbekende periode" in str(screen.query_one("#err-periode", Label).render())
+        assert screen.report.period_label == "2025-Q3"
+        inp.value = "2025-07"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.report.period_label == "2025-07"
+        assert str(screen.query_one("#err-periode", Label).render()) == ""
+
+
+async def test_export_writes_files_with_the_same_numbers(tmp_path):
+    out = tmp_path / "export"
+    screen = ReportScreen(db_file(tmp_path), today=date(2025, 8, 1), export_dir=out)
+    async with Host(screen).run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert sorted(p.name for p in out.iterdir()) == [
+            "barometer-2025-Q3.csv", "barometer-2025-Q3.html", "barometer-2025-Q3.xlsx",
+        ]
+        rows = list(csv.reader(io.StringIO((out / "barometer-2025-Q3.csv").read_text(encoding="utf-8-sig")), delimiter=";"))
+        assert rows[1][:4] == ["Totaal", "", "Totaal", str(screen.report.totaal.received)]
+
+
+async def test_server_source_and_fallback_to_local(tmp_path):
+    path = db_file(tmp_path)
+    calls = []
+    import sqlite3
+
+    def fetch(period, group_by):
+        calls.append((period.label, tuple(group_by)))
+        if len(calls) > 1:
+            raise ServerUnavailable("geen verbinding")
+        report = build_report(sqlite3.connect(path), period, group_by=group_by)
+        report.totaal.received = 999  # tell server figures apart from local ones
+        return report
+
+    screen = ReportScreen(path, fetch=fetch, today=date(2025, 8, 1))
+    async with Host(screen).run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        assert calls == [("2025-Q3", ("wijk",))]
+        assert "server" in str(screen.query_one("#bron", Label).render())
+        assert cell(screen, "received") == "999"
+        await pilot.press("r")  # the server is gone now: local figures, with a warning
+        await settle(pilot)
+        assert len(calls) == 2
+        assert cell(screen, "received") == "12"
+        assert "lokale gegevens" in str(screen.query_one("#stap", Label).render())
+        await pilot.press("b")  # switch to local explicitly: no server call
+        await settle(pilot)
+        assert len(calls) == 2 and cell(screen, "received") == "12"
+
+
+async def test_missing_local_database_is_a_message_not_a_crash(tmp_path):
+    screen = ReportScreen(tmp_path / "geen.sqlite3", today=date(2025, 8, 1))
+    async with Host(screen).run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        assert screen.report is None
+        assert "Geen lokale gegevens" in str(screen.query_one("#stap", Label).render())

@@ -1,0 +1,78 @@
+"""Demo generator, export and the CLI commands."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+
+from shared.fold import fold
+from wijkteam_tui.cli import main
+from wijkteam_tui.demo import DEMO_DEVICES, fill_demo
+from wijkteam_tui.store import LIST_COLUMNS, LocalStore
+
+NOW = datetime(2026, 4, 24, 8, 15, tzinfo=UTC)
+
+
+def test_demo_is_realistic(tmp_path):
+    store = LocalStore(tmp_path / "d.sqlite")
+    assert fill_demo(store, 600, now=NOW, seed=3) == 600
+    assert store.count() == 600
+    rows = list(store.iter_rows())
+    assert {r["device_id"] for r in rows} == set(DEMO_DEVICES)
+    assert min(r["registered_at"] for r in rows) >= "2025-04-24"
+    assert max(r["registered_at"] for r in rows) < "2026-04-24T08:15"
+    assert len({r["categorie"] for r in rows}) >= 10
+    assert len({r["kanaal"] for r in rows}) >= 5
+    assert len({r["vier_b"] for r in rows}) == 4
+    assert {r["wijk"] for r in rows} == {"Dalfsen", "Nieuwleusen", "Lemelerveld"}
+    statuses = {r["status"] for r in rows}
+    assert {"gemeld", "afgehandeld", "doorgezet", "geannuleerd"} <= statuses
+    assert 0 < store.count(overdue=True, now=NOW) < 60
+    assert sum(r["callback_count"] for r in rows) > 100
+    # the projection is the fold of the stored events
+    r = next(r for r in rows if r["event_count"] >= 4)
+    assert fold(store.events_of(r["melding_id"])).event_count == r["event_count"]
+    assert store.pending_count() == 0
+    # the demo laptop continues its own numbering
+    dev = store.device_clock("x")
+    assert dev.device_id == "K7"
+    k7 = sum(1 for r in rows if r["device_id"] == "K7")
+    from shared.events import MeldingFields
+
+    m = store.register(dev, prefix="DLF", fields=MeldingFields(omschrijving="x", categorie="groen/boom"))
+    from shared.reference import make_reference
+
+    assert m.reference == make_reference("DLF", "K7", k7 + 1)
+    store.close()
+
+
+def test_demo_is_deterministic(tmp_path):
+    refs = []
+    for name in ("a", "b"):
+        s = LocalStore(tmp_path / f"{name}.sqlite")
+        fill_demo(s, 50, now=NOW, seed=9)
+        refs.append([(r["reference"], r["registered_at"], r["status"], r["omschrijving"]) for r in s.iter_rows()])
+        s.close()
+    assert refs[0] == refs[1]
+
+
+def test_cli_demo_and_export(tmp_path, capsys):
+    db = tmp_path / "c.sqlite"
+    assert main(["demo", "--db", str(db), "--count", "40"]) == 0
+    assert "40 voorbeeldmeldingen" in capsys.readouterr().out
+    assert main(["demo", "--db", str(db), "--count", "40"]) == 1  # refuses to add to a filled database
+    out = tmp_path / "m.jsonl"
+    assert main(["export", "--db", str(db), "--format", "jsonl", "--out", str(out)]) == 0
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(lines) == 40
+    assert set(lines[0]) == set(LIST_COLUMNS)
+    assert all(x["event_count"] >= 1 and x["reference"].startswith("DLF-") for x in lines)
+    out = tmp_path / "m.csv"
+    assert main(["export", "--db", str(db), "--format", "csv", "--out", str(out)]) == 0
+    with open(out, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 40
+    assert {r["reference"] for r in rows} == {x["reference"] for x in lines}
+    assert main(["export", "--db", str(tmp_path / "missing.sqlite"), "--format", "csv"]) == 1
+    assert "bestaat niet" in capsys.readouterr().err

@@ -1,0 +1,106 @@
+"""The categorie taxonomy (shared.taxonomy): shipped data, look-up, search, a municipality's own file."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shared.errors import ValidationError
+from shared.taxonomy import Taxonomy, load_taxonomy, parse_taxonomy
+
+
+@pytest.fixture
+def tax() -> Taxonomy:
+    return load_taxonomy()
+
+
+def test_shipped_taxonomy_has_the_design_categories(tax):
+    for code in (
+        "groen/boom",
+        "verlichting/lantaarnpaal",
+        "riolering/verstopping",
+        "afval/zwerfvuil",
+        "spelen/speeltoestel",
+    ):
+        assert code in tax
+    assert "groen/onbekend" not in tax
+
+
+def test_every_category_is_complete(tax):
+    codes = [c.code for c in tax.categories]
+    assert len(codes) == len(set(codes))
+    for cat in tax.categories:
+        assert re.fullmatch(r"[a-z_]+/[a-z_]+", cat.code)
+        assert cat.code.startswith(cat.hoofd + "/")
+        assert cat.naam and cat.hoofd_naam and cat.belofte
+        assert 1 <= cat.servicenorm <= 60
+        # The promise told to the caller names the same number of working days as the norm.
+        promised = re.findall(r"(\d+) werkdag", cat.belofte)
+        assert all(int(n) == cat.servicenorm for n in promised), cat.code
+
+
+def test_get_returns_the_category_with_norm_and_promise(tax):
+    boom = tax.get("groen/boom")
+    assert boom.hoofd == "groen"
+    assert boom.servicenorm == 5
+    assert "5 werkdagen" in boom.belofte
+    assert boom.label == "Groen › " + boom.naam
+
+
+def test_unknown_category_is_a_dutch_validation_error(tax):
+    with pytest.raises(ValidationError) as exc:
+        tax.get("groen/palmboom")
+    assert exc.value.field == "categorie"
+    assert "Onbekende categorie" in exc.value.message
+
+
+def test_search_matches_every_word_case_blind(tax):
+    assert [c.code for c in tax.search("Lantaarnpaal")] == ["verlichting/lantaarnpaal", "verlichting/paal_schade"]
+    hits = [c.code for c in tax.search("tak")]
+    assert "groen/boom" in hits
+    assert [c.code for c in tax.search("lantaarnpaal scheef")] == ["verlichting/paal_schade"]
+    assert tax.search("xyzzy") == []
+    assert len(tax.search("")) == len(tax.categories)
+
+
+VALID = """
+[groen]
+naam = "Groen"
+[groen.sub.boom]
+naam = "Boom"
+servicenorm = 4
+belofte = "Binnen 4 werkdagen."
+trefwoorden = ["tak"]
+"""
+
+
+def test_parse_a_municipality_file():
+    tax = parse_taxonomy(VALID)
+    (boom,) = tax.categories
+    assert (boom.code, boom.servicenorm, boom.trefwoorden) == ("groen/boom", 4, ("tak",))
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        VALID.replace("servicenorm = 4", "servicenorm = 0"),
+        VALID.replace("servicenorm = 4", "servicenorm = 61"),
+        VALID.replace("servicenorm = 4", 'servicenorm = "4"'),
+        VALID.replace("servicenorm = 4\n", ""),
+        VALID.replace('belofte = "Binnen 4 werkdagen."\n', ""),
+        VALID.replace('naam = "Boom"\n', ""),
+    ],
+)
+def test_incomplete_categories_are_refused(broken):
+    with pytest.raises(ValueError, match="groen/boom"):
+        parse_taxonomy(broken)
+
+
+def test_environment_variable_points_at_the_municipality_file(tmp_path, monkeypatch):
+    path = tmp_path / "taxonomy.toml"
+    path.write_text(VALID, encoding="utf-8")
+    monkeypatch.setenv("WIJKTEAM_TAXONOMY", str(path))
+    assert [c.code for c in load_taxonomy().categories] == ["groen/boom"]
+    monkeypatch.delenv("WIJKTEAM_TAXONOMY")
+    assert len(load_taxonomy().categories) > 1

@@ -1,0 +1,281 @@
+"""The Textual app and its factory ``make_app`` (used by the CLI and the tests alike).
+
+The app owns the UI thread's :class:`LocalStore`. Background sync runs in a thread worker
+(exclusive, group ``"sync"``) with its own store on the same file; it calls
+``wijkteam_tui.sync_client.sync_once`` when configured, on an interval and after each save, backing
+off after failures. Without ``sync_client`` (or without server/token) the app works offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+
+from shared.deadlines import utcnow
+from wijkteam_tui.config import Config
+from wijkteam_tui.store import LocalStore
+from wijkteam_tui.widgets import AddressLookup
+
+#: Longest wait between sync attempts after repeated failures (seconds).
+MAX_BACKOFF_S = 15 * 60
+
+
+class WijkteamApp(App):
+    """Wijkteam: register, find and follow up meldingen."""
+
+    TITLE = "Wijkteam"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("f2", "new_melding", "Nieuw", id="app.new", show=False),
+        Binding("f5", "sync_now", "Sync", id="app.sync"),
+        Binding("f9", "settings", "Instellingen", id="app.settings"),
+        Binding("ctrl+q", "quit", "Stoppen", id="app.quit", show=False, priority=True),
+    ]
+
+    sync_text: reactive[str] = reactive("")
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        config: Config,
+        *,
+        kcc: bool = False,
+        demo: bool = False,
+        clock: Callable[[], datetime] | None = None,
+        address_lookup: AddressLookup | None = None,
+        busy_timeout_ms: int = 5000,
+        sync_fn: Callable[..., Any] | None = None,
+        auto_sync: bool = True,
+    ) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.config = config
+        self.kcc = kcc
+        self.demo = demo
+        self._clock = clock
+        self.address_lookup = address_lookup
+        self.busy_timeout_ms = busy_timeout_ms
+        self._sync_fn = sync_fn
+        self.auto_sync = auto_sync
+        self.store = LocalStore(self.db_path, busy_timeout_ms=busy_timeout_ms)
+        if config.device_code and self.store.device_code() != config.device_code:
+            self.store.set_device_code(config.device_code)
+        self._failures = 0
+        self._sync_timer: Timer | None = None
+        self.last_sync: datetime | None = None
+        self.last_skew_ms: int | None = None
+        self.sync_error: str | None = None
+        self.offline = False
+
+    # -- time ------------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The current instant (aware UTC); fixed in snapshot tests."""
+        return self._clock() if self._clock else utcnow()
+
+    @property
+    def hlc_clock(self) -> Callable[[], int] | None:
+        """Wall clock for event stamps (ms); follows the app clock when that is fixed."""
+        if self._clock is None:
+            return None
+        return lambda: int(self._clock().timestamp() * 1000)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from wijkteam_tui.screens.meldingen import MeldingenScreen
+
+        self.push_screen(MeldingenScreen())
+        if self.kcc:
+            try:
+                from wijkteam_tui.screens.kcc import KccScreen
+            except ImportError:
+                self.notify("KCC-modus is nog niet beschikbaar.", severity="warning")
+            else:
+                self.push_screen(KccScreen())
+        elif not self.store.device_code():
+            self.notify("Nog geen apparaatcode: vul die in bij Instellingen (F9) om meldingen te registreren.",
+                        severity="warning", timeout=10)
+        self.update_sync_text()
+        if self.auto_sync:
+            self.schedule_sync(0)
+
+    def on_unmount(self) -> None:
+        self.store.close()
+
+    # -- navigation ------------------------------------------------------------------------------
+
+    def action_new_melding(self) -> None:
+        from wijkteam_tui.screens.intake import IntakeScreen
+
+        if not isinstance(self.screen, IntakeScreen):
+            self.push_screen(IntakeScreen())
+
+    def action_help(self) -> None:
+        from wijkteam_tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_settings(self) -> None:
+        from wijkteam_tui.screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every action that has a binding on the current screen, in Dutch."""
+        seen = set()
+        for bindings in (screen.BINDINGS, self.BINDINGS):
+            for b in bindings:
+                if not isinstance(b, Binding) or not b.description or b.action in seen:
+                    continue
+                seen.add(b.action)
+                target = self if bindings is self.BINDINGS else screen
+                key = b.key_display or b.key.split(",")[0]
+                yield SystemCommand(b.description, f"Toets: {key}", partial(target.run_action, b.action))
+        yield SystemCommand("Nieuwe melding", "Toets: n (lijst) of F2", self.action_new_melding)
+        yield SystemCommand("Stoppen", "Toets: Ctrl+Q", self.exit)
+
+    # -- sync ------------------------------------------------------------------------------------
+
+    def after_save(self) -> None:
+        """Called after every local write: refresh the waiting count and push soon."""
+        self.update_sync_text()
+        self.schedule_sync(0)
+
+    def action_sync_now(self) -> None:
+        self._failures = 0
+        if not self.config.can_sync:
+            self.notify("Geen server ingesteld (F9): Wijkteam werkt nu alleen lokaal.", severity="warning")
+            return
+        self.schedule_sync(0)
+
+    def schedule_sync(self, delay_s: float) -> None:
+        """(Re)start the sync timer; does nothing without server URL and token."""
+        if not self.config.can_sync or not self.auto_sync:
+            return
+        if self._sync_timer is not None:
+            self._sync_timer.stop()
+        self._sync_timer = self.set_timer(max(delay_s, 0.01), self.run_sync)
+
+    def _get_sync_fn(self) -> tuple[Callable[..., Any], type[Exception]] | None:
+        if self._sync_fn is not None:
+            return self._sync_fn, Exception
+        try:
+            from wijkteam_tui.sync_client import SyncError, sync_once
+        except ImportError:
+            return None
+        return sync_once, SyncError
+
+    @work(thread=True, exclusive=True, group="sync")
+    def run_sync(self) -> None:
+        """One sync round in a worker thread, with its own store connection."""
+        found = self._get_sync_fn()
+        if found is None:
+            return
+        sync_fn, error_type = found
+        store = LocalStore(self.db_path, busy_timeout_ms=self.busy_timeout_ms)
+        try:
+            try:
+                result = sync_fn(store, self.config.server_url, self.config.token)
+                error = None
+            except error_type as exc:
+                result, error = None, exc
+            pending = store.pending_count()
+        finally:
+            store.close()
+        self.call_from_thread(self._sync_done, result, error, pending)
+
+    def _sync_done(self, result: Any, error: Exception | None, pending: int) -> None:
+        if error is None:
+            self._failures = 0
+            self.offline = False
+            self.sync_error = None
+            self.last_sync = getattr(result, "finished_at", None) or self.now()
+            self.last_skew_ms = getattr(result, "skew_ms", None)
+            delay = self.config.sync_interval_s
+            if getattr(result, "pulled", 0) and hasattr(self.screen, "refresh_rows"):
+                self.screen.refresh_rows(keep_page=True)
+        else:
+            self._failures += 1
+            self.offline = bool(getattr(error, "offline", False))
+            self.sync_error = getattr(error, "message", str(error))
+            delay = min(self.config.sync_interval_s * 2 ** self._failures, MAX_BACKOFF_S)
+        self.update_sync_text(pending)
+        self.schedule_sync(delay)
+
+    def update_sync_text(self, pending: int | None = None) -> None:
+        """Compose the status line: last sync, waiting events, offline, clock skew."""
+        from shared.protocol import WARN_SKEW_MS
+        from wijkteam_tui.fmt import date_time
+
+        pending = self.store.pending_count() if pending is None else pending
+        parts = [f"{self.config.user}@{self.store.device_code() or '??'}"]
+        if self.demo:
+            parts.append("DEMO (voorbeeldgegevens)")
+        if not self.config.can_sync:
+            parts.append("alleen lokaal")
+        elif self.offline:
+            parts.append("offline")
+        elif self.sync_error:
+            parts.append(f"sync mislukt: {self.sync_error}")
+        elif self.last_sync:
+            parts.append(f"laatste sync {date_time(self.last_sync)}")
+        else:
+            parts.append("nog niet gesynchroniseerd")
+        parts.append(f"{pending} wachtend")
+        if self.last_skew_ms is not None and abs(self.last_skew_ms) >= WARN_SKEW_MS:
+            parts.append(f"klok wijkt {self.last_skew_ms // 1000} s af!")
+        self.sync_text = " · ".join(parts)
+
+
+def make_app(
+    db_path: str | Path,
+    config: Config | None = None,
+    *,
+    kcc: bool = False,
+    demo: bool = False,
+    clock: Callable[[], datetime] | None = None,
+    address_lookup: AddressLookup | None = None,
+    busy_timeout_ms: int = 5000,
+    sync_fn: Callable[..., Any] | None = None,
+    auto_sync: bool = True,
+) -> WijkteamApp:
+    """Build the app on a database file.
+
+    Args:
+        db_path: the local SQLite file (created when missing).
+        config: settings (default: ``Config()``; the CLI passes ``load_config()``).
+        kcc: open the KCC screen (``wijkteam_tui.screens.kcc``) on start.
+        demo: the database holds sample data (shown in the status line; settings are not saved).
+        clock: returns "now" (aware UTC); tests fix it for stable screens.
+        address_lookup: offline address look-up for the intake (postcode + huisnummer → Adres).
+        busy_timeout_ms: how long a write waits on a locked database before a message.
+        sync_fn: replaces ``sync_client.sync_once`` (tests).
+        auto_sync: start background sync when configured.
+
+    Raises:
+        StoreError: the database cannot be opened.
+    """
+    return WijkteamApp(
+        db_path,
+        config or Config(),
+        kcc=kcc,
+        demo=demo,
+        clock=clock,
+        address_lookup=address_lookup,
+        busy_timeout_ms=busy_timeout_ms,
+        sync_fn=sync_fn,
+        auto_sync=auto_sync,
+    )

@@ -1,0 +1,160 @@
+"""The ``wijkteam`` command.
+
+    wijkteam [--db PATH] [--demo] [--kcc]        start the app
+    wijkteam demo --db PATH --count N            fill a database with sample meldingen
+    wijkteam export --db PATH --format jsonl|csv [--out FILE]
+    wijkteam sync --server URL --token T [--db PATH]
+
+Messages are Dutch; a user mistake exits with status 1 or 2 and a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import msgspec
+
+from shared.errors import ValidationError
+from wijkteam_tui.config import Config, data_dir, load_config
+from wijkteam_tui.store import LocalStore, StoreError
+
+#: Sample meldingen put in the demo database on its first start.
+DEMO_COUNT = 2000
+
+
+def default_db() -> Path:
+    """The laptop's own database in the user data directory."""
+    return data_dir() / "wijkteam.sqlite"
+
+
+def demo_db() -> Path:
+    """The demo database (separate from real work) in the user data directory."""
+    return data_dir() / "demo.sqlite"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wijkteam", description="Meldingen openbare ruimte registreren en opvolgen.")
+    p.add_argument("--db", type=Path, help="databasebestand (standaard in de gebruikersmap)")
+    p.add_argument("--demo", action="store_true", help="start op een demodatabase met voorbeeldmeldingen")
+    p.add_argument("--kcc", action="store_true", help="KCC-modus: meldingen opzoeken voor een beller")
+    sub = p.add_subparsers(dest="cmd")
+    d = sub.add_parser("demo", help="vul een database met voorbeeldmeldingen")
+    d.add_argument("--db", type=Path, required=True, dest="sub_db")
+    d.add_argument("--count", type=int, default=DEMO_COUNT)
+    d.add_argument("--seed", type=int, default=1)
+    e = sub.add_parser("export", help="exporteer de meldingen")
+    e.add_argument("--db", type=Path, dest="sub_db")
+    e.add_argument("--format", choices=("jsonl", "csv"), required=True)
+    e.add_argument("--out", type=Path)
+    s = sub.add_parser("sync", help="synchroniseer eenmalig met de server")
+    s.add_argument("--server", required=True)
+    s.add_argument("--token", required=True)
+    s.add_argument("--db", type=Path, dest="sub_db")
+    return p
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(message, file=sys.stderr)
+    return code
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from wijkteam_tui.demo import fill_demo
+
+    if args.count < 1:
+        return _fail("--count moet minstens 1 zijn.", 2)
+    with LocalStore(args.sub_db) as store:
+        if store.count(include_deleted=True):
+            return _fail(f"{args.sub_db} bevat al meldingen; kies een nieuw bestand voor de demo.")
+        n = fill_demo(store, args.count, seed=args.seed)
+    print(f"{n} voorbeeldmeldingen (verzonnen adressen) opgeslagen in {args.sub_db}.")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from wijkteam_tui.export import export
+
+    db = args.sub_db or args.db or default_db()
+    if not Path(db).exists():
+        return _fail(f"Database {db} bestaat niet.")
+    with LocalStore(db) as store:
+        if args.out:
+            with open(args.out, "w", encoding="utf-8", newline="") as fh:
+                n = export(store, fh, args.format)
+            print(f"{n} meldingen geëxporteerd naar {args.out}.", file=sys.stderr)
+        else:
+            export(store, sys.stdout, args.format)
+    return 0
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    try:
+        from wijkteam_tui.sync_client import SyncError, sync_once
+    except ImportError:
+        return _fail("Synchroniseren is in deze versie nog niet beschikbaar.")
+    db = args.sub_db or args.db or default_db()
+    with LocalStore(db) as store:
+        try:
+            result = sync_once(store, args.server, args.token)
+        except SyncError as exc:
+            return _fail(f"Synchroniseren mislukt: {exc.message}")
+        print(
+            f"Gesynchroniseerd: {result.pushed} gebeurtenissen verstuurd, {result.pulled} ontvangen; "
+            f"{store.pending_count()} wachten nog."
+        )
+        if abs(getattr(result, "skew_ms", 0) or 0) >= 5 * 60 * 1000:
+            print(f"Let op: de klok van deze laptop wijkt {result.skew_ms // 1000} seconden af van de server.")
+    return 0
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    from wijkteam_tui.app import make_app
+
+    config = load_config()
+    if args.demo:
+        from wijkteam_tui.demo import DEMO_DEVICE, fill_demo
+
+        db = args.db or demo_db()
+        # The demo never syncs to a real server and numbers with its own device code.
+        config = msgspec.structs.replace(config, server_url=None, token=None, device_code=DEMO_DEVICE)
+        with LocalStore(db) as store:
+            if not store.count(include_deleted=True):
+                print("Demodatabase vullen met voorbeeldmeldingen…", file=sys.stderr)
+                fill_demo(store, DEMO_COUNT)
+    else:
+        db = args.db or default_db()
+    app = make_app(db, config, kcc=args.kcc, demo=args.demo)
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``wijkteam`` console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "demo":
+            return _cmd_demo(args)
+        if args.cmd == "export":
+            return _cmd_export(args)
+        if args.cmd == "sync":
+            return _cmd_sync(args)
+        return _run_app(args)
+    except StoreError as exc:
+        return _fail(exc.message)
+    except ValidationError as exc:
+        return _fail(exc.message)
+    except BrokenPipeError:
+        return 0
+
+
+def _main() -> None:  # pragma: no cover - console script wrapper
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+__all__ = ["Config", "main"]

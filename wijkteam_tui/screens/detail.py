@@ -1,0 +1,207 @@
+"""The detail screen: current state, full history, notes, terugkoppelingen; status changes, notes,
+call-backs and edits, each stored as an event through ``shared.commands``."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Static
+
+from shared import commands
+from shared.deadlines import local_date
+from shared.enums import Status
+from shared.errors import ValidationError
+from shared.model import Melding
+from shared.status import allowed_next
+from shared.validation import format_phone
+from wijkteam_tui.fmt import categorie_label, date_time, enum_label, long_date
+from wijkteam_tui.screens.dialogs import CallbackModal, CallbackResult, NoteModal, StatusModal
+from wijkteam_tui.store import StoreError
+from wijkteam_tui.widgets import StatusBar
+
+
+class DetailScreen(Screen):
+    """One melding, by id."""
+
+    BINDINGS = [
+        Binding("s", "status", "Status", id="detail.status"),
+        Binding("n", "note", "Notitie", id="detail.note"),
+        Binding("t", "callback", "Terugkoppeling", id="detail.callback"),
+        Binding("e", "edit", "Bewerken", id="detail.edit"),
+        Binding("escape", "back", "Terug", id="detail.back"),
+    ]
+
+    def __init__(self, melding_id: str) -> None:
+        super().__init__()
+        self.melding_id = melding_id
+        self.melding: Melding | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="detail-title", classes="screen-title")
+        yield Label("", id="detail-error", classes="store-error")
+        with VerticalScroll(id="detail-scroll"):
+            yield Static(id="detail-fields")
+            yield Static(id="detail-notes")
+            yield Static(id="detail-history")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one("#detail-scroll").focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "status" and self.melding is not None and not allowed_next(self.melding.status):
+            return False
+        return True
+
+    def reload(self) -> None:
+        """Read the melding again and render it."""
+        self.melding = m = self.app.store.get(self.melding_id)
+        if m is None:
+            self.query_one("#detail-title", Label).update("Melding niet gevonden")
+            return
+        title = Text(f"{m.reference} · {m.status.label}")
+        if m.deleted:
+            title.append(" · VERWIJDERD", style="bold red")
+        self.query_one("#detail-title", Label).update(title)
+        self.query_one("#detail-fields", Static).update(self._fields(m))
+        self.query_one("#detail-notes", Static).update(self._notes(m))
+        self.query_one("#detail-history", Static).update(self._history(m))
+        self.refresh_bindings()
+
+    def _fields(self, m: Melding) -> Table:
+        t = Table.grid(padding=(0, 2))
+        t.add_column(style="dim", no_wrap=True)
+        t.add_column()
+        melder = m.melder
+        if melder is None:
+            melder_text = "(geen gegevens)"
+        elif melder.anoniem:
+            melder_text = "anoniem"
+        else:
+            parts = [melder.naam, format_phone(melder.telefoon) if melder.telefoon else "", melder.email or ""]
+            melder_text = " · ".join(p for p in parts if p)
+        now = self.app.now()
+        deadline = Text(long_date(m.deadline))
+        if m.deadline and m.is_open and m.deadline < now:
+            deadline.append("  (te laat)", style="bold red")
+        rows = [
+            ("Geregistreerd", f"{date_time(m.registered_at)} door {m.registered_by} ({m.device_id})"),
+            ("Type / kanaal", f"{m.type.label} · {m.kanaal.label}"),
+            ("Melder", melder_text),
+            ("Locatie", m.location_text()),
+            ("Wijk", m.wijk or ""),
+            ("Categorie", categorie_label(m.categorie)),
+            ("Vier B", enum_label(type(m.vier_b), m.vier_b.value) if m.vier_b else ""),
+            ("Prioriteit", m.prioriteit.label),
+            ("Streefdatum", deadline),
+            ("Omschrijving", m.omschrijving),
+        ]
+        if m.conflicts:
+            rows.append(("Conflicten", f"{len(m.conflicts)} gelijktijdige wijziging(en); zie historie"))
+        for k, v in rows:
+            t.add_row(Text(k), v if isinstance(v, Text) else Text(v))
+        return t
+
+    def _notes(self, m: Melding) -> Group:
+        parts: list = []
+        if m.notes:
+            t = Table(title="Notities", title_justify="left", expand=True, show_edge=False)
+            t.add_column("Tijd", no_wrap=True, width=16)
+            t.add_column("Door", no_wrap=True)
+            t.add_column("Notitie", ratio=1)
+            for n in m.notes:
+                t.add_row(Text(date_time(n.at)), Text(n.user), Text(n.tekst + (" (melder)" if n.openbaar else "")))
+            parts.append(t)
+        if m.terugkoppelingen:
+            t = Table(title="Terugkoppelingen", title_justify="left", expand=True, show_edge=False)
+            t.add_column("Tijd", no_wrap=True, width=16)
+            t.add_column("Via", no_wrap=True)
+            t.add_column("Bereikt", no_wrap=True)
+            t.add_column("Tekst", ratio=1)
+            for c in m.terugkoppelingen:
+                t.add_row(Text(date_time(c.at)), Text(c.kanaal.label), Text("ja" if c.bereikt else "nee"), Text(c.tekst))
+            parts.append(t)
+        elif m.melder is not None and m.melder.has_contact:
+            parts.append(Text("Nog geen terugkoppeling aan de melder.", style="yellow"))
+        return Group(*parts)
+
+    def _history(self, m: Melding) -> Table:
+        t = Table(title=f"Historie ({len(m.history)})", title_justify="left", expand=True, show_edge=False)
+        t.add_column("Tijd", no_wrap=True, width=16)
+        t.add_column("Apparaat", no_wrap=True)
+        t.add_column("Door", no_wrap=True)
+        t.add_column("Gebeurtenis", ratio=1)
+        for h in m.history:
+            t.add_row(Text(date_time(h.at)), Text(h.device_id), Text(h.user), Text(h.summary))
+        return t
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def _store(self, make_events) -> bool:
+        """Make events from the current state and append them; show a store error in place."""
+        app = self.app
+        label = self.query_one("#detail-error", Label)
+        try:
+            state = app.store.get(self.melding_id)
+            dev = app.store.device_clock(app.config.user, clock=app.hlc_clock)
+            events = make_events(dev, state)
+            if events:
+                app.store.append(events, dev)
+        except (StoreError, ValidationError) as exc:
+            label.update(Text(exc.message))
+            label.add_class("-shown")
+            return False
+        label.remove_class("-shown")
+        app.after_save()
+        self.reload()
+        return True
+
+    def action_status(self) -> None:
+        if self.melding is None:
+            return
+
+        def done(result: tuple[Status, str] | None) -> None:
+            if result:
+                naar, notitie = result
+                self._store(lambda dev, s: [commands.change_status(dev, s, naar, notitie)])
+
+        self.app.push_screen(StatusModal(self.melding), done)
+
+    def action_note(self) -> None:
+        def done(result: tuple[str, bool] | None) -> None:
+            if result:
+                tekst, openbaar = result
+                self._store(lambda dev, s: [commands.add_note(dev, s, tekst, openbaar=openbaar)])
+
+        self.app.push_screen(NoteModal(), done)
+
+    def action_callback(self) -> None:
+        def done(result: CallbackResult | None) -> None:
+            if result:
+                self._store(
+                    lambda dev, s: [commands.log_callback(dev, s, kanaal=result.kanaal, tekst=result.tekst, at=result.at, bereikt=result.bereikt)]
+                )
+
+        self.app.push_screen(CallbackModal(self.app.now()), done)
+
+    def action_edit(self) -> None:
+        from wijkteam_tui.screens.edit import EditScreen
+
+        if self.melding is not None:
+            self.app.push_screen(EditScreen(self.melding_id))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+__all__ = ["DetailScreen", "local_date"]

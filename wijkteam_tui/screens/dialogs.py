@@ -1,0 +1,212 @@
+"""Small modal dialogs: saved confirmation, status change, note, terugkoppeling.
+
+Each is a ``ModalScreen[T | None]``: Escape dismisses with None; the result is what to store.
+Validation uses ``shared`` (transition table, text rules) and shows the Dutch message inside the
+dialog, which stays open until the input is right.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+
+from shared.deadlines import AMS, to_local
+from shared.enums import Kanaal, Status
+from shared.errors import ValidationError
+from shared.model import Melding
+from shared.status import NOTE_REQUIRED, allowed_next, check_transition
+from shared.taxonomy import load_taxonomy
+from shared.validation import clean_text
+from wijkteam_tui.fmt import long_date
+
+
+class SavedModal(ModalScreen[Melding | None]):
+    """After saving: the reference to tell the caller, the service promise and the deadline."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Sluiten", id="saved.close"),
+        Binding("enter", "close", "Volgende melding", id="saved.next"),
+    ]
+
+    def __init__(self, melding: Melding) -> None:
+        super().__init__()
+        self.melding = melding
+
+    def compose(self) -> ComposeResult:
+        m = self.melding
+        body = Text()
+        body.append("Melding opgeslagen\n\n", style="bold")
+        body.append("Referentie voor de melder:  ")
+        body.append(m.reference, style="bold reverse")
+        body.append("\n\n")
+        if m.categorie and m.categorie in load_taxonomy():
+            body.append(load_taxonomy().get(m.categorie).belofte + "\n\n")
+        if m.deadline:
+            body.append(f"Uiterlijk afgehandeld op {long_date(m.deadline)} ({m.servicenorm} werkdagen).\n")
+        body.append("\nEnter: volgende melding")
+        with Vertical(classes="dialog"):
+            yield Static(body, id="saved-body")
+
+    def action_close(self) -> None:
+        self.dismiss(self.melding)
+
+
+class StatusModal(ModalScreen[tuple[Status, str] | None]):
+    """Change the status: only moves in the transition table; a note where it is required."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Annuleren", id="status.cancel"),
+        Binding("ctrl+s", "ok", "Opslaan", id="status.ok", priority=True),
+    ]
+
+    def __init__(self, melding: Melding) -> None:
+        super().__init__()
+        self.melding = melding
+
+    def compose(self) -> ComposeResult:
+        current = self.melding.status
+        options = [(s.label + (" (notitie verplicht)" if s in NOTE_REQUIRED else ""), s.value) for s in allowed_next(current)]
+        with Vertical(classes="dialog"):
+            yield Label(Text(f"Status van {self.melding.reference}: nu {current.label}"), classes="dialog-title")
+            yield Select(options, allow_blank=False, id="naar", compact=True)
+            yield Label("Notitie (wordt aan de melder verteld)")
+            yield TextArea(id="notitie", compact=True, tab_behavior="focus")
+            yield Label("", id="status-error", classes="store-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Opslaan (Ctrl+S)", id="ok", variant="primary")
+                yield Button("Annuleren (Esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_ok() if event.button.id == "ok" else self.action_cancel()
+
+    def action_ok(self) -> None:
+        naar = Status(self.query_one("#naar", Select).value)
+        notitie = self.query_one("#notitie", TextArea).text
+        try:
+            notitie = clean_text(notitie, "notitie")
+            check_transition(self.melding.status, naar, notitie)
+        except ValidationError as exc:
+            label = self.query_one("#status-error", Label)
+            label.update(Text(exc.message))
+            label.add_class("-shown")
+            return
+        self.dismiss((naar, notitie))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class NoteModal(ModalScreen[tuple[str, bool] | None]):
+    """Add a note; ``openbaar`` when it may be told to the resident."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Annuleren", id="note.cancel"),
+        Binding("ctrl+s", "ok", "Opslaan", id="note.ok", priority=True),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Notitie toevoegen", classes="dialog-title")
+            yield TextArea(id="tekst", compact=True, tab_behavior="focus")
+            yield Checkbox("Mag aan de melder worden verteld", id="openbaar", compact=True)
+            yield Label("", id="note-error", classes="store-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Opslaan (Ctrl+S)", id="ok", variant="primary")
+                yield Button("Annuleren (Esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_ok() if event.button.id == "ok" else self.action_cancel()
+
+    def action_ok(self) -> None:
+        try:
+            tekst = clean_text(self.query_one("#tekst", TextArea).text, "notitie", required=True)
+        except ValidationError as exc:
+            label = self.query_one("#note-error", Label)
+            label.update(Text(exc.message))
+            label.add_class("-shown")
+            return
+        self.dismiss((tekst, self.query_one("#openbaar", Checkbox).value))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CallbackResult(msgspec.Struct, frozen=True):
+    """What the terugkoppeling dialog returns."""
+
+    kanaal: Kanaal
+    at: datetime
+    tekst: str
+    bereikt: bool
+
+
+def parse_local_datetime(raw: str) -> datetime:
+    """``"04-05-2026 14:03"`` (Europe/Amsterdam) → aware UTC datetime.
+
+    Raises:
+        ValidationError: not ``dd-mm-jjjj uu:mm`` (field ``tijdstip``).
+    """
+    try:
+        local = datetime.strptime(raw.strip(), "%d-%m-%Y %H:%M")
+    except ValueError:
+        raise ValidationError("tijdstip", "Typ datum en tijd als dd-mm-jjjj uu:mm, bijv. 04-05-2026 14:03.") from None
+    return local.replace(tzinfo=AMS).astimezone(UTC)
+
+
+class CallbackModal(ModalScreen[CallbackResult | None]):
+    """Log the terugkoppeling: channel, when (default now), what was said, reached or not."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Annuleren", id="callback.cancel"),
+        Binding("ctrl+s", "ok", "Opslaan", id="callback.ok", priority=True),
+    ]
+
+    def __init__(self, now: datetime) -> None:
+        super().__init__()
+        self.now = now
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Terugkoppeling aan de melder", classes="dialog-title")
+            yield Select([(k.label, k.value) for k in Kanaal], value=Kanaal.TELEFOON.value, allow_blank=False, id="kanaal", compact=True)
+            yield Input(to_local(self.now).strftime("%d-%m-%Y %H:%M"), id="tijdstip", compact=True)
+            yield Checkbox("Melder bereikt", value=True, id="bereikt", compact=True)
+            yield Input(placeholder="wat is er verteld", id="tekst", compact=True)
+            yield Label("", id="callback-error", classes="store-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Opslaan (Ctrl+S)", id="ok", variant="primary")
+                yield Button("Annuleren (Esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_ok() if event.button.id == "ok" else self.action_cancel()
+
+    def on_input_submitted(self) -> None:
+        self.action_ok()
+
+    def action_ok(self) -> None:
+        try:
+            at = parse_local_datetime(self.query_one("#tijdstip", Input).value)
+            tekst = clean_text(self.query_one("#tekst", Input).value, "tekst")
+        except ValidationError as exc:
+            label = self.query_one("#callback-error", Label)
+            label.update(Text(exc.message))
+            label.add_class("-shown")
+            return
+        self.dismiss(
+            CallbackResult(
+                kanaal=Kanaal(self.query_one("#kanaal", Select).value),
+                at=at,
+                tekst=tekst,
+                bereikt=self.query_one("#bereikt", Checkbox).value,
+            )
+        )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,324 @@
+"""KCC mode (``wijkteam --kcc``): a contact-centre agent looks up a melding for a caller, live on the server.
+
+One search box takes any key (reference, postcode + huisnummer, street, phone in any Dutch spelling,
+name, a few words; the server classifies it with ``shared.search.classify``), a list shows the hits,
+and Enter opens the detail: open or gesloten, the expected date, what the resident may be told,
+the reporter and the full history. Read-only: this screen has no key that changes anything.
+
+Network calls run in an async worker (exclusive, group ``"kcc"``) through :class:`KccClient`
+(httpx); the UI never waits on the network. When the server cannot be reached, the screen says so
+in plain Dutch. User text is shown as plain text, never as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, ClassVar
+
+import httpx
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, Static
+
+from shared.search import EMPTY_MESSAGE, dutch_date
+from wijkteam_tui.fmt import categorie_short, date_time, long_date, short_date
+
+#: Seconds to wait for the server before saying it cannot be reached.
+TIMEOUT_S = 8.0
+SEARCH_PATH = "/api/v1/kcc/search"
+DETAIL_PATH = "/api/v1/kcc/meldingen/{reference}"
+ME_PATH = "/api/v1/me"
+
+
+class KccError(Exception):
+    """A look-up that failed; ``message`` is Dutch and fit to show the agent as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class KccClient:
+    """The KCC routes of the sync server, over httpx.
+
+    Args:
+        base_url: the server (``https://wijkteam.gemeente.nl``); None when not configured.
+        token: a bearer token with role kcc, manager or admin.
+        transport: an httpx transport (tests); default the network.
+    """
+
+    def __init__(self, base_url: str | None, token: str | None, *, transport: httpx.AsyncBaseTransport | None = None):
+        self.base_url = (base_url or "").rstrip("/")
+        self.token = token or ""
+        self._transport = transport
+
+    @property
+    def configured(self) -> bool:
+        """True when a server address and a token are set."""
+        return bool(self.base_url and self.token)
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        if not self.configured:
+            raise KccError("Geen server ingesteld: vul het serveradres en het token in bij Instellingen (F9).")
+        try:
+            async with httpx.AsyncClient(
+                base_url=self.base_url, timeout=TIMEOUT_S, transport=self._transport,
+                headers={"Authorization": f"Bearer {self.token}"},
+            ) as client:  # fmt: skip
+                r = await client.get(path, params=params)
+        except httpx.TimeoutException:
+            raise KccError(
+                f"De server ({self.base_url}) antwoordt niet binnen {TIMEOUT_S:.0f} seconden. Probeer het zo opnieuw."
+            ) from None
+        except httpx.HTTPError:
+            raise KccError(
+                f"De server ({self.base_url}) is niet bereikbaar. Controleer de netwerkverbinding of probeer het "
+                "later opnieuw; de melder kan ook zelf de status opvragen met de referentie."
+            ) from None
+        return _answer(r)
+
+    async def search(self, query: str) -> dict[str, Any]:
+        """``GET /api/v1/kcc/search?q=…``: ``{kind, searched, results: [hit…], truncated}``.
+
+        Raises:
+            KccError: not configured, unreachable, or refused (message from the server's ``detail``).
+        """
+        return await self._get(SEARCH_PATH, {"q": query})
+
+    async def detail(self, reference: str) -> dict[str, Any]:
+        """``GET /api/v1/kcc/meldingen/{reference}``: the melding with reporter and history.
+
+        Raises:
+            KccError: as :meth:`search`; 404 when the melding is gone.
+        """
+        return await self._get(DETAIL_PATH.format(reference=reference))
+
+    async def role(self) -> str | None:
+        """The configured token's role (``GET /api/v1/me``), or None when it cannot be asked."""
+        try:
+            return (await self._get(ME_PATH)).get("role")
+        except KccError:
+            return None
+
+
+def _answer(r: httpx.Response) -> Any:
+    if r.status_code == 200:
+        return r.json()
+    try:
+        detail = r.json().get("detail") or ""
+    except ValueError:
+        detail = ""
+    if r.status_code == 401:
+        raise KccError("Het token wordt niet herkend of is ingetrokken; vraag de beheerder om een nieuw token.")
+    if r.status_code == 403:
+        raise KccError("Dit token heeft geen KCC-rechten (rol kcc, manager of admin nodig).")
+    if r.status_code in (400, 404) and detail:
+        raise KccError(detail)
+    if r.status_code >= 500:
+        raise KccError("De server gaf een fout; probeer het opnieuw of meld het bij de beheerder.")
+    raise KccError(detail or f"Onverwacht antwoord van de server ({r.status_code}).")
+
+
+async def fetch_role(base_url: str | None, token: str | None) -> str | None:
+    """The role of ``token`` on the server, or None (offline, not configured): lets the app start in
+    KCC mode when the configured token has role kcc."""
+    return await KccClient(base_url, token).role()
+
+
+def _open_text(hit: dict[str, Any]) -> Text:
+    return Text("open", style="bold green") if hit["open"] else Text("gesloten", style="bold")
+
+
+def _expected(hit: dict[str, Any]) -> str:
+    return dutch_date_text(hit["resident"].get("expected_date")) if hit["open"] else "—"
+
+
+class KccScreen(Screen):
+    """Search box, results, detail; reads from the server, never writes."""
+
+    DEFAULT_CSS = """
+    KccScreen #kcc-query { margin: 0 1; }
+    KccScreen #kcc-message { height: auto; padding: 0 1; color: $text-muted; }
+    KccScreen #kcc-message.-error { color: $text-error; text-style: bold; }
+    KccScreen #kcc-results { height: 1fr; }
+    KccScreen #kcc-detail-scroll { height: 1fr; padding: 0 1; display: none; }
+    KccScreen.-detail #kcc-detail-scroll { display: block; }
+    KccScreen.-detail #kcc-results { display: none; }
+    """
+
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("ctrl+f", "focus_search", "Zoeken", id="kcc.search"),
+        Binding("escape", "back", "Terug", id="kcc.back"),
+        Binding("f2", "read_only", "Nieuw", id="kcc.no_new", show=False),
+    ]
+
+    def __init__(self, client: KccClient | None = None) -> None:
+        super().__init__()
+        self._client = client
+        self.results: list[dict[str, Any]] = []
+        self.current: dict[str, Any] | None = None
+
+    @property
+    def client(self) -> KccClient:
+        """The client made from the app's configuration (``server_url``, ``token``) unless one was given."""
+        if self._client is None:
+            config = getattr(self.app, "config", None)
+            self._client = KccClient(getattr(config, "server_url", None), getattr(config, "token", None))
+        return self._client
+
+    def compose(self) -> ComposeResult:
+        yield Label("KCC — melding opzoeken (alleen lezen)", id="kcc-title", classes="screen-title")
+        yield Input(placeholder="Referentie, postcode + huisnummer, straat, telefoon, naam of tekst", id="kcc-query")
+        yield Static(Text(EMPTY_MESSAGE), id="kcc-message")
+        table: DataTable[Any] = DataTable(id="kcc-results", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Referentie", "Status", "Adres", "Categorie", "Gemeld", "Verwacht klaar")
+        yield table
+        with VerticalScroll(id="kcc-detail-scroll"):
+            yield Static(id="kcc-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#kcc-query", Input).focus()
+        if not self.client.configured:
+            self._message("Geen server ingesteld: vul het serveradres en het token in bij Instellingen (F9).", error=True)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _message(self, text: str, *, error: bool = False) -> None:
+        msg = self.query_one("#kcc-message", Static)
+        msg.update(Text(text))
+        msg.set_class(error, "-error")
+
+    def _show_detail(self, shown: bool) -> None:
+        self.set_class(shown, "-detail")
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self._show_detail(False)
+        self.query_one("#kcc-query", Input).focus()
+
+    def action_back(self) -> None:
+        """From the detail back to the list; from the list to the search box. Never leaves KCC mode."""
+        if self.has_class("-detail"):
+            self._show_detail(False)
+            self.query_one("#kcc-results", DataTable).focus()
+        else:
+            self.query_one("#kcc-query", Input).focus()
+
+    def action_read_only(self) -> None:
+        self.notify("De KCC-modus is alleen lezen: registreren gaat via de wijkuitvoerder.", severity="warning")
+
+    # -- search ----------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#kcc-query")
+    def _submitted(self, event: Input.Submitted) -> None:
+        query = event.value.strip()
+        if not query:
+            self._message(EMPTY_MESSAGE, error=True)
+            return
+        self._message("Zoeken…")
+        self.run_search(query)
+
+    @work(exclusive=True, group="kcc")
+    async def run_search(self, query: str) -> None:
+        """Ask the server and show the results (async worker: the UI keeps responding)."""
+        try:
+            answer = await self.client.search(query)
+        except KccError as exc:
+            self._message(exc.message, error=True)
+            return
+        self._show_results(answer)
+
+    def _show_results(self, answer: dict[str, Any]) -> None:
+        self.results = answer["results"]
+        table = self.query_one("#kcc-results", DataTable)
+        table.clear()
+        for hit in self.results:
+            table.add_row(
+                Text(hit["reference"]),
+                _open_text(hit) + Text(f" · {hit['status_label']}"),
+                Text(hit.get("adres") or "—"),
+                Text(categorie_short(hit.get("categorie")) or "—"),
+                Text(short_date(hit["registered_at"])),
+                Text(_expected(hit)),
+                key=hit["reference"],
+            )
+        n = len(self.results)
+        if n == 0:
+            text = f"{answer['searched']} — niets gevonden."
+        elif answer.get("truncated"):
+            text = f"{answer['searched']} — meer dan {n} meldingen; maak de zoekvraag preciezer."
+        else:
+            text = f"{answer['searched']} — {n} {'melding' if n == 1 else 'meldingen'}. Enter: details."
+        self._message(text)
+        self._show_detail(False)
+        if n:
+            table.focus()
+            if n == 1:
+                self.run_detail(self.results[0]["reference"])
+
+    # -- detail ----------------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#kcc-results")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.run_detail(event.row_key.value)
+
+    @work(exclusive=True, group="kcc-detail")
+    async def run_detail(self, reference: str) -> None:
+        """Fetch one melding in full and show it."""
+        try:
+            d = await self.client.detail(reference)
+        except KccError as exc:
+            self._message(exc.message, error=True)
+            return
+        self.current = d
+        self.query_one("#kcc-detail", Static).update(render_detail(d))
+        self._show_detail(True)
+        self.query_one("#kcc-detail-scroll").focus()
+
+
+def render_detail(d: dict[str, Any]) -> Group:
+    """The detail as Rich renderables; every value from the server is plain Text (never markup)."""
+    hit = d["hit"]
+    res = hit["resident"]
+    head = Text.assemble((hit["reference"], "bold"), "  ", _open_text(hit), f" — {hit['status_label']}")
+    fields = Table.grid(padding=(0, 2))
+    fields.add_column(style="dim", no_wrap=True)
+    fields.add_column()
+    rows = [
+        ("Gemeld", long_date(hit["registered_at"])),
+        ("Categorie", hit.get("categorie_naam") or "nog niet ingedeeld"),
+        ("Adres", hit.get("adres") or d.get("locatie") or "—"),
+        ("Wijk", hit.get("wijk") or "—"),
+        ("Verwacht klaar", dutch_date_text(res.get("expected_date")) if hit["open"] else "—"),
+        ("Gesloten", dutch_date_text(res.get("closed_date")) if not hit["open"] else "—"),
+        ("Omschrijving", d.get("omschrijving") or "—"),
+    ]
+    melder = d.get("melder")
+    if melder and not melder.get("anoniem"):
+        contact = ", ".join(x for x in (melder.get("naam"), melder.get("telefoon"), melder.get("email")) if x)
+        rows.append(("Melder", contact or "—"))
+    elif melder:
+        rows.append(("Melder", "anoniem"))
+    for label, value in rows:
+        fields.add_row(Text(label), Text(str(value)))
+    tell = Text.assemble(("Wat u de melder kunt vertellen:\n", "bold"), res.get("message") or "")
+    history = Table.grid(padding=(0, 2))
+    history.add_column(style="dim", no_wrap=True)
+    history.add_column()
+    for h in d.get("history", []):
+        history.add_row(Text(date_time(h["at"])), Text(f"{h['summary']} ({h['user']})"))
+    return Group(head, Text(""), fields, Text(""), tell, Text(""), Text("Historie", style="bold"), history)
+
+
+def dutch_date_text(day: str | None) -> str:
+    """``"2026-05-04"`` → ``"4 mei 2026"``; ``"—"`` for None."""
+    return dutch_date(date.fromisoformat(day)) if day else "—"

@@ -1,0 +1,199 @@
+"""The list screen: meldingen newest first, search as you type, filters, paging.
+
+Never loads every row: each page is one ``LIMIT/OFFSET`` query on the projection (plus a count),
+so 100,000 meldingen page as fast as 100. User text goes into cells as ``rich.text.Text``.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select
+
+from shared.enums import Status
+from shared.projection import iso
+from shared.taxonomy import load_taxonomy
+from wijkteam_tui.fmt import categorie_short, short_date
+from wijkteam_tui.store import COUNT_CAP
+from wijkteam_tui.widgets import StatusBar
+
+#: Rows per page.
+PAGE_SIZE = 100
+
+#: (title, width) of the columns on a wide terminal (≥ ``WIDE`` columns) and on a narrow one (80).
+COLUMNS = (("Referentie", 12), ("Datum", 10), ("Status", 14), ("Categorie", 20), ("Adres", 26), ("Wijk", 12), ("Streefdatum", 12))
+NARROW_COLUMNS = (("Referentie", 11), ("Datum", 8), ("Status", 14), ("Categorie", 11), ("Adres", 11), ("Streef", 9))
+WIDE = 110
+
+
+class MeldingenScreen(Screen):
+    """Home screen: find and open meldingen."""
+
+    BINDINGS = [
+        Binding("n", "new", "Nieuwe melding", id="list.new"),
+        Binding("ctrl+f,slash", "focus_search", "Zoeken", id="list.search"),
+        Binding("ctrl+o", "toggle_overdue", "Te laat", id="list.overdue"),
+        Binding("right_square_bracket", "page(1)", "Volgende pagina", id="list.next_page", key_display="]"),
+        Binding("left_square_bracket", "page(-1)", "Vorige pagina", id="list.prev_page", key_display="["),
+        Binding("escape", "reset", "Filters wissen", id="list.reset", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page = 0
+        self.total = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label("Meldingen", classes="screen-title")
+        yield Input(placeholder="Zoek op referentie, adres, naam, telefoon of omschrijving…", id="zoek", compact=True)
+        with Horizontal(id="filters"):
+            statuses = [("Open", "open"), ("Gesloten", "gesloten")] + [(s.label, s.value) for s in Status]
+            yield Select(statuses, prompt="Alle statussen", id="f-status", compact=True)
+            hoofden: dict[str, str] = {}
+            for c in load_taxonomy().categories:
+                hoofden.setdefault(c.hoofd, c.hoofd_naam)
+            cats = []
+            for hoofd, naam in hoofden.items():
+                cats.append((naam, hoofd))
+                cats += [(f"  {c.naam.split(' (')[0]}", c.code) for c in load_taxonomy().categories if c.hoofd == hoofd]
+            yield Select(cats, prompt="Alle categorieën", id="f-categorie", compact=True)
+            yield Select([(w, w) for w in self.app.store.wijken()], prompt="Alle wijken", id="f-wijk", compact=True)
+            yield Checkbox("Te laat", id="f-overdue", compact=True)
+        yield DataTable(id="lijst", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="paging")
+        yield StatusBar()
+        yield Footer()
+
+    def _set_columns(self) -> bool:
+        """(Re)build the columns for the terminal width; True when they changed."""
+        narrow = self.app.size.width < WIDE
+        if getattr(self, "_narrow", None) == narrow:
+            return False
+        self._narrow = narrow
+        table = self.query_one("#lijst", DataTable)
+        table.clear(columns=True)
+        for title, width in NARROW_COLUMNS if narrow else COLUMNS:
+            table.add_column(title, width=width, key=title)
+        return True
+
+    def on_resize(self) -> None:
+        if self._set_columns():
+            self.refresh_rows(keep_page=True)
+
+    def on_mount(self) -> None:
+        self._set_columns()
+        self.refresh_rows()
+        self.query_one("#lijst").focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_rows(keep_page=True)
+
+    def _filters(self) -> dict:
+        def sel(wid: str):
+            v = self.query_one(wid, Select).value
+            return None if (v is Select.BLANK or v is Select.NULL or not isinstance(v, str)) else v
+
+        return {
+            "status": sel("#f-status"),
+            "categorie": sel("#f-categorie"),
+            "wijk": sel("#f-wijk"),
+            "overdue": True if self.query_one("#f-overdue", Checkbox).value else None,
+        }
+
+    def refresh_rows(self, *, keep_page: bool = False) -> None:
+        """Query the current page for the search text and filters and show it."""
+        if not keep_page:
+            self.page = 0
+        store = self.app.store
+        text = self.query_one("#zoek", Input).value
+        filters = self._filters()
+        now = self.app.now()
+        self.total = store.count(text, now=now, cap=COUNT_CAP + 1, **filters)
+        pages = max(1, -(-min(self.total, COUNT_CAP) // PAGE_SIZE))
+        if self.total <= COUNT_CAP:
+            self.page = max(0, min(self.page, pages - 1))
+        self.page = max(0, self.page)
+        rows = store.search(text, offset=self.page * PAGE_SIZE, limit=PAGE_SIZE, now=now, **filters)
+        table = self.query_one("#lijst", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        now_iso = iso(now)
+        for r in rows:
+            overdue = bool(r["is_open"] and r["deadline"] and r["deadline"] < now_iso)
+            adres = " ".join(p for p in (r["straat"], _nummer(r)) if p) or (r["locatie_omschrijving"] or "")
+            date_fmt = "%d-%m-%y" if self._narrow else "%d-%m-%Y"
+            deadline = Text(short_date(r["deadline"], date_fmt))
+            if overdue:
+                deadline = Text("!" + short_date(r["deadline"], date_fmt), style="bold red")
+            cells = [
+                Text(r["reference"]),
+                Text(short_date(r["registered_at"], date_fmt)),
+                Text(Status(r["status"]).label),
+                Text(categorie_short(r["categorie"])),
+                Text(adres),
+                Text(r["wijk"] or ""),
+                deadline,
+            ]
+            if self._narrow:
+                del cells[5]  # no room for the wijk at 80 columns; the filter still has it
+            table.add_row(*cells, key=r["melding_id"])
+        if keep_page and rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
+        first = self.page * PAGE_SIZE + 1 if rows else 0
+        last = self.page * PAGE_SIZE + len(rows)
+        if self.total > COUNT_CAP:
+            info = f"{first}–{last} van meer dan {COUNT_CAP:,}".replace(",", ".") + f" · pagina {self.page + 1}"
+        else:
+            info = f"{first}–{last} van {self.total:,}".replace(",", ".") + f" · pagina {self.page + 1}/{pages}"
+        self.query_one("#paging", Label).update(info)
+
+    @on(Input.Changed, "#zoek")
+    def _search(self) -> None:
+        self.refresh_rows()
+
+    @on(Input.Submitted, "#zoek")
+    def _to_table(self) -> None:
+        self.query_one("#lijst").focus()
+
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _filter(self) -> None:
+        self.refresh_rows()
+
+    @on(DataTable.RowSelected, "#lijst")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        from wijkteam_tui.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(event.row_key.value))
+
+    def action_new(self) -> None:
+        self.app.action_new_melding()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#zoek").focus()
+
+    def action_toggle_overdue(self) -> None:
+        box = self.query_one("#f-overdue", Checkbox)
+        box.value = not box.value
+
+    def action_page(self, delta: int) -> None:
+        self.page += delta
+        self.refresh_rows(keep_page=True)
+
+    def action_reset(self) -> None:
+        self.query_one("#zoek", Input).value = ""
+        for sid in ("#f-status", "#f-categorie", "#f-wijk"):
+            self.query_one(sid, Select).clear()
+        self.query_one("#f-overdue", Checkbox).value = False
+        self.refresh_rows()
+
+
+def _nummer(r: dict) -> str:
+    if r["huisnummer"] is None:
+        return ""
+    text = f"{r['huisnummer']}{r['huisletter'] or ''}"
+    return text + (f"-{r['huisnummertoevoeging']}" if r["huisnummertoevoeging"] else "")

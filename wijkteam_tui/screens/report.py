@@ -1,0 +1,370 @@
+"""The barometer report screen for a manager: indicators, certificate criteria and terminal charts.
+
+Open it with ``ReportScreen(db_path, server_url=…, token=…)``. It computes on the laptop's own
+database (offline) or, when a server and token are configured and the source is "server", asks
+``GET /api/v1/reports/barometer`` for the server's figures (falling back to the local data when the
+server cannot be reached). The computation runs in a thread worker with a progress bar; the figures
+are those of ``shared.barometer`` (rules in docs/barometer.md).
+
+Keys: ``[`` / ``]`` previous/next period, ``p`` period field, ``g`` next grouping, ``b`` data source,
+``r`` recompute, ``e`` export (xlsx, html and csv), ``escape`` back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, ProgressBar
+from textual_plotext import PlotextPlot
+
+from shared.barometer import (
+    GROUP_BY,
+    GROUP_LABELS,
+    INDICATORS,
+    BarometerReport,
+    Period,
+    current_quarter,
+    format_value,
+    parse_period,
+    shift_period,
+)
+from shared.certificering import LEVELS
+from shared.deadlines import local_date, utcnow
+from shared.errors import ValidationError
+
+#: Groupings the ``g`` key cycles through ("" = totals only).
+GROUPINGS: tuple[str, ...] = ("", *GROUP_BY)
+
+Fetch = Callable[[Period, Sequence[str]], BarometerReport]
+
+
+class ServerUnavailable(Exception):
+    """The server could not be reached (the screen then uses the local data)."""
+
+
+def fetch_from_server(server_url: str, token: str, *, timeout_s: float = 60.0) -> Fetch:
+    """A fetch function asking the server's ``/api/v1/reports/barometer`` (JSON).
+
+    The returned function raises :class:`ServerUnavailable` when there is no connection, and
+    ``ValidationError`` (field ``server``) with the server's Dutch ``detail`` for a 4xx/5xx answer.
+    """
+
+    def fetch(period: Period, group_by: Sequence[str]) -> BarometerReport:
+        import httpx
+        import msgspec
+
+        params = {"from": period.start.isoformat(), "to": period.end.isoformat(), "group_by": ",".join(group_by)}
+        try:
+            resp = httpx.get(
+                server_url.rstrip("/") + "/api/v1/reports/barometer",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            raise ServerUnavailable(str(exc)) from None
+        if resp.status_code != 200:
+            try:
+                detail = resp.json().get("detail", "")
+            except ValueError:
+                detail = resp.text[:200]
+            raise ValidationError("server", f"De server weigert het rapport ({resp.status_code}): {detail}")
+        return msgspec.json.decode(resp.content, type=BarometerReport)
+
+    return fetch
+
+
+def compute_local(db_path: str | Path, period: Period, group_by: Sequence[str], progress=None) -> BarometerReport:
+    """The report over the laptop's own database (read only).
+
+    Raises:
+        ValidationError: field ``bron`` when the database cannot be read.
+    """
+    import sqlite3
+
+    from sync_server.reports.sql import build_report, open_readonly
+
+    try:
+        conn = open_readonly(db_path)
+    except (FileNotFoundError, sqlite3.Error):
+        raise ValidationError("bron", f"Geen lokale gegevens gevonden in {db_path}.") from None
+    try:
+        return build_report(conn, period, group_by=group_by, progress=progress)
+    except sqlite3.Error as exc:
+        raise ValidationError("bron", f"De lokale database kan niet gelezen worden: {exc}") from None
+    finally:
+        conn.close()
+
+
+class ReportScreen(Screen):
+    """The barometer for a period: indicators (total and per group), criteria, and two charts.
+
+    Args:
+        db_path: the laptop's database (the local data source).
+        server_url, token: the sync server; when both are set the server is the default source.
+        fetch: replaces the server call (tests); implies a server source.
+        export_dir: where ``e`` writes the exports (default: the user's documents folder).
+        today: the Europe/Amsterdam date that picks the initial period (the current quarter).
+    """
+
+    BINDINGS = [
+        Binding("left_square_bracket", "shift(-1)", "Vorige periode", id="report.prev"),
+        Binding("right_square_bracket", "shift(1)", "Volgende periode", id="report.next"),
+        Binding("p", "focus_period", "Periode", id="report.period"),
+        Binding("g", "next_grouping", "Groepering", id="report.group"),
+        Binding("b", "toggle_source", "Bron", id="report.source"),
+        Binding("r", "refresh_report", "Vernieuwen", id="report.refresh"),
+        Binding("e", "export", "Exporteren", id="report.export"),
+        Binding("escape", "back", "Terug", id="report.back"),
+    ]
+
+    DEFAULT_CSS = """
+    ReportScreen #report-bar { height: 3; }
+    ReportScreen #report-bar Label { padding: 1 1 0 0; }
+    ReportScreen #periode { width: 30; }
+    ReportScreen #err-periode { color: $error; height: auto; }
+    ReportScreen #voortgang-rij { height: 1; }
+    ReportScreen #indicatoren { height: auto; max-height: 18; }
+    ReportScreen #criteria { height: auto; max-height: 9; }
+    ReportScreen #grafieken { height: 16; }
+    ReportScreen PlotextPlot { width: 1fr; }
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        *,
+        server_url: str | None = None,
+        token: str | None = None,
+        fetch: Fetch | None = None,
+        export_dir: str | Path | None = None,
+        today: date | None = None,
+    ) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self._fetch = fetch or (fetch_from_server(server_url, token) if server_url and token else None)
+        self.source = "server" if self._fetch else "lokaal"
+        self.export_dir = Path(export_dir) if export_dir else None
+        self.period = current_quarter(today or local_date(utcnow()))
+        self.grouping = "wijk"
+        self.report: BarometerReport | None = None
+
+    # -- layout --------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Label("Barometer", classes="screen-title")
+        with Horizontal(id="report-bar"):
+            yield Label("Periode")
+            yield Input(self.period.label, id="periode", compact=True, placeholder="2026-Q3, 2026-03, 2026")
+            yield Label("", id="groepering")
+            yield Label("", id="bron")
+        yield Label("", id="err-periode")
+        with Horizontal(id="voortgang-rij"):
+            yield ProgressBar(total=1.0, show_eta=False, id="voortgang")
+            yield Label("", id="stap")
+        with VerticalScroll():
+            yield DataTable(id="indicatoren", zebra_stripes=True, cursor_type="row")
+            yield Label("", id="niveau")
+            yield DataTable(id="criteria", cursor_type="row")
+            with Horizontal(id="grafieken"):
+                yield PlotextPlot(id="trend")
+                yield PlotextPlot(id="per-groep")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_choices()
+        self.query_one("#indicatoren", DataTable).focus()
+        self.compute()
+
+    def _show_choices(self) -> None:
+        g = GROUP_LABELS.get(self.grouping, "alleen totaal") if self.grouping else "alleen totaal"
+        self.query_one("#groepering", Label).update(Text(f"Groepering: {g}"))
+        self.query_one("#bron", Label).update(Text(f"Bron: {'server' if self.source == 'server' else 'lokale gegevens'}"))
+
+    # -- actions -------------------------------------------------------------------------------------
+
+    def action_shift(self, steps: int) -> None:
+        self.period = shift_period(self.period, steps)
+        self.query_one("#periode", Input).value = self.period.label
+        self.compute()
+
+    def action_focus_period(self) -> None:
+        self.query_one("#periode", Input).focus()
+
+    def action_next_grouping(self) -> None:
+        i = GROUPINGS.index(self.grouping)
+        self.grouping = GROUPINGS[(i + 1) % len(GROUPINGS)]
+        self._show_choices()
+        self.compute()
+
+    def action_toggle_source(self) -> None:
+        if self._fetch is None:
+            self.notify("Geen server ingesteld: alleen de lokale gegevens.", severity="warning")
+            return
+        self.source = "lokaal" if self.source == "server" else "server"
+        self._show_choices()
+        self.compute()
+
+    def action_refresh_report(self) -> None:
+        self.compute()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(Input.Submitted, "#periode")
+    def _period_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.period = parse_period(event.value)
+        except ValidationError as exc:
+            self.query_one("#err-periode", Label).update(Text(exc.message))
+            return
+        self.query_one("#err-periode", Label).update("")
+        self.query_one("#indicatoren", DataTable).focus()
+        self.compute()
+
+    # -- computing -----------------------------------------------------------------------------------
+
+    def compute(self) -> None:
+        """Start (or restart) the computation of the current period, grouping and source."""
+        self.query_one("#voortgang", ProgressBar).update(progress=0)
+        self.query_one("#stap", Label).update(Text("Bezig met berekenen…"))
+        self._compute(self.period, (self.grouping,) if self.grouping else (), self.source)
+
+    @work(thread=True, exclusive=True, group="report")
+    def _compute(self, period: Period, group_by: tuple[str, ...], source: str) -> None:
+        def progress(fraction: float, text: str) -> None:
+            self.app.call_from_thread(self._progress, fraction, text)
+
+        note = ""
+        try:
+            if source == "server" and self._fetch is not None:
+                try:
+                    progress(0.1, "Rapport opvragen bij de server")
+                    report = self._fetch(period, group_by)
+                    progress(1.0, "Klaar (gegevens van de server)")
+                except ServerUnavailable:
+                    note = "Server niet bereikbaar: berekend op de lokale gegevens."
+                    report = compute_local(self.db_path, period, group_by, progress)
+            else:
+                report = compute_local(self.db_path, period, group_by, progress)
+        except ValidationError as exc:
+            self.app.call_from_thread(self._failed, exc.message)
+            return
+        self.app.call_from_thread(self._show, report, note)
+
+    def _progress(self, fraction: float, text: str) -> None:
+        self.query_one("#voortgang", ProgressBar).update(progress=fraction)
+        self.query_one("#stap", Label).update(Text(text))
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#stap", Label).update(Text(message))
+        self.notify(message, severity="error")
+
+    def _show(self, report: BarometerReport, note: str = "") -> None:
+        self.report = report
+        self._progress(1.0, note or f"Berekend {report.as_of[:16].replace('T', ' ')} UTC")
+        if note:
+            self.notify(note, severity="warning")
+        self._fill_indicators(report)
+        self._fill_criteria(report)
+        self._draw_charts(report)
+
+    def _fill_indicators(self, report: BarometerReport) -> None:
+        table = self.query_one("#indicatoren", DataTable)
+        table.clear(columns=True)
+        groups = next(iter(report.groups.values()), [])
+        table.add_column("Indicator", key="indicator")
+        table.add_column("Totaal", key="totaal")
+        for i, g in enumerate(groups):
+            table.add_column(Text(g.label), key=f"g{i}")
+        for info in INDICATORS:
+            cells = [format_value(getattr(report.totaal, info.field), info.kind)]
+            cells += [format_value(getattr(g.indicators, info.field), info.kind) for g in groups]
+            table.add_row(info.label, *cells, key=info.field)
+
+    def _fill_criteria(self, report: BarometerReport) -> None:
+        table = self.query_one("#criteria", DataTable)
+        table.clear(columns=True)
+        table.add_columns("Criterium", "Waarde", *[lvl.capitalize() for lvl in LEVELS], "Niveau")
+        for c in report.criteria:
+            kind = "days" if c.indicator.startswith("lead") else "pct"
+            met = ["n.v.t." if c.met[lvl] is None else ("ja" if c.met[lvl] else "nee") for lvl in LEVELS]
+            table.add_row(c.label, format_value(c.value, kind), *met, c.level or "geen", key=c.indicator)
+        self.query_one("#niveau", Label).update(
+            Text(f"Certificeringsniveau {report.period_label}: {report.certificate_level or 'geen'}")
+        )
+
+    def _draw_charts(self, report: BarometerReport) -> None:
+        trend = self.query_one("#trend", PlotextPlot)
+        plt = trend.plt
+        plt.clear_data()
+        plt.clear_figure()
+        months = [m.maand[2:] for m in report.months]
+        plt.multiple_bar(
+            months,
+            [[m.indicators.received for m in report.months], [m.indicators.closed for m in report.months]],
+            labels=["ontvangen", "afgehandeld"],
+        )
+        plt.title("Per maand")
+        trend.refresh()
+        per = self.query_one("#per-groep", PlotextPlot)
+        plt = per.plt
+        plt.clear_data()
+        plt.clear_figure()
+        groups = next(iter(report.groups.values()), [])
+        # n.v.t. is left out of the chart rather than drawn as 0 %.
+        shown = [(g.label[:12], g.indicators.pct_within_norm) for g in groups if g.indicators.pct_within_norm is not None]
+        if shown:
+            plt.bar([s[0] for s in shown], [s[1] for s in shown], orientation="horizontal")
+            plt.xlim(0, 100)
+            plt.title("% binnen norm per " + GROUP_LABELS[next(iter(report.groups))].lower())
+        else:
+            plt.title("% binnen norm: n.v.t.")
+        per.refresh()
+
+    # -- export --------------------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        if self.report is None:
+            self.notify("Nog geen rapport om te exporteren.", severity="warning")
+            return
+        self._export(self.report)
+
+    @work(thread=True, exclusive=True, group="report-export")
+    def _export(self, report: BarometerReport) -> None:
+        from sync_server.reports.render import render
+
+        folder = self.export_dir or _documents_dir()
+        stem = "barometer-" + report.period_label.replace(" ", "_").replace("/", "-")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            written = []
+            for fmt in ("xlsx", "html", "csv"):
+                path = folder / f"{stem}.{fmt}"
+                out = render(report, fmt)
+                if isinstance(out, bytes):
+                    path.write_bytes(out)
+                else:
+                    path.write_text(("\ufeff" if fmt == "csv" else "") + out, encoding="utf-8")
+                written.append(path.name)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"Exporteren mislukt: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"Geëxporteerd naar {folder}: {', '.join(written)}")
+
+
+def _documents_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_documents_dir()) / "Wijkteam"
+
+
+__all__ = ["ReportScreen", "ServerUnavailable", "compute_local", "fetch_from_server"]

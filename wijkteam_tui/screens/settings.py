@@ -1,0 +1,106 @@
+"""Settings: sync server, token, device code, prefix, user, sync interval (saved to config.toml)."""
+
+from __future__ import annotations
+
+import msgspec
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from shared.errors import ValidationError
+from shared.validation import MAX_SHORT_TEXT_LENGTH, clean_text
+from wijkteam_tui.config import check_device_code, check_prefix, check_server_url, save_config
+from wijkteam_tui.store import StoreError
+from wijkteam_tui.widgets import FieldError
+
+EXPLANATION = (
+    "De apparaatcode (2 tekens, zoals K7) krijgt u van de beheerder samen met uw token "
+    "(wijkteam-server user add). Elke laptop heeft een eigen code; daarmee krijgt elke melding een "
+    "referentie die nergens anders kan voorkomen, ook zonder verbinding. Zonder apparaatcode kunt u "
+    "meldingen bekijken maar geen nieuwe registreren. Zonder server en token werkt Wijkteam alleen lokaal."
+)
+
+
+class SettingsScreen(Screen):
+    """Edit and save the laptop's configuration."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Opslaan", id="settings.save", priority=True),
+        Binding("escape", "back", "Terug", id="settings.back"),
+    ]
+
+    FIELDS = (
+        ("server_url", "Server", "https://wijkteam.gemeente.nl"),
+        ("token", "Token", ""),
+        ("device_code", "Apparaatcode", "K7"),
+        ("prefix", "Voorvoegsel", "DLF"),
+        ("user", "Gebruiker", ""),
+        ("sync_interval_s", "Sync (sec)", "60"),
+    )
+
+    def compose(self) -> ComposeResult:
+        cfg = self.app.config
+        yield Label("Instellingen", classes="screen-title")
+        with VerticalScroll():
+            yield Static(Text(EXPLANATION), id="settings-help")
+            for key, label, placeholder in self.FIELDS:
+                value = getattr(cfg, key)
+                with Horizontal(classes="field-row"):
+                    yield Label(label, classes="field-label")
+                    yield Input("" if value is None else str(value), placeholder=placeholder, id=key, compact=True,
+                                password=key == "token")
+                yield FieldError(id=f"err-{key}")
+            yield Label("", id="settings-error", classes="store-error")
+        yield Footer()
+
+    def action_save(self) -> None:
+        vals = {k: self.query_one(f"#{k}", Input).value for k, _, _ in self.FIELDS}
+        out: dict = {}
+        errors = 0
+        checks = {
+            "server_url": check_server_url,
+            "token": lambda v: v.strip() or None,
+            "device_code": lambda v: check_device_code(v) if v.strip() else None,
+            "prefix": check_prefix,
+            "user": lambda v: clean_text(v, "user", max_length=MAX_SHORT_TEXT_LENGTH, required=True),
+            "sync_interval_s": _interval,
+        }
+        for key, check in checks.items():
+            try:
+                out[key] = check(vals[key])
+                self.query_one(f"#err-{key}", FieldError).show(None)
+            except ValidationError as exc:
+                errors += 1
+                self.query_one(f"#err-{key}", FieldError).show(exc.message)
+        if errors:
+            return
+        config = msgspec.structs.replace(self.app.config, **out)
+        try:
+            if not self.app.demo:
+                save_config(config)
+            if config.device_code:
+                self.app.store.set_device_code(config.device_code)
+        except (OSError, StoreError) as exc:
+            self.query_one("#settings-error", Label).update(Text(f"Niet opgeslagen: {getattr(exc, 'message', exc)}"))
+            self.query_one("#settings-error", Label).add_class("-shown")
+            return
+        self.app.config = config
+        self.app.schedule_sync(0)
+        self.app.notify("Instellingen opgeslagen.")
+        self.app.pop_screen()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def _interval(raw: str) -> int:
+    try:
+        n = int(raw.strip())
+    except ValueError:
+        n = 0
+    if not 10 <= n <= 86400:
+        raise ValidationError("sync_interval_s", "Kies een aantal seconden tussen 10 en 86400.")
+    return n

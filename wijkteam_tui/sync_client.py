@@ -1,0 +1,311 @@
+"""The laptop's side of sync: one round of push-then-pull against ``wijkteam-server``.
+
+:func:`sync_once` is what ``wijkteam sync`` and the TUI's sync worker call. It drives the laptop's
+``LocalStore`` through exactly these methods (``wijkteam_tui.store``):
+
+* ``unacked_events(limit) -> list[Event]``: local events the server has not acknowledged, device_seq order;
+* ``mark_acked(event_ids)``; ``pending_count() -> int``;
+* ``pull_cursor() -> int``: the last ``server_seq`` applied;
+* ``apply_remote(events, next_after)``: store a pulled page and the cursor in one transaction;
+* ``recv_hlc(remote)``: merge the server's clock into the laptop's persisted HLC.
+
+A round: push in batches of ``push_batch`` events until nothing is waiting, then pull pages of
+``pull_limit`` until ``has_more`` is false. Every page is applied and dropped before the next is
+fetched, so memory stays flat however long the server's log is. Both directions are safe to repeat
+at any point: the server ignores an event it already has (``event_id``), and the laptop's cursor
+moves in the same transaction as the events it covers, so a crash anywhere only means some work is
+done again. MessagePack on the wire.
+
+Transient failures (no connection, time-outs, 502/503/504/429) are retried ``retries`` times with a
+short growing delay; the caller (the TUI worker) decides the interval between rounds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+import msgspec
+
+from shared.events import SCHEMA_VERSION, Event
+from shared.protocol import MAX_PULL_LIMIT, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse
+
+MSGPACK = "application/msgpack"
+#: Events per push request (the server accepts up to ``shared.protocol.MAX_PUSH_EVENTS``).
+PUSH_BATCH = 2000
+#: Events per pull page.
+PULL_LIMIT = MAX_PULL_LIMIT
+#: Seconds to wait before each retry of a transient failure.
+RETRY_DELAYS = (0.25, 1.0)
+_TRANSIENT_STATUS = {429, 502, 503, 504}
+
+_push_enc = msgspec.msgpack.Encoder()
+_push_dec = msgspec.msgpack.Decoder(PushResponse)
+_pull_dec = msgspec.msgpack.Decoder(PullResponse)
+
+
+class SyncStore(Protocol):
+    """What :func:`sync_once` needs of the laptop's store (``wijkteam_tui.store.LocalStore``)."""
+
+    def unacked_events(self, limit: int) -> list[Event]: ...
+    def mark_acked(self, event_ids: list[str]) -> None: ...
+    def pull_cursor(self) -> int: ...
+    def apply_remote(self, events: list[Event], next_after: int) -> Any: ...
+    def recv_hlc(self, remote: int) -> Any: ...
+    def pending_count(self) -> int: ...
+
+
+class SyncError(Exception):
+    """A sync round that did not finish.
+
+    Attributes:
+        message: Dutch, fit to show to the wijkuitvoerder as is.
+        offline: True when the server could not be reached (try again later; nothing is lost).
+        status: the HTTP status when the server answered with an error, else ``None``.
+    """
+
+    def __init__(self, message: str, *, offline: bool = False, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offline = offline
+        self.status = status
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one round did.
+
+    Attributes:
+        pushed: local events the server acknowledged (stored, already there, or quarantined).
+        pulled: events received from the server (own events included; applying them is a no-op).
+        quarantined: of ``pushed``, how many the server refused (see ``quarantine_reasons``).
+        server_hlc: the server's clock stamp of the last answer (``shared.hlc``).
+        skew_ms: this laptop's wall clock minus the server's, in ms (positive: laptop ahead);
+            ``abs(skew_ms) >= shared.protocol.WARN_SKEW_MS`` should be shown to the user.
+        finished_at: when the round ended (aware UTC).
+        pending: local events still waiting after the round (0 after a full round).
+        quarantine_reasons: the server's reason per refused event (event_id, reason).
+    """
+
+    pushed: int
+    pulled: int
+    quarantined: int
+    server_hlc: int
+    skew_ms: int
+    finished_at: datetime
+    pending: int = 0
+    quarantine_reasons: tuple[tuple[str, str], ...] = ()
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _detail(resp: httpx.Response) -> str:
+    try:
+        body = msgspec.json.decode(resp.content)
+        if isinstance(body, dict) and isinstance(body.get("detail"), str):
+            return body["detail"]
+    except msgspec.DecodeError:
+        pass
+    return resp.reason_phrase or f"HTTP {resp.status_code}"
+
+
+class _Session:
+    def __init__(
+        self,
+        client: httpx.Client,
+        base: str,
+        token: str,
+        retries: int,
+        sleep: Callable[[float], None],
+        delays: Sequence[float],
+        clock: Callable[[], int],
+    ) -> None:
+        self.clock = clock
+        self.client = client
+        self.base = base.rstrip("/")
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": MSGPACK,
+            "X-Wijkteam-Protocol": str(PROTOCOL_VERSION),
+        }
+        self.retries = retries
+        self.sleep = sleep
+        self.delays = delays
+        self.skew_ms = 0
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        attempt = 0
+        headers = {**self.headers, **kw.pop("headers", {})}
+        while True:
+            t0 = self.clock()
+            try:
+                resp = self.client.request(method, self.base + path, headers=headers, **kw)
+            except httpx.TransportError as exc:
+                if attempt < self.retries:
+                    self.sleep(self.delays[min(attempt, len(self.delays) - 1)])
+                    attempt += 1
+                    continue
+                raise SyncError(
+                    f"Geen verbinding met de server ({type(exc).__name__}). De meldingen blijven op deze laptop "
+                    "bewaard en gaan mee bij de volgende sync.",
+                    offline=True,
+                ) from None
+            t1 = self.clock()
+            if resp.status_code in _TRANSIENT_STATUS and attempt < self.retries:
+                self.sleep(self.delays[min(attempt, len(self.delays) - 1)])
+                attempt += 1
+                continue
+            self._raise_for(resp)
+            self._t0, self._t1 = t0, t1
+            return resp
+
+    @staticmethod
+    def _raise_for(resp: httpx.Response) -> None:
+        code = resp.status_code
+        if code < 400:
+            return
+        detail = _detail(resp)
+        if code == 401:
+            raise SyncError(f"De server kent dit token niet: {detail}", status=code)
+        if code == 403:
+            raise SyncError(f"Geen toegang: {detail}", status=code)
+        if code in _TRANSIENT_STATUS:
+            raise SyncError(f"De server is even niet bereikbaar ({code}); later opnieuw.", offline=True, status=code)
+        if code >= 500:
+            raise SyncError(f"Serverfout ({code}): {detail}", status=code)
+        raise SyncError(detail, status=code)
+
+    def server_clock(self, server_time_ms: int) -> None:
+        if server_time_ms:
+            self.skew_ms = (self._t0 + self._t1) // 2 - server_time_ms
+
+
+def sync_once(
+    store: SyncStore,
+    server_url: str,
+    token: str,
+    *,
+    client: httpx.Client | None = None,
+    push_batch: int = PUSH_BATCH,
+    pull_limit: int = PULL_LIMIT,
+    retries: int = 2,
+    sleep: Callable[[float], None] = time.sleep,
+    retry_delays: Sequence[float] = RETRY_DELAYS,
+    on_progress: Callable[[str, int], None] | None = None,
+    clock: Callable[[], int] = _wall_ms,
+) -> SyncResult:
+    """One sync round: push everything waiting, then pull until the server has nothing more.
+
+    Args:
+        store: the laptop's store (see :class:`SyncStore`).
+        server_url: e.g. ``http://127.0.0.1:8080``.
+        token: the bearer token from ``wijkteam-server user add``.
+        client: an ``httpx.Client`` to use (tests pass one with a special transport); default a new one.
+        push_batch / pull_limit: events per request.
+        retries: extra attempts for a transient failure, waiting ``retry_delays`` seconds.
+        on_progress: called with ``("push" | "pull", events so far)`` after each request.
+        clock: this laptop's wall clock in ms (for the skew; tests simulate a wrong clock).
+
+    Raises:
+        SyncError: the round did not finish (``.offline`` when the server could not be reached). What
+            was acknowledged or applied before the failure stays done.
+    """
+    own = client is None
+    http = client or httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0))
+    session = _Session(http, server_url, token, retries, sleep, retry_delays, clock)
+    pushed = quarantined = pulled = 0
+    reasons: list[tuple[str, str]] = []
+    server_hlc = 0
+    try:
+        # -- push --------------------------------------------------------------------------------------
+        last_ids: list[str] | None = None
+        while True:
+            events = store.unacked_events(push_batch)
+            if not events:
+                break
+            ids = [e.event_id for e in events]
+            if ids == last_ids:
+                raise SyncError("De lokale opslag markeert verstuurde events niet als ontvangen; sync gestopt.")
+            last_ids = ids
+            body = _push_enc.encode(
+                PushRequest(
+                    protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc
+                )
+            )
+            resp = session.request("POST", "/api/v1/sync/push", content=body, headers={"Content-Type": MSGPACK})
+            ack = _decode(_push_dec, resp)
+            session.server_clock(ack.server_time_ms)
+            store.mark_acked(ids)
+            store.recv_hlc(ack.server_hlc)
+            server_hlc = ack.server_hlc
+            pushed += len(ids)
+            quarantined += len(ack.quarantined)
+            reasons.extend((q.event_id, q.reason) for q in ack.quarantined)
+            if on_progress:
+                on_progress("push", pushed)
+        # -- pull --------------------------------------------------------------------------------------
+        after = store.pull_cursor()
+        while True:
+            resp = session.request("GET", "/api/v1/sync/pull", params={"after": after, "limit": pull_limit})
+            page = _decode(_pull_dec, resp)
+            session.server_clock(page.server_time_ms)
+            events = [pe.event for pe in page.events]
+            del page.events[:]
+            newer = next((e.schema for e in events if e.schema > SCHEMA_VERSION), None)
+            if newer is not None:
+                raise SyncError(
+                    f"De server stuurt events van een nieuwere versie (schema {newer}; deze app kent "
+                    f"{SCHEMA_VERSION}): werk de wijkteam-app bij."
+                )
+            if events or page.next_after != after:
+                store.apply_remote(events, page.next_after)
+            store.recv_hlc(page.server_hlc)
+            server_hlc = page.server_hlc
+            pulled += len(events)
+            if on_progress:
+                on_progress("pull", pulled)
+            if not page.has_more or page.next_after <= after:
+                break
+            after = page.next_after
+        pending = store.pending_count()
+    finally:
+        if own:
+            http.close()
+    return SyncResult(
+        pushed=pushed,
+        pulled=pulled,
+        quarantined=quarantined,
+        server_hlc=server_hlc,
+        skew_ms=session.skew_ms,
+        finished_at=datetime.now(UTC),
+        pending=pending,
+        quarantine_reasons=tuple(reasons),
+    )
+
+
+def _decode(decoder: msgspec.msgpack.Decoder, resp: httpx.Response) -> Any:
+    try:
+        return decoder.decode(resp.content)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise SyncError(f"Onverwacht antwoord van de server: {exc}", status=resp.status_code) from None
+
+
+def describe(result: SyncResult) -> str:
+    """A Dutch one-line summary of a round (``wijkteam sync`` prints it)."""
+    from shared.protocol import WARN_SKEW_MS
+
+    text = f"Sync klaar: {result.pushed} verstuurd, {result.pulled} ontvangen"
+    if result.quarantined:
+        text += f", {result.quarantined} geweigerd door de server"
+    if result.pending:
+        text += f", {result.pending} wachten nog"
+    if abs(result.skew_ms) >= WARN_SKEW_MS:
+        minutes = result.skew_ms / 60000
+        text += f". Let op: de klok van deze laptop loopt {abs(minutes):.0f} min {'voor' if minutes > 0 else 'achter'}"
+    return text + "."

@@ -1,0 +1,571 @@
+"""Widgets shared by the screens: the melding form (intake and edit), its pickers, the status bar.
+
+The form validates every field with the rules in ``shared.validation`` (never its own copies),
+shows each Dutch message under its field, and re-validates everything in :meth:`MeldingForm.values`.
+User text is only ever shown through ``rich.text.Text`` or ``markup=False``: never as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
+
+from shared.enums import Kanaal, MeldingType, Prioriteit, VierB
+from shared.errors import ValidationError
+from shared.events import MeldingFields
+from shared.model import Adres, Melder, Melding, Punt
+from shared.taxonomy import Categorie, load_taxonomy
+from shared.validation import (
+    MAX_SHORT_TEXT_LENGTH,
+    clean_text,
+    format_phone,
+    format_postcode,
+    normalise_email,
+    normalise_phone,
+    normalise_postcode,
+    parse_huisnummer,
+)
+
+#: (postcode "7721AB", huisnummer, huisletter, toevoeging) → the BAG address (and point) or None.
+#: The location engineer's offline gazetteer plugs in here (``make_app(address_lookup=…)``).
+AddressLookup = Callable[[str, int, str | None, str | None], "Adres | tuple[Adres, Punt | None] | None"]
+
+
+class FormInvalid(Exception):
+    """One or more fields of the form are invalid; ``errors`` maps field id → Dutch message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+class FieldError(Label):
+    """The Dutch message under a field; hidden while the field is valid."""
+
+    DEFAULT_CSS = """
+    FieldError { color: $text-error; display: none; padding-left: 11; height: auto; width: 1fr; }
+    FieldError.-shown { display: block; }
+    """
+
+    def show(self, message: str | None) -> None:
+        self.update(Text(message or ""))
+        self.set_class(bool(message), "-shown")
+
+
+class VierBPicker(Widget, can_focus=True):
+    """The four B's, chosen with keys 1–4 (or ←/→); choosing moves on to the next field."""
+
+    DEFAULT_CSS = """
+    VierBPicker { height: auto; width: 1fr; }
+    VierBPicker:focus { background: $boost; }
+    """
+    BINDINGS = [
+        Binding("1", "choose(0)", "Betrouwbaarheid", show=False),
+        Binding("2", "choose(1)", "Betrokkenheid", show=False),
+        Binding("3", "choose(2)", "Bereikbaarheid", show=False),
+        Binding("4", "choose(3)", "Brede blik", show=False),
+        Binding("left", "step(-1)", show=False),
+        Binding("right", "step(1)", show=False),
+        Binding("delete,backspace", "clear", show=False),
+    ]
+    value: reactive[VierB | None] = reactive(None)
+
+    class Changed(Message):
+        """The chosen B changed."""
+
+        def __init__(self, picker: VierBPicker, value: VierB | None) -> None:
+            super().__init__()
+            self.picker = picker
+            self.value = value
+
+    def render(self) -> Text:
+        out = Text()
+        for i, b in enumerate(VierB):
+            style = "bold reverse" if b == self.value else ""
+            out.append(f"{i + 1} {b.label}", style=style)
+            out.append("  ")
+        return out
+
+    def action_choose(self, index: int) -> None:
+        self.value = list(VierB)[index]
+        self.post_message(self.Changed(self, self.value))
+        self.screen.focus_next()
+
+    def action_step(self, delta: int) -> None:
+        options = list(VierB)
+        i = options.index(self.value) if self.value else (-1 if delta > 0 else 0)
+        self.value = options[(i + delta) % len(options)]
+        self.post_message(self.Changed(self, self.value))
+
+    def action_clear(self) -> None:
+        self.value = None
+        self.post_message(self.Changed(self, None))
+
+
+class CategoriePicker(Vertical):
+    """Type-to-filter over the taxonomy (``Taxonomy.search``); ↑/↓ move, Enter picks."""
+
+    DEFAULT_CSS = """
+    CategoriePicker { height: auto; }
+    CategoriePicker OptionList { height: 5; display: none; border: none; padding: 0 0 0 12; }
+    CategoriePicker.-open OptionList { display: block; }
+    CategoriePicker #categorie-gekozen { color: $text-success; width: 1fr; }
+    """
+    BINDINGS = [
+        Binding("down", "move(1)", "Volgende categorie", show=False),
+        Binding("up", "move(-1)", "Vorige categorie", show=False),
+    ]
+    code: reactive[str | None] = reactive(None)
+
+    class Picked(Message):
+        """A categorie was chosen (``code`` None when cleared)."""
+
+        def __init__(self, picker: CategoriePicker, code: str | None) -> None:
+            super().__init__()
+            self.picker = picker
+            self.code = code
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="field-row"):
+            yield Label("Categorie", classes="field-label")
+            yield Input(placeholder="typ om te zoeken, bijv. lamp", id="categorie", compact=True, classes="short")
+            yield Label("", id="categorie-gekozen")
+        yield OptionList(id="categorie-lijst")
+
+    def on_mount(self) -> None:
+        self._matches: list[Categorie] = []
+        self._fill("")
+
+    def _fill(self, text: str) -> None:
+        self._matches = load_taxonomy().search(text)
+        ol = self.query_one(OptionList)
+        ol.clear_options()
+        ol.add_options([Option(Text(f"{c.label}  ({c.servicenorm} wd)"), id=c.code) for c in self._matches])
+        if self._matches:
+            ol.highlighted = 0
+
+    @on(Input.Changed, "#categorie")
+    def _typed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._fill(event.value)
+        self.add_class("-open")
+
+    @on(Input.Submitted, "#categorie")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        ol = self.query_one(OptionList)
+        if ol.highlighted is not None and self._matches:
+            self.set_code(self._matches[ol.highlighted].code)
+            self.remove_class("-open")
+            self.screen.focus_next()
+
+    @on(OptionList.OptionSelected)
+    def _clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.set_code(event.option.id)
+        self.remove_class("-open")
+
+    def on_descendant_focus(self) -> None:
+        self.add_class("-open")
+
+    def on_descendant_blur(self) -> None:
+        if not self.query_one("#categorie", Input).has_focus:
+            self.remove_class("-open")
+
+    def action_move(self, delta: int) -> None:
+        ol = self.query_one(OptionList)
+        if not self._matches:
+            return
+        self.add_class("-open")
+        current = ol.highlighted or 0
+        ol.highlighted = max(0, min(len(self._matches) - 1, current + delta))
+
+    def set_code(self, code: str | None) -> None:
+        self.code = code
+        label = self.query_one("#categorie-gekozen", Label)
+        if code and code in load_taxonomy():
+            cat = load_taxonomy().get(code)
+            label.update(Text(f"✓ {cat.label} · {cat.servicenorm} werkdagen"))
+        else:
+            label.update("")
+        self.post_message(self.Picked(self, code))
+
+
+def _field(label: str, widget: Widget, field_id: str) -> Vertical:
+    return Vertical(
+        Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
+        FieldError(id=f"err-{field_id}"),
+        classes="field",
+    )
+
+
+#: Where Enter in an input goes next: the fast path of a phone call (see docs/intake.md).
+ENTER_NEXT = {
+    "naam": "telefoon",
+    "telefoon": "postcode",
+    "email": "postcode",
+    "postcode": "huisnummer",
+    "huisnummer": "categorie",
+    "straat": "huisnummer",
+    "woonplaats": "categorie",
+    "wijk": "categorie",
+    "locatie_omschrijving": "categorie",
+}
+
+_SHORT_TEXT = ("naam", "straat", "woonplaats", "wijk", "locatie_omschrijving")
+
+
+class MeldingForm(Vertical):
+    """The fields of a melding in the order of a phone call.
+
+    :meth:`values` re-validates every field and returns :class:`MeldingFields`, or raises
+    :class:`FormInvalid` after showing each message beside its field. :meth:`load` fills the form
+    from a melding (for editing); :meth:`clear` empties it for the next call.
+    """
+
+    DEFAULT_CSS = """
+    MeldingForm { height: auto; }
+    MeldingForm .field { height: auto; width: 1fr; }
+    MeldingForm .field-row { height: auto; }
+    MeldingForm .field-label { width: 11; color: $text-muted; }
+    MeldingForm Input { width: 1fr; }
+    MeldingForm Select { width: 1fr; }
+    MeldingForm .pair { height: auto; }
+    MeldingForm TextArea#omschrijving { height: 4; border: none; }
+    MeldingForm .section { color: $accent; text-style: bold; height: 1; }
+    """
+
+    def __init__(self, *, address_lookup: AddressLookup | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.address_lookup = address_lookup
+        self._punt: Punt | None = None
+        self._lookup_key: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="pair"):
+            yield _field("Kanaal", Select([(k.label, k.value) for k in Kanaal], value=Kanaal.TELEFOON.value, allow_blank=False, compact=True, id="kanaal"), "kanaal")
+            yield _field("Type", Select([(t.label, t.value) for t in MeldingType], value=MeldingType.MELDING.value, allow_blank=False, compact=True, id="type"), "type")
+            yield _field("Prioriteit", Select([(p.label, p.value) for p in Prioriteit], value=Prioriteit.NORMAAL.value, allow_blank=False, compact=True, id="prioriteit"), "prioriteit")
+        with Horizontal(classes="pair"):
+            yield _field("Naam", Input(placeholder="naam melder", id="naam", compact=True), "naam")
+            yield _field("Telefoon", Input(placeholder="06-12345678", id="telefoon", compact=True), "telefoon")
+        with Horizontal(classes="pair"):
+            yield _field("E-mail", Input(placeholder="naam@voorbeeld.nl", id="email", compact=True), "email")
+            yield _field("", Checkbox("Anoniem", id="anoniem", compact=True), "anoniem")
+        with Horizontal(classes="pair"):
+            yield _field("Postcode", Input(placeholder="7721 AB", id="postcode", compact=True), "postcode")
+            yield _field("Huisnummer", Input(placeholder="12a", id="huisnummer", compact=True), "huisnummer")
+        with Horizontal(classes="pair"):
+            yield _field("Straat", Input(id="straat", compact=True), "straat")
+            yield _field("Woonplaats", Input(id="woonplaats", compact=True), "woonplaats")
+        with Horizontal(classes="pair"):
+            yield _field("Plek", Input(placeholder="bijv. bij de speeltuin", id="locatie_omschrijving", compact=True), "locatie_omschrijving")
+            yield _field("Wijk", Input(placeholder="(uit woonplaats)", id="wijk", compact=True), "wijk")
+        yield FieldError(id="err-locatie")
+        yield CategoriePicker(id="categorie-picker")
+        yield FieldError(id="err-categorie")
+        yield _field("Vier B", VierBPicker(id="vier_b"), "vier_b")
+        yield Label("Omschrijving (Ctrl+S slaat op)", classes="section")
+        yield TextArea(id="omschrijving", soft_wrap=True, tab_behavior="focus", compact=True)
+        yield FieldError(id="err-omschrijving")
+
+    # -- field access -------------------------------------------------------------------------
+
+    def _input(self, field_id: str) -> Input:
+        return self.query_one(f"#{field_id}", Input)
+
+    def text(self, field_id: str) -> str:
+        """The raw text of an input (or the description area)."""
+        if field_id == "omschrijving":
+            return self.query_one("#omschrijving", TextArea).text
+        return self._input(field_id).value
+
+    def show_error(self, field_id: str, message: str | None) -> None:
+        """Put ``message`` under ``field_id`` (None hides it)."""
+        target = {"melder": "naam", "adres": "locatie", "servicenorm": "categorie", "deadline": "categorie"}.get(field_id, field_id)
+        try:
+            self.query_one(f"#err-{target}", FieldError).show(message)
+        except Exception:
+            self.query_one("#err-omschrijving", FieldError).show(message)
+
+    def _check(self, field_id: str) -> Any:
+        """Validate one field; returns its normalised value or raises ValidationError."""
+        if field_id in _SHORT_TEXT:
+            return clean_text(self.text(field_id), field_id, max_length=MAX_SHORT_TEXT_LENGTH)
+        raw = self.text(field_id).strip()
+        if field_id == "telefoon":
+            return normalise_phone(raw) if raw else None
+        if field_id == "email":
+            return normalise_email(raw) if raw else None
+        if field_id == "postcode":
+            return normalise_postcode(raw) if raw else None
+        if field_id == "huisnummer":
+            return parse_huisnummer(raw) if raw else None
+        if field_id == "omschrijving":
+            text = clean_text(self.text("omschrijving"), "omschrijving")
+            if not text:
+                raise ValidationError("omschrijving", "Beschrijf kort waar het om gaat.")
+            return text
+        raise KeyError(field_id)
+
+    def validate_field(self, field_id: str) -> str | None:
+        """Validate one field and show (or clear) its message; returns the message or None."""
+        try:
+            self._check(field_id)
+        except ValidationError as exc:
+            self.show_error(field_id, exc.message)
+            return exc.message
+        self.show_error(field_id, None)
+        return None
+
+    @on(Input.Blurred)
+    def _blurred(self, event: Input.Blurred) -> None:
+        fid = event.input.id
+        if fid and fid != "categorie" and event.input.value.strip():
+            self.validate_field(fid)
+        if fid in ("postcode", "huisnummer"):
+            self.try_lookup()
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        fid = event.input.id
+        # Clear a message as soon as the field is right again; never nag while still typing.
+        if fid and fid != "categorie" and self.query_one(f"#err-{fid}", FieldError).has_class("-shown"):
+            self.validate_field(fid)
+        if fid in ("postcode", "huisnummer") and self._lookup_key is not None:
+            # The looked-up point belongs to the old address; keep it only if the key is unchanged.
+            try:
+                key = (self._check("postcode"), self._check("huisnummer"))
+            except ValidationError:
+                key = None
+            if key != self._lookup_key:
+                self._punt = None
+                self._lookup_key = None
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        fid = event.input.id
+        if fid not in ENTER_NEXT:
+            return
+        event.stop()
+        if event.value.strip():
+            self.validate_field(fid)
+        target = ENTER_NEXT[fid]
+        if fid == "huisnummer":
+            self.try_lookup()
+            if not self.text("postcode").strip() and not self.text("straat").strip():
+                target = "straat"
+        self.query_one(f"#{target}").focus()
+
+    @on(TextArea.Changed, "#omschrijving")
+    def _desc_changed(self) -> None:
+        if self.query_one("#err-omschrijving", FieldError).has_class("-shown"):
+            self.validate_field("omschrijving")
+
+    @on(VierBPicker.Changed)
+    def _b_changed(self, event: VierBPicker.Changed) -> None:
+        if event.value:
+            self.show_error("vier_b", None)
+
+    @on(CategoriePicker.Picked)
+    def _cat_picked(self, event: CategoriePicker.Picked) -> None:
+        if event.code:
+            self.show_error("categorie", None)
+
+    @on(Checkbox.Changed, "#anoniem")
+    def _anon_changed(self) -> None:
+        self.show_error("anoniem", None)
+
+    def try_lookup(self) -> bool:
+        """Fill straat/woonplaats from postcode + huisnummer via the address hook (if any).
+
+        Only fills empty fields, so nothing typed is overwritten. Returns True when filled.
+        """
+        if self.address_lookup is None:
+            return False
+        try:
+            postcode = self._check("postcode")
+            nummer = self._check("huisnummer")
+        except ValidationError:
+            return False
+        if not postcode or not nummer:
+            return False
+        key = (postcode, nummer)
+        if key == self._lookup_key:
+            return False
+        self._lookup_key = key
+        try:
+            found = self.address_lookup(postcode, *nummer)
+        except Exception:  # a failing lookup never blocks the intake: type the street by hand
+            return False
+        if not found:
+            return False
+        adres, punt = found if isinstance(found, tuple) else (found, None)
+        for fid, value in (("straat", adres.straat), ("woonplaats", adres.woonplaats)):
+            if value and not self._input(fid).value.strip():
+                self._input(fid).value = value
+        self._punt = punt
+        return True
+
+    # -- whole form ---------------------------------------------------------------------------
+
+    def values(self) -> MeldingFields:
+        """Re-validate every field and return the melding's fields.
+
+        Raises:
+            FormInvalid: with every field's Dutch message (also shown beside the fields).
+        """
+        errors: dict[str, str] = {}
+        vals: dict[str, Any] = {}
+        for fid in ("naam", "telefoon", "email", "postcode", "huisnummer", "straat", "woonplaats", "wijk", "locatie_omschrijving", "omschrijving"):
+            try:
+                vals[fid] = self._check(fid)
+                self.show_error(fid, None)
+            except ValidationError as exc:
+                errors[fid] = exc.message
+                self.show_error(fid, exc.message)
+        anoniem = self.query_one("#anoniem", Checkbox).value
+        if anoniem and (self.text("naam").strip() or self.text("telefoon").strip() or self.text("email").strip()):
+            errors["anoniem"] = "Anoniem: laat naam, telefoon en e-mail leeg (of zet 'Anoniem' uit)."
+        self.show_error("anoniem", errors.get("anoniem"))
+        mtype = MeldingType(self.query_one("#type", Select).value)
+        has_location = any(self.text(f).strip() for f in ("postcode", "straat", "locatie_omschrijving")) or self._punt
+        loc_error = None
+        if self.text("huisnummer").strip() and not (self.text("postcode").strip() or self.text("straat").strip()):
+            loc_error = "Bij een huisnummer hoort een postcode of een straat."
+        elif mtype == MeldingType.MELDING and not has_location:
+            loc_error = "Geef een locatie: postcode en huisnummer, straat en woonplaats, of een plek (bijv. bij de speeltuin)."
+        if loc_error:
+            errors["locatie"] = loc_error
+        self.show_error("locatie", loc_error)
+        code = self.query_one(CategoriePicker).code
+        cat_error = None if code else "Kies een categorie: typ een woord en druk op Enter."
+        if cat_error:
+            errors["categorie"] = cat_error
+        self.show_error("categorie", cat_error)
+        vier_b = self.query_one(VierBPicker).value
+        b_error = None if vier_b else "Kies een van de vier B's met de toetsen 1–4."
+        if b_error:
+            errors["vier_b"] = b_error
+        self.show_error("vier_b", b_error)
+        if errors:
+            raise FormInvalid(errors)
+
+        if anoniem:
+            melder: Melder | None = Melder(anoniem=True)
+        elif vals["naam"] or vals["telefoon"] or vals["email"]:
+            melder = Melder(naam=vals["naam"], telefoon=vals["telefoon"], email=vals["email"])
+        else:
+            melder = None
+        nummer = vals["huisnummer"]
+        adres = None
+        if vals["postcode"] or vals["straat"]:
+            adres = Adres(
+                straat=vals["straat"],
+                huisnummer=nummer[0] if nummer else None,
+                huisletter=nummer[1] if nummer else None,
+                huisnummertoevoeging=nummer[2] if nummer else None,
+                postcode=vals["postcode"],
+                woonplaats=vals["woonplaats"],
+            )
+        # Until wijken are configured per area, the woonplaats is the wijk (docs/intake.md).
+        wijk = vals["wijk"] or vals["woonplaats"] or None
+        return MeldingFields(
+            type=mtype,
+            kanaal=Kanaal(self.query_one("#kanaal", Select).value),
+            melder=melder,
+            adres=adres,
+            punt=self._punt,
+            locatie_omschrijving=vals["locatie_omschrijving"],
+            wijk=wijk,
+            categorie=code,
+            vier_b=vier_b,
+            omschrijving=vals["omschrijving"],
+            prioriteit=Prioriteit(self.query_one("#prioriteit", Select).value),
+        )
+
+    def first_error_widget(self, errors: dict[str, str]) -> Widget | None:
+        """The input of the first invalid field in form order (to put the cursor there)."""
+        order = ["naam", "telefoon", "email", "anoniem", "postcode", "huisnummer", "straat", "woonplaats",
+                 "locatie_omschrijving", "wijk", "locatie", "categorie", "vier_b", "omschrijving"]
+        for fid in order:
+            if fid in errors:
+                target = {"locatie": "postcode"}.get(fid, fid)
+                return self.query_one(f"#{target}")
+        return None
+
+    def clear(self) -> None:
+        """Empty the form for the next call (defaults: telefoon, melding, normaal)."""
+        for inp in self.query(Input):
+            inp.value = ""
+        self.query_one("#omschrijving", TextArea).text = ""
+        self.query_one("#anoniem", Checkbox).value = False
+        self.query_one("#kanaal", Select).value = Kanaal.TELEFOON.value
+        self.query_one("#type", Select).value = MeldingType.MELDING.value
+        self.query_one("#prioriteit", Select).value = Prioriteit.NORMAAL.value
+        self.query_one(VierBPicker).value = None
+        self.query_one(CategoriePicker).set_code(None)
+        self._punt = None
+        self._lookup_key = None
+        for err in self.query(FieldError):
+            err.show(None)
+
+    def load(self, m: Melding) -> None:
+        """Fill the form with a melding's current values (for editing)."""
+        self.query_one("#kanaal", Select).value = m.kanaal.value
+        self.query_one("#type", Select).value = m.type.value
+        self.query_one("#prioriteit", Select).value = m.prioriteit.value
+        melder = m.melder or Melder()
+        self._input("naam").value = melder.naam
+        self._input("telefoon").value = format_phone(melder.telefoon) if melder.telefoon else ""
+        self._input("email").value = melder.email or ""
+        self.query_one("#anoniem", Checkbox).value = melder.anoniem
+        a = m.adres or Adres()
+        self._input("postcode").value = format_postcode(a.postcode) if a.postcode else ""
+        self._input("huisnummer").value = a.huisnummer_text()
+        self._input("straat").value = a.straat
+        self._input("woonplaats").value = a.woonplaats
+        self._input("locatie_omschrijving").value = m.locatie_omschrijving
+        self._input("wijk").value = m.wijk or ""
+        self._lookup_key = (a.postcode, (a.huisnummer, a.huisletter, a.huisnummertoevoeging))
+        self._punt = m.punt
+        self.query_one(CategoriePicker).set_code(m.categorie)
+        self.query_one(VierBPicker).value = m.vier_b
+        self.query_one("#omschrijving", TextArea).text = m.omschrijving
+
+
+def changes_between(state: Melding, fields: MeldingFields) -> dict[str, Any]:
+    """The fields of the form that differ from ``state`` (as builtins, for ``commands.edit``)."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items().items():
+        if name == "punt" and value is None and state.punt is not None:
+            continue  # the form only knows a point from a look-up; keep the stored one
+        if msgspec.to_builtins(getattr(state, name)) != msgspec.to_builtins(value):
+            out[name] = msgspec.to_builtins(value)
+    return out
+
+
+class StatusBar(Static):
+    """One line above the footer: sync state, events waiting, clock skew (text from the app)."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "sync_text", self._show, init=True)
+
+    def _show(self, text: str) -> None:
+        self.update(Text(text))
