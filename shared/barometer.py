@@ -45,7 +45,7 @@ import msgspec
 from shared.deadlines import AMS, working_days_between
 from shared.enums import Kanaal, MeldingType, VierB
 from shared.errors import ValidationError
-from shared.projection import parse_iso
+from shared.projection import iso, parse_iso
 from shared.status import CLOSED
 
 NVT = "n.v.t."
@@ -225,6 +225,9 @@ class BarometerRow(NamedTuple):
 class BacklogRow(NamedTuple):
     """What the backlog needs of one melding that may be open at the moment ``T``.
 
+    Instants are UTC ISO text as ``shared.projection.iso`` writes them (``2025-03-05T10:00:00.000000Z``:
+    they compare as text, which keeps a backlog over a million rows cheap).
+
     Attributes:
         registered_at, first_closed_at, closed_at, deadline: UTC instants (``closed_at`` is ``None``
             while the melding is open now).
@@ -233,16 +236,56 @@ class BacklogRow(NamedTuple):
         wijk, categorie, kanaal, vier_b, type: the grouping values.
     """
 
-    registered_at: datetime
-    first_closed_at: datetime | None
-    closed_at: datetime | None
-    deadline: datetime | None
-    timeline: tuple[tuple[datetime, bool], ...] | None = None
+    registered_at: str
+    first_closed_at: str | None
+    closed_at: str | None
+    deadline: str | None
+    timeline: tuple[tuple[str, bool], ...] | None = None
     wijk: str | None = None
     categorie: str | None = None
     kanaal: str | None = None
     vier_b: str | None = None
     type: str | None = None
+
+
+class RowCodes(NamedTuple):
+    """How the report layer may code a row's day and grouping values as integers, which are far
+    cheaper to fetch and count than text: the day as ``YYYYMMDD``; a grouping value as an index into
+    ``vocab[dim]``, or as the text itself when it is not in the vocabulary (``None`` stays ``None``)."""
+
+    vocab: Mapping[str, Sequence[str]]
+
+    def day(self, coded: int | str) -> str:
+        """``20250305`` → ``"2025-03-05"`` (text passes through)."""
+        if isinstance(coded, str):
+            return coded
+        return f"{coded // 10000:04d}-{coded // 100 % 100:02d}-{coded % 100:02d}"
+
+    def value(self, dim: str, coded: int | str | None) -> str | None:
+        """The grouping value of ``dim`` behind ``coded``."""
+        if isinstance(coded, int):
+            return self.vocab[dim][coded]
+        return coded or None
+
+
+def vocabularies() -> dict[str, tuple[str, ...]]:
+    """The known values per grouping dimension: the enums, the taxonomy's categorie codes and the
+    configured wijk codes (values outside these still work, as text)."""
+    from shared.taxonomy import load_taxonomy
+
+    try:
+        from shared.wijken import load_wijken
+
+        wijken = tuple(w.code for w in load_wijken().wijken)
+    except (ImportError, ValueError, OSError):
+        wijken = ()
+    return {
+        "wijk": wijken,
+        "categorie": tuple(c.code for c in load_taxonomy().categories),
+        "kanaal": tuple(k.value for k in Kanaal),
+        "vier_b": tuple(v.value for v in VierB),
+        "type": tuple(t.value for t in MeldingType),
+    }
 
 
 def counts(p: Mapping[str, Any]) -> bool:
@@ -334,14 +377,15 @@ class _StateHistory(msgspec.Struct):
 _state_decoder = msgspec.json.Decoder(_StateHistory)
 
 
-def status_timeline(state_json: str | bytes | None) -> tuple[tuple[datetime, bool], ...] | None:
+def status_timeline(state_json: str | bytes | None) -> tuple[tuple[str, bool], ...] | None:
     """The status changes of a melding from its projection ``state`` (a ``Melding`` as JSON):
-    ``(at, closed after the change)`` per change, in fold order. ``None`` when there is no state."""
+    ``(at as UTC ISO text, closed after the change)`` per change, in fold order. ``None`` when there
+    is no state."""
     if not state_json:
         return None
     st = _state_decoder.decode(state_json)
     return tuple(
-        (h.at, h.details.naar in CLOSED)
+        (iso(h.at), h.details.naar in CLOSED)
         for h in st.history
         if h.type == "status_changed" and h.details is not None and h.details.naar
     )
@@ -359,10 +403,10 @@ def backlog_row(p: Mapping[str, Any]) -> BacklogRow | None:
     if not counts(p):
         return None
     return BacklogRow(
-        registered_at=parse_iso(p["registered_at"]),
-        first_closed_at=parse_iso(p.get("first_closed_at")),
-        closed_at=parse_iso(p.get("closed_at")),
-        deadline=parse_iso(p.get("deadline")),
+        registered_at=p["registered_at"],
+        first_closed_at=p.get("first_closed_at") or None,
+        closed_at=p.get("closed_at") or None,
+        deadline=p.get("deadline") or None,
         timeline=status_timeline(p.get("state")) if needs_timeline(p) else None,
         wijk=p.get("wijk") or None,
         categorie=p.get("categorie") or None,
@@ -372,8 +416,8 @@ def backlog_row(p: Mapping[str, Any]) -> BacklogRow | None:
     )
 
 
-def open_at(row: BacklogRow, t: datetime) -> bool:
-    """Whether the melding was registered before ``t`` and open at ``t`` (a UTC instant).
+def open_at(row: BacklogRow, t: str) -> bool:
+    """Whether the melding was registered before ``t`` and open at ``t`` (UTC ISO text, ``iso()``).
 
     Read from current state: never closed before ``t`` → open; closed now, last closed before ``t`` →
     closed (nothing changed since). Otherwise the melding changed status after its first closure and
@@ -496,6 +540,7 @@ class _Acc:
     __slots__ = (
         "backlog",
         "categorie",
+        "cells",
         "closed",
         "closed_with_norm",
         "complete",
@@ -515,6 +560,7 @@ class _Acc:
         for s in self.__slots__:
             setattr(self, s, 0)
         self.lead: Counter[int] = Counter()
+        self.cells: Counter[tuple[int | None, int]] = Counter()
 
     def add(self, lead: int | None, flags: int, n: int) -> None:
         """Add ``n`` meldingen with this lead time and these flags."""
@@ -543,7 +589,15 @@ class _Acc:
                 if flags & F_CALLBACK:
                     self.terugkoppeling += n
 
+    def put(self, lead: int | None, flags: int, n: int) -> None:
+        """Note ``n`` meldingen with this lead time and flags; counted once per combination in
+        :meth:`result` (a million meldingen have only a few hundred combinations per group)."""
+        self.cells[lead, flags] += n
+
     def result(self, *, with_backlog: bool) -> Indicators:
+        for (lead, flags), n in self.cells.items():
+            self.add(lead, flags, n)
+        self.cells.clear()
         med, p90 = median_and_p90(self.lead)
         r = self.received
         return Indicators(
@@ -646,6 +700,11 @@ def group_label(dim: str, key: str | None) -> str:
     if key is None:
         return "(niet ingevuld)"
     try:
+        if dim == "wijk":
+            from shared.wijken import load_wijken
+
+            w = load_wijken().wijk(key)
+            return w.naam if w else key
         if dim == "kanaal":
             return Kanaal(key).label
         if dim == "vier_b":
@@ -661,7 +720,7 @@ def group_label(dim: str, key: str | None) -> str:
             for c in tax.categories:
                 if c.hoofd == key:
                     return c.hoofd_naam
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OSError, ImportError):
         pass
     return key
 
@@ -697,25 +756,33 @@ def barometer(
     as_of: datetime,
     group_by: Sequence[str] = (),
     criteria: Any = None,
+    codes: RowCodes | None = None,
 ) -> BarometerReport:
     """Compute the barometer report.
 
     Args:
-        rows: :class:`BarometerRow` values (or plain tuples in its field order) of the meldingen that
-            count; rows registered outside ``period`` are ignored.
+        rows: :class:`BarometerRow` values, or plain tuples in its field order (8 fields: one
+            melding each), of the meldingen that count; rows registered outside ``period`` are ignored.
         backlog_rows: :class:`BacklogRow` values of the meldingen that may be open at the backlog
             moment (others are ignored by :func:`open_at`).
         period: the reporting period (Europe/Amsterdam dates).
         as_of: when the report is made (aware UTC instant); bounds the backlog moment.
         group_by: dimensions of ``GROUP_BY`` to break the figures down by.
         criteria: a ``shared.certificering.Criteria`` (default: the configured one).
+        codes: set when ``rows`` carry coded days and grouping values (:class:`RowCodes`); such rows
+            must all lie in ``period`` (the report layer's SQL selects them so).
 
     Raises:
         ValidationError: an unknown grouping dimension.
     """
     dims = check_group_by(group_by)
     lo, hi = period.start.isoformat(), period.end.isoformat()
-    rows = [r for r in rows if lo <= r[0] <= hi]
+    rows = rows if isinstance(rows, list) else list(rows)
+    days = itemgetter(0)
+    if codes is None and rows and not (lo <= min(map(days, rows)) and max(map(days, rows)) <= hi):
+        rows = [r for r in rows if lo <= r[0] <= hi]
+    day_of = codes.day if codes else str
+    value_of = codes.value if codes else (lambda dim, v: v)
     # Merge identical (key, lead, flags) combinations with C-level counting: a million rows become a
     # few thousand keys per dimension, then each key is added once.
     weights = None
@@ -733,22 +800,29 @@ def barometer(
 
     total = _Acc()
     months: dict[str, _Acc] = {m: _Acc() for m in period.months()}
+    month_of: dict[Any, str] = {}
     for (day, lead, flags), n in tally(itemgetter(0, 1, 2)).items():
-        months[day[:7]].add(lead, flags, n)
-        total.add(lead, flags, n)
+        m = month_of.get(day)
+        if m is None:
+            m = month_of[day] = day_of(day)[:7]
+        months[m].put(lead, flags, n)
+    for acc in months.values():
+        total.cells.update(acc.cells)
     groups: dict[str, dict[str | None, _Acc]] = {d: {} for d in dims}
     for d in dims:
         accs = groups[d]
         source = "categorie" if d == "hoofdcategorie" else d
         for (k, lead, flags), n in tally(itemgetter(_DIM_INDEX[source], 1, 2)).items():
+            k = value_of(source, k)
             if d == "hoofdcategorie" and k:
                 k = k.split("/", 1)[0]
             acc = accs.get(k)
             if acc is None:
                 acc = accs[k] = _Acc()
-            acc.add(lead, flags, n)
+            acc.cells[lead, flags] += n
 
-    t = backlog_moment(period, as_of)
+    t_instant = backlog_moment(period, as_of)
+    t = iso(t_instant)
     bgetters = [(groups[d], _key_getter(d, _BACKLOG_DIM_INDEX)) for d in dims]
     for b in backlog_rows:
         if not open_at(b, t):
@@ -764,14 +838,12 @@ def barometer(
             acc.backlog += 1
             acc.overdue += overdue
 
-    from shared.projection import iso
-
     report = BarometerReport(
         period_from=lo,
         period_to=hi,
         period_label=period.label,
         as_of=iso(as_of) or "",
-        backlog_at=iso(t) or "",
+        backlog_at=t or "",
         totaal=total.result(with_backlog=True),
         groups={
             d: sorted(

@@ -40,6 +40,7 @@ class Criterion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     goud: float
 
     def threshold(self, level: str) -> float:
+        """The threshold of ``level`` (one of ``LEVELS``), in the indicator's unit."""
         return float(getattr(self, level))
 
     def meets(self, value: float, level: str) -> bool:

@@ -12,14 +12,14 @@ same transaction as the returned events.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from shared.deadlines import DEFAULT_POLICY, HolidayPolicy, deadline, utcnow
 from shared.enums import EventType, Kanaal, Status
-from shared.errors import ValidationError
+from shared.errors import InvalidEvent, ValidationError
 from shared.events import (
     CallbackLoggedPayload,
     CreatedPayload,
@@ -30,6 +30,7 @@ from shared.events import (
     ReasonPayload,
     StatusChangedPayload,
     to_payload,
+    validate_event,
 )
 from shared.hlc import HLC
 from shared.ids import new_id
@@ -60,18 +61,25 @@ class DeviceClock:
     hlc: HLC = field(default_factory=HLC)
 
     def _event(self, melding_id: str, type_: EventType, payload: msgspec.Struct, prev: str | None = None) -> Event:
-        self.seq += 1
-        return Event(
+        event = Event(
             event_id=new_id(),
             melding_id=melding_id,
             device_id=self.device_id,
-            device_seq=self.seq,
+            device_seq=self.seq + 1,
             hlc=self.hlc.now(),
             type=type_.value,
             payload=to_payload(payload),
             user=self.user,
             prev=prev,
         )
+        # Struct constructors do not check types: a wrong value would make an event that every
+        # replica skips (and the server quarantines), silently losing what the user typed.
+        try:
+            validate_event(event)
+        except InvalidEvent as exc:
+            raise ValidationError("velden", f"Ongeldige gegevens: {exc.reason}") from None
+        self.seq += 1
+        return event
 
 
 def _with_norm(
@@ -124,13 +132,17 @@ def register(
         prefix: the municipality's reference prefix (``"DLF"``).
         counter: this device's next melding counter (≥ 1), persisted by the caller with the event.
         fields: the intake form's values; ``categorie`` fixes ``servicenorm`` and ``deadline``.
-        registered_at: aware UTC instant; default now.
+        registered_at: aware instant (any zone; stored in UTC); default now.
 
     Raises:
-        ValidationError: a description is missing, a text too long, or the categorie unknown.
+        ValidationError: a description is missing, a text too long, the categorie unknown,
+            ``registered_at`` naive, or a field value of the wrong type (the event would be invalid).
     """
     taxonomy = taxonomy or load_taxonomy()
     registered_at = registered_at or utcnow()
+    if registered_at.tzinfo is None:
+        raise ValidationError("tijdstip", "Tijdstip zonder tijdzone.")
+    registered_at = registered_at.astimezone(UTC)  # instants are stored in UTC, whatever zone came in
     fields = clean_fields(fields, taxonomy)
     if fields.omschrijving in (msgspec.UNSET, ""):
         raise ValidationError("omschrijving", "Beschrijf kort waar het om gaat.")
@@ -155,7 +167,8 @@ def edit(
     group with that event as ``prev``, so concurrent edits are detected per field.
 
     Raises:
-        ValidationError: as :func:`clean_fields`; an unknown field name.
+        ValidationError: as :func:`clean_fields`; an unknown field name or a value of the wrong type
+            (field ``velden``).
     """
     taxonomy = taxonomy or load_taxonomy()
     try:
@@ -218,7 +231,7 @@ def log_callback(
     at = at or utcnow()
     if at.tzinfo is None:
         raise ValidationError("tijdstip", "Tijdstip zonder tijdzone.")
-    payload = CallbackLoggedPayload(kanaal=kanaal, at=at, tekst=clean_text(tekst, "tekst"), bereikt=bereikt)
+    payload = CallbackLoggedPayload(kanaal=kanaal, at=at.astimezone(UTC), tekst=clean_text(tekst, "tekst"), bereikt=bereikt)
     return dev._event(state.melding_id, EventType.CALLBACK_LOGGED, payload)
 
 

@@ -148,7 +148,8 @@ class RequestFilter(msgspec.Struct, frozen=True):
     """Parsed ``GET requests`` query.
 
     Attributes:
-        ids: references asked for (``service_request_id``); when given, dates are not applied.
+        ids: references asked for (``service_request_id``); when given, every other filter is
+            ignored, as the spec says.
         service_codes: categorie codes (comma list).
         statuses: ``open`` and/or ``closed``.
         start, end: UTC instants bounding ``requested_datetime`` (start inclusive, end inclusive).
@@ -182,8 +183,9 @@ def parse_request_filter(
 ) -> RequestFilter:
     """Parse the ``GET requests`` query parameters per the spec.
 
-    Without ``start_date`` and ``end_date`` the window is the last 90 days up to ``now``; with one
-    of them the other is 90 days away; a window longer than 90 days is refused.
+    ``service_request_id`` overrides every other argument. Otherwise: without ``start_date`` and
+    ``end_date`` the window is the last 90 days up to ``now``; with one of them the other is 90 days
+    away; a window longer than 90 days is refused.
 
     Raises:
         ValidationError: a date that is not W3C date-time, end before start, a window over 90
@@ -192,6 +194,9 @@ def parse_request_filter(
     taxonomy = taxonomy or load_taxonomy()
     now = now or datetime.now(UTC)
     ids = _comma(params.get("service_request_id"))
+    if ids:
+        # Spec: service_request_id "overrides all other arguments".
+        return RequestFilter(ids=ids)
     codes = _comma(params.get("service_code"))
     for code in codes:
         if code not in taxonomy:
@@ -214,9 +219,7 @@ def parse_request_filter(
         raise ValidationError("end_date", "end_date ligt voor start_date.")
     if end - start > window:
         raise ValidationError("start_date", f"Een zoekperiode is hoogstens {WINDOW_DAYS} dagen.")
-    if ids:
-        start = end = None  # asking for ids means those requests, whenever they were made
-    return RequestFilter(ids=ids, service_codes=codes, statuses=statuses, start=start, end=end)
+    return RequestFilter(service_codes=codes, statuses=statuses, start=start, end=end)
 
 
 # --- POST requests -----------------------------------------------------------------------------

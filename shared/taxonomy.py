@@ -111,5 +111,10 @@ def _load(path: str | None) -> Taxonomy:
 
 
 def load_taxonomy() -> Taxonomy:
-    """The taxonomy in force: ``$WIJKTEAM_TAXONOMY`` if set, else the shipped file (cached)."""
+    """The taxonomy in force: ``$WIJKTEAM_TAXONOMY`` if set, else the shipped file (cached).
+
+    Raises:
+        OSError: the file ``$WIJKTEAM_TAXONOMY`` names cannot be read.
+        ValueError: it is not valid TOML or a sub-category is incomplete (see :func:`parse_taxonomy`).
+    """
     return _load(os.environ.get("WIJKTEAM_TAXONOMY") or None)

@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.datastructures import State
 
 from shared.protocol import PROTOCOL_VERSION
 from sync_server.auth import AuthMiddleware

@@ -504,6 +504,10 @@ class ServerStore:
                 qs = ",".join("?" * len(chunk))
                 known.update(r[0] for r in c.execute(f"SELECT event_id FROM events WHERE event_id IN ({qs})", chunk))
             new = [unique[i] for i in ids if i not in known]
+            groups: dict[str, list[Event]] = {}
+            for e in new:
+                groups.setdefault(e.melding_id, []).append(e)
+            existing = self._meldingen_with_events(c, list(groups))
             c.executemany(
                 _INSERT_EVENT,
                 [
@@ -522,8 +526,10 @@ class ServerStore:
                     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING",
                     [(q.event_id, q.device_id, q.reason, q.raw, received, pushed_by) for q in result.quarantined],
                 )
-            touched = sorted({e.melding_id for e in new})
-            self._refold(c, touched)
+            # Meldingen new to the server are folded from the pushed events in memory; others are
+            # refolded from everything stored (their older events are not in this push).
+            self._refold(c, sorted(existing))
+            self._write_projection(c, [fold(groups[m]) for m in groups if m not in existing])
             created = [e for e in new if e.type == EventType.CREATED]
             if created:
                 self._flag_clashes(c, created)
@@ -536,6 +542,18 @@ class ServerStore:
         if fault:
             fault("push-after-commit")
         return result
+
+    @staticmethod
+    def _meldingen_with_events(c: sqlite3.Connection, melding_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(melding_ids):
+            qs = ",".join("?" * len(chunk))
+            found.update(r[0] for r in c.execute(f"SELECT DISTINCT melding_id FROM events WHERE melding_id IN ({qs})", chunk))
+        return found
+
+    @staticmethod
+    def _write_projection(c: sqlite3.Connection, meldingen: Iterable[Any]) -> None:
+        c.executemany(_UPSERT, [tuple(projection_row(m).values()) for m in meldingen if m is not None])
 
     def _refold(self, c: sqlite3.Connection, melding_ids: Sequence[str]) -> None:
         for chunk in _chunks(melding_ids):
@@ -552,23 +570,30 @@ class ServerStore:
             c.executemany(_UPSERT, rows)
 
     def _flag_clashes(self, c: sqlite3.Connection, created: Iterable[Event]) -> None:
-        now = now_iso()
+        refs: dict[str, set[str]] = {}
         for e in created:
             ref = e.payload.get("reference")
-            if not isinstance(ref, str):
-                continue
-            others = [
-                r[0]
-                for r in c.execute(
-                    "SELECT melding_id FROM meldingen WHERE reference = ? AND melding_id != ?", (ref, e.melding_id)
-                )
-            ]
-            for other in others:
-                c.execute(
-                    "INSERT INTO reference_clashes(reference, melding_id, other_melding_id, detected_at) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    (ref, e.melding_id, other, now),
-                )
+            if isinstance(ref, str):
+                refs.setdefault(ref, set()).add(e.melding_id)
+        if not refs:
+            return
+        holders: dict[str, set[str]] = {}
+        for chunk in _chunks(list(refs)):
+            qs = ",".join("?" * len(chunk))
+            for ref, mid in c.execute(f"SELECT reference, melding_id FROM meldingen WHERE reference IN ({qs})", chunk):
+                holders.setdefault(ref, set()).add(mid)
+        now = now_iso()
+        rows = [
+            (ref, mid, other, now)
+            for ref, mids in refs.items()
+            for mid in sorted(mids)
+            for other in sorted(holders.get(ref, set()) - {mid})
+        ]
+        c.executemany(
+            "INSERT INTO reference_clashes(reference, melding_id, other_melding_id, detected_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            rows,
+        )
 
     def append_server_events(
         self, user: str, build: Callable[[DeviceClock, Callable[[], int]], list[Event]]

@@ -257,3 +257,33 @@ def test_notes_callbacks_delete_restore_anonymise():
     # Device counters: one per event, gap-free, and stamps strictly increasing.
     assert [e.device_seq for e in events] == list(range(1, len(events) + 1))
     assert all(a.hlc < b.hlc for a, b in itertools.pairwise(events))
+
+
+def test_commands_never_make_an_event_that_replicas_would_skip():
+    # Struct constructors do not check types; the command does, before a counter is used.
+    dev = device()
+    with pytest.raises(ValidationError) as exc:
+        register(dev, prefix="DLF", counter=1, fields=MeldingFields(omschrijving="x", prioriteit="heel hoog"))
+    assert exc.value.field == "velden"
+    with pytest.raises(ValidationError):
+        register(dev, prefix="DLF", counter=1, fields=MeldingFields(omschrijving="x", punt={"lat": 209000, "lon": 1}))
+    with pytest.raises(ValidationError) as exc:
+        register(
+            dev, prefix="DLF", counter=1, fields=MeldingFields(omschrijving="x"), registered_at=datetime(2026, 4, 24)
+        )
+    assert exc.value.field == "tijdstip"
+    assert dev.seq == 0
+    ev = register(dev, prefix="DLF", counter=1, fields=MeldingFields(omschrijving="x", prioriteit="hoog"))
+    assert fold([ev]).prioriteit is Prioriteit.HOOG
+    assert dev.seq == 1
+
+
+def test_instants_are_stored_in_utc_whatever_zone_comes_in():
+    dev = device()
+    local_time = datetime(2026, 4, 24, 10, 15, tzinfo=AMS)  # 08:15 UTC
+    ev = register(dev, prefix="DLF", counter=1, fields=MeldingFields(omschrijving="x"), registered_at=local_time)
+    assert ev.payload["registered_at"] == "2026-04-24T08:15:00Z"
+    m = fold([ev])
+    assert m.registered_at == local_time and m.registered_at.utcoffset().total_seconds() == 0
+    cb = log_callback(dev, m, kanaal=Kanaal.TELEFOON, at=datetime(2026, 4, 25, 9, 0, tzinfo=AMS))
+    assert cb.payload["at"] == "2026-04-25T07:00:00Z"

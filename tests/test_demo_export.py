@@ -40,7 +40,11 @@ def test_demo_is_realistic(tmp_path):
     k7 = sum(1 for r in rows if r["device_id"] == "K7")
     from shared.events import MeldingFields
 
-    m = store.register(dev, prefix="DLF", fields=MeldingFields(omschrijving="x", categorie="groen/boom"))
+    m = store.register(
+        dev,
+        prefix="DLF",
+        fields=MeldingFields(omschrijving="x", categorie="groen/boom"),
+    )
     from shared.reference import make_reference
 
     assert m.reference == make_reference("DLF", "K7", k7 + 1)
@@ -52,7 +56,12 @@ def test_demo_is_deterministic(tmp_path):
     for name in ("a", "b"):
         s = LocalStore(tmp_path / f"{name}.sqlite")
         fill_demo(s, 50, now=NOW, seed=9)
-        refs.append([(r["reference"], r["registered_at"], r["status"], r["omschrijving"]) for r in s.iter_rows()])
+        refs.append(
+            [
+                (r["reference"], r["registered_at"], r["status"], r["omschrijving"])
+                for r in s.iter_rows()
+            ]
+        )
         s.close()
     assert refs[0] == refs[1]
 
@@ -61,18 +70,87 @@ def test_cli_demo_and_export(tmp_path, capsys):
     db = tmp_path / "c.sqlite"
     assert main(["demo", "--db", str(db), "--count", "40"]) == 0
     assert "40 voorbeeldmeldingen" in capsys.readouterr().out
-    assert main(["demo", "--db", str(db), "--count", "40"]) == 1  # refuses to add to a filled database
+    assert (
+        main(["demo", "--db", str(db), "--count", "40"]) == 1
+    )  # refuses to add to a filled database
     out = tmp_path / "m.jsonl"
-    assert main(["export", "--db", str(db), "--format", "jsonl", "--out", str(out)]) == 0
+    assert (
+        main(["export", "--db", str(db), "--format", "jsonl", "--out", str(out)]) == 0
+    )
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(lines) == 40
     assert set(lines[0]) == set(LIST_COLUMNS)
-    assert all(x["event_count"] >= 1 and x["reference"].startswith("DLF-") for x in lines)
+    assert all(
+        x["event_count"] >= 1 and x["reference"].startswith("DLF-") for x in lines
+    )
     out = tmp_path / "m.csv"
     assert main(["export", "--db", str(db), "--format", "csv", "--out", str(out)]) == 0
     with open(out, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 40
     assert {r["reference"] for r in rows} == {x["reference"] for x in lines}
-    assert main(["export", "--db", str(tmp_path / "missing.sqlite"), "--format", "csv"]) == 1
+    assert (
+        main(["export", "--db", str(tmp_path / "missing.sqlite"), "--format", "csv"])
+        == 1
+    )
     assert "bestaat niet" in capsys.readouterr().err
+
+
+def test_prepare_demo_fills_once_and_never_syncs(tmp_path):
+    from wijkteam_tui.cli import prepare_demo
+    from wijkteam_tui.config import Config
+
+    db = tmp_path / "demo.sqlite"
+    real = Config(server_url="https://echt.example", token="geheim", device_code="M3")
+    _, cfg = prepare_demo(db, real, count=30)
+    assert (cfg.server_url, cfg.token, cfg.device_code) == (None, None, "K7")
+    prepare_demo(db, real, count=30)
+    with LocalStore(db) as s:
+        assert s.count() == 30
+
+
+def test_cli_sync_reports_failure(tmp_path, capsys, monkeypatch):
+    import wijkteam_tui.sync_client as sc
+
+    def fail(store, url, token):
+        raise sc.SyncError("Geen verbinding met de server.", offline=True)
+
+    monkeypatch.setattr(sc, "sync_once", fail)
+    assert (
+        main(
+            [
+                "sync",
+                "--server",
+                "http://127.0.0.1:9",
+                "--token",
+                "t",
+                "--db",
+                str(tmp_path / "s.sqlite"),
+            ]
+        )
+        == 1
+    )
+    assert (
+        "Synchroniseren mislukt: Geen verbinding met de server."
+        in capsys.readouterr().err
+    )
+
+
+def test_background_address_lookup_uses_the_sample_only_for_the_demo(tmp_path):
+    from wijkteam_tui.cli import BackgroundAddressLookup
+
+    demo = BackgroundAddressLookup(tmp_path, sample=True)
+    demo._thread.join()
+    adres, punt = demo("7721EJ", 12, "A", None)
+    assert (adres.straat, adres.woonplaats) == (
+        "Kerkstraat",
+        "Dalfsen",
+    ) and punt is not None
+    assert (
+        demo("7721EJ", 12, None, None) is None
+    )  # 12 exists only as 12 A and 12 B: no guess
+    real = BackgroundAddressLookup(tmp_path, sample=False)
+    real._thread.join()
+    assert (
+        real("7721EJ", 12, "A", None) is None
+    )  # no downloaded gazetteer: never made-up streets

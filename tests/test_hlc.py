@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.hlc import COUNTER_BITS, HLC, pack, physical_ms, stamp_datetime, wall_ms
+from shared.ids import new_id
 
 T0_DT = datetime(2026, 4, 24, 8, 15, 30, 250_000, tzinfo=UTC)
 T0 = int(T0_DT.timestamp() * 1000)  # ms since the epoch
@@ -126,3 +128,15 @@ def test_every_stamp_is_greater_than_every_earlier_one(script):
             s = hlc.recv(remote)
             assert s > seen and s > remote
             seen = s
+
+
+def test_ids_are_uuid7_in_creation_order():
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert ids == sorted(ids)  # uuid6 bumps the millisecond rather than going back within one
+    for text in ids[:10]:
+        u = uuid.UUID(text)
+        assert u.version == 7 and str(u) == text and len(text) == 36
+    # The first 48 bits are the Unix time in ms: close to now.
+    ms = uuid.UUID(ids[0]).int >> 80
+    assert abs(ms - wall_ms()) < 86_400_000

@@ -13,13 +13,25 @@ from shared.events import MeldingFields
 from shared.fold import fold
 from shared.model import Adres, Melder
 from shared.projection import COLUMNS, projection_row
-from wijkteam_tui.store import SCHEMA_VERSION, LocalStore, NoDeviceCode, StoreError, fts_query
+from wijkteam_tui.store import (
+    SCHEMA_VERSION,
+    LocalStore,
+    NoDeviceCode,
+    StoreError,
+    fts_query,
+)
 
 FIELDS = MeldingFields(
     omschrijving="Lamp brandt niet",
     categorie="verlichting/lantaarnpaal",
     vier_b=VierB.BETROUWBAARHEID,
-    adres=Adres(straat="Kerkstraat", huisnummer=12, huisletter="A", postcode="7721EJ", woonplaats="Dalfsen"),
+    adres=Adres(
+        straat="Kerkstraat",
+        huisnummer=12,
+        huisletter="A",
+        postcode="7721EJ",
+        woonplaats="Dalfsen",
+    ),
     melder=Melder(naam="Jan Jansen", telefoon="+31612345678"),
     wijk="Dalfsen",
 )
@@ -45,7 +57,10 @@ def test_reopen_does_not_migrate_twice(tmp_path):
     path = tmp_path / "x.sqlite"
     LocalStore(path).close()
     s = LocalStore(path)
-    assert s.conn.execute("SELECT count(*) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
+    assert (
+        s.conn.execute("SELECT count(*) FROM schema_version").fetchone()[0]
+        == SCHEMA_VERSION
+    )
     s.close()
 
 
@@ -74,8 +89,15 @@ def test_register_numbers_and_projects(store):
 
 def test_failed_register_uses_no_counter(store):
     with pytest.raises(ValidationError):
-        store.register(store.device_clock("u"), prefix="DLF", fields=MeldingFields(categorie="groen/boom"))
-    assert store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS).reference == "DLF-K7-0001"
+        store.register(
+            store.device_clock("u"),
+            prefix="DLF",
+            fields=MeldingFields(categorie="groen/boom"),
+        )
+    assert (
+        store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS).reference
+        == "DLF-K7-0001"
+    )
     assert store.count() == 1
 
 
@@ -87,7 +109,10 @@ def test_locked_database_stores_nothing(store):
     blocker.execute("ROLLBACK")
     blocker.close()
     assert store.count() == 0
-    assert store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS).reference == "DLF-K7-0001"
+    assert (
+        store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS).reference
+        == "DLF-K7-0001"
+    )
 
 
 def test_no_device_code(tmp_path):
@@ -104,8 +129,17 @@ def test_next_counter_needs_transaction(store):
 
 def test_search_filters_and_fts_follow_edits(store):
     m = store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS)
-    store.register(store.device_clock("u"), prefix="DLF", fields=MeldingFields(
-        omschrijving="Boom omgewaaid", categorie="groen/boom", vier_b=VierB.BREDE_BLIK, locatie_omschrijving="bij de speeltuin", wijk="Lemelerveld"))
+    store.register(
+        store.device_clock("u"),
+        prefix="DLF",
+        fields=MeldingFields(
+            omschrijving="Boom omgewaaid",
+            categorie="groen/boom",
+            vier_b=VierB.BREDE_BLIK,
+            locatie_omschrijving="bij de speeltuin",
+            wijk="Lemelerveld",
+        ),
+    )
     assert store.count() == 2
     assert store.count("kerkstr 12") == 1
     assert store.count("speeltuin") == 1
@@ -120,12 +154,28 @@ def test_search_filters_and_fts_follow_edits(store):
     assert store.count("lamp") == 0
     assert store.count("paal scheef") == 1
     dev = store.device_clock("u")
-    store.append([commands.change_status(dev, store.get(m.melding_id), Status.AFGEHANDELD, "Klaar")], dev)
+    store.append(
+        [
+            commands.change_status(
+                dev, store.get(m.melding_id), Status.AFGEHANDELD, "Klaar"
+            )
+        ],
+        dev,
+    )
     assert store.count(status="open") == 1
-    assert store.count("dlf-k7") == 2 and store.count("DLF-K7-0002") == 1 and store.count("dlf k7 ooo2") == 1
+    assert (
+        store.count("dlf-k7") == 2
+        and store.count("DLF-K7-0002") == 1
+        and store.count("dlf k7 ooo2") == 1
+    )
     assert store.count("K7 0002") == 1 and store.count(cap=1) == 1
+    assert (
+        store.count("dlf") == 2 and store.count("dl") == 0
+    )  # the prefix alone lists all references
     assert store.count(status="afgehandeld") == 1
-    assert [r["reference"] for r in store.search(offset=1, limit=1)] == ["DLF-K7-0001"]  # newest first
+    assert [r["reference"] for r in store.search(offset=1, limit=1)] == [
+        "DLF-K7-0001"
+    ]  # newest first
 
 
 def test_overdue_filter(store):
@@ -183,3 +233,45 @@ def test_remote_event_before_its_creation(store, tmp_path):
     store.apply_remote([created], next_after=2)
     assert len(store.get(m.melding_id).notes) == 1
     other.close()
+
+
+def test_migration_2_rekeys_rows_by_registration_time(tmp_path):
+    from wijkteam_tui.store import sort_key
+
+    path = tmp_path / "old.sqlite"
+    s = LocalStore(path)
+    s.set_device_code("K7")
+    first = s.register(s.device_clock("u"), prefix="DLF", fields=FIELDS)
+    second = s.register(s.device_clock("u"), prefix="DLF", fields=FIELDS)
+    # Make it look like a version-1 file: small counter rowids, FTS on those rowids.
+    with s.transaction():
+        s.conn.execute(
+            "UPDATE meldingen SET rowid = 2 WHERE melding_id = ?", (first.melding_id,)
+        )
+        s.conn.execute(
+            "UPDATE meldingen SET rowid = 1 WHERE melding_id = ?", (second.melding_id,)
+        )
+        s.conn.execute("DELETE FROM meldingen_fts")
+        s.conn.execute("DELETE FROM schema_version WHERE version >= 2")
+        s.conn.execute("DROP INDEX meldingen_open_deadline")
+        for col in ("status", "categorie", "wijk"):
+            s.conn.execute(f"DROP INDEX meldingen_{col}")
+            s.conn.execute(f"CREATE INDEX meldingen_{col} ON meldingen({col})")
+    s.close()
+    s = LocalStore(path)
+    assert s.schema_version() == SCHEMA_VERSION
+    rows = s.conn.execute(
+        "SELECT rowid, registered_at FROM meldingen ORDER BY rowid"
+    ).fetchall()
+    assert [r[0] for r in rows] == [sort_key(r[1]) for r in rows]
+    assert [r["reference"] for r in s.search("kerkstraat")] == [
+        "DLF-K7-0002",
+        "DLF-K7-0001",
+    ]
+    s.close()
+
+
+def test_sqlite_utils_view_on_the_same_connection(store):
+    store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS)
+    assert store.db["meldingen"].count == 1
+    assert store.db["events"].pks == ["event_id"]

@@ -12,16 +12,16 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 
-from shared.deadlines import utcnow
+from shared.deadlines import local_date, utcnow
 from wijkteam_tui.config import Config
 from wijkteam_tui.store import LocalStore
 from wijkteam_tui.widgets import AddressLookup
@@ -35,10 +35,12 @@ class WijkteamApp(App):
 
     TITLE = "Wijkteam"
     CSS_PATH = "app.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="app.help"),
         Binding("f2", "new_melding", "Nieuw", id="app.new", show=False),
         Binding("f5", "sync_now", "Sync", id="app.sync"),
+        Binding("f6", "report", "Barometer", id="app.report"),
+        Binding("f7", "kcc", "KCC", id="app.kcc", show=False),
         Binding("f9", "settings", "Instellingen", id="app.settings"),
         Binding("ctrl+q", "quit", "Stoppen", id="app.quit", show=False, priority=True),
     ]
@@ -98,15 +100,13 @@ class WijkteamApp(App):
 
         self.push_screen(MeldingenScreen())
         if self.kcc:
-            try:
-                from wijkteam_tui.screens.kcc import KccScreen
-            except ImportError:
-                self.notify("KCC-modus is nog niet beschikbaar.", severity="warning")
-            else:
-                self.push_screen(KccScreen())
+            self.action_kcc()
         elif not self.store.device_code():
-            self.notify("Nog geen apparaatcode: vul die in bij Instellingen (F9) om meldingen te registreren.",
-                        severity="warning", timeout=10)
+            self.notify(
+                "Nog geen apparaatcode: vul die in bij Instellingen (F9) om meldingen te registreren.",
+                severity="warning",
+                timeout=10,
+            )
         self.update_sync_text()
         if self.auto_sync:
             self.schedule_sync(0)
@@ -119,8 +119,39 @@ class WijkteamApp(App):
     def action_new_melding(self) -> None:
         from wijkteam_tui.screens.intake import IntakeScreen
 
-        if not isinstance(self.screen, IntakeScreen):
-            self.push_screen(IntakeScreen())
+        if isinstance(self.screen, IntakeScreen):
+            return
+        # Installed, so Escape back to the list keeps a half-typed call for when you return.
+        if not self.is_screen_installed("intake"):
+            self.install_screen(IntakeScreen(), "intake")
+        self.push_screen("intake")
+
+    def action_report(self) -> None:
+        """The barometer report (``screens.report``, the barometer engineer's), if present."""
+        try:
+            from wijkteam_tui.screens.report import ReportScreen
+        except ImportError:
+            self.notify("De barometer is nog niet beschikbaar.", severity="warning")
+            return
+        if not isinstance(self.screen, ReportScreen):
+            self.push_screen(
+                ReportScreen(
+                    self.db_path,
+                    server_url=self.config.server_url,
+                    token=self.config.token,
+                    today=local_date(self.now()),
+                )
+            )
+
+    def action_kcc(self) -> None:
+        """The KCC look-up screen (``screens.kcc``, the KCC engineer's), if present."""
+        try:
+            from wijkteam_tui.screens.kcc import KccScreen
+        except ImportError:
+            self.notify("KCC-modus is nog niet beschikbaar.", severity="warning")
+            return
+        if not isinstance(self.screen, KccScreen):
+            self.push_screen(KccScreen())
 
     def action_help(self) -> None:
         from wijkteam_tui.screens.help import HelpScreen
@@ -143,8 +174,12 @@ class WijkteamApp(App):
                 seen.add(b.action)
                 target = self if bindings is self.BINDINGS else screen
                 key = b.key_display or b.key.split(",")[0]
-                yield SystemCommand(b.description, f"Toets: {key}", partial(target.run_action, b.action))
-        yield SystemCommand("Nieuwe melding", "Toets: n (lijst) of F2", self.action_new_melding)
+                yield SystemCommand(
+                    b.description, f"Toets: {key}", partial(target.run_action, b.action)
+                )
+        yield SystemCommand(
+            "Nieuwe melding", "Toets: n (lijst) of F2", self.action_new_melding
+        )
         yield SystemCommand("Stoppen", "Toets: Ctrl+Q", self.exit)
 
     # -- sync ------------------------------------------------------------------------------------
@@ -154,10 +189,19 @@ class WijkteamApp(App):
         self.update_sync_text()
         self.schedule_sync(0)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide "Sync" while no server is set (the status line then says "alleen lokaal")."""
+        if action == "sync_now":
+            return self.config.can_sync
+        return True
+
     def action_sync_now(self) -> None:
         self._failures = 0
         if not self.config.can_sync:
-            self.notify("Geen server ingesteld (F9): Wijkteam werkt nu alleen lokaal.", severity="warning")
+            self.notify(
+                "Geen server ingesteld (F9): Wijkteam werkt nu alleen lokaal.",
+                severity="warning",
+            )
             return
         self.schedule_sync(0)
 
@@ -211,7 +255,7 @@ class WijkteamApp(App):
             self._failures += 1
             self.offline = bool(getattr(error, "offline", False))
             self.sync_error = getattr(error, "message", str(error))
-            delay = min(self.config.sync_interval_s * 2 ** self._failures, MAX_BACKOFF_S)
+            delay = min(self.config.sync_interval_s * 2**self._failures, MAX_BACKOFF_S)
         self.update_sync_text(pending)
         self.schedule_sync(delay)
 

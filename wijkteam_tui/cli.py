@@ -35,10 +35,23 @@ def demo_db() -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wijkteam", description="Meldingen openbare ruimte registreren en opvolgen.")
-    p.add_argument("--db", type=Path, help="databasebestand (standaard in de gebruikersmap)")
-    p.add_argument("--demo", action="store_true", help="start op een demodatabase met voorbeeldmeldingen")
-    p.add_argument("--kcc", action="store_true", help="KCC-modus: meldingen opzoeken voor een beller")
+    p = argparse.ArgumentParser(
+        prog="wijkteam",
+        description="Meldingen openbare ruimte registreren en opvolgen.",
+    )
+    p.add_argument(
+        "--db", type=Path, help="databasebestand (standaard in de gebruikersmap)"
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="start op een demodatabase met voorbeeldmeldingen",
+    )
+    p.add_argument(
+        "--kcc",
+        action="store_true",
+        help="KCC-modus: meldingen opzoeken voor een beller",
+    )
     sub = p.add_subparsers(dest="cmd")
     d = sub.add_parser("demo", help="vul een database met voorbeeldmeldingen")
     d.add_argument("--db", type=Path, required=True, dest="sub_db")
@@ -67,7 +80,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return _fail("--count moet minstens 1 zijn.", 2)
     with LocalStore(args.sub_db) as store:
         if store.count(include_deleted=True):
-            return _fail(f"{args.sub_db} bevat al meldingen; kies een nieuw bestand voor de demo.")
+            return _fail(
+                f"{args.sub_db} bevat al meldingen; kies een nieuw bestand voor de demo."
+            )
         n = fill_demo(store, args.count, seed=args.seed)
     print(f"{n} voorbeeldmeldingen (verzonnen adressen) opgeslagen in {args.sub_db}.")
     return 0
@@ -105,8 +120,66 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             f"{store.pending_count()} wachten nog."
         )
         if abs(getattr(result, "skew_ms", 0) or 0) >= 5 * 60 * 1000:
-            print(f"Let op: de klok van deze laptop wijkt {result.skew_ms // 1000} seconden af van de server.")
+            print(
+                f"Let op: de klok van deze laptop wijkt {result.skew_ms // 1000} seconden af van de server."
+            )
     return 0
+
+
+def prepare_demo(
+    db: Path, config: Config, count: int = DEMO_COUNT
+) -> tuple[Path, Config]:
+    """Fill the demo database on first start; the demo config never syncs and has its own device code."""
+    from wijkteam_tui.demo import DEMO_DEVICE, fill_demo
+
+    config = msgspec.structs.replace(
+        config, server_url=None, token=None, device_code=DEMO_DEVICE
+    )
+    with LocalStore(db) as store:
+        if not store.count(include_deleted=True):
+            print("Demodatabase vullen met voorbeeldmeldingen…", file=sys.stderr)
+            fill_demo(store, count)
+    return db, config
+
+
+class BackgroundAddressLookup:
+    """The intake's address hook over the local gazetteer, loaded in a background thread.
+
+    A municipality's BAG file takes seconds to index, so the app starts at once and the hook answers
+    None (type the street by hand) until the index is ready. ``sample``: fall back to the shipped
+    SAMPLE gazetteer (demo only; real work must never fill in made-up streets).
+    """
+
+    def __init__(self, folder: Path, *, sample: bool) -> None:
+        import threading
+
+        self._hook = None
+        self._thread = threading.Thread(
+            target=self._load, args=(folder, sample), daemon=True, name="gazetteer"
+        )
+        self._thread.start()
+
+    def _load(self, folder: Path, sample: bool) -> None:
+        try:
+            from wijkteam_tui.location.download import load_local_gazetteer
+            from wijkteam_tui.location.widgets import make_address_lookup
+
+            gazetteer = load_local_gazetteer(folder, fallback_to_sample=sample)
+            self._hook = (
+                make_address_lookup(gazetteer) if gazetteer is not None else None
+            )
+        except Exception:  # noqa: BLE001 - no gazetteer is never fatal: addresses can be typed
+            self._hook = None
+
+    def __call__(
+        self,
+        postcode: str,
+        huisnummer: int,
+        huisletter: str | None,
+        toevoeging: str | None,
+    ):
+        hook = self._hook
+        return hook(postcode, huisnummer, huisletter, toevoeging) if hook else None
 
 
 def _run_app(args: argparse.Namespace) -> int:
@@ -114,18 +187,11 @@ def _run_app(args: argparse.Namespace) -> int:
 
     config = load_config()
     if args.demo:
-        from wijkteam_tui.demo import DEMO_DEVICE, fill_demo
-
-        db = args.db or demo_db()
-        # The demo never syncs to a real server and numbers with its own device code.
-        config = msgspec.structs.replace(config, server_url=None, token=None, device_code=DEMO_DEVICE)
-        with LocalStore(db) as store:
-            if not store.count(include_deleted=True):
-                print("Demodatabase vullen met voorbeeldmeldingen…", file=sys.stderr)
-                fill_demo(store, DEMO_COUNT)
+        db, config = prepare_demo(args.db or demo_db(), config)
     else:
         db = args.db or default_db()
-    app = make_app(db, config, kcc=args.kcc, demo=args.demo)
+    lookup = BackgroundAddressLookup(data_dir(), sample=args.demo)
+    app = make_app(db, config, kcc=args.kcc, demo=args.demo, address_lookup=lookup)
     app.run()
     return app.return_code or 0
 

@@ -25,7 +25,7 @@ APP_NAME = "wijkteam"
 def _default_user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # no login name (e.g. some containers): still usable
+    except (KeyError, OSError):  # no login name (e.g. some containers): still usable
         return "onbekend"
 
 
@@ -74,9 +74,17 @@ def check_device_code(raw: str) -> str:
     Raises:
         ValidationError: not 2–3 Crockford base32 characters (field ``device_code``).
     """
-    code = (raw or "").strip().upper().translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    code = (
+        (raw or "")
+        .strip()
+        .upper()
+        .translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    )
     if not 2 <= len(code) <= 3 or any(c not in ALPHABET for c in code):
-        raise ValidationError("device_code", "Een apparaatcode is 2 of 3 tekens (cijfers en letters, zoals K7).")
+        raise ValidationError(
+            "device_code",
+            "Een apparaatcode is 2 of 3 tekens (cijfers en letters, zoals K7).",
+        )
     return code
 
 
@@ -84,7 +92,9 @@ def check_prefix(raw: str) -> str:
     """Normalise the reference prefix. Raises ValidationError unless 2–5 letters."""
     prefix = (raw or "").strip().upper()
     if not re.fullmatch(r"[A-Z]{2,5}", prefix):
-        raise ValidationError("prefix", "Het voorvoegsel is 2 tot 5 letters, zoals DLF.")
+        raise ValidationError(
+            "prefix", "Het voorvoegsel is 2 tot 5 letters, zoals DLF."
+        )
     return prefix
 
 
@@ -94,7 +104,10 @@ def check_server_url(raw: str) -> str | None:
     if not url:
         return None
     if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
-        raise ValidationError("server_url", "Een serveradres begint met https:// (of http:// op het eigen netwerk).")
+        raise ValidationError(
+            "server_url",
+            "Een serveradres begint met https:// (of http:// op het eigen netwerk).",
+        )
     return url
 
 
@@ -111,7 +124,9 @@ def load_config(path: Path | None = None) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         return msgspec.convert(data, Config)
     except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
-        raise ValidationError("config", f"Het configuratiebestand {path} klopt niet: {exc}") from None
+        raise ValidationError(
+            "config", f"Het configuratiebestand {path} klopt niet: {exc}"
+        ) from None
 
 
 def _toml_value(value: object) -> str:

@@ -31,45 +31,167 @@ from wijkteam_tui.store import LocalStore
 
 #: Device codes of the simulated laptops; the demo database's own laptop is the first.
 DEMO_DEVICES: tuple[str, ...] = ("K7", "M3", "R9", "T2")
-DEMO_USERS: dict[str, str] = {"K7": "a.devries", "M3": "j.bakker", "R9": "m.visser", "T2": "s.mulder"}
+DEMO_USERS: dict[str, str] = {
+    "K7": "a.devries",
+    "M3": "j.bakker",
+    "R9": "m.visser",
+    "T2": "s.mulder",
+}
 #: The device code the demo database itself numbers new meldingen with.
 DEMO_DEVICE = DEMO_DEVICES[0]
 
 _KANAAL_WEIGHTS = {
-    Kanaal.TELEFOON: 45, Kanaal.MONDELING: 15, Kanaal.EMAIL: 12, Kanaal.WEBSITE: 12,
-    Kanaal.KCC: 8, Kanaal.BALIE: 5, Kanaal.BRIEF: 3,
+    Kanaal.TELEFOON: 45,
+    Kanaal.MONDELING: 15,
+    Kanaal.EMAIL: 12,
+    Kanaal.WEBSITE: 12,
+    Kanaal.KCC: 8,
+    Kanaal.BALIE: 5,
+    Kanaal.BRIEF: 3,
 }
 _TYPE_WEIGHTS = {MeldingType.MELDING: 80, MeldingType.VRAAG: 12, MeldingType.KLACHT: 8}
-_B_WEIGHTS = {VierB.BETROUWBAARHEID: 40, VierB.BETROKKENHEID: 25, VierB.BEREIKBAARHEID: 20, VierB.BREDE_BLIK: 15}
-_PRIO_WEIGHTS = {Prioriteit.NORMAAL: 80, Prioriteit.HOOG: 10, Prioriteit.LAAG: 8, Prioriteit.SPOED: 2}
+_B_WEIGHTS = {
+    VierB.BETROUWBAARHEID: 40,
+    VierB.BETROKKENHEID: 25,
+    VierB.BEREIKBAARHEID: 20,
+    VierB.BREDE_BLIK: 15,
+}
+_PRIO_WEIGHTS = {
+    Prioriteit.NORMAAL: 80,
+    Prioriteit.HOOG: 10,
+    Prioriteit.LAAG: 8,
+    Prioriteit.SPOED: 2,
+}
 
 _TEXTS: dict[str, list[str]] = {
-    "groen/boom": ["Grote tak afgebroken na de storm, ligt half op het fietspad.", "Boom hangt over de weg, vrachtwagens raken de takken.", "Omgewaaide boom in het plantsoen."],
-    "groen/plantsoen": ["Gras in het plantsoen is al weken niet gemaaid.", "Onkruid tussen de beplanting, ziet er verwaarloosd uit.", "Heg belemmert het zicht bij de uitrit."],
-    "verlichting/lantaarnpaal": ["Lantaarnpaal brandt al een week niet, erg donker op de stoep.", "Lamp knippert de hele nacht.", "Twee lantaarnpalen achter elkaar uit."],
-    "verlichting/paal_schade": ["Lantaarnpaal staat scheef na aanrijding.", "Kabel hangt uit de voet van de paal."],
-    "riolering/verstopping": ["Put in de straat is verstopt, water blijft staan na regen.", "Kolk loopt over bij hevige buien."],
-    "riolering/stank": ["Stank uit het riool bij de voordeur.", "Rioollucht in de hele straat sinds gisteren."],
-    "verharding/losse_tegel": ["Losse stoeptegel, mijn moeder is bijna gevallen.", "Tegels verzakt bij de bushalte.", "Boomwortels drukken de tegels omhoog."],
-    "verharding/gat_in_weg": ["Diep gat in de weg bij de kruising.", "Gat in het fietspad, gevaarlijk in het donker."],
-    "afval/zwerfvuil": ["Veel zwerfvuil langs het water.", "Afval rond de bank bij de speeltuin."],
-    "afval/dumping": ["Iemand heeft een bank en matrassen bij de container gezet.", "Gedumpt bouwafval langs de dijk."],
-    "afval/container": ["Container [vol] [/] kapot", "Glasbak zit vol, glas staat ernaast.", "Klep van de ondergrondse container klemt."],
-    "spelen/speeltoestel": ["Schommel in de speeltuin is kapot.", "Losse plank op de glijbaan, kinderen kunnen zich bezeren."],
+    "groen/boom": [
+        "Grote tak afgebroken na de storm, ligt half op het fietspad.",
+        "Boom hangt over de weg, vrachtwagens raken de takken.",
+        "Omgewaaide boom in het plantsoen.",
+    ],
+    "groen/plantsoen": [
+        "Gras in het plantsoen is al weken niet gemaaid.",
+        "Onkruid tussen de beplanting, ziet er verwaarloosd uit.",
+        "Heg belemmert het zicht bij de uitrit.",
+    ],
+    "verlichting/lantaarnpaal": [
+        "Lantaarnpaal brandt al een week niet, erg donker op de stoep.",
+        "Lamp knippert de hele nacht.",
+        "Twee lantaarnpalen achter elkaar uit.",
+    ],
+    "verlichting/paal_schade": [
+        "Lantaarnpaal staat scheef na aanrijding.",
+        "Kabel hangt uit de voet van de paal.",
+    ],
+    "riolering/verstopping": [
+        "Put in de straat is verstopt, water blijft staan na regen.",
+        "Kolk loopt over bij hevige buien.",
+    ],
+    "riolering/stank": [
+        "Stank uit het riool bij de voordeur.",
+        "Rioollucht in de hele straat sinds gisteren.",
+    ],
+    "verharding/losse_tegel": [
+        "Losse stoeptegel, mijn moeder is bijna gevallen.",
+        "Tegels verzakt bij de bushalte.",
+        "Boomwortels drukken de tegels omhoog.",
+    ],
+    "verharding/gat_in_weg": [
+        "Diep gat in de weg bij de kruising.",
+        "Gat in het fietspad, gevaarlijk in het donker.",
+    ],
+    "afval/zwerfvuil": [
+        "Veel zwerfvuil langs het water.",
+        "Afval rond de bank bij de speeltuin.",
+    ],
+    "afval/dumping": [
+        "Iemand heeft een bank en matrassen bij de container gezet.",
+        "Gedumpt bouwafval langs de dijk.",
+    ],
+    "afval/container": [
+        "Container [vol] [/] kapot",
+        "Glasbak zit vol, glas staat ernaast.",
+        "Klep van de ondergrondse container klemt.",
+    ],
+    "spelen/speeltoestel": [
+        "Schommel in de speeltuin is kapot.",
+        "Losse plank op de glijbaan, kinderen kunnen zich bezeren.",
+    ],
     "verkeer/bord": ["Verkeersbord is omgereden.", "Paaltje op het fietspad ligt om."],
-    "overig/dienstverlening": ["Beller is ontevreden dat er na zijn vorige melding niets gebeurde.", "Vraag hoe het zit met de planning van het onderhoud."],
-    "overig/anders": ["Vraag over snoeiafval ophalen.", "Bankje in het park is beklad."],
+    "overig/dienstverlening": [
+        "Beller is ontevreden dat er na zijn vorige melding niets gebeurde.",
+        "Vraag hoe het zit met de planning van het onderhoud.",
+    ],
+    "overig/anders": [
+        "Vraag over snoeiafval ophalen.",
+        "Bankje in het park is beklad.",
+    ],
 }
-_FIRST = ["Jan", "Anna", "Piet", "Fatima", "Henk", "Sanne", "Mohamed", "Ingrid", "Gerrit", "Lotte", "Bram", "Ria", "Kees", "Yara", "Wim", "Esther"]
-_LAST = ["Jansen", "de Vries", "Bakker", "Visser", "Smit", "Meijer", "van Dijk", "Mulder", "Bos", "Hendriks", "Dijkstra", "Kok", "Brink", "Lammers", "Schuurman", "Nijboer"]
-_PLACES = ["bij de speeltuin", "naast de kerk", "achter het dorpshuis", "bij de bushalte", "langs de Vecht", "bij het sportpark"]
-_CALLBACK_TEXTS = ["Melder gebeld: opgelost.", "Teruggebeld en uitgelegd wat er gaat gebeuren.", "Voicemail ingesproken.", "Mail gestuurd met de planning."]
-_CLOSE_NOTES = ["Hersteld door de buitendienst.", "Opgeruimd.", "Gerepareerd.", "Geen actie nodig: valt onder beheer van de woningcorporatie, melder ingelicht."]
+_FIRST = [
+    "Jan",
+    "Anna",
+    "Piet",
+    "Fatima",
+    "Henk",
+    "Sanne",
+    "Mohamed",
+    "Ingrid",
+    "Gerrit",
+    "Lotte",
+    "Bram",
+    "Ria",
+    "Kees",
+    "Yara",
+    "Wim",
+    "Esther",
+]
+_LAST = [
+    "Jansen",
+    "de Vries",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "van Dijk",
+    "Mulder",
+    "Bos",
+    "Hendriks",
+    "Dijkstra",
+    "Kok",
+    "Brink",
+    "Lammers",
+    "Schuurman",
+    "Nijboer",
+]
+_PLACES = [
+    "bij de speeltuin",
+    "naast de kerk",
+    "achter het dorpshuis",
+    "bij de bushalte",
+    "langs de Vecht",
+    "bij het sportpark",
+]
+_CALLBACK_TEXTS = [
+    "Melder gebeld: opgelost.",
+    "Teruggebeld en uitgelegd wat er gaat gebeuren.",
+    "Voicemail ingesproken.",
+    "Mail gestuurd met de planning.",
+]
+_CLOSE_NOTES = [
+    "Hersteld door de buitendienst.",
+    "Opgeruimd.",
+    "Gerepareerd.",
+    "Geen actie nodig: valt onder beheer van de woningcorporatie, melder ingelicht.",
+]
 
 
 def sample_addresses() -> list[tuple[Adres, Punt]]:
     """The MADE-UP sample addresses of ``shared/data/sample_gazetteer.csv`` with their points."""
-    text = resources.files("shared").joinpath("data/sample_gazetteer.csv").read_text(encoding="utf-8")
+    text = (
+        resources.files("shared")
+        .joinpath("data/sample_gazetteer.csv")
+        .read_text(encoding="utf-8")
+    )
     out = []
     for r in csv.DictReader(text.splitlines()):
         adres = Adres(
@@ -110,7 +232,9 @@ def _local_instant(rng: random.Random, day, lo: int = 8, hi: int = 17) -> dateti
     return datetime.combine(day, t, tzinfo=AMS).astimezone(UTC)
 
 
-def generate(count: int, *, now: datetime | None = None, seed: int = 1, prefix: str = "DLF") -> tuple[list[list[Event]], dict[str, commands.DeviceClock], int]:
+def generate(
+    count: int, *, now: datetime | None = None, seed: int = 1, prefix: str = "DLF"
+) -> tuple[list[list[Event]], dict[str, commands.DeviceClock], int]:
     """Generate ``count`` meldingen registered over the 365 days before ``now``.
 
     Returns:
@@ -123,10 +247,15 @@ def generate(count: int, *, now: datetime | None = None, seed: int = 1, prefix: 
     rng = random.Random(seed)
     taxonomy = load_taxonomy()
     cats = list(taxonomy.categories)
-    cat_weights = [3 if c.hoofd in ("verharding", "verlichting", "afval", "groen") else 1 for c in cats]
+    cat_weights = [
+        3 if c.hoofd in ("verharding", "verlichting", "afval", "groen") else 1
+        for c in cats
+    ]
     addresses = sample_addresses()
     sim = _SimClock()
-    devices = {d: commands.DeviceClock(d, DEMO_USERS[d], 0, HLC(0, sim)) for d in DEMO_DEVICES}
+    devices = {
+        d: commands.DeviceClock(d, DEMO_USERS[d], 0, HLC(0, sim)) for d in DEMO_DEVICES
+    }
     counters = dict.fromkeys(DEMO_DEVICES, 0)
 
     start_day = local_date(now) - timedelta(days=365)
@@ -162,27 +291,53 @@ def generate(count: int, *, now: datetime | None = None, seed: int = 1, prefix: 
             melder = Melder(anoniem=True)
         else:
             naam = f"{rng.choice(_FIRST)} {rng.choice(_LAST)}"
-            tel = f"+316{rng.randint(10000000, 99999999)}" if rng.random() < 0.85 else None
-            mail = f"{naam.split()[0].lower()}{rng.randint(1, 99)}@voorbeeld.nl" if (tel is None or rng.random() < 0.2) else None
+            tel = (
+                f"+316{rng.randint(10000000, 99999999)}"
+                if rng.random() < 0.85
+                else None
+            )
+            mail = (
+                f"{naam.split()[0].lower()}{rng.randint(1, 99)}@voorbeeld.nl"
+                if (tel is None or rng.random() < 0.2)
+                else None
+            )
             melder = Melder(naam=naam, telefoon=tel, email=mail)
         adres, punt = rng.choice(addresses)
         loc = MeldingFields(adres=adres, punt=punt, wijk=adres.woonplaats)
         if rng.random() < 0.08:
-            loc = MeldingFields(locatie_omschrijving=f"{rng.choice(_PLACES)}, {adres.straat}", wijk=adres.woonplaats)
+            loc = MeldingFields(
+                locatie_omschrijving=f"{rng.choice(_PLACES)}, {adres.straat}",
+                wijk=adres.woonplaats,
+            )
         fields = MeldingFields(
             type=_pick(rng, _TYPE_WEIGHTS),
             kanaal=kanaal,
             melder=melder,
             categorie=cat.code,
             vier_b=_pick(rng, _B_WEIGHTS),
-            omschrijving=rng.choice(_TEXTS.get(cat.code, ["Melding over de openbare ruimte."])),
+            omschrijving=rng.choice(
+                _TEXTS.get(cat.code, ["Melding over de openbare ruimte."])
+            ),
             prioriteit=_pick(rng, _PRIO_WEIGHTS),
             **{k: v for k, v in loc.items().items()},
         )
         counters[device] += 1
 
-        def run_register(dev, _state, fields=fields, registered_at=registered_at, counter=counters[device]):
-            return commands.register(dev, prefix=prefix, counter=counter, fields=fields, registered_at=registered_at, taxonomy=taxonomy)
+        def run_register(
+            dev,
+            _state,
+            fields=fields,
+            registered_at=registered_at,
+            counter=counters[device],
+        ):
+            return commands.register(
+                dev,
+                prefix=prefix,
+                counter=counter,
+                fields=fields,
+                registered_at=registered_at,
+                taxonomy=taxonomy,
+            )
 
         push(registered_at, i, device, run_register)
         _plan_followups(rng, i, device, registered_at, cat.servicenorm, melder, push)
@@ -205,44 +360,116 @@ def generate(count: int, *, now: datetime | None = None, seed: int = 1, prefix: 
     return [g for g in groups if g], devices, counters[DEMO_DEVICE]
 
 
-def _plan_followups(rng: random.Random, i: int, device: str, registered_at: datetime, norm: int,
-                    melder: Melder, push: Callable) -> None:
+def _plan_followups(
+    rng: random.Random,
+    i: int,
+    device: str,
+    registered_at: datetime,
+    norm: int,
+    melder: Melder,
+    push: Callable,
+) -> None:
     """Plan the life of one melding: handling, closing within (or past) its norm, call-back."""
     reg_day = local_date(registered_at)
     other = rng.choice(DEMO_DEVICES)
 
     def at_wd(n: int) -> datetime:
-        return _local_instant(rng, add_working_days(reg_day, n)) if n > 0 else registered_at + timedelta(minutes=rng.randint(10, 240))
+        return (
+            _local_instant(rng, add_working_days(reg_day, n))
+            if n > 0
+            else registered_at + timedelta(minutes=rng.randint(10, 240))
+        )
 
     fate = rng.random()
     if fate < 0.02:
         return  # nobody picked it up: stays open (overdue once old)
     start = rng.choice((0, 0, 1, 1, 2))
-    push(at_wd(start), i, device, lambda dev, s: commands.change_status(dev, s, Status.IN_BEHANDELING))
+    push(
+        at_wd(start),
+        i,
+        device,
+        lambda dev, s: commands.change_status(dev, s, Status.IN_BEHANDELING),
+    )
     if fate < 0.10:
-        push(at_wd(start + 1), i, other, lambda dev, s: commands.change_status(dev, s, Status.DOORGEZET, "Doorgezet naar het waterschap."))
+        push(
+            at_wd(start + 1),
+            i,
+            other,
+            lambda dev, s: commands.change_status(
+                dev, s, Status.DOORGEZET, "Doorgezet naar het waterschap."
+            ),
+        )
         return
     if fate < 0.14:
-        push(at_wd(start), i, device, lambda dev, s: commands.change_status(dev, s, Status.GEANNULEERD, "Dubbele melding."))
+        push(
+            at_wd(start),
+            i,
+            device,
+            lambda dev, s: commands.change_status(
+                dev, s, Status.GEANNULEERD, "Dubbele melding."
+            ),
+        )
         return
     done = max(start, int(rng.triangular(0, norm * 1.4, norm * 0.6)))
     if rng.random() < 0.4 and done > start:
-        push(at_wd(max(start, done - 1)), i, device, lambda dev, s: commands.change_status(dev, s, Status.INGEPLAND))
+        push(
+            at_wd(max(start, done - 1)),
+            i,
+            device,
+            lambda dev, s: commands.change_status(dev, s, Status.INGEPLAND),
+        )
     if rng.random() < 0.2:
-        push(at_wd(start), i, other, lambda dev, s: commands.add_note(dev, s, "Ter plaatse bekeken; materiaal besteld."))
+        push(
+            at_wd(start),
+            i,
+            other,
+            lambda dev, s: commands.add_note(
+                dev, s, "Ter plaatse bekeken; materiaal besteld."
+            ),
+        )
     if fate < 0.97:
         note = rng.choice(_CLOSE_NOTES)
         closed_at = at_wd(done) + timedelta(hours=1)
-        push(closed_at, i, device, lambda dev, s: commands.change_status(dev, s, Status.AFGEHANDELD, note))
+        push(
+            closed_at,
+            i,
+            device,
+            lambda dev, s: commands.change_status(dev, s, Status.AFGEHANDELD, note),
+        )
         if melder.has_contact and rng.random() < 0.8:
             kanaal = Kanaal.TELEFOON if melder.telefoon else Kanaal.EMAIL
             tekst = rng.choice(_CALLBACK_TEXTS)
             bereikt = rng.random() < 0.9
-            push(closed_at + timedelta(minutes=rng.randint(10, 90)), i, device,
-                 lambda dev, s: commands.log_callback(dev, s, kanaal=kanaal, tekst=tekst, at=stamp_now(dev), bereikt=bereikt))
+            push(
+                closed_at + timedelta(minutes=rng.randint(10, 90)),
+                i,
+                device,
+                lambda dev, s: commands.log_callback(
+                    dev,
+                    s,
+                    kanaal=kanaal,
+                    tekst=tekst,
+                    at=stamp_now(dev),
+                    bereikt=bereikt,
+                ),
+            )
         if rng.random() < 0.03:
-            push(at_wd(done + 2), i, other, lambda dev, s: commands.change_status(dev, s, Status.HEROPEND, "Melder belt: probleem is terug."))
-            push(at_wd(done + 4), i, device, lambda dev, s: commands.change_status(dev, s, Status.AFGEHANDELD, "Opnieuw hersteld."))
+            push(
+                at_wd(done + 2),
+                i,
+                other,
+                lambda dev, s: commands.change_status(
+                    dev, s, Status.HEROPEND, "Melder belt: probleem is terug."
+                ),
+            )
+            push(
+                at_wd(done + 4),
+                i,
+                device,
+                lambda dev, s: commands.change_status(
+                    dev, s, Status.AFGEHANDELD, "Opnieuw hersteld."
+                ),
+            )
 
 
 def stamp_now(dev: commands.DeviceClock) -> datetime:
@@ -250,7 +477,14 @@ def stamp_now(dev: commands.DeviceClock) -> datetime:
     return datetime.fromtimestamp(dev.hlc._clock() / 1000, tz=UTC)
 
 
-def fill_demo(store: LocalStore, count: int, *, now: datetime | None = None, seed: int = 1, prefix: str = "DLF") -> int:
+def fill_demo(
+    store: LocalStore,
+    count: int,
+    *,
+    now: datetime | None = None,
+    seed: int = 1,
+    prefix: str = "DLF",
+) -> int:
     """Fill ``store`` with ``count`` sample meldingen in one transaction; it becomes laptop ``DEMO_DEVICE``.
 
     All demo events are marked acknowledged (as if already synced), so the demo shows nothing waiting.

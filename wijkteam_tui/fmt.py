@@ -14,8 +14,20 @@ from shared.projection import parse_iso
 from shared.taxonomy import load_taxonomy
 
 DAGEN = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-MAANDEN = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-           "oktober", "november", "december")
+MAANDEN = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 
 
 def _dt(value: datetime | str | None) -> datetime | None:
@@ -28,7 +40,9 @@ def long_date(value: datetime | str | None) -> str:
     if d is None:
         return ""
     local = to_local(d)
-    return f"{DAGEN[local.weekday()]} {local.day} {MAANDEN[local.month - 1]} {local.year}"
+    return (
+        f"{DAGEN[local.weekday()]} {local.day} {MAANDEN[local.month - 1]} {local.year}"
+    )
 
 
 def short_date(value: datetime | str | None, fmt: str = "%d-%m-%Y") -> str:
@@ -74,6 +88,17 @@ def enum_label(kind: type, value: str | None) -> str:
 
 
 __all__ = [
-    "DAGEN", "MAANDEN", "Kanaal", "MeldingType", "Prioriteit", "VierB", "categorie_label", "categorie_short",
-    "date_time", "enum_label", "long_date", "short_date", "status_label",
+    "DAGEN",
+    "MAANDEN",
+    "Kanaal",
+    "MeldingType",
+    "Prioriteit",
+    "VierB",
+    "categorie_label",
+    "categorie_short",
+    "date_time",
+    "enum_label",
+    "long_date",
+    "short_date",
+    "status_label",
 ]

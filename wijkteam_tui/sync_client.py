@@ -32,7 +32,14 @@ import httpx
 import msgspec
 
 from shared.events import SCHEMA_VERSION, Event
-from shared.protocol import MAX_PULL_LIMIT, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse
+from shared.protocol import (
+    MAX_PULL_LIMIT,
+    PROTOCOL_VERSION,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+from wijkteam_tui.store import StoreError
 
 MSGPACK = "application/msgpack"
 #: Events per push request (the server accepts up to ``shared.protocol.MAX_PUSH_EVENTS``).
@@ -146,6 +153,10 @@ class _Session:
             t0 = self.clock()
             try:
                 resp = self.client.request(method, self.base + path, headers=headers, **kw)
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+                raise SyncError(
+                    f"Ongeldig serveradres {self.base!r}: gebruik de vorm http://server:8080 (zie Instellingen)."
+                ) from None
             except httpx.TransportError as exc:
                 if attempt < self.retries:
                     self.sleep(self.delays[min(attempt, len(self.delays) - 1)])
@@ -219,64 +230,76 @@ def sync_once(
     own = client is None
     http = client or httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0))
     session = _Session(http, server_url, token, retries, sleep, retry_delays, clock)
-    pushed = quarantined = pulled = 0
-    reasons: list[tuple[str, str]] = []
-    server_hlc = 0
     try:
-        # -- push --------------------------------------------------------------------------------------
-        last_ids: list[str] | None = None
-        while True:
-            events = store.unacked_events(push_batch)
-            if not events:
-                break
-            ids = [e.event_id for e in events]
-            if ids == last_ids:
-                raise SyncError("De lokale opslag markeert verstuurde events niet als ontvangen; sync gestopt.")
-            last_ids = ids
-            body = _push_enc.encode(
-                PushRequest(
-                    protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc
-                )
-            )
-            resp = session.request("POST", "/api/v1/sync/push", content=body, headers={"Content-Type": MSGPACK})
-            ack = _decode(_push_dec, resp)
-            session.server_clock(ack.server_time_ms)
-            store.mark_acked(ids)
-            store.recv_hlc(ack.server_hlc)
-            server_hlc = ack.server_hlc
-            pushed += len(ids)
-            quarantined += len(ack.quarantined)
-            reasons.extend((q.event_id, q.reason) for q in ack.quarantined)
-            if on_progress:
-                on_progress("push", pushed)
-        # -- pull --------------------------------------------------------------------------------------
-        after = store.pull_cursor()
-        while True:
-            resp = session.request("GET", "/api/v1/sync/pull", params={"after": after, "limit": pull_limit})
-            page = _decode(_pull_dec, resp)
-            session.server_clock(page.server_time_ms)
-            events = [pe.event for pe in page.events]
-            del page.events[:]
-            newer = next((e.schema for e in events if e.schema > SCHEMA_VERSION), None)
-            if newer is not None:
-                raise SyncError(
-                    f"De server stuurt events van een nieuwere versie (schema {newer}; deze app kent "
-                    f"{SCHEMA_VERSION}): werk de wijkteam-app bij."
-                )
-            if events or page.next_after != after:
-                store.apply_remote(events, page.next_after)
-            store.recv_hlc(page.server_hlc)
-            server_hlc = page.server_hlc
-            pulled += len(events)
-            if on_progress:
-                on_progress("pull", pulled)
-            if not page.has_more or page.next_after <= after:
-                break
-            after = page.next_after
-        pending = store.pending_count()
+        return _round(store, session, push_batch, pull_limit, on_progress)
+    except StoreError as exc:
+        raise SyncError(f"De lokale opslag gaf een fout: {exc.message}") from exc
     finally:
         if own:
             http.close()
+
+
+def _round(
+    store: SyncStore,
+    session: _Session,
+    push_batch: int,
+    pull_limit: int,
+    on_progress: Callable[[str, int], None] | None,
+) -> SyncResult:
+    pushed = quarantined = pulled = 0
+    reasons: list[tuple[str, str]] = []
+    server_hlc = 0
+    # -- push --------------------------------------------------------------------------------------
+    last_ids: list[str] | None = None
+    while True:
+        events = store.unacked_events(push_batch)
+        if not events:
+            break
+        ids = [e.event_id for e in events]
+        if ids == last_ids:
+            raise SyncError("De lokale opslag markeert verstuurde events niet als ontvangen; sync gestopt.")
+        last_ids = ids
+        body = _push_enc.encode(
+            PushRequest(
+                protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc
+            )
+        )
+        resp = session.request("POST", "/api/v1/sync/push", content=body, headers={"Content-Type": MSGPACK})
+        ack = _decode(_push_dec, resp)
+        session.server_clock(ack.server_time_ms)
+        store.mark_acked(ids)
+        store.recv_hlc(ack.server_hlc)
+        server_hlc = ack.server_hlc
+        pushed += len(ids)
+        quarantined += len(ack.quarantined)
+        reasons.extend((q.event_id, q.reason) for q in ack.quarantined)
+        if on_progress:
+            on_progress("push", pushed)
+    # -- pull --------------------------------------------------------------------------------------
+    after = store.pull_cursor()
+    while True:
+        resp = session.request("GET", "/api/v1/sync/pull", params={"after": after, "limit": pull_limit})
+        page = _decode(_pull_dec, resp)
+        session.server_clock(page.server_time_ms)
+        events = [pe.event for pe in page.events]
+        del page.events[:]
+        newer = next((e.schema for e in events if e.schema > SCHEMA_VERSION), None)
+        if newer is not None:
+            raise SyncError(
+                f"De server stuurt events van een nieuwere versie (schema {newer}; deze app kent "
+                f"{SCHEMA_VERSION}): werk de wijkteam-app bij."
+            )
+        if events or page.next_after != after:
+            store.apply_remote(events, page.next_after)
+        store.recv_hlc(page.server_hlc)
+        server_hlc = page.server_hlc
+        pulled += len(events)
+        if on_progress:
+            on_progress("pull", pulled)
+        if not page.has_more or page.next_after <= after:
+            break
+        after = page.next_after
+    pending = store.pending_count()
     return SyncResult(
         pushed=pushed,
         pulled=pulled,

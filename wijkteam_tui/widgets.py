@@ -8,14 +8,15 @@ User text is only ever shown through ``rich.text.Text`` or ``markup=False``: nev
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -40,7 +41,9 @@ from shared.validation import (
 
 #: (postcode "7721AB", huisnummer, huisletter, toevoeging) → the BAG address (and point) or None.
 #: The location engineer's offline gazetteer plugs in here (``make_app(address_lookup=…)``).
-AddressLookup = Callable[[str, int, str | None, str | None], "Adres | tuple[Adres, Punt | None] | None"]
+AddressLookup = Callable[
+    [str, int, str | None, str | None], "Adres | tuple[Adres, Punt | None] | None"
+]
 
 
 class FormInvalid(Exception):
@@ -71,7 +74,7 @@ class VierBPicker(Widget, can_focus=True):
     VierBPicker { height: auto; width: 1fr; }
     VierBPicker:focus { background: $boost; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "choose(0)", "Betrouwbaarheid", show=False),
         Binding("2", "choose(1)", "Betrokkenheid", show=False),
         Binding("3", "choose(2)", "Bereikbaarheid", show=False),
@@ -123,7 +126,7 @@ class CategoriePicker(Vertical):
     CategoriePicker.-open OptionList { display: block; }
     CategoriePicker #categorie-gekozen { color: $text-success; width: 1fr; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "move(1)", "Volgende categorie", show=False),
         Binding("up", "move(-1)", "Vorige categorie", show=False),
     ]
@@ -140,9 +143,18 @@ class CategoriePicker(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
             yield Label("Categorie", classes="field-label")
-            yield Input(placeholder="typ om te zoeken, bijv. lamp", id="categorie", compact=True, classes="short")
+            yield Input(
+                placeholder="typ om te zoeken, bijv. lamp",
+                id="categorie",
+                compact=True,
+                classes="short",
+            )
             yield Label("", id="categorie-gekozen")
-        yield OptionList(id="categorie-lijst")
+        matches = OptionList(id="categorie-lijst")
+        matches.can_focus = (
+            False  # driven from the filter input (↑/↓/Enter); Tab goes on to Vier B
+        )
+        yield matches
 
     def on_mount(self) -> None:
         self._matches: list[Categorie] = []
@@ -152,7 +164,12 @@ class CategoriePicker(Vertical):
         self._matches = load_taxonomy().search(text)
         ol = self.query_one(OptionList)
         ol.clear_options()
-        ol.add_options([Option(Text(f"{c.label}  ({c.servicenorm} wd)"), id=c.code) for c in self._matches])
+        ol.add_options(
+            [
+                Option(Text(f"{c.label}  ({c.servicenorm} wd)"), id=c.code)
+                for c in self._matches
+            ]
+        )
         if self._matches:
             ol.highlighted = 0
 
@@ -181,8 +198,12 @@ class CategoriePicker(Vertical):
         self.add_class("-open")
 
     def on_descendant_blur(self) -> None:
-        if not self.query_one("#categorie", Input).has_focus:
+        field = self.query_one("#categorie", Input)
+        if not field.has_focus:
             self.remove_class("-open")
+            # Tab past a filter with a single match: that is the one meant.
+            if self.code is None and field.value.strip() and len(self._matches) == 1:
+                self.set_code(self._matches[0].code)
 
     def action_move(self, delta: int) -> None:
         ol = self.query_one(OptionList)
@@ -247,7 +268,9 @@ class MeldingForm(Vertical):
     MeldingForm .section { color: $accent; text-style: bold; height: 1; }
     """
 
-    def __init__(self, *, address_lookup: AddressLookup | None = None, id: str | None = None) -> None:
+    def __init__(
+        self, *, address_lookup: AddressLookup | None = None, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.address_lookup = address_lookup
         self._punt: Punt | None = None
@@ -255,30 +278,96 @@ class MeldingForm(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="pair"):
-            yield _field("Kanaal", Select([(k.label, k.value) for k in Kanaal], value=Kanaal.TELEFOON.value, allow_blank=False, compact=True, id="kanaal"), "kanaal")
-            yield _field("Type", Select([(t.label, t.value) for t in MeldingType], value=MeldingType.MELDING.value, allow_blank=False, compact=True, id="type"), "type")
-            yield _field("Prioriteit", Select([(p.label, p.value) for p in Prioriteit], value=Prioriteit.NORMAAL.value, allow_blank=False, compact=True, id="prioriteit"), "prioriteit")
+            yield _field(
+                "Kanaal",
+                Select(
+                    [(k.label, k.value) for k in Kanaal],
+                    value=Kanaal.TELEFOON.value,
+                    allow_blank=False,
+                    compact=True,
+                    id="kanaal",
+                ),
+                "kanaal",
+            )
+            yield _field(
+                "Type",
+                Select(
+                    [(t.label, t.value) for t in MeldingType],
+                    value=MeldingType.MELDING.value,
+                    allow_blank=False,
+                    compact=True,
+                    id="type",
+                ),
+                "type",
+            )
+            yield _field(
+                "Prioriteit",
+                Select(
+                    [(p.label, p.value) for p in Prioriteit],
+                    value=Prioriteit.NORMAAL.value,
+                    allow_blank=False,
+                    compact=True,
+                    id="prioriteit",
+                ),
+                "prioriteit",
+            )
         with Horizontal(classes="pair"):
-            yield _field("Naam", Input(placeholder="naam melder", id="naam", compact=True), "naam")
-            yield _field("Telefoon", Input(placeholder="06-12345678", id="telefoon", compact=True), "telefoon")
+            yield _field(
+                "Naam",
+                Input(placeholder="naam melder", id="naam", compact=True),
+                "naam",
+            )
+            yield _field(
+                "Telefoon",
+                Input(placeholder="06-12345678", id="telefoon", compact=True),
+                "telefoon",
+            )
         with Horizontal(classes="pair"):
-            yield _field("E-mail", Input(placeholder="naam@voorbeeld.nl", id="email", compact=True), "email")
+            yield _field(
+                "E-mail",
+                Input(placeholder="naam@voorbeeld.nl", id="email", compact=True),
+                "email",
+            )
             yield _field("", Checkbox("Anoniem", id="anoniem", compact=True), "anoniem")
         with Horizontal(classes="pair"):
-            yield _field("Postcode", Input(placeholder="7721 AB", id="postcode", compact=True), "postcode")
-            yield _field("Huisnummer", Input(placeholder="12a", id="huisnummer", compact=True), "huisnummer")
+            yield _field(
+                "Postcode",
+                Input(placeholder="7721 AB", id="postcode", compact=True),
+                "postcode",
+            )
+            yield _field(
+                "Huisnummer",
+                Input(placeholder="12a", id="huisnummer", compact=True),
+                "huisnummer",
+            )
         with Horizontal(classes="pair"):
             yield _field("Straat", Input(id="straat", compact=True), "straat")
-            yield _field("Woonplaats", Input(id="woonplaats", compact=True), "woonplaats")
+            yield _field(
+                "Woonplaats", Input(id="woonplaats", compact=True), "woonplaats"
+            )
         with Horizontal(classes="pair"):
-            yield _field("Plek", Input(placeholder="bijv. bij de speeltuin", id="locatie_omschrijving", compact=True), "locatie_omschrijving")
-            yield _field("Wijk", Input(placeholder="(uit woonplaats)", id="wijk", compact=True), "wijk")
+            yield _field(
+                "Plek",
+                Input(
+                    placeholder="bijv. bij de speeltuin",
+                    id="locatie_omschrijving",
+                    compact=True,
+                ),
+                "locatie_omschrijving",
+            )
+            yield _field(
+                "Wijk",
+                Input(placeholder="(uit woonplaats)", id="wijk", compact=True),
+                "wijk",
+            )
         yield FieldError(id="err-locatie")
         yield CategoriePicker(id="categorie-picker")
         yield FieldError(id="err-categorie")
         yield _field("Vier B", VierBPicker(id="vier_b"), "vier_b")
         yield Label("Omschrijving (Ctrl+S slaat op)", classes="section")
-        yield TextArea(id="omschrijving", soft_wrap=True, tab_behavior="focus", compact=True)
+        yield TextArea(
+            id="omschrijving", soft_wrap=True, tab_behavior="focus", compact=True
+        )
         yield FieldError(id="err-omschrijving")
 
     # -- field access -------------------------------------------------------------------------
@@ -294,16 +383,25 @@ class MeldingForm(Vertical):
 
     def show_error(self, field_id: str, message: str | None) -> None:
         """Put ``message`` under ``field_id`` (None hides it)."""
-        target = {"melder": "naam", "adres": "locatie", "servicenorm": "categorie", "deadline": "categorie"}.get(field_id, field_id)
+        target = {
+            "melder": "naam",
+            "adres": "locatie",
+            "servicenorm": "categorie",
+            "deadline": "categorie",
+        }.get(field_id, field_id)
         try:
             self.query_one(f"#err-{target}", FieldError).show(message)
-        except Exception:
+        except (
+            NoMatches
+        ):  # a field without its own message line: show it under the description
             self.query_one("#err-omschrijving", FieldError).show(message)
 
     def _check(self, field_id: str) -> Any:
         """Validate one field; returns its normalised value or raises ValidationError."""
         if field_id in _SHORT_TEXT:
-            return clean_text(self.text(field_id), field_id, max_length=MAX_SHORT_TEXT_LENGTH)
+            return clean_text(
+                self.text(field_id), field_id, max_length=MAX_SHORT_TEXT_LENGTH
+            )
         raw = self.text(field_id).strip()
         if field_id == "telefoon":
             return normalise_phone(raw) if raw else None
@@ -316,7 +414,9 @@ class MeldingForm(Vertical):
         if field_id == "omschrijving":
             text = clean_text(self.text("omschrijving"), "omschrijving")
             if not text:
-                raise ValidationError("omschrijving", "Beschrijf kort waar het om gaat.")
+                raise ValidationError(
+                    "omschrijving", "Beschrijf kort waar het om gaat."
+                )
             return text
         raise KeyError(field_id)
 
@@ -342,7 +442,11 @@ class MeldingForm(Vertical):
     def _changed(self, event: Input.Changed) -> None:
         fid = event.input.id
         # Clear a message as soon as the field is right again; never nag while still typing.
-        if fid and fid != "categorie" and self.query_one(f"#err-{fid}", FieldError).has_class("-shown"):
+        if (
+            fid
+            and fid != "categorie"
+            and self.query_one(f"#err-{fid}", FieldError).has_class("-shown")
+        ):
             self.validate_field(fid)
         if fid in ("postcode", "huisnummer") and self._lookup_key is not None:
             # The looked-up point belongs to the old address; keep it only if the key is unchanged.
@@ -408,7 +512,7 @@ class MeldingForm(Vertical):
         self._lookup_key = key
         try:
             found = self.address_lookup(postcode, *nummer)
-        except Exception:  # a failing lookup never blocks the intake: type the street by hand
+        except Exception:  # noqa: BLE001 - a failing look-up never blocks the intake: type the street
             return False
         if not found:
             return False
@@ -429,7 +533,18 @@ class MeldingForm(Vertical):
         """
         errors: dict[str, str] = {}
         vals: dict[str, Any] = {}
-        for fid in ("naam", "telefoon", "email", "postcode", "huisnummer", "straat", "woonplaats", "wijk", "locatie_omschrijving", "omschrijving"):
+        for fid in (
+            "naam",
+            "telefoon",
+            "email",
+            "postcode",
+            "huisnummer",
+            "straat",
+            "woonplaats",
+            "wijk",
+            "locatie_omschrijving",
+            "omschrijving",
+        ):
             try:
                 vals[fid] = self._check(fid)
                 self.show_error(fid, None)
@@ -437,13 +552,27 @@ class MeldingForm(Vertical):
                 errors[fid] = exc.message
                 self.show_error(fid, exc.message)
         anoniem = self.query_one("#anoniem", Checkbox).value
-        if anoniem and (self.text("naam").strip() or self.text("telefoon").strip() or self.text("email").strip()):
-            errors["anoniem"] = "Anoniem: laat naam, telefoon en e-mail leeg (of zet 'Anoniem' uit)."
+        if anoniem and (
+            self.text("naam").strip()
+            or self.text("telefoon").strip()
+            or self.text("email").strip()
+        ):
+            errors["anoniem"] = (
+                "Anoniem: laat naam, telefoon en e-mail leeg (of zet 'Anoniem' uit)."
+            )
         self.show_error("anoniem", errors.get("anoniem"))
         mtype = MeldingType(self.query_one("#type", Select).value)
-        has_location = any(self.text(f).strip() for f in ("postcode", "straat", "locatie_omschrijving")) or self._punt
+        has_location = (
+            any(
+                self.text(f).strip()
+                for f in ("postcode", "straat", "locatie_omschrijving")
+            )
+            or self._punt
+        )
         loc_error = None
-        if self.text("huisnummer").strip() and not (self.text("postcode").strip() or self.text("straat").strip()):
+        if self.text("huisnummer").strip() and not (
+            self.text("postcode").strip() or self.text("straat").strip()
+        ):
             loc_error = "Bij een huisnummer hoort een postcode of een straat."
         elif mtype == MeldingType.MELDING and not has_location:
             loc_error = "Geef een locatie: postcode en huisnummer, straat en woonplaats, of een plek (bijv. bij de speeltuin)."
@@ -451,7 +580,9 @@ class MeldingForm(Vertical):
             errors["locatie"] = loc_error
         self.show_error("locatie", loc_error)
         code = self.query_one(CategoriePicker).code
-        cat_error = None if code else "Kies een categorie: typ een woord en druk op Enter."
+        cat_error = (
+            None if code else "Kies een categorie: typ een woord en druk op Enter."
+        )
         if cat_error:
             errors["categorie"] = cat_error
         self.show_error("categorie", cat_error)
@@ -466,7 +597,9 @@ class MeldingForm(Vertical):
         if anoniem:
             melder: Melder | None = Melder(anoniem=True)
         elif vals["naam"] or vals["telefoon"] or vals["email"]:
-            melder = Melder(naam=vals["naam"], telefoon=vals["telefoon"], email=vals["email"])
+            melder = Melder(
+                naam=vals["naam"], telefoon=vals["telefoon"], email=vals["email"]
+            )
         else:
             melder = None
         nummer = vals["huisnummer"]
@@ -498,8 +631,22 @@ class MeldingForm(Vertical):
 
     def first_error_widget(self, errors: dict[str, str]) -> Widget | None:
         """The input of the first invalid field in form order (to put the cursor there)."""
-        order = ["naam", "telefoon", "email", "anoniem", "postcode", "huisnummer", "straat", "woonplaats",
-                 "locatie_omschrijving", "wijk", "locatie", "categorie", "vier_b", "omschrijving"]
+        order = [
+            "naam",
+            "telefoon",
+            "email",
+            "anoniem",
+            "postcode",
+            "huisnummer",
+            "straat",
+            "woonplaats",
+            "locatie_omschrijving",
+            "wijk",
+            "locatie",
+            "categorie",
+            "vier_b",
+            "omschrijving",
+        ]
         for fid in order:
             if fid in errors:
                 target = {"locatie": "postcode"}.get(fid, fid)
@@ -529,17 +676,24 @@ class MeldingForm(Vertical):
         self.query_one("#prioriteit", Select).value = m.prioriteit.value
         melder = m.melder or Melder()
         self._input("naam").value = melder.naam
-        self._input("telefoon").value = format_phone(melder.telefoon) if melder.telefoon else ""
+        self._input("telefoon").value = (
+            format_phone(melder.telefoon) if melder.telefoon else ""
+        )
         self._input("email").value = melder.email or ""
         self.query_one("#anoniem", Checkbox).value = melder.anoniem
         a = m.adres or Adres()
-        self._input("postcode").value = format_postcode(a.postcode) if a.postcode else ""
+        self._input("postcode").value = (
+            format_postcode(a.postcode) if a.postcode else ""
+        )
         self._input("huisnummer").value = a.huisnummer_text()
         self._input("straat").value = a.straat
         self._input("woonplaats").value = a.woonplaats
         self._input("locatie_omschrijving").value = m.locatie_omschrijving
         self._input("wijk").value = m.wijk or ""
-        self._lookup_key = (a.postcode, (a.huisnummer, a.huisletter, a.huisnummertoevoeging))
+        self._lookup_key = (
+            a.postcode,
+            (a.huisnummer, a.huisletter, a.huisnummertoevoeging),
+        )
         self._punt = m.punt
         self.query_one(CategoriePicker).set_code(m.categorie)
         self.query_one(VierBPicker).value = m.vier_b

@@ -25,8 +25,10 @@ def hbar_chart(
     height = top + row_h * max(len(items), 1) + 24
     width = label_w + bar_w + 90
     parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' role='img' width='{width}' height='{height}' "
-        f"viewBox='0 0 {width} {height}' {_FONT}><title>{escape(title)}</title>",
+        (
+            f"<svg xmlns='http://www.w3.org/2000/svg' role='img' width='{width}' height='{height}' "
+            f"viewBox='0 0 {width} {height}' {_FONT}><title>{escape(title)}</title>"
+        ),
         f"<text x='0' y='16' font-weight='bold' font-size='14'>{escape(title)}</text>",
     ]
     if not items:
@@ -65,8 +67,10 @@ def trend_chart(report: BarometerReport) -> str:
     peak = max([m.indicators.received for m in months] + [1])
     title = "Maandelijkse trend: ontvangen, afgehandeld en % binnen norm"
     parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' role='img' width='{w}' height='{h}' viewBox='0 0 {w} {h}' {_FONT}>"
-        f"<title>{escape(title)}</title>",
+        (
+            f"<svg xmlns='http://www.w3.org/2000/svg' role='img' width='{w}' height='{h}' viewBox='0 0 {w} {h}' {_FONT}>"
+            f"<title>{escape(title)}</title>"
+        ),
         f"<text x='0' y='16' font-weight='bold' font-size='14'>{escape(title)}</text>",
         f"<line x1='{left}' y1='{top + plot_h}' x2='{left + plot_w}' y2='{top + plot_h}' stroke='#333'/>",
         f"<text x='{left - 6}' y='{top + 10}' text-anchor='end'>{peak}</text>",
@@ -97,8 +101,10 @@ def trend_chart(report: BarometerReport) -> str:
     parts += [
         f"<rect x='{left}' y='{ly - 10}' width='10' height='10' fill='#9ec3e0'/><text x='{left + 14}' y='{ly}'>ontvangen</text>",
         f"<rect x='{left + 90}' y='{ly - 10}' width='10' height='10' fill='#2f6f9f'/><text x='{left + 104}' y='{ly}'>afgehandeld</text>",
-        f"<line x1='{left + 190}' y1='{ly - 5}' x2='{left + 204}' y2='{ly - 5}' stroke='#b5443b' stroke-width='2'/>"
-        f"<text x='{left + 208}' y='{ly}'>% binnen norm</text>",
+        (
+            f"<line x1='{left + 190}' y1='{ly - 5}' x2='{left + 204}' y2='{ly - 5}' stroke='#b5443b' stroke-width='2'/>"
+            f"<text x='{left + 208}' y='{ly}'>% binnen norm</text>"
+        ),
         "</svg>",
     ]
     return "".join(parts)

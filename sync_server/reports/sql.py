@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,16 @@ from shared.barometer import (
     BacklogRow,
     BarometerReport,
     Period,
+    RowCodes,
     backlog_moment,
     barometer,
     check_group_by,
     lead_days,
     status_timeline,
+    vocabularies,
 )
 from shared.deadlines import AMS, is_working_day, utcnow
-from shared.projection import iso, parse_iso
+from shared.projection import iso
 
 #: Meldingen that count: not deleted and not a duplicate of another (shared.barometer.counts).
 _COUNTS = "deleted = 0 AND (duplicaat_van IS NULL OR duplicaat_van = '')"
@@ -93,10 +96,18 @@ def _fill_calendar(conn: sqlite3.Connection, first: date, last: date) -> None:
     if have == (first.isoformat(), last.isoformat()):
         return
     days, hours = _calendar(first, last)
-    conn.execute("DELETE FROM _bar_day")
-    conn.execute("DELETE FROM _bar_hour")
-    conn.executemany("INSERT INTO _bar_day VALUES (?, ?)", days)
-    conn.executemany("INSERT INTO _bar_hour VALUES (?, ?)", hours)
+    # One savepoint: a single commit of the temp database, whatever the connection's isolation mode.
+    conn.execute("SAVEPOINT bar_calendar")
+    try:
+        conn.execute("DELETE FROM _bar_day")
+        conn.execute("DELETE FROM _bar_hour")
+        conn.executemany("INSERT INTO _bar_day VALUES (?, ?)", days)
+        conn.executemany("INSERT INTO _bar_hour VALUES (?, ?)", hours)
+    except BaseException:
+        conn.execute("ROLLBACK TO bar_calendar")
+        conn.execute("RELEASE bar_calendar")
+        raise
+    conn.execute("RELEASE bar_calendar")
 
 
 #: How far past "now" closures are looked up; later stamps cannot pass the sync server's future check.
@@ -118,48 +129,62 @@ def _use_index(conn: sqlite3.Connection, lo: str, hi: str) -> bool:
 
 def rows_from_sql(
     conn: sqlite3.Connection, period: Period, group_by: Sequence[str] = (), *, as_of: datetime | None = None
-) -> list[tuple]:
+) -> tuple[list[tuple], RowCodes]:
     """The meldingen registered in ``period`` as plain 8-tuples in :class:`BarometerRow` field order
-    (one melding each). Only the dimensions in ``group_by`` are read (``hoofdcategorie`` reads
-    ``categorie``); the others are ``None``.
+    (one melding each), with the day and grouping values coded as integers (:class:`RowCodes`, returned
+    alongside; pass it to ``barometer``). Only the dimensions in ``group_by`` are read
+    (``hoofdcategorie`` reads ``categorie``); the others are ``None``.
 
     Needs a connection that may create TEMP tables (a read-only database file is fine).
     """
     dims = set(check_group_by(group_by))
     if "hoofdcategorie" in dims:
         dims.add("categorie")
-    dim_cols = ", ".join(_dim_sql(d, dims) for d in _DIMS)
+    codes = RowCodes(vocabularies())
+    dim_cols = ", ".join(_coded_dim_sql(d, dims, codes.vocab[d]) for d in _DIMS)
     lo, hi = period.start.isoformat(), period.end.isoformat()
     until = max(as_of or utcnow(), utcnow(), period.end_instant()) + _CALENDAR_SLACK
     _fill_calendar(conn, period.start - timedelta(days=1), until.date().replace(day=1))
     table = "meldingen AS m" if _use_index(conn, lo, hi) else "meldingen AS m NOT INDEXED"
     sql = f"""
-        SELECT m.registered_date,
-               CASE WHEN first_closed_at IS NULL THEN NULL ELSE max(h.wd - d.wd, 0) END,
+        SELECT CAST(replace(m.registered_date, '-', '') AS INTEGER),
+               CASE WHEN first_closed_at IS NULL THEN NULL WHEN h.wd IS NULL THEN -1 ELSE max(h.wd - d.wd, 0) END,
                {_FLAGS}, {dim_cols}
         FROM {table}
         CROSS JOIN _bar_day AS d ON d.d = m.registered_date
         LEFT JOIN _bar_hour AS h ON h.h = substr(m.first_closed_at, 1, 13)
         WHERE m.registered_date BETWEEN ? AND ? AND {_COUNTS}"""
     rows = conn.execute(sql, (lo, hi)).fetchall()
-    # A closure outside the calendar (a corrupt stamp) gets its lead time the slow way.
-    if conn.execute(
-        f"SELECT 1 FROM meldingen m LEFT JOIN _bar_hour h ON h.h = substr(m.first_closed_at, 1, 13) "
-        f"WHERE m.registered_date BETWEEN ? AND ? AND {_COUNTS} AND first_closed_at IS NOT NULL AND h.h IS NULL LIMIT 1",
-        (lo, hi),
-    ).fetchone():
-        return _rows_slow(conn, lo, hi, dim_cols)
-    return rows
+    # -1: a closure outside the calendar (a corrupt stamp); then the lead times are computed the slow way.
+    if -1 in map(itemgetter(1), rows):
+        return _rows_slow(conn, lo, hi, dim_cols), codes
+    return rows, codes
 
 
 def _rows_slow(conn: sqlite3.Connection, lo: str, hi: str, dim_cols: str) -> list[tuple]:
     sql = f"""SELECT registered_date, first_closed_at, {_FLAGS}, {dim_cols} FROM meldingen
               WHERE registered_date BETWEEN ? AND ? AND {_COUNTS}"""
-    return [(d, lead_days(d, fc), *rest) for d, fc, *rest in conn.execute(sql, (lo, hi))]
+    return [
+        (int(d.replace("-", "")), lead_days(d, fc), *rest) for d, fc, *rest in conn.execute(sql, (lo, hi))
+    ]
 
 
 def _dim_sql(dim: str, wanted: set[str]) -> str:
     return f"NULLIF({dim}, '')" if dim in wanted else "NULL"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _coded_dim_sql(dim: str, wanted: set[str], vocab: Sequence[str]) -> str:
+    """The grouping column as an index into ``vocab`` (``RowCodes``), else its text, else NULL."""
+    if dim not in wanted:
+        return "NULL"
+    if not vocab:
+        return f"NULLIF({dim}, '')"
+    whens = " ".join(f"WHEN {_literal(v)} THEN {i}" for i, v in enumerate(vocab))
+    return f"CASE {dim} {whens} ELSE NULLIF({dim}, '') END"
 
 
 def backlog_rows_from_sql(conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = ()) -> list[BacklogRow]:
@@ -180,11 +205,7 @@ def backlog_rows_from_sql(conn: sqlite3.Connection, t: datetime, group_by: Seque
         WHERE registered_at < :t AND (closed_at IS NULL OR closed_at >= :t) AND {_COUNTS}"""
     out = []
     for reg, first, closed, dl, state, *dimvals in conn.execute(sql, {"t": ts}):
-        out.append(
-            BacklogRow(
-                parse_iso(reg), parse_iso(first), parse_iso(closed), parse_iso(dl), status_timeline(state), *dimvals
-            )
-        )
+        out.append(BacklogRow(reg, first, closed, dl, status_timeline(state) if state else None, *dimvals))
     return out
 
 
@@ -212,11 +233,11 @@ def build_report(
     as_of = as_of or utcnow()
     step = progress or (lambda f, s: None)
     step(0.0, "Meldingen van de periode lezen")
-    rows = rows_from_sql(conn, period, group_by, as_of=as_of)
+    rows, codes = rows_from_sql(conn, period, group_by, as_of=as_of)
     step(0.6, "Werkvoorraad aan het einde van de periode")
     backlog = backlog_rows_from_sql(conn, backlog_moment(period, as_of), group_by)
     step(0.8, "Indicatoren berekenen")
-    report = barometer(rows, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria)
+    report = barometer(rows, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria, codes=codes)
     step(1.0, "Klaar")
     return report
 
@@ -232,4 +253,6 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
         raise FileNotFoundError(str(p))
     conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 5000")
+    # A report scans the table once: memory-map it rather than read it page by page.
+    conn.execute("PRAGMA mmap_size = 1073741824")
     return conn

@@ -1,6 +1,8 @@
 """Open311 GeoReport v2 (JSON) under ``/open311/v2`` (issue 5; shapes in ``shared.open311``).
 
 * ``GET services.json``: the taxonomy's sub-categories.
+* ``GET services/{service_code}.json``: the definition; no service has attributes (``metadata``
+  false), so ``attributes`` is empty.
 * ``GET requests.json``: filters ``service_request_id``, ``service_code``, ``status``,
   ``start_date``/``end_date`` (default the last 90 days, at most 90 days, at most 1000 requests).
 * ``GET requests/{service_request_id}.json``: one request, still an array with one element.
@@ -94,6 +96,19 @@ def list_services() -> list[dict[str, Any]]:
     return services()
 
 
+@get("/services/{name:path}", sync_to_thread=False, summary="Open311: dienstdefinitie")
+def service_definition(name: str) -> dict[str, Any]:
+    """``services/{service_code}.json``: no service asks extra attributes (``metadata`` is false), so a
+    definition has an empty ``attributes`` list; 404 (error array) for an unknown code."""
+    raw = name.lstrip("/")
+    if not raw.endswith(".json"):
+        raise Open311Error(404, "Alleen het formaat .json wordt ondersteund.")
+    code = raw.removesuffix(".json")
+    if code not in load_taxonomy():
+        raise Open311Error(404, f"Onbekende service_code '{code}'.")
+    return {"service_code": code, "attributes": []}
+
+
 @get("/requests.json", sync_to_thread=True, summary="Open311: meldingen zoeken")
 def list_requests(request: Request[Any, Any, Any], store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
     """Requests matching the spec's filters, newest first; 400 (error array) for a bad filter."""
@@ -101,7 +116,7 @@ def list_requests(request: Request[Any, Any, Any], store: ServerStore, settings:
     conds, params = ["1 = 1"], []
     if f.ids:
         refs = []
-        for raw in f.ids:
+        for raw in f.ids[:MAX_REQUESTS]:
             try:
                 refs.append(normalise_reference(raw))
             except ValidationError:
@@ -186,7 +201,7 @@ async def create_request(request: Request[Any, Any, Any], store: ServerStore, se
 
 open311_router = Router(
     path="/open311/v2",
-    route_handlers=[list_services, list_requests, get_request, create_request],
+    route_handlers=[list_services, service_definition, list_requests, get_request, create_request],
     exception_handlers={ValidationError: _validation, HTTPException: _http},
     tags=["open311"],
 )

@@ -17,11 +17,15 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import ClientException, HTTPException, PermissionDeniedException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    PermissionDeniedException,
+)
 from litestar.params import Parameter
 
 from shared.errors import InvalidEvent
@@ -176,8 +180,8 @@ class SyncController(Controller):
     """Push and pull of events for laptops."""
 
     path = "/api/v1/sync"
-    tags = ["sync"]
-    guards = [requires_role(*LAPTOP_ROLES)]
+    tags: ClassVar[list[str]] = ["sync"]
+    guards: ClassVar[list[Any]] = [requires_role(*LAPTOP_ROLES)]
 
     @post("/push", status_code=200, sync_to_thread=True, summary="Events van een laptop opslaan")
     def push(self, request: Request, body: bytes, store: ServerStore, settings: Settings) -> Response:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from shared.barometer import compute_from_projection, parse_period
+from shared.barometer import compute_from_projection, parse_period, vocabularies
 from shared.deadlines import deadline, local_date
 from shared.projection import COLUMNS, iso
 from sync_server.reports.sql import build_report
@@ -45,9 +45,9 @@ def random_rows(seed: int, n: int = 400) -> list[dict]:
         r.update(
             melding_id=f"m{i}", reference=f"DLF-K7-{i:04d}", registered_at=iso(reg),
             registered_date=local_date(reg).isoformat(), type=rnd.choice(["melding", "vraag", "klacht", None]),
-            kanaal=rnd.choice(["telefoon", "email", "", None]), categorie=rnd.choice(["groen/boom", "riolering/stank", "", None]),
+            kanaal=rnd.choice(["telefoon", "email", "", None]), categorie=rnd.choice(["groen/boom", "riolering/stank", "oud/vervallen", "", None]),
             servicenorm=norm, deadline=iso(deadline(reg, norm)) if norm else None,
-            vier_b=rnd.choice(["betrouwbaarheid", "brede_blik", "", None]), wijk=rnd.choice(["Centrum", "Noord", "", None]),
+            vier_b=rnd.choice(["betrouwbaarheid", "brede_blik", "", None]), wijk=rnd.choice(["Centrum", "Noord", "", None, *vocabularies()["wijk"][:2]]),
             straat=rnd.choice(["Kerkstraat", "", None]), postcode=rnd.choice(["7721EJ", None]),
             lat=rnd.choice([52.5, None]), locatie_omschrijving=rnd.choice(["bij de speeltuin", "", None]),
             has_contact=rnd.randint(0, 1), first_closed_at=iso(first), closed_at=iso(last), reopen_count=reopen,
@@ -69,3 +69,16 @@ def test_sql_path_equals_reference(seed, period):
     fast = build_report(make_db(rows), p, as_of=as_of, group_by=dims)
     assert msgspec.to_builtins(fast) == msgspec.to_builtins(ref)
     assert ref.totaal.received > 0
+
+
+def test_closure_beyond_the_calendar_takes_the_slow_path():
+    rows = random_rows(1, 50)
+    rows[0].update(registered_date="2025-03-03", registered_at="2025-03-03T09:00:00.000000Z",
+                   first_closed_at="2031-01-06T09:00:00.000000Z", closed_at="2031-01-06T09:00:00.000000Z",
+                   deleted=0, duplicaat_van=None, reopen_count=0, state=None)
+    p = parse_period("2025-03")
+    as_of = datetime(2025, 12, 1, tzinfo=UTC)
+    ref = compute_from_projection(rows, p, as_of=as_of)
+    fast = build_report(make_db(rows), p, as_of=as_of)
+    assert msgspec.to_builtins(fast) == msgspec.to_builtins(ref)
+    assert ref.totaal.lead_p90 is not None and ref.totaal.lead_p90 > 1000

@@ -86,7 +86,7 @@ class ServerProcess:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            server_cmd(*args, "--db", str(self.db)), capture_output=True, text=True, cwd=ROOT, timeout=60
+            server_cmd(*args, "--db", str(self.db)), capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
         )
 
     def add_user(self, name: str, role: str = "wijkuitvoerder") -> tuple[str, str | None]:

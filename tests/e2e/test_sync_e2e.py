@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -192,7 +192,7 @@ def test_clock_ten_years_ahead_is_quarantined_one_hour_off_syncs(
 ) -> None:
     ok, future, hour = make_laptop("anna"), make_laptop("toekomst"), make_laptop("uurtje")
     register(ok, "Gewone melding")
-    ten_years = lambda: wall_ms() + 10 * 365 * DAY_MS  # noqa: E731
+    ten_years = lambda: wall_ms() + 10 * 365 * DAY_MS
     register(future, "Melding met klok in 2036", clock=ten_years)
     result = sync_once(future.store, server.url, future.token, clock=ten_years)
     assert result.quarantined == 1 and result.pushed == 1
@@ -202,7 +202,7 @@ def test_clock_ten_years_ahead_is_quarantined_one_hour_off_syncs(
     listed = server.cli("quarantine", "list")
     assert listed.returncode == 0 and result.quarantine_reasons[0][0] in listed.stdout
 
-    one_hour = lambda: wall_ms() + 3_600_000  # noqa: E731
+    one_hour = lambda: wall_ms() + 3_600_000
     register(hour, "Melding met klok een uur voor", clock=one_hour)
     hr = sync_once(hour.store, server.url, hour.token, clock=one_hour)
     assert hr.quarantined == 0 and hr.pushed == 1
@@ -250,7 +250,7 @@ def _run_laptop(lap: Laptop, server: ServerProcess, *args: str) -> subprocess.Co
     return subprocess.run(
         [sys.executable, "-m", "tests.e2e.laptop_proc", "--db", str(lap.path), "--server", server.url,
          "--token", lap.token, *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
     )
 
 
@@ -338,10 +338,10 @@ def test_wijkteam_sync_command(server: ServerProcess, make_laptop: Callable[[str
     script = Path(sys.executable).parent / "wijkteam"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "wijkteam_tui.cli"]
     ok = subprocess.run([*cmd, "sync", "--server", server.url, "--token", token, "--db", str(fresh)],
-                        capture_output=True, text=True, timeout=120, cwd=ROOT)
+                        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     assert ok.returncode == 0, ok.stderr
     assert "1 ontvangen" in ok.stdout
     assert_replicas_equal(a.path, fresh, server.db)
     bad = subprocess.run([*cmd, "sync", "--server", server.url, "--token", "wt_fout", "--db", str(fresh)],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+                         capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     assert bad.returncode == 1 and "token" in (bad.stdout + bad.stderr)

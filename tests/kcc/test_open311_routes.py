@@ -80,7 +80,9 @@ def test_requests_filters(kcc_client: TestClient, kcc_server: KccServer) -> None
     assert ids(status="open,closed") == [refs["kolk"], refs["lamp"], refs["boom"]]
     assert ids(service_code="groen/boom") == [refs["boom"]]
     assert ids(service_code="groen/boom,riolering/verstopping") == [refs["kolk"], refs["boom"]]
-    # Asking by id ignores the date window (the old one is found), still never questions or deleted.
+    # Asking by id overrides the other filters and the date window (the old one is found), but never
+    # shows questions or deleted meldingen.
+    assert ids(service_request_id=refs["lamp"], status="open") == [refs["lamp"]]
     assert ids(service_request_id=f"{refs['oud']},{refs['boom']},{refs['vraag']},{refs['weg']},rommel") == [
         refs["boom"], refs["oud"],
     ]  # fmt: skip
@@ -212,3 +214,19 @@ def test_post_malformed_json(kcc_client: TestClient, kcc_server: KccServer) -> N
         "/open311/v2/requests.json", content=b"{nope", headers={"content-type": "application/json"}
     )
     assert r.status_code == 400 and is_error_array(r.json(), 400)
+
+
+def test_service_definition(kcc_client: TestClient) -> None:
+    r = kcc_client.get("/open311/v2/services/groen/boom.json")
+    assert r.status_code == 200 and r.json() == {"service_code": "groen/boom", "attributes": []}
+    r = kcc_client.get("/open311/v2/services/groen/palm.json")
+    assert r.status_code == 404 and is_error_array(r.json(), 404)
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "kcc", "wijkuitvoerder"])
+def test_get_with_any_token_still_has_no_personal_data(kcc_client: TestClient, kcc_server: KccServer, role: str) -> None:
+    for path in ("/open311/v2/requests.json", f"/open311/v2/requests/{kcc_server.refs['boom']}.json"):
+        r = kcc_client.get(path, headers=bearer(kcc_server.tokens[role]))
+        assert r.status_code == 200
+        for secret in PERSONAL:
+            assert secret not in r.text

@@ -120,10 +120,14 @@ def test_filter_lists() -> None:
         {"service_request_id": "DLF-K7-0001, DLF-K7-0002", "service_code": "groen/boom", "status": "open,closed"},
         now=NOW,
     )
+    # service_request_id overrides every other argument (spec), even one that would be refused.
     assert f.ids == ("DLF-K7-0001", "DLF-K7-0002")
-    assert f.service_codes == ("groen/boom",)
-    assert f.statuses == ("open", "closed")
+    assert f.service_codes == () and f.statuses == ()
     assert f.start is None and f.end is None
+    f = parse_request_filter({"service_request_id": "DLF-K7-0001", "status": "gemeld"}, now=NOW)
+    assert f.ids == ("DLF-K7-0001",) and f.statuses == ()
+    f = parse_request_filter({"service_code": "groen/boom,verlichting/lantaarnpaal", "status": "closed"}, now=NOW)
+    assert f.service_codes == ("groen/boom", "verlichting/lantaarnpaal") and f.statuses == ("closed",)
 
 
 @pytest.mark.parametrize(

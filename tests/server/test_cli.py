@@ -56,8 +56,7 @@ def test_device_codes_are_never_issued_twice(tmp_path: Path, capsys: pytest.Capt
 def test_backup_and_empty_lists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "s.db")
     run(capsys, "--db", db, "user", "add", "anna", "--role", "manager")
-    code, out, _ = run(capsys, "--db", db, "backup", str(tmp_path / "b.db"))
-    assert code == 0
+    assert run(capsys, "--db", db, "backup", str(tmp_path / "b.db"))[0] == 0
     copy = ServerStore(tmp_path / "b.db")
     try:
         assert [u.name for u in copy.list_users()] == ["anna"]

@@ -95,3 +95,29 @@ def test_describe_mentions_refusals_and_skew() -> None:
     assert "3 verstuurd" in text and "5 ontvangen" in text and "1 geweigerd" in text and "10 min achter" in text
     calm = describe(SyncResult(pushed=0, pulled=0, quarantined=0, server_hlc=1, skew_ms=1000, finished_at=datetime.now(UTC)))
     assert "klok" not in calm
+
+
+def test_server_address_without_scheme_is_explained(laptop: LocalStore) -> None:
+    with pytest.raises(SyncError) as err:
+        sync_once(laptop, "localhost:8080", "t", sleep=lambda _: None)
+    assert "Ongeldig serveradres" in err.value.message and not err.value.offline
+
+
+def test_local_store_failure_becomes_a_sync_error(laptop: LocalStore) -> None:
+    from wijkteam_tui.store import StoreError
+
+    class Broken:
+        def __getattr__(self, name: str) -> object:
+            return getattr(laptop, name)
+
+        def mark_acked(self, event_ids: list[str]) -> None:
+            raise StoreError("De database is vergrendeld.")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        ack = {"protocol": 1, "server_hlc": 5, "stored": 1, "duplicates": 0}
+        return httpx.Response(200, content=msgspec.msgpack.encode(ack))
+
+    with pytest.raises(SyncError) as err:
+        sync_once(Broken(), "http://srv", "t", client=client(handler))  # type: ignore[arg-type]
+    assert "vergrendeld" in err.value.message
+    assert laptop.pending_count() == 1

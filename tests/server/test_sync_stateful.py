@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from litestar.testing import TestClient
 
 from shared import commands
-from shared.enums import Prioriteit, Role, Status
+from shared.enums import Prioriteit, Role
 from shared.events import Event, MeldingFields
 from shared.status import allowed_next
 from sync_server.app import create_app

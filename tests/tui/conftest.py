@@ -33,9 +33,12 @@ def sample_lookup(postcode, huisnummer, huisletter, toevoeging):
     from wijkteam_tui.demo import sample_addresses
 
     for adres, punt in sample_addresses():
-        if (adres.postcode, adres.huisnummer, adres.huisletter, adres.huisnummertoevoeging) == (
-            postcode, huisnummer, huisletter, toevoeging
-        ):
+        if (
+            adres.postcode,
+            adres.huisnummer,
+            adres.huisletter,
+            adres.huisnummertoevoeging,
+        ) == (postcode, huisnummer, huisletter, toevoeging):
             return adres, punt
     return None
 

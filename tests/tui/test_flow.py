@@ -3,6 +3,8 @@ closed with a note, and the history shows every step."""
 
 from __future__ import annotations
 
+import os
+
 from textual.widgets import DataTable, Input, Label, Static
 
 from wijkteam_tui.screens.detail import DetailScreen
@@ -14,8 +16,17 @@ from wijkteam_tui.store import LocalStore
 SIZE = (120, 40)
 
 
-async def type_call(pilot, *, naam="Jan Jansen", telefoon="06-12345678", postcode="7721 EJ", nummer="12a",
-                    categorie="lamp", b="2", omschrijving="Container [vol] [/] kapot") -> None:
+async def type_call(
+    pilot,
+    *,
+    naam="Jan Jansen",
+    telefoon="06-12345678",
+    postcode="7721 EJ",
+    nummer="12a",
+    categorie="lamp",
+    b="2",
+    omschrijving="Container [vol] [/] kapot",
+) -> None:
     """The fast path of docs/intake.md: name ⏎ phone ⏎ postcode ⏎ number ⏎ category ⏎ B text."""
     await pilot.press("n")
     await pilot.press(*naam, "enter")
@@ -31,9 +42,10 @@ def rendered(widget) -> str:
     """The plain text a Static shows (a Rich renderable rendered wide, so nothing is cut)."""
     from rich.console import Console
 
-    console = Console(width=200, record=True, file=open("/dev/null", "w"))
-    console.print(widget.content)
-    return console.export_text()
+    with open(os.devnull, "w") as sink:
+        console = Console(width=200, record=True, file=sink)
+        console.print(widget.content)
+        return console.export_text()
 
 
 async def test_full_flow(app_factory, db_path):
@@ -44,14 +56,22 @@ async def test_full_flow(app_factory, db_path):
         assert isinstance(app.screen, IntakeScreen)
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert isinstance(app.screen, SavedModal), app.screen.query_one("#intake-error", Label).render()
+        assert isinstance(app.screen, SavedModal), app.screen.query_one(
+            "#intake-error", Label
+        ).render()
         body = str(app.screen.query_one("#saved-body", Static).render())
         assert "DLF-K7-0001" in body
-        assert "maandag 4 mei 2026" in body  # 5 working days after Fri 24 Apr, King's Day skipped
+        assert (
+            "maandag 4 mei 2026" in body
+        )  # 5 working days after Fri 24 Apr, King's Day skipped
         assert "5 werkdagen" in body
         await pilot.press("enter")  # next call: empty form
         assert app.screen.query_one("#naam", Input).value == ""
+        await pilot.press(*"Half")
         await pilot.press("escape")
+        await pilot.press("n")  # a half-typed call survives going to the list and back
+        assert app.screen.query_one("#naam", Input).value == "Half"
+        await pilot.press("ctrl+l", "escape")
         assert isinstance(app.screen, MeldingenScreen)
         table = app.screen.query_one("#lijst", DataTable)
         assert table.row_count == 1
@@ -64,14 +84,23 @@ async def test_full_flow(app_factory, db_path):
         app.screen.query_one("#zoek", Input).value = "0612345"
         await pilot.pause()
         assert table.row_count == 1
+        assert "1–1 van 1" in str(app.screen.query_one("#paging", Label).render())
 
     stored = LocalStore(db_path)
     m = stored.get_by_reference("DLF-K7-0001")
     assert m.omschrijving == "Container [vol] [/] kapot"
     assert m.melder.telefoon == "+31612345678"
-    assert (m.adres.postcode, m.adres.huisnummer, m.adres.huisletter) == ("7721EJ", 12, "A")
+    assert (m.adres.postcode, m.adres.huisnummer, m.adres.huisletter) == (
+        "7721EJ",
+        12,
+        "A",
+    )
     # filled by the address hook from postcode + number
-    assert (m.adres.straat, m.adres.woonplaats, m.wijk) == ("Kerkstraat", "Dalfsen", "Dalfsen")
+    assert (m.adres.straat, m.adres.woonplaats, m.wijk) == (
+        "Kerkstraat",
+        "Dalfsen",
+        "Dalfsen",
+    )
     assert m.punt is not None
     assert m.categorie == "verlichting/lantaarnpaal"
     assert m.vier_b.value == "betrokkenheid"
@@ -121,3 +150,80 @@ async def test_full_flow(app_factory, db_path):
     assert [e.device_seq for e in events] == [1, 2, 3]
     assert stored.pending_count() == 3
     stored.close()
+
+
+async def test_list_pages_and_counts_in_a_worker(app_factory, db_path):
+    from wijkteam_tui.demo import fill_demo
+    from wijkteam_tui.screens.meldingen import PAGE_SIZE
+
+    from .conftest import NOW
+
+    store = LocalStore(db_path)
+    fill_demo(store, 130, now=NOW, seed=2)
+    newest = store.search(limit=1)[0]["reference"]
+    store.close()
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one("#lijst", DataTable)
+        assert table.row_count == PAGE_SIZE
+        assert str(table.get_row_at(0)[0]) == newest
+        assert (
+            str(screen.query_one("#paging", Label).render())
+            == f"1–{PAGE_SIZE} van 130 · pagina 1/3"
+        )
+        await pilot.press(
+            "right_square_bracket", "right_square_bracket", "right_square_bracket"
+        )
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.row_count == 130 - 2 * PAGE_SIZE
+        assert (
+            str(screen.query_one("#paging", Label).render())
+            == f"{2 * PAGE_SIZE + 1}–130 van 130 · pagina 3/3"
+        )
+        await pilot.press("left_square_bracket")
+        assert table.row_count == PAGE_SIZE
+        # filter: overdue at the fixed clock
+        await pilot.press("ctrl+o")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        store = LocalStore(db_path)
+        expected = store.count(overdue=True, now=NOW)
+        store.close()
+        assert 0 < expected == table.row_count
+        assert all(
+            str(table.get_row_at(i)[-1]).startswith("!") for i in range(table.row_count)
+        )
+
+
+async def test_edit_makes_an_event_per_change(app_factory, db_path):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await type_call(pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("enter", "escape")
+        app.screen.query_one("#lijst", DataTable).focus()
+        await pilot.press("enter", "e")
+        await pilot.pause()
+        from textual.widgets import TextArea
+
+        app.screen.query_one("#omschrijving", TextArea).text = "Lamp knippert"
+        app.screen.query_one("#telefoon", Input).value = "0529-456789"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen)
+        history = rendered(app.screen.query_one("#detail-history", Static))
+        assert "Gewijzigd: melder, omschrijving" in history
+    store = LocalStore(db_path)
+    m = store.get_by_reference("DLF-K7-0001")
+    assert (m.omschrijving, m.melder.telefoon) == ("Lamp knippert", "+31529456789")
+    assert [e.type for e in store.events_of(m.melding_id)] == [
+        "created",
+        "fields_changed",
+    ]
+    store.close()

@@ -20,12 +20,20 @@ def error_text(screen, field: str) -> str:
     return str(label.render()) if label.has_class("-shown") else ""
 
 
-async def test_every_invalid_field_has_a_dutch_message_and_nothing_is_saved(app_factory, db_path):
+async def test_every_invalid_field_has_a_dutch_message_and_nothing_is_saved(
+    app_factory, db_path
+):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
         screen = app.screen
-        values = {"telefoon": "06-1234567", "email": "jan@", "postcode": "0721 AB", "huisnummer": "abc", "naam": "x" * 201}
+        values = {
+            "telefoon": "06-1234567",
+            "email": "jan@",
+            "postcode": "0721 AB",
+            "huisnummer": "abc",
+            "naam": "x" * 201,
+        }
         for fid, value in values.items():
             screen.query_one(f"#{fid}", Input).value = value
         await pilot.press("ctrl+s")
@@ -39,7 +47,9 @@ async def test_every_invalid_field_has_a_dutch_message_and_nothing_is_saved(app_
         assert "Kies een categorie" in error_text(screen, "categorie")
         assert "vier B's" in error_text(screen, "vier_b")
         assert error_text(screen, "omschrijving") == "Beschrijf kort waar het om gaat."
-        assert "Niet opgeslagen" in str(screen.query_one("#intake-error", Label).render())
+        assert "Niet opgeslagen" in str(
+            screen.query_one("#intake-error", Label).render()
+        )
         # the cursor goes to the first invalid field; fixing it clears its message as you type
         assert app.focused.id == "naam"
         screen.query_one("#telefoon", Input).value = "06-12345678"
@@ -95,7 +105,9 @@ async def test_no_device_code_asks_for_settings(app_factory, db_path):
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, IntakeScreen)
-        assert "apparaatcode" in str(app.screen.query_one("#intake-error", Label).render())
+        assert "apparaatcode" in str(
+            app.screen.query_one("#intake-error", Label).render()
+        )
         await pilot.press("f9")
         app.screen.query_one("#device_code", Input).value = "k7"
         await pilot.press("ctrl+s")
@@ -127,3 +139,28 @@ async def test_user_text_is_never_markup(app_factory, db_path):
     assert store.get_by_reference("DLF-K7-0001").omschrijving == text
     store.close()
     assert Text(text).plain == text
+
+
+async def test_categorie_picker_filters_and_tab_takes_a_single_match(app_factory):
+    from wijkteam_tui.widgets import CategoriePicker
+
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        app.screen.query_one("#categorie").focus()
+        await pilot.press(*"tegel")
+        picker = app.screen.query_one(CategoriePicker)
+        assert [c.code for c in picker._matches] == ["verharding/losse_tegel"]
+        await pilot.press("tab")
+        assert picker.code == "verharding/losse_tegel"
+        assert app.focused.id == "vier_b"
+        await pilot.press("3")
+        assert app.screen.query_one("#vier_b").value.value == "bereikbaarheid"
+        assert app.focused.id == "omschrijving"
+        # ↓ picks the second match
+        app.screen.query_one("#categorie").focus()
+        app.screen.query_one("#categorie").value = ""
+        await pilot.press(*"lantaarnpaal")
+        assert len(picker._matches) == 2
+        await pilot.press("down", "enter")
+        assert picker.code == picker._matches[1].code

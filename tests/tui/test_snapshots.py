@@ -28,14 +28,27 @@ def demo_db(tmp_path):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_list(snap_compare, app_factory, demo_db, size):
-    assert snap_compare(app_factory(db=demo_db), terminal_size=size)
+    async def settle(pilot):
+        await pilot.app.workers.wait_for_complete()  # the match count runs in a worker
+        await pilot.pause()
+
+    assert snap_compare(app_factory(db=demo_db), terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_intake(snap_compare, app_factory, demo_db, size):
     async def fill(pilot):
         await pilot.press("n")
-        await pilot.press(*"Anna Bakker", "enter", *"0612345", "enter", *"7721 EJ", "enter", *"12a", "enter")
+        await pilot.press(
+            *"Anna Bakker",
+            "enter",
+            *"0612345",
+            "enter",
+            *"7721 EJ",
+            "enter",
+            *"12a",
+            "enter",
+        )
         await pilot.press(*"lamp")
         await pilot.pause()
 
@@ -48,8 +61,14 @@ def test_detail(snap_compare, app_factory, demo_db, size):
         from wijkteam_tui.screens.detail import DetailScreen
 
         store = pilot.app.store
-        row = next(r for r in store.search(status="afgehandeld", limit=50) if r["callback_count"] and r["event_count"] >= 4)
+        row = next(
+            r
+            for r in store.search(status="afgehandeld", limit=50)
+            if r["callback_count"] and r["event_count"] >= 4
+        )
         await pilot.app.push_screen(DetailScreen(row["melding_id"]))
         await pilot.pause()
 
-    assert snap_compare(app_factory(db=demo_db), terminal_size=size, run_before=open_detail)
+    assert snap_compare(
+        app_factory(db=demo_db), terminal_size=size, run_before=open_detail
+    )

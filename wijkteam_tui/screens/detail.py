@@ -3,11 +3,13 @@ call-backs and edits, each stored as an event through ``shared.commands``."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
@@ -20,7 +22,12 @@ from shared.model import Melding
 from shared.status import allowed_next
 from shared.validation import format_phone
 from wijkteam_tui.fmt import categorie_label, date_time, enum_label, long_date
-from wijkteam_tui.screens.dialogs import CallbackModal, CallbackResult, NoteModal, StatusModal
+from wijkteam_tui.screens.dialogs import (
+    CallbackModal,
+    CallbackResult,
+    NoteModal,
+    StatusModal,
+)
 from wijkteam_tui.store import StoreError
 from wijkteam_tui.widgets import StatusBar
 
@@ -28,7 +35,7 @@ from wijkteam_tui.widgets import StatusBar
 class DetailScreen(Screen):
     """One melding, by id."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "status", "Status", id="detail.status"),
         Binding("n", "note", "Notitie", id="detail.note"),
         Binding("t", "callback", "Terugkoppeling", id="detail.callback"),
@@ -59,9 +66,11 @@ class DetailScreen(Screen):
         self.reload()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "status" and self.melding is not None and not allowed_next(self.melding.status):
-            return False
-        return True
+        return not (
+            action == "status"
+            and self.melding is not None
+            and not allowed_next(self.melding.status)
+        )
 
     def reload(self) -> None:
         """Read the melding again and render it."""
@@ -88,14 +97,21 @@ class DetailScreen(Screen):
         elif melder.anoniem:
             melder_text = "anoniem"
         else:
-            parts = [melder.naam, format_phone(melder.telefoon) if melder.telefoon else "", melder.email or ""]
+            parts = [
+                melder.naam,
+                format_phone(melder.telefoon) if melder.telefoon else "",
+                melder.email or "",
+            ]
             melder_text = " · ".join(p for p in parts if p)
         now = self.app.now()
         deadline = Text(long_date(m.deadline))
         if m.deadline and m.is_open and m.deadline < now:
             deadline.append("  (te laat)", style="bold red")
         rows = [
-            ("Geregistreerd", f"{date_time(m.registered_at)} door {m.registered_by} ({m.device_id})"),
+            (
+                "Geregistreerd",
+                f"{date_time(m.registered_at)} door {m.registered_by} ({m.device_id})",
+            ),
             ("Type / kanaal", f"{m.type.label} · {m.kanaal.label}"),
             ("Melder", melder_text),
             ("Locatie", m.location_text()),
@@ -107,7 +123,12 @@ class DetailScreen(Screen):
             ("Omschrijving", m.omschrijving),
         ]
         if m.conflicts:
-            rows.append(("Conflicten", f"{len(m.conflicts)} gelijktijdige wijziging(en); zie historie"))
+            rows.append(
+                (
+                    "Conflicten",
+                    f"{len(m.conflicts)} gelijktijdige wijziging(en); zie historie",
+                )
+            )
         for k, v in rows:
             t.add_row(Text(k), v if isinstance(v, Text) else Text(v))
         return t
@@ -115,34 +136,57 @@ class DetailScreen(Screen):
     def _notes(self, m: Melding) -> Group:
         parts: list = []
         if m.notes:
-            t = Table(title="Notities", title_justify="left", expand=True, show_edge=False)
+            t = Table(
+                title="Notities", title_justify="left", expand=True, show_edge=False
+            )
             t.add_column("Tijd", no_wrap=True, width=16)
             t.add_column("Door", no_wrap=True)
             t.add_column("Notitie", ratio=1)
             for n in m.notes:
-                t.add_row(Text(date_time(n.at)), Text(n.user), Text(n.tekst + (" (melder)" if n.openbaar else "")))
+                t.add_row(
+                    Text(date_time(n.at)),
+                    Text(n.user),
+                    Text(n.tekst + (" (melder)" if n.openbaar else "")),
+                )
             parts.append(t)
         if m.terugkoppelingen:
-            t = Table(title="Terugkoppelingen", title_justify="left", expand=True, show_edge=False)
+            t = Table(
+                title="Terugkoppelingen",
+                title_justify="left",
+                expand=True,
+                show_edge=False,
+            )
             t.add_column("Tijd", no_wrap=True, width=16)
             t.add_column("Via", no_wrap=True)
             t.add_column("Bereikt", no_wrap=True)
             t.add_column("Tekst", ratio=1)
             for c in m.terugkoppelingen:
-                t.add_row(Text(date_time(c.at)), Text(c.kanaal.label), Text("ja" if c.bereikt else "nee"), Text(c.tekst))
+                t.add_row(
+                    Text(date_time(c.at)),
+                    Text(c.kanaal.label),
+                    Text("ja" if c.bereikt else "nee"),
+                    Text(c.tekst),
+                )
             parts.append(t)
         elif m.melder is not None and m.melder.has_contact:
             parts.append(Text("Nog geen terugkoppeling aan de melder.", style="yellow"))
         return Group(*parts)
 
     def _history(self, m: Melding) -> Table:
-        t = Table(title=f"Historie ({len(m.history)})", title_justify="left", expand=True, show_edge=False)
+        t = Table(
+            title=f"Historie ({len(m.history)})",
+            title_justify="left",
+            expand=True,
+            show_edge=False,
+        )
         t.add_column("Tijd", no_wrap=True, width=16)
         t.add_column("Apparaat", no_wrap=True)
         t.add_column("Door", no_wrap=True)
         t.add_column("Gebeurtenis", ratio=1)
         for h in m.history:
-            t.add_row(Text(date_time(h.at)), Text(h.device_id), Text(h.user), Text(h.summary))
+            t.add_row(
+                Text(date_time(h.at)), Text(h.device_id), Text(h.user), Text(h.summary)
+            )
         return t
 
     # -- actions ----------------------------------------------------------------------------------
@@ -173,7 +217,9 @@ class DetailScreen(Screen):
         def done(result: tuple[Status, str] | None) -> None:
             if result:
                 naar, notitie = result
-                self._store(lambda dev, s: [commands.change_status(dev, s, naar, notitie)])
+                self._store(
+                    lambda dev, s: [commands.change_status(dev, s, naar, notitie)]
+                )
 
         self.app.push_screen(StatusModal(self.melding), done)
 
@@ -181,7 +227,9 @@ class DetailScreen(Screen):
         def done(result: tuple[str, bool] | None) -> None:
             if result:
                 tekst, openbaar = result
-                self._store(lambda dev, s: [commands.add_note(dev, s, tekst, openbaar=openbaar)])
+                self._store(
+                    lambda dev, s: [commands.add_note(dev, s, tekst, openbaar=openbaar)]
+                )
 
         self.app.push_screen(NoteModal(), done)
 
@@ -189,7 +237,16 @@ class DetailScreen(Screen):
         def done(result: CallbackResult | None) -> None:
             if result:
                 self._store(
-                    lambda dev, s: [commands.log_callback(dev, s, kanaal=result.kanaal, tekst=result.tekst, at=result.at, bereikt=result.bereikt)]
+                    lambda dev, s: [
+                        commands.log_callback(
+                            dev,
+                            s,
+                            kanaal=result.kanaal,
+                            tekst=result.tekst,
+                            at=result.at,
+                            bereikt=result.bereikt,
+                        )
+                    ]
                 )
 
         self.app.push_screen(CallbackModal(self.app.now()), done)

@@ -8,11 +8,12 @@ dialog, which stays open until the input is right.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import msgspec
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
@@ -30,7 +31,7 @@ from wijkteam_tui.fmt import long_date
 class SavedModal(ModalScreen[Melding | None]):
     """After saving: the reference to tell the caller, the service promise and the deadline."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Sluiten", id="saved.close"),
         Binding("enter", "close", "Volgende melding", id="saved.next"),
     ]
@@ -49,7 +50,9 @@ class SavedModal(ModalScreen[Melding | None]):
         if m.categorie and m.categorie in load_taxonomy():
             body.append(load_taxonomy().get(m.categorie).belofte + "\n\n")
         if m.deadline:
-            body.append(f"Uiterlijk afgehandeld op {long_date(m.deadline)} ({m.servicenorm} werkdagen).\n")
+            body.append(
+                f"Uiterlijk afgehandeld op {long_date(m.deadline)} ({m.servicenorm} werkdagen).\n"
+            )
         body.append("\nEnter: volgende melding")
         with Vertical(classes="dialog"):
             yield Static(body, id="saved-body")
@@ -61,7 +64,7 @@ class SavedModal(ModalScreen[Melding | None]):
 class StatusModal(ModalScreen[tuple[Status, str] | None]):
     """Change the status: only moves in the transition table; a note where it is required."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Annuleren", id="status.cancel"),
         Binding("ctrl+s", "ok", "Opslaan", id="status.ok", priority=True),
     ]
@@ -72,9 +75,15 @@ class StatusModal(ModalScreen[tuple[Status, str] | None]):
 
     def compose(self) -> ComposeResult:
         current = self.melding.status
-        options = [(s.label + (" (notitie verplicht)" if s in NOTE_REQUIRED else ""), s.value) for s in allowed_next(current)]
+        options = [
+            (s.label + (" (notitie verplicht)" if s in NOTE_REQUIRED else ""), s.value)
+            for s in allowed_next(current)
+        ]
         with Vertical(classes="dialog"):
-            yield Label(Text(f"Status van {self.melding.reference}: nu {current.label}"), classes="dialog-title")
+            yield Label(
+                Text(f"Status van {self.melding.reference}: nu {current.label}"),
+                classes="dialog-title",
+            )
             yield Select(options, allow_blank=False, id="naar", compact=True)
             yield Label("Notitie (wordt aan de melder verteld)")
             yield TextArea(id="notitie", compact=True, tab_behavior="focus")
@@ -106,7 +115,7 @@ class StatusModal(ModalScreen[tuple[Status, str] | None]):
 class NoteModal(ModalScreen[tuple[str, bool] | None]):
     """Add a note; ``openbaar`` when it may be told to the resident."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Annuleren", id="note.cancel"),
         Binding("ctrl+s", "ok", "Opslaan", id="note.ok", priority=True),
     ]
@@ -115,7 +124,9 @@ class NoteModal(ModalScreen[tuple[str, bool] | None]):
         with Vertical(classes="dialog"):
             yield Label("Notitie toevoegen", classes="dialog-title")
             yield TextArea(id="tekst", compact=True, tab_behavior="focus")
-            yield Checkbox("Mag aan de melder worden verteld", id="openbaar", compact=True)
+            yield Checkbox(
+                "Mag aan de melder worden verteld", id="openbaar", compact=True
+            )
             yield Label("", id="note-error", classes="store-error")
             with Horizontal(classes="buttons"):
                 yield Button("Opslaan (Ctrl+S)", id="ok", variant="primary")
@@ -126,7 +137,9 @@ class NoteModal(ModalScreen[tuple[str, bool] | None]):
 
     def action_ok(self) -> None:
         try:
-            tekst = clean_text(self.query_one("#tekst", TextArea).text, "notitie", required=True)
+            tekst = clean_text(
+                self.query_one("#tekst", TextArea).text, "notitie", required=True
+            )
         except ValidationError as exc:
             label = self.query_one("#note-error", Label)
             label.update(Text(exc.message))
@@ -156,14 +169,17 @@ def parse_local_datetime(raw: str) -> datetime:
     try:
         local = datetime.strptime(raw.strip(), "%d-%m-%Y %H:%M")
     except ValueError:
-        raise ValidationError("tijdstip", "Typ datum en tijd als dd-mm-jjjj uu:mm, bijv. 04-05-2026 14:03.") from None
+        raise ValidationError(
+            "tijdstip",
+            "Typ datum en tijd als dd-mm-jjjj uu:mm, bijv. 04-05-2026 14:03.",
+        ) from None
     return local.replace(tzinfo=AMS).astimezone(UTC)
 
 
 class CallbackModal(ModalScreen[CallbackResult | None]):
     """Log the terugkoppeling: channel, when (default now), what was said, reached or not."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Annuleren", id="callback.cancel"),
         Binding("ctrl+s", "ok", "Opslaan", id="callback.ok", priority=True),
     ]
@@ -175,10 +191,23 @@ class CallbackModal(ModalScreen[CallbackResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Terugkoppeling aan de melder", classes="dialog-title")
-            yield Select([(k.label, k.value) for k in Kanaal], value=Kanaal.TELEFOON.value, allow_blank=False, id="kanaal", compact=True)
-            yield Input(to_local(self.now).strftime("%d-%m-%Y %H:%M"), id="tijdstip", compact=True)
+            yield Label("Via")
+            yield Select(
+                [(k.label, k.value) for k in Kanaal],
+                value=Kanaal.TELEFOON.value,
+                allow_blank=False,
+                id="kanaal",
+                compact=True,
+            )
+            yield Label("Wanneer (dd-mm-jjjj uu:mm)")
+            yield Input(
+                to_local(self.now).strftime("%d-%m-%Y %H:%M"),
+                id="tijdstip",
+                compact=True,
+            )
             yield Checkbox("Melder bereikt", value=True, id="bereikt", compact=True)
-            yield Input(placeholder="wat is er verteld", id="tekst", compact=True)
+            yield Label("Wat is er verteld")
+            yield Input(placeholder="bijv. lamp is vervangen", id="tekst", compact=True)
             yield Label("", id="callback-error", classes="store-error")
             with Horizontal(classes="buttons"):
                 yield Button("Opslaan (Ctrl+S)", id="ok", variant="primary")

@@ -3,9 +3,11 @@ fields becomes one ``fields_changed`` event (``shared.commands.edit``)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label
@@ -19,7 +21,7 @@ from wijkteam_tui.widgets import FormInvalid, MeldingForm, StatusBar, changes_be
 class EditScreen(Screen):
     """Ctrl+S stores the changes (nothing while a field is invalid); Escape cancels."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Opslaan", id="edit.save", priority=True),
         Binding("escape", "back", "Annuleren", id="edit.back"),
     ]
@@ -32,7 +34,9 @@ class EditScreen(Screen):
         yield Label("", id="edit-title", classes="screen-title")
         yield Label("", id="edit-error", classes="store-error")
         with VerticalScroll():
-            yield MeldingForm(address_lookup=getattr(self.app, "address_lookup", None), id="form")
+            yield MeldingForm(
+                address_lookup=getattr(self.app, "address_lookup", None), id="form"
+            )
         yield StatusBar()
         yield Footer()
 
@@ -52,7 +56,9 @@ class EditScreen(Screen):
         try:
             fields = form.values()
         except FormInvalid as exc:
-            self._error(f"Niet opgeslagen: {len(exc.errors)} veld(en) kloppen nog niet.")
+            self._error(
+                f"Niet opgeslagen: {len(exc.errors)} veld(en) kloppen nog niet."
+            )
             return
         app = self.app
         try:

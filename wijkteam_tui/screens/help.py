@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
 def _key(b: Binding) -> str:
-    return b.key_display or b.key.split(",")[0].replace("ctrl+", "Ctrl+").replace("escape", "Esc")
+    return b.key_display or b.key.split(",")[0].replace("ctrl+", "Ctrl+").replace(
+        "escape", "Esc"
+    )
 
 
 class HelpScreen(ModalScreen[None]):
     """F1: the keys; Escape closes."""
 
-    BINDINGS = [Binding("escape,f1,q", "close", "Sluiten", id="help.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,q", "close", "Sluiten", id="help.close")
+    ]
 
     def compose(self) -> ComposeResult:
         from wijkteam_tui.app import WijkteamApp
@@ -31,14 +37,29 @@ class HelpScreen(ModalScreen[None]):
         t.add_column("Scherm", no_wrap=True)
         t.add_column("Toets", no_wrap=True)
         t.add_column("Wat")
-        for name, cls in (("Overal", WijkteamApp), ("Lijst", MeldingenScreen), ("Nieuwe melding", IntakeScreen),
-                          ("Melding", DetailScreen), ("Bewerken", EditScreen)):
+        for name, cls in (
+            ("Overal", WijkteamApp),
+            ("Lijst", MeldingenScreen),
+            ("Nieuwe melding", IntakeScreen),
+            ("Melding", DetailScreen),
+            ("Bewerken", EditScreen),
+        ):
             for b in cls.BINDINGS:
                 if isinstance(b, Binding) and b.description:
                     t.add_row(Text(name), Text(_key(b)), Text(b.description))
-        t.add_row(Text("Nieuwe melding"), Text("Enter"), Text("naar het volgende veld van het snelle pad"))
-        t.add_row(Text("Nieuwe melding"), Text("1–4"), Text("vier B kiezen (in het veld Vier B)"))
-        t.add_row(Text("Overal"), Text("Ctrl+P"), Text("opdrachtenpalet: elke actie op naam"))
+        t.add_row(
+            Text("Nieuwe melding"),
+            Text("Enter"),
+            Text("naar het volgende veld van het snelle pad"),
+        )
+        t.add_row(
+            Text("Nieuwe melding"),
+            Text("1–4"),
+            Text("vier B kiezen (in het veld Vier B)"),
+        )
+        t.add_row(
+            Text("Overal"), Text("Ctrl+P"), Text("opdrachtenpalet: elke actie op naam")
+        )
         with VerticalScroll(classes="dialog"):
             yield Static(t)
 

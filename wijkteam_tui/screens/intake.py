@@ -7,9 +7,11 @@ gives a message and the form stays filled.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label
@@ -22,9 +24,10 @@ from wijkteam_tui.widgets import FormInvalid, MeldingForm, StatusBar
 
 
 class IntakeScreen(Screen):
-    """A new melding. Ctrl+S saves; Escape goes back to the list (the form is kept)."""
+    """A new melding. Ctrl+S saves; Escape goes back to the list and keeps what was typed
+    (the app installs this screen once), Ctrl+L empties the form."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Opslaan", id="intake.save", priority=True),
         Binding("ctrl+l", "clear", "Leegmaken", id="intake.clear"),
         Binding("escape", "back", "Terug", id="intake.back"),
@@ -34,7 +37,9 @@ class IntakeScreen(Screen):
         yield Label("Nieuwe melding", classes="screen-title")
         yield Label("", id="intake-error", classes="store-error")
         with VerticalScroll(id="intake-scroll"):
-            yield MeldingForm(address_lookup=getattr(self.app, "address_lookup", None), id="form")
+            yield MeldingForm(
+                address_lookup=getattr(self.app, "address_lookup", None), id="form"
+            )
         yield StatusBar()
         yield Footer()
 
@@ -55,7 +60,9 @@ class IntakeScreen(Screen):
         try:
             fields = self.form.values()
         except FormInvalid as exc:
-            self._store_error(f"Niet opgeslagen: {len(exc.errors)} veld(en) kloppen nog niet.")
+            self._store_error(
+                f"Niet opgeslagen: {len(exc.errors)} veld(en) kloppen nog niet."
+            )
             widget = self.form.first_error_widget(exc.errors)
             if widget is not None:
                 widget.focus()
@@ -64,7 +71,9 @@ class IntakeScreen(Screen):
         try:
             store = app.store
             dev = store.device_clock(app.config.user, clock=app.hlc_clock)
-            melding = store.register(dev, prefix=app.config.prefix, fields=fields, registered_at=app.now())
+            melding = store.register(
+                dev, prefix=app.config.prefix, fields=fields, registered_at=app.now()
+            )
         except NoDeviceCode as exc:
             self._store_error(exc.message)
             return

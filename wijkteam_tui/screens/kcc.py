@@ -131,6 +131,35 @@ async def fetch_role(base_url: str | None, token: str | None) -> str | None:
     return await KccClient(base_url, token).role()
 
 
+def token_role(base_url: str | None, token: str | None, *, timeout_s: float = 3.0,
+               transport: httpx.BaseTransport | None = None) -> str | None:
+    """Blocking variant of :func:`fetch_role` for the CLI before the app starts (``GET /api/v1/me``,
+    at most ``timeout_s`` seconds). None when not configured, offline, or the token is refused, so
+    the caller falls back to the normal mode."""
+    if not (base_url and token):
+        return None
+    try:
+        with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport) as client:
+            r = client.get(ME_PATH, headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError:
+        return None
+    if r.status_code != 200:
+        return None
+    try:
+        role = r.json().get("role")
+    except ValueError:
+        return None
+    return role if isinstance(role, str) else None
+
+
+def starts_in_kcc_mode(config: Any, *, asked: bool, transport: httpx.BaseTransport | None = None) -> bool:
+    """Whether ``wijkteam`` opens in KCC mode: ``--kcc`` given, or the configured token has role kcc
+    (issue 5). ``config`` needs ``server_url`` and ``token``."""
+    if asked:
+        return True
+    return token_role(getattr(config, "server_url", None), getattr(config, "token", None), transport=transport) == "kcc"
+
+
 def _open_text(hit: dict[str, Any]) -> Text:
     return Text("open", style="bold green") if hit["open"] else Text("gesloten", style="bold")
 
@@ -232,6 +261,10 @@ class KccScreen(Screen):
         try:
             answer = await self.client.search(query)
         except KccError as exc:
+            # Old results under a new error would read as the answer to this question: clear them.
+            self.results = []
+            self.query_one("#kcc-results", DataTable).clear()
+            self._show_detail(False)
             self._message(exc.message, error=True)
             return
         self._show_results(answer)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -115,7 +116,7 @@ class ReportScreen(Screen):
         today: the Europe/Amsterdam date that picks the initial period (the current quarter).
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[Binding]] = [
         Binding("left_square_bracket", "shift(-1)", "Vorige periode", id="report.prev"),
         Binding("right_square_bracket", "shift(1)", "Volgende periode", id="report.next"),
         Binding("p", "focus_period", "Periode", id="report.period"),

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import msgspec
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from shared.errors import ValidationError
 from shared.validation import MAX_SHORT_TEXT_LENGTH, clean_text
-from wijkteam_tui.config import check_device_code, check_prefix, check_server_url, save_config
+from wijkteam_tui.config import (
+    check_device_code,
+    check_prefix,
+    check_server_url,
+    save_config,
+)
 from wijkteam_tui.store import StoreError
 from wijkteam_tui.widgets import FieldError
 
@@ -27,7 +34,7 @@ EXPLANATION = (
 class SettingsScreen(Screen):
     """Edit and save the laptop's configuration."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Opslaan", id="settings.save", priority=True),
         Binding("escape", "back", "Terug", id="settings.back"),
     ]
@@ -50,8 +57,13 @@ class SettingsScreen(Screen):
                 value = getattr(cfg, key)
                 with Horizontal(classes="field-row"):
                     yield Label(label, classes="field-label")
-                    yield Input("" if value is None else str(value), placeholder=placeholder, id=key, compact=True,
-                                password=key == "token")
+                    yield Input(
+                        "" if value is None else str(value),
+                        placeholder=placeholder,
+                        id=key,
+                        compact=True,
+                        password=key == "token",
+                    )
                 yield FieldError(id=f"err-{key}")
             yield Label("", id="settings-error", classes="store-error")
         yield Footer()
@@ -65,7 +77,9 @@ class SettingsScreen(Screen):
             "token": lambda v: v.strip() or None,
             "device_code": lambda v: check_device_code(v) if v.strip() else None,
             "prefix": check_prefix,
-            "user": lambda v: clean_text(v, "user", max_length=MAX_SHORT_TEXT_LENGTH, required=True),
+            "user": lambda v: clean_text(
+                v, "user", max_length=MAX_SHORT_TEXT_LENGTH, required=True
+            ),
             "sync_interval_s": _interval,
         }
         for key, check in checks.items():
@@ -84,10 +98,14 @@ class SettingsScreen(Screen):
             if config.device_code:
                 self.app.store.set_device_code(config.device_code)
         except (OSError, StoreError) as exc:
-            self.query_one("#settings-error", Label).update(Text(f"Niet opgeslagen: {getattr(exc, 'message', exc)}"))
+            self.query_one("#settings-error", Label).update(
+                Text(f"Niet opgeslagen: {getattr(exc, 'message', exc)}")
+            )
             self.query_one("#settings-error", Label).add_class("-shown")
             return
         self.app.config = config
+        self.app.refresh_bindings()
+        self.app.update_sync_text()
         self.app.schedule_sync(0)
         self.app.notify("Instellingen opgeslagen.")
         self.app.pop_screen()
@@ -102,5 +120,7 @@ def _interval(raw: str) -> int:
     except ValueError:
         n = 0
     if not 10 <= n <= 86400:
-        raise ValidationError("sync_interval_s", "Kies een aantal seconden tussen 10 en 86400.")
+        raise ValidationError(
+            "sync_interval_s", "Kies een aantal seconden tussen 10 en 86400."
+        )
     return n

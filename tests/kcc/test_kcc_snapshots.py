@@ -1,0 +1,85 @@
+"""Snapshots of the KCC screen at 80×24: results and detail. Look at the diff before updating.
+
+Stable by construction: the server's answers are made by the real server code
+(``sync_server.search``) from meldingen registered at a fixed instant, served through an httpx
+mock transport; the app's clock is fixed and it does not sync.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import partial
+
+import httpx
+import msgspec
+import pytest
+
+from shared.enums import Status
+from shared.model import Adres, Melder
+from shared.search import classify
+from shared.taxonomy import load_taxonomy
+from sync_server.search import KccResults, detail, hit_from_row
+from tests.kcc.helpers import make
+from wijkteam_tui.app import make_app
+from wijkteam_tui.config import Config
+from wijkteam_tui.screens import kcc as kcc_screen
+from wijkteam_tui.screens.kcc import KccClient, KccScreen
+
+NOW = datetime(2026, 4, 28, 8, 0, tzinfo=UTC)
+REG = datetime(2026, 4, 24, 8, 15, tzinfo=UTC)
+
+
+def rows() -> list[dict]:
+    kerk = Adres(straat="Kerkstraat", huisnummer=12, postcode="7721EJ", woonplaats="Dalfsen")
+    _, _, boom = make(
+        1, registered_at=REG, adres=msgspec.structs.replace(kerk, huisletter="A"),
+        melder=Melder(naam="Jan Jansen", telefoon="+31612345678"), omschrijving="Grote tak [red]afgebroken[/red]",
+    )  # fmt: skip
+    _, _, lamp = make(
+        2, registered_at=REG, adres=msgspec.structs.replace(kerk, huisletter="B"), categorie="verlichting/lantaarnpaal",
+        melder=Melder(anoniem=True), omschrijving="Lamp brandt niet",
+        status=[(Status.AFGEHANDELD, "Lamp vervangen.")],
+    )  # fmt: skip
+    return [lamp, boom]
+
+
+def transport() -> httpx.MockTransport:
+    tax = load_taxonomy()
+    data = {r["reference"]: r for r in rows()}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/kcc/search":
+            q = classify(request.url.params["q"])
+            answer = KccResults(q.kind.value, q.describe(), [hit_from_row(r, tax) for r in data.values()])
+            return httpx.Response(200, content=msgspec.json.encode(answer))
+        ref = request.url.path.rsplit("/", 1)[1]
+        return httpx.Response(200, content=msgspec.json.encode(detail(data[ref], tax)))
+
+    return httpx.MockTransport(handler)
+
+
+def app(tmp_path, monkeypatch):
+    """The app as ``wijkteam --kcc`` starts it; its KCC client talks to the mock transport."""
+    monkeypatch.setattr(kcc_screen, "KccClient", partial(KccClient, transport=transport()))
+    config = Config(server_url="http://kcc.test", token="wt_x")
+    return make_app(tmp_path / "laptop.sqlite", config, kcc=True, clock=lambda: NOW, auto_sync=False)
+
+
+async def open_kcc(pilot) -> None:
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, KccScreen)
+    await pilot.press(*"7721 ej 12", "enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("view", ["results", "detail"])
+def test_kcc_screen(snap_compare, tmp_path, monkeypatch, view: str) -> None:
+    async def run_before(pilot) -> None:
+        await open_kcc(pilot)
+        if view == "detail":
+            await pilot.press("down", "enter")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+
+    assert snap_compare(app(tmp_path, monkeypatch), terminal_size=(80, 24), run_before=run_before)
