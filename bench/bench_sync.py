@@ -121,7 +121,7 @@ class InMemoryApplyStore(LocalStore):
     def apply_remote(self, events: list[Event], next_after: int) -> None:
         from shared.fold import fold
         from shared.projection import COLUMNS, projection_row
-        from wijkteam_tui.store import _event_values, _fts_values
+        from wijkteam_tui.store import _event_values, _free_key, _fts_values, sort_key
 
         with self.transaction():
             ids = [e.event_id for e in events]
@@ -151,7 +151,7 @@ class InMemoryApplyStore(LocalStore):
                 self.conn.execute("UPDATE device SET hlc_last = max(hlc_last, ?) WHERE id = 1", (max(e.hlc for e in new),))
             self._refold(existing)
             names = list(COLUMNS)
-            start = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM meldingen").fetchone()[0]
+            taken: set[int] = set()
             m_rows, fts_rows = [], []
             for mid in mids:
                 if mid in existing:
@@ -160,14 +160,23 @@ class InMemoryApplyStore(LocalStore):
                 if m is None:
                     continue
                 row = projection_row(m)
-                start += 1
-                m_rows.append([start, *(row[c] for c in names)])
-                fts_rows.append((start, *_fts_values(row)))
+                key = _free_key(self.conn, sort_key(row["registered_at"]), taken)  # the store's rowid rule
+                taken.add(key)
+                m_rows.append([key, *(row[c] for c in names)])
+                fts_rows.append((key, *_fts_values(row)))
             self.conn.executemany(
                 f"INSERT INTO meldingen (rowid, {', '.join(names)}) VALUES ({', '.join('?' * (len(names) + 1))})", m_rows)
             self.conn.executemany(
                 "INSERT INTO meldingen_fts (rowid, reference, omschrijving, adres, melder) VALUES (?, ?, ?, ?, ?)", fts_rows)
             self.conn.execute("UPDATE device SET pull_cursor = ? WHERE id = 1", (next_after,))
+
+
+def _rowids(db: Path) -> dict[str, int]:
+    conn = sqlite3.connect(db)
+    try:
+        return dict(conn.execute("SELECT melding_id, rowid FROM meldingen"))
+    finally:
+        conn.close()
 
 
 def rss_mb_of_pull(url: str, token: str, db: Path) -> float:
@@ -229,6 +238,7 @@ def pull_and_push(tmp: Path, args: argparse.Namespace) -> None:
         from tests.e2e.replicas import snapshot
 
         assert snapshot(tmp / "laptop-proto.sqlite3") == snapshot(tmp / "laptop.sqlite3")
+        assert _rowids(tmp / "laptop-proto.sqlite3") == _rowids(tmp / "laptop.sqlite3")
 
         # floor: the same pages as bytes, decoded, and the events inserted in one transaction
         pages: list[bytes] = []

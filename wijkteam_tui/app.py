@@ -4,6 +4,10 @@ The app owns the UI thread's :class:`LocalStore`. Background sync runs in a thre
 (exclusive, group ``"sync"``) with its own store on the same file; it calls
 ``wijkteam_tui.sync_client.sync_once`` when configured, on an interval and after each save, backing
 off after failures. Without ``sync_client`` (or without server/token) the app works offline.
+
+KCC mode (issue 5, ``kcc=True``): the app is read-only — no background sync, and the actions in
+:data:`KCC_BLOCKED` (new melding, sync, status/note/terugkoppeling/edit) are disabled through
+``check_action`` on the app and the screens, so neither a key nor the command palette reaches them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ from wijkteam_tui.widgets import AddressLookup
 
 #: Longest wait between sync attempts after repeated failures (seconds).
 MAX_BACKOFF_S = 15 * 60
+
+#: Actions that write (or push writes); disabled in KCC mode, which is read-only (issue 5).
+KCC_BLOCKED = frozenset(
+    {"new_melding", "new", "sync_now", "status", "note", "callback", "edit", "save"}
+)
 
 
 class WijkteamApp(App):
@@ -59,8 +68,12 @@ class WijkteamApp(App):
         busy_timeout_ms: int = 5000,
         sync_fn: Callable[..., Any] | None = None,
         auto_sync: bool = True,
+        location: Any = None,
+        wijken: Any = None,
     ) -> None:
         super().__init__()
+        self.location = location
+        self.wijken = wijken
         self.db_path = Path(db_path)
         self.config = config
         self.kcc = kcc
@@ -108,7 +121,7 @@ class WijkteamApp(App):
                 timeout=10,
             )
         self.update_sync_text()
-        if self.auto_sync:
+        if self.auto_sync and not self.kcc:
             self.schedule_sync(0)
 
     def on_unmount(self) -> None:
@@ -119,6 +132,8 @@ class WijkteamApp(App):
     def action_new_melding(self) -> None:
         from wijkteam_tui.screens.intake import IntakeScreen
 
+        if not self.allows("new_melding"):
+            return
         if isinstance(self.screen, IntakeScreen):
             return
         # Installed, so Escape back to the list keeps a half-typed call for when you return.
@@ -173,13 +188,16 @@ class WijkteamApp(App):
                     continue
                 seen.add(b.action)
                 target = self if bindings is self.BINDINGS else screen
+                if not target.check_action(b.action, ()):
+                    continue  # disabled here (KCC mode is read-only; sync without a server)
                 key = b.key_display or b.key.split(",")[0]
                 yield SystemCommand(
                     b.description, f"Toets: {key}", partial(target.run_action, b.action)
                 )
-        yield SystemCommand(
-            "Nieuwe melding", "Toets: n (lijst) of F2", self.action_new_melding
-        )
+        if self.allows("new_melding"):
+            yield SystemCommand(
+                "Nieuwe melding", "Toets: n (lijst) of F2", self.action_new_melding
+            )
         yield SystemCommand("Stoppen", "Toets: Ctrl+Q", self.exit)
 
     # -- sync ------------------------------------------------------------------------------------
@@ -189,13 +207,23 @@ class WijkteamApp(App):
         self.update_sync_text()
         self.schedule_sync(0)
 
+    def allows(self, action: str) -> bool:
+        """False for a writing action in KCC mode (:data:`KCC_BLOCKED`); screens ask this in their
+        ``check_action`` so the read-only rule lives here once."""
+        return not (self.kcc and action in KCC_BLOCKED)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide "Sync" while no server is set (the status line then says "alleen lokaal")."""
+        """Disable writing actions in KCC mode; hide "Sync" while no server is set (the status line
+        then says "alleen lokaal")."""
+        if not self.allows(action):
+            return False
         if action == "sync_now":
             return self.config.can_sync
         return True
 
     def action_sync_now(self) -> None:
+        if not self.allows("sync_now"):
+            return
         self._failures = 0
         if not self.config.can_sync:
             self.notify(
@@ -206,8 +234,8 @@ class WijkteamApp(App):
         self.schedule_sync(0)
 
     def schedule_sync(self, delay_s: float) -> None:
-        """(Re)start the sync timer; does nothing without server URL and token."""
-        if not self.config.can_sync or not self.auto_sync:
+        """(Re)start the sync timer; does nothing without server URL and token, or in KCC mode."""
+        if not self.config.can_sync or not self.auto_sync or self.kcc:
             return
         if self._sync_timer is not None:
             self._sync_timer.stop()
@@ -295,19 +323,27 @@ def make_app(
     busy_timeout_ms: int = 5000,
     sync_fn: Callable[..., Any] | None = None,
     auto_sync: bool = True,
+    location: Any = None,
+    wijken: Any = None,
 ) -> WijkteamApp:
     """Build the app on a database file.
 
     Args:
         db_path: the local SQLite file (created when missing).
         config: settings (default: ``Config()``; the CLI passes ``load_config()``).
-        kcc: open the KCC screen (``wijkteam_tui.screens.kcc``) on start.
+        kcc: KCC mode: open the KCC screen (``wijkteam_tui.screens.kcc``) on start; read-only (no
+            sync, no new melding or edits).
         demo: the database holds sample data (shown in the status line; settings are not saved).
         clock: returns "now" (aware UTC); tests fix it for stable screens.
         address_lookup: offline address look-up for the intake (postcode + huisnummer → Adres).
         busy_timeout_ms: how long a write waits on a locked database before a message.
         sync_fn: replaces ``sync_client.sync_once`` (tests).
         auto_sync: start background sync when configured.
+        location: a ``wijkteam_tui.location.LocationLookup`` for the intake (gazetteer, PDOK,
+            Nominatim; the 12 A / 12 B choice, reverse look-up of a typed point); used before
+            ``address_lookup``.
+        wijken: the wijk configuration (``shared.wijken.WijkConfig``; default the location's, else
+            ``load_wijken()``).
 
     Raises:
         StoreError: the database cannot be opened.
@@ -322,4 +358,6 @@ def make_app(
         busy_timeout_ms=busy_timeout_ms,
         sync_fn=sync_fn,
         auto_sync=auto_sync,
+        location=location,
+        wijken=wijken,
     )

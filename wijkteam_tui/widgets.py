@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import msgspec
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 from shared.enums import Kanaal, MeldingType, Prioriteit, VierB
 from shared.errors import ValidationError
 from shared.events import MeldingFields
+from shared.geo import format_coord, format_punt, parse_point
 from shared.model import Adres, Melder, Melding, Punt
 from shared.taxonomy import Categorie, load_taxonomy
 from shared.validation import (
@@ -38,6 +39,7 @@ from shared.validation import (
     normalise_postcode,
     parse_huisnummer,
 )
+from shared.wijken import WijkBepaling, WijkConfig, load_wijken
 
 #: (postcode "7721AB", huisnummer, huisletter, toevoeging) → the BAG address (and point) or None.
 #: The location engineer's offline gazetteer plugs in here (``make_app(address_lookup=…)``).
@@ -65,6 +67,21 @@ class FieldError(Label):
     def show(self, message: str | None) -> None:
         self.update(Text(message or ""))
         self.set_class(bool(message), "-shown")
+
+
+class FieldInfo(Label):
+    """A Dutch hint under a field that is not an error (the wijk found, "geen adres binnen 100 m")."""
+
+    DEFAULT_CSS = """
+    FieldInfo { color: $text-warning; display: none; padding-left: 11; height: auto; width: 1fr; }
+    FieldInfo.-ok { color: $text-success; }
+    FieldInfo.-shown { display: block; }
+    """
+
+    def show(self, message: str | None, *, ok: bool = False) -> None:
+        self.update(Text(message or ""))
+        self.set_class(bool(message), "-shown")
+        self.set_class(ok, "-ok")
 
 
 class VierBPicker(Widget, can_focus=True):
@@ -224,12 +241,14 @@ class CategoriePicker(Vertical):
         self.post_message(self.Picked(self, code))
 
 
-def _field(label: str, widget: Widget, field_id: str) -> Vertical:
-    return Vertical(
+def _field(label: str, widget: Widget, field_id: str, *, info: bool = False) -> Vertical:
+    parts: list[Widget] = [
         Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
         FieldError(id=f"err-{field_id}"),
-        classes="field",
-    )
+    ]
+    if info:
+        parts.append(FieldInfo(id=f"info-{field_id}"))
+    return Vertical(*parts, classes="field")
 
 
 #: Where Enter in an input goes next: the fast path of a phone call (see docs/intake.md).
@@ -243,6 +262,7 @@ ENTER_NEXT = {
     "woonplaats": "categorie",
     "wijk": "categorie",
     "locatie_omschrijving": "categorie",
+    "punt": "categorie",
 }
 
 _SHORT_TEXT = ("naam", "straat", "woonplaats", "wijk", "locatie_omschrijving")
@@ -268,13 +288,42 @@ class MeldingForm(Vertical):
     MeldingForm .section { color: $accent; text-style: bold; height: 1; }
     """
 
+    class PuntKnown(Message):
+        """The melding's point became known or changed (from the address look-up or typed)."""
+
+        def __init__(self, form: MeldingForm, punt: Punt) -> None:
+            super().__init__()
+            self.form = form
+            self.punt = punt
+
     def __init__(
-        self, *, address_lookup: AddressLookup | None = None, id: str | None = None
+        self,
+        *,
+        address_lookup: AddressLookup | None = None,
+        location: Any = None,
+        wijken: WijkConfig | None = None,
+        id: str | None = None,
     ) -> None:
+        """``location``: a ``wijkteam_tui.location.LocationLookup`` (gazetteer, PDOK, Nominatim); when
+        given it answers postcode + huisnummer (with the 12 A / 12 B choice) and reverse look-ups,
+        before ``address_lookup``. ``wijken``: the wijk configuration (default: the location's, else
+        ``shared.wijken.load_wijken()``)."""
         super().__init__(id=id)
         self.address_lookup = address_lookup
+        self.location = location
+        self._wijken = wijken
         self._punt: Punt | None = None
         self._lookup_key: tuple | None = None
+        self._typed_punt: Punt | None = None
+        self._reverse_for: Punt | None = None
+        self.wijk_bepaling: WijkBepaling | None = None
+
+    @property
+    def wijken(self) -> WijkConfig:
+        """The wijk configuration in force (``shared.wijken``)."""
+        if self._wijken is None:
+            self._wijken = getattr(self.location, "wijken", None) or load_wijken()
+        return self._wijken
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="pair"):
@@ -339,6 +388,7 @@ class MeldingForm(Vertical):
                 "Huisnummer",
                 Input(placeholder="12a", id="huisnummer", compact=True),
                 "huisnummer",
+                info=True,
             )
         with Horizontal(classes="pair"):
             yield _field("Straat", Input(id="straat", compact=True), "straat")
@@ -357,9 +407,20 @@ class MeldingForm(Vertical):
             )
             yield _field(
                 "Wijk",
-                Input(placeholder="(uit woonplaats)", id="wijk", compact=True),
+                Input(placeholder="(uit adres of punt)", id="wijk", compact=True),
                 "wijk",
+                info=True,
             )
+        yield _field(
+            "Punt",
+            Input(
+                placeholder="breedte, lengte (52.50676, 6.25822) of RD x y (214074 502564)",
+                id="punt",
+                compact=True,
+            ),
+            "punt",
+            info=True,
+        )
         yield FieldError(id="err-locatie")
         yield CategoriePicker(id="categorie-picker")
         yield FieldError(id="err-categorie")
@@ -411,6 +472,8 @@ class MeldingForm(Vertical):
             return normalise_postcode(raw) if raw else None
         if field_id == "huisnummer":
             return parse_huisnummer(raw) if raw else None
+        if field_id == "punt":
+            return parse_point(raw) if raw else None
         if field_id == "omschrijving":
             text = clean_text(self.text("omschrijving"), "omschrijving")
             if not text:
@@ -437,6 +500,10 @@ class MeldingForm(Vertical):
             self.validate_field(fid)
         if fid in ("postcode", "huisnummer"):
             self.try_lookup()
+        if fid == "punt":
+            self.take_punt()
+        if fid in ("postcode", "woonplaats", "wijk"):
+            self.update_wijk()
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
@@ -457,6 +524,10 @@ class MeldingForm(Vertical):
             if key != self._lookup_key:
                 self._punt = None
                 self._lookup_key = None
+        if fid == "punt" and not event.value.strip() and self._typed_punt is not None:
+            self._typed_punt = None
+            self._reverse_for = None
+            self._info("punt", None)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -471,6 +542,8 @@ class MeldingForm(Vertical):
             self.try_lookup()
             if not self.text("postcode").strip() and not self.text("straat").strip():
                 target = "straat"
+        if fid == "punt":
+            self.take_punt()
         self.query_one(f"#{target}").focus()
 
     @on(TextArea.Changed, "#omschrijving")
@@ -492,12 +565,28 @@ class MeldingForm(Vertical):
     def _anon_changed(self) -> None:
         self.show_error("anoniem", None)
 
-    def try_lookup(self) -> bool:
-        """Fill straat/woonplaats from postcode + huisnummer via the address hook (if any).
+    def _info(self, field_id: str, message: str | None, *, ok: bool = False) -> None:
+        self.query_one(f"#info-{field_id}", FieldInfo).show(message, ok=ok)
 
-        Only fills empty fields, so nothing typed is overwritten. Returns True when filled.
+    def current_punt(self) -> Punt | None:
+        """The melding's point: the typed one when valid, else the looked-up address's (WGS84)."""
+        return self._typed_punt or self._punt
+
+    def _set_punt(self, punt: Punt | None) -> None:
+        self._punt = punt
+        if punt is not None and self._typed_punt is None:
+            self.post_message(self.PuntKnown(self, punt))
+
+    def try_lookup(self) -> bool:
+        """Fill straat/woonplaats from postcode + huisnummer.
+
+        With a ``location`` service: the local gazetteer answers at once (microseconds, UI thread);
+        several matches (12 A and 12 B) open :class:`AddressChoiceModal`; no local answer while
+        online asks PDOK/Nominatim in a thread worker. Else the ``address_lookup`` hook. Only empty
+        fields are filled by an automatic match, so nothing typed is overwritten. Returns True when
+        filled now.
         """
-        if self.address_lookup is None:
+        if self.address_lookup is None and self.location is None:
             return False
         try:
             postcode = self._check("postcode")
@@ -510,6 +599,9 @@ class MeldingForm(Vertical):
         if key == self._lookup_key:
             return False
         self._lookup_key = key
+        if self.location is not None:
+            self._info("huisnummer", None)
+            return self._lookup_location(postcode, nummer)
         try:
             found = self.address_lookup(postcode, *nummer)
         except Exception:  # noqa: BLE001 - a failing look-up never blocks the intake: type the street
@@ -520,8 +612,179 @@ class MeldingForm(Vertical):
         for fid, value in (("straat", adres.straat), ("woonplaats", adres.woonplaats)):
             if value and not self._input(fid).value.strip():
                 self._input(fid).value = value
-        self._punt = punt
+        self._set_punt(punt)
+        self.update_wijk()
         return True
+
+    def _lookup_location(self, postcode: str, nummer: tuple) -> bool:
+        from wijkteam_tui.location.geocoders import AdresKeuze
+        from wijkteam_tui.location.widgets import AddressChoiceModal
+
+        typed = f"{nummer[0]}{nummer[1] or ''}{'-' + nummer[2] if nummer[2] else ''}"
+        gazetteer = getattr(self.location, "gazetteer", None)
+        message = ""
+        if gazetteer is not None:
+            try:
+                local = gazetteer.lookup(postcode, typed)
+            except ValidationError:
+                return False
+            keuzes = [AdresKeuze(a.adres, a.punt, a.label(), "lokaal") for a in local.matches]
+            if local.status == "gevonden":
+                self.apply_keuze(keuzes[0], chosen=False)
+                return True
+            if local.status == "kies":
+                self.app.push_screen(
+                    AddressChoiceModal(keuzes, local.message),
+                    lambda keuze: keuze is not None and self.apply_keuze(keuze, chosen=True),
+                )
+                return False
+            message = local.message
+        if self.location.online:
+            self._lookup_online(postcode, typed, (postcode, nummer))
+        elif message:
+            self._info("huisnummer", message)
+        return False
+
+    @work(thread=True, exclusive=True, group="adres")
+    def _lookup_online(self, postcode: str, typed: str, key: tuple) -> None:
+        """PDOK / Nominatim for a postcode the local gazetteer does not know (may block: thread)."""
+        try:
+            result = self.location.lookup_postcode(postcode, typed)
+        except Exception:  # noqa: BLE001 - a failing look-up never blocks the intake: type the street
+            return
+        self.app.call_from_thread(self._online_done, key, result)
+
+    def _online_done(self, key: tuple, result: Any) -> None:
+        from wijkteam_tui.location.widgets import AddressChoiceModal
+
+        if key != self._lookup_key:
+            return  # the user typed another address meanwhile
+        if result.status == "gevonden":
+            self.apply_keuze(result.keuzes[0], chosen=False)
+        elif result.status == "kies":
+            self.app.push_screen(
+                AddressChoiceModal(result.keuzes, result.message),
+                lambda keuze: keuze is not None and self.apply_keuze(keuze, chosen=True),
+            )
+        elif result.message:
+            self._info("huisnummer", result.message)
+
+    def apply_keuze(self, keuze: Any, *, chosen: bool) -> None:
+        """Fill the address fields from an ``AdresKeuze``. ``chosen`` (picked in the modal): every
+        address field is set; otherwise only empty straat/woonplaats are filled."""
+        adres: Adres = keuze.adres
+        self._info("huisnummer", None)
+        if chosen:
+            values = {
+                "postcode": format_postcode(adres.postcode) if adres.postcode else "",
+                "huisnummer": adres.huisnummer_text(),
+                "straat": adres.straat,
+                "woonplaats": adres.woonplaats,
+            }
+            for fid, value in values.items():
+                self._input(fid).value = value
+                self.show_error(fid, None)
+            try:
+                self._lookup_key = (self._check("postcode"), self._check("huisnummer"))
+            except ValidationError:
+                self._lookup_key = None
+        else:
+            for fid, value in (("straat", adres.straat), ("woonplaats", adres.woonplaats)):
+                if value and not self._input(fid).value.strip():
+                    self._input(fid).value = value
+        self._set_punt(keuze.punt)
+        self.update_wijk()
+
+    # -- point, reverse look-up, wijk ---------------------------------------------------------
+
+    def take_punt(self) -> None:
+        """Read the typed point (``shared.geo.parse_point``: lat,lon or RD x y); a valid new one is
+        announced (:class:`PuntKnown`) and looked up in reverse in a thread worker."""
+        try:
+            punt = self._check("punt")
+        except ValidationError as exc:
+            self.show_error("punt", exc.message)
+            self._typed_punt = None
+            return
+        self.show_error("punt", None)
+        if punt is None or punt == self._typed_punt:
+            return
+        self._typed_punt = punt
+        self.post_message(self.PuntKnown(self, punt))
+        self.update_wijk()
+        if self.location is not None:
+            self._info("punt", f"{format_punt(punt)}: adres zoeken…")
+            self._reverse_for = punt
+            self._reverse(punt)
+        else:
+            self._info("punt", format_punt(punt), ok=True)
+
+    @work(thread=True, exclusive=True, group="reverse")
+    def _reverse(self, punt: Punt) -> None:
+        """Reverse look-up of a typed point (gazetteer, then online): may block, so a thread."""
+        try:
+            result = self.location.reverse(punt.lat, punt.lon)
+        except Exception:  # noqa: BLE001 - the point stays; only the address is not found
+            result = None
+        self.app.call_from_thread(self._reverse_done, punt, result)
+
+    def _reverse_done(self, punt: Punt, result: Any) -> None:
+        from wijkteam_tui.location.service import NO_ADDRESS_MESSAGE
+
+        if punt != self._reverse_for or punt != self._typed_punt:
+            return  # another point was typed meanwhile
+        if result is None or result.adres is None:
+            self._info("punt", result.message if result is not None else NO_ADDRESS_MESSAGE)
+        else:
+            k = result.adres
+            a = k.adres
+            for fid, value in (
+                ("straat", a.straat),
+                ("woonplaats", a.woonplaats),
+                ("postcode", format_postcode(a.postcode) if a.postcode else ""),
+                ("huisnummer", a.huisnummer_text()),
+            ):
+                if value and not self._input(fid).value.strip():
+                    self._input(fid).value = value
+            try:
+                self._lookup_key = (self._check("postcode"), self._check("huisnummer"))
+            except ValidationError:
+                self._lookup_key = None
+            afstand = f" ({k.afstand_m:.0f} m)" if k.afstand_m is not None else ""
+            self._info("punt", f"Dichtstbijzijnde adres: {k.label}{afstand}", ok=True)
+        self.update_wijk()
+
+    def _adres_from_fields(self) -> Adres | None:
+        try:
+            postcode = self._check("postcode")
+            woonplaats = self._check("woonplaats")
+        except ValidationError:
+            return None
+        if not (postcode or woonplaats):
+            return None
+        return Adres(postcode=postcode, woonplaats=woonplaats)
+
+    def update_wijk(self) -> WijkBepaling | None:
+        """Decide the wijk (``shared.wijken``) from the address and point; show it beside Wijk.
+
+        A location outside every municipality served shows "… buiten de gemeente: bevestigen of
+        doorzetten" (it is still saved: the wijkuitvoerder confirms it or passes it on).
+        """
+        adres = self._adres_from_fields()
+        punt = self.current_punt()
+        if adres is None and punt is None:
+            self.wijk_bepaling = None
+            self._info("wijk", None)
+            return None
+        b = self.wijken.resolve(adres, punt)
+        self.wijk_bepaling = b
+        if self.text("wijk").strip():
+            self._info("wijk", b.message if b.status == "buiten" else None)
+        elif b.status == "wijk":
+            self._info("wijk", f"{b.wijk_naam} ({b.gemeente})", ok=True)
+        else:
+            self._info("wijk", b.message or None)
+        return b
 
     # -- whole form ---------------------------------------------------------------------------
 
@@ -543,6 +806,7 @@ class MeldingForm(Vertical):
             "woonplaats",
             "wijk",
             "locatie_omschrijving",
+            "punt",
             "omschrijving",
         ):
             try:
@@ -562,12 +826,15 @@ class MeldingForm(Vertical):
             )
         self.show_error("anoniem", errors.get("anoniem"))
         mtype = MeldingType(self.query_one("#type", Select).value)
+        if vals.get("punt") is not None:
+            self._typed_punt = vals["punt"]
+        punt = self.current_punt() if "punt" not in errors else None
         has_location = (
             any(
                 self.text(f).strip()
                 for f in ("postcode", "straat", "locatie_omschrijving")
             )
-            or self._punt
+            or punt
         )
         loc_error = None
         if self.text("huisnummer").strip() and not (
@@ -613,14 +880,17 @@ class MeldingForm(Vertical):
                 postcode=vals["postcode"],
                 woonplaats=vals["woonplaats"],
             )
-        # Until wijken are configured per area, the woonplaats is the wijk (docs/intake.md).
-        wijk = vals["wijk"] or vals["woonplaats"] or None
+        # The wijk is configuration (shared.wijken, docs/location.md); a typed one wins.
+        wijk = vals["wijk"]
+        if not wijk:
+            b = self.wijken.resolve(adres, punt)
+            wijk = b.wijk if b.status == "wijk" else None
         return MeldingFields(
             type=mtype,
             kanaal=Kanaal(self.query_one("#kanaal", Select).value),
             melder=melder,
             adres=adres,
-            punt=self._punt,
+            punt=punt,
             locatie_omschrijving=vals["locatie_omschrijving"],
             wijk=wijk,
             categorie=code,
@@ -642,6 +912,7 @@ class MeldingForm(Vertical):
             "woonplaats",
             "locatie_omschrijving",
             "wijk",
+            "punt",
             "locatie",
             "categorie",
             "vier_b",
@@ -666,8 +937,13 @@ class MeldingForm(Vertical):
         self.query_one(CategoriePicker).set_code(None)
         self._punt = None
         self._lookup_key = None
+        self._typed_punt = None
+        self._reverse_for = None
+        self.wijk_bepaling = None
         for err in self.query(FieldError):
             err.show(None)
+        for info in self.query(FieldInfo):
+            info.show(None)
 
     def load(self, m: Melding) -> None:
         """Fill the form with a melding's current values (for editing)."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -137,7 +136,3 @@ def make_laptop(server: ServerProcess, tmp_path: Path) -> Iterator[Callable[[str
     yield make
     for lap in made:
         lap.store.close()
-
-
-def copy_db(src: Path, dst: Path) -> None:
-    shutil.copy(src, dst)

@@ -345,3 +345,60 @@ def test_wijkteam_sync_command(server: ServerProcess, make_laptop: Callable[[str
     bad = subprocess.run([*cmd, "sync", "--server", server.url, "--token", "wt_fout", "--db", str(fresh)],
                          capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     assert bad.returncode == 1 and "token" in (bad.stdout + bad.stderr)
+
+
+def test_concurrent_pushes_get_increasing_seqs_and_a_concurrent_pull_skips_nothing(
+    server: ServerProcess, make_laptop: Callable[[str], Laptop], tmp_path: Path
+) -> None:
+    import threading
+
+    laptops = [make_laptop(f"l{i}") for i in range(3)]
+    batches: list[tuple[str, str, bytes]] = []
+    for lap in laptops:
+        for i in range(200):
+            register(lap, f"{lap.name} {i}")
+        events = lap.store.unacked_events(1000)
+        for start in range(0, len(events), 20):  # many small pushes, to interleave
+            body = msgspec.msgpack.encode({"protocol": 1, "device_id": lap.code, "events": events[start : start + 20]})
+            batches.append((lap.token, lap.code, body))
+    expected = {e.event_id for lap in laptops for e in lap.store.unacked_events(1000)}
+    done = threading.Event()
+    errors: list[str] = []
+
+    def pusher(items: list[tuple[str, str, bytes]]) -> None:
+        with httpx.Client(timeout=60) as c:
+            for token, _, body in items:
+                r = c.post(server.url + "/api/v1/sync/push", content=body,
+                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/msgpack"})
+                if r.status_code != 200:
+                    errors.append(r.text)
+
+    seen: list[tuple[int, str]] = []
+
+    def puller() -> None:
+        after = 0
+        headers = {"Authorization": f"Bearer {laptops[0].token}", "X-Wijkteam-Protocol": "1"}
+        with httpx.Client(timeout=60) as c:
+            while True:
+                finished = done.is_set()
+                page = c.get(server.url + "/api/v1/sync/pull", params={"after": after, "limit": 50},
+                             headers=headers).json()
+                seen.extend((p["server_seq"], p["event"]["event_id"]) for p in page["events"])
+                after = page["next_after"]
+                if finished and not page["has_more"]:
+                    return
+
+    threads = [threading.Thread(target=pusher, args=(batches[i::3],)) for i in range(3)]
+    reader = threading.Thread(target=puller)
+    reader.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    reader.join()
+    assert errors == []
+    seqs = [s for s, _ in seen]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert {eid for _, eid in seen} == expected and len(seen) == len(expected)
+    assert seqs == list(range(1, len(expected) + 1))

@@ -66,6 +66,8 @@ class DetailScreen(Screen):
         self.reload()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if hasattr(self.app, "allows") and not self.app.allows(action):
+            return False  # KCC mode is read-only
         return not (
             action == "status"
             and self.melding is not None
@@ -211,6 +213,8 @@ class DetailScreen(Screen):
         return True
 
     def action_status(self) -> None:
+        if not self.check_action("status", ()):
+            return
         if self.melding is None:
             return
 
@@ -224,6 +228,8 @@ class DetailScreen(Screen):
         self.app.push_screen(StatusModal(self.melding), done)
 
     def action_note(self) -> None:
+        if not self.check_action("note", ()):
+            return
         def done(result: tuple[str, bool] | None) -> None:
             if result:
                 tekst, openbaar = result
@@ -234,6 +240,8 @@ class DetailScreen(Screen):
         self.app.push_screen(NoteModal(), done)
 
     def action_callback(self) -> None:
+        if not self.check_action("callback", ()):
+            return
         def done(result: CallbackResult | None) -> None:
             if result:
                 self._store(
@@ -252,6 +260,8 @@ class DetailScreen(Screen):
         self.app.push_screen(CallbackModal(self.app.now()), done)
 
     def action_edit(self) -> None:
+        if not self.check_action("edit", ()):
+            return
         from wijkteam_tui.screens.edit import EditScreen
 
         if self.melding is not None:

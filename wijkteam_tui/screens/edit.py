@@ -35,7 +35,10 @@ class EditScreen(Screen):
         yield Label("", id="edit-error", classes="store-error")
         with VerticalScroll():
             yield MeldingForm(
-                address_lookup=getattr(self.app, "address_lookup", None), id="form"
+                address_lookup=getattr(self.app, "address_lookup", None),
+                location=getattr(self.app, "location", None),
+                wijken=getattr(self.app, "wijken", None),
+                id="form",
             )
         yield StatusBar()
         yield Footer()
@@ -51,7 +54,13 @@ class EditScreen(Screen):
         label.update(Text(message or ""))
         label.set_class(bool(message), "-shown")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Saving is a write: disabled in KCC mode (read-only)."""
+        return self.app.allows(action) if hasattr(self.app, "allows") else True
+
     def action_save(self) -> None:
+        if hasattr(self.app, "allows") and not self.app.allows("save"):
+            return
         form = self.query_one(MeldingForm)
         try:
             fields = form.values()

@@ -264,6 +264,12 @@ class MeldingenScreen(Screen):
 
         self.app.push_screen(DetailScreen(event.row_key.value))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``n`` (new melding) is disabled in KCC mode, which is read-only."""
+        if hasattr(self.app, "allows") and not self.app.allows(action):
+            return False
+        return True
+
     def action_new(self) -> None:
         self.app.action_new_melding()
 
