@@ -912,3 +912,71 @@ def shift_period(period: Period, steps: int) -> Period:
 def current_quarter(today: date) -> Period:
     """The quarter that holds ``today`` (a Europe/Amsterdam date)."""
     return parse_period(f"{today.year:04d}-Q{(today.month - 1) // 3 + 1}")
+
+
+# -- the report-specific summary row -----------------------------------------------------------------------
+
+#: Columns of the narrow summary table the server keeps next to its projection (one row per melding
+#: that counts, :func:`counts`), name → SQLite type. ``day`` is the registration date as the integer
+#: ``YYYYMMDD``; ``lead`` and ``flags`` are :class:`BarometerRow`'s, computed once when the projection
+#: row is written; the instants and ``timeline`` are :class:`BacklogRow`'s (``timeline`` as JSON,
+#: :func:`encode_timeline`, only for meldingen that changed status after their first closure).
+SUMMARY_COLUMNS: dict[str, str] = {
+    "melding_id": "TEXT",
+    "day": "INTEGER",
+    "lead": "INTEGER",
+    "flags": "INTEGER",
+    "wijk": "TEXT",
+    "categorie": "TEXT",
+    "kanaal": "TEXT",
+    "vier_b": "TEXT",
+    "type": "TEXT",
+    "registered_at": "TEXT",
+    "first_closed_at": "TEXT",
+    "closed_at": "TEXT",
+    "deadline": "TEXT",
+    "timeline": "TEXT",
+}
+
+_timeline_encoder = msgspec.json.Encoder()
+_timeline_decoder = msgspec.json.Decoder(tuple[tuple[str, bool], ...])
+
+
+def encode_timeline(timeline: tuple[tuple[str, bool], ...] | None) -> str | None:
+    """A :func:`status_timeline` as compact JSON text (``None`` stays ``None``)."""
+    if timeline is None:
+        return None
+    return _timeline_encoder.encode(timeline).decode()
+
+
+def decode_timeline(text: str | bytes | None) -> tuple[tuple[str, bool], ...] | None:
+    """Inverse of :func:`encode_timeline`."""
+    if text is None:
+        return None
+    return _timeline_decoder.decode(text)
+
+
+def summary_row(p: Mapping[str, Any]) -> tuple | None:
+    """The summary-table row (values in ``SUMMARY_COLUMNS`` order) of one projection row, or ``None``
+    when the melding does not count (:func:`counts`). Built from :func:`barometer_row` and
+    :func:`backlog_row`, so the rules stay in those reference conversions."""
+    r = barometer_row(p)
+    b = backlog_row(p)
+    if r is None or b is None:
+        return None
+    return (
+        p["melding_id"],
+        int(r.registered_date.replace("-", "")),
+        r.lead_days,
+        r.flags,
+        r.wijk,
+        r.categorie,
+        r.kanaal,
+        r.vier_b,
+        r.type,
+        b.registered_at,
+        b.first_closed_at,
+        b.closed_at,
+        b.deadline,
+        encode_timeline(b.timeline),
+    )

@@ -22,6 +22,9 @@ CRASH_ENV = "WIJKTEAM_SERVER_CRASH_POINT"
 #: The municipality's reference prefix (``DLF`` in ``DLF-K7-0142``), for meldingen the server registers.
 PREFIX_ENV = "WIJKTEAM_PREFIX"
 DEFAULT_PREFIX = "DLF"
+#: The municipality's name as shown to residents and in Open311 ``agency_responsible``.
+GEMEENTE_ENV = "WIJKTEAM_GEMEENTE"
+DEFAULT_GEMEENTE = "Gemeente Dalfsen"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 #: Largest request body accepted (bytes); a full push of MAX_PUSH_EVENTS events fits well within it.
@@ -46,6 +49,7 @@ class Settings:
         max_body_bytes: largest request body; larger answers 413.
         crash_point: fault injection for tests (see ``CRASH_ENV``); ``None`` in production.
         prefix: the municipality's reference prefix (``$WIJKTEAM_PREFIX``, default ``DLF``).
+        gemeente: the municipality's name (``$WIJKTEAM_GEMEENTE``, default ``Gemeente Dalfsen``).
     """
 
     db_path: Path
@@ -53,6 +57,7 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     crash_point: str | None = None
     prefix: str = DEFAULT_PREFIX
+    gemeente: str = DEFAULT_GEMEENTE
 
     @classmethod
     def for_db(cls, db: str | Path | None) -> Settings:
@@ -61,4 +66,5 @@ class Settings:
             db_path=Path(db) if db else default_db_path(),
             crash_point=os.environ.get(CRASH_ENV) or None,
             prefix=(os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX).upper(),
+            gemeente=os.environ.get(GEMEENTE_ENV) or DEFAULT_GEMEENTE,
         )

@@ -14,6 +14,8 @@ Tables (DESIGN.md, "Sync protocol" and "Storage"):
 * ``meldingen``: the projection, exactly ``shared.projection.COLUMNS`` (melding_id primary key), written
   in the same transaction as the events; ``meldingen_fts`` (FTS5, rowid = ``meldingen.rowid``) over
   reference, omschrijving, address and melder name, kept by triggers.
+* ``barometer_rows``: the barometer's narrow summary of each projection row that counts, written with
+  the projection (``sync_server.reports.summary``; filled from the projection on upgrade).
 * ``users`` (name, role, sha256 of the token, device code), ``devices`` (each device code issued once;
   ``"00"`` is the server's own), ``reference_clashes``, ``audit``, ``server_state`` (schema version,
   the server's HLC, the server device's counters).
@@ -46,9 +48,12 @@ from shared.hlc import HLC, wall_ms
 from shared.projection import COLUMNS, projection_row
 from shared.protocol import PulledEvent
 from shared.reference import DEVICE_CODE_WIDTH, device_code
+from sync_server.reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
 
 #: Version of this database layout; a database written by newer software is refused at open.
-STORE_SCHEMA_VERSION = 1
+#: 2: the barometer summary table ``barometer_rows`` (``sync_server.reports.summary``), kept with the
+#: projection; an older server would leave it stale, so it must refuse such a database.
+STORE_SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
@@ -359,6 +364,9 @@ class ServerStore:
                 "ON CONFLICT DO NOTHING",
                 (SERVER_DEVICE, now_iso()),
             )
+            # The barometer's summary table; filled from the projection when new or outdated.
+            if ensure_summary(w, self._state("barometer_summary", w)):
+                self._set_state(w, "barometer_summary", SUMMARY_VERSION)
 
     def _state(self, key: str, c: sqlite3.Connection | None = None) -> int:
         row = (c or self.conn()).execute("SELECT value FROM server_state WHERE key = ?", (key,)).fetchone()
@@ -553,7 +561,9 @@ class ServerStore:
 
     @staticmethod
     def _write_projection(c: sqlite3.Connection, meldingen: Iterable[Any]) -> None:
-        c.executemany(_UPSERT, [tuple(projection_row(m).values()) for m in meldingen if m is not None])
+        rows = [projection_row(m) for m in meldingen if m is not None]
+        c.executemany(_UPSERT, [tuple(r.values()) for r in rows])
+        write_summary(c, rows)
 
     def _refold(self, c: sqlite3.Connection, melding_ids: Sequence[str]) -> None:
         for chunk in _chunks(melding_ids):
@@ -566,8 +576,9 @@ class ServerStore:
             for evs in groups.values():
                 m = fold(evs)
                 if m is not None:
-                    rows.append(tuple(projection_row(m).values()))
-            c.executemany(_UPSERT, rows)
+                    rows.append(projection_row(m))
+            c.executemany(_UPSERT, [tuple(r.values()) for r in rows])
+            write_summary(c, rows)
 
     def _flag_clashes(self, c: sqlite3.Connection, created: Iterable[Event]) -> None:
         refs: dict[str, set[str]] = {}

@@ -6,3 +6,16 @@ from hypothesis import settings
 # flaky. Example counts are set per test, kept modest so the suite stays fast.
 settings.register_profile("wijkteam", deadline=None)
 settings.load_profile("wijkteam")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own user data and config directories (platformdirs reads XDG_* on Linux),
+    inherited by the server and laptop processes tests start, so no test reads or writes the real
+    ones of whoever runs the suite."""
+    home = tmp_path_factory.mktemp("userdirs")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))

@@ -2,7 +2,7 @@
 
     wijkteam [--db PATH] [--demo] [--kcc]        start the app
     wijkteam demo --db PATH --count N            fill a database with sample meldingen
-    wijkteam export --db PATH --format jsonl|csv [--out FILE]
+    wijkteam export --db PATH --format jsonl|csv|geojson [--out FILE]
     wijkteam sync --server URL --token T [--db PATH]
 
 Messages are Dutch; a user mistake exits with status 1 or 2 and a message, never a traceback.
@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=1)
     e = sub.add_parser("export", help="exporteer de meldingen")
     e.add_argument("--db", type=Path, dest="sub_db")
-    e.add_argument("--format", choices=("jsonl", "csv"), required=True)
+    e.add_argument("--format", choices=("jsonl", "csv", "geojson"), required=True)
     e.add_argument("--out", type=Path)
     s = sub.add_parser("sync", help="synchroniseer eenmalig met de server")
     s.add_argument("--server", required=True)
@@ -105,24 +105,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-    try:
-        from wijkteam_tui.sync_client import SyncError, sync_once
-    except ImportError:
-        return _fail("Synchroniseren is in deze versie nog niet beschikbaar.")
+    from shared.protocol import WARN_SKEW_MS
+    from wijkteam_tui.sync_client import SyncError, sync_once
+
     db = args.sub_db or args.db or default_db()
     with LocalStore(db) as store:
         try:
-            result = sync_once(store, args.server, args.token)
+            result = sync_once(store, args.server, args.token, gazetteer_dir=data_dir())
         except SyncError as exc:
             return _fail(f"Synchroniseren mislukt: {exc.message}")
         print(
             f"Gesynchroniseerd: {result.pushed} gebeurtenissen verstuurd, {result.pulled} ontvangen; "
             f"{store.pending_count()} wachten nog."
         )
-        if abs(getattr(result, "skew_ms", 0) or 0) >= 5 * 60 * 1000:
-            print(
-                f"Let op: de klok van deze laptop wijkt {result.skew_ms // 1000} seconden af van de server."
-            )
+        if result.gazetteer:
+            print(result.gazetteer)
+        if abs(result.skew_ms) >= WARN_SKEW_MS:
+            print(f"Let op: de klok van deze laptop wijkt {result.skew_ms // 1000} seconden af van de server.")
     return 0
 
 
@@ -140,6 +139,33 @@ def prepare_demo(
             print("Demodatabase vullen met voorbeeldmeldingen…", file=sys.stderr)
             fill_demo(store, count)
     return db, config
+
+
+def background_location(folder: Path, *, sample: bool, online) -> object:
+    """A :class:`~wijkteam_tui.location.LocationLookup` whose gazetteer loads in a background thread.
+
+    Until the index is ready it answers from the online services only (when ``online()`` says so)
+    and the intake lets the street be typed. ``sample``: fall back to the shipped SAMPLE gazetteer
+    (demo only; real work must never fill in made-up streets).
+    """
+    import threading
+
+    from wijkteam_tui.location.service import LocationLookup
+
+    lookup = LocationLookup(None, online=online)
+
+    def load() -> None:
+        try:
+            from wijkteam_tui.location.download import load_local_gazetteer
+
+            gazetteer = load_local_gazetteer(folder, fallback_to_sample=sample)
+            if gazetteer is not None:
+                lookup.set_gazetteer(gazetteer)
+        except Exception:  # noqa: BLE001 - no gazetteer is never fatal: addresses can be typed
+            pass
+
+    threading.Thread(target=load, daemon=True, name="gazetteer").start()
+    return lookup
 
 
 class BackgroundAddressLookup:
@@ -184,14 +210,20 @@ class BackgroundAddressLookup:
 
 def _run_app(args: argparse.Namespace) -> int:
     from wijkteam_tui.app import make_app
+    from wijkteam_tui.screens.kcc import starts_in_kcc_mode
 
     config = load_config()
     if args.demo:
         db, config = prepare_demo(args.db or demo_db(), config)
     else:
         db = args.db or default_db()
-    lookup = BackgroundAddressLookup(data_dir(), sample=args.demo)
-    app = make_app(db, config, kcc=args.kcc, demo=args.demo, address_lookup=lookup)
+    kcc = starts_in_kcc_mode(config, asked=args.kcc)
+    holder: list = []
+    # Online look-ups (PDOK, Nominatim) only when the app is not offline, and never in the demo.
+    online = (lambda: bool(holder) and not holder[0].offline) if not args.demo else False
+    location = background_location(data_dir(), sample=args.demo, online=online)
+    app = make_app(db, config, kcc=kcc, demo=args.demo, location=location)
+    holder.append(app)
     app.run()
     return app.return_code or 0
 

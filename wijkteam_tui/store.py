@@ -883,36 +883,127 @@ class LocalStore:
         Events already known (e.g. this laptop's own, echoed back) are only marked acked. One
         transaction, so a crash never leaves a page half applied or the cursor past unapplied events.
         The persisted HLC moves past every pulled stamp, so later local edits order after them.
+
+        Batched per page (docs/benchmarks.md, "Sync"): the stored events of the touched meldingen are
+        read in one query, every melding is folded in memory from its stored plus its new events, and
+        the projection and FTS rows are written with ``executemany``.
         """
         with self.transaction():
-            ids = [e.event_id for e in events]
-            known: set[str] = set()
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                cur = self.conn.execute(
-                    f"SELECT event_id FROM events WHERE event_id IN ({', '.join('?' * len(chunk))})",
-                    chunk,
+            known = self._known_event_ids([e.event_id for e in events])
+            seen = set(known)
+            groups: dict[str, list[Event]] = {}
+            new: list[Event] = []
+            for e in events:
+                if e.event_id in seen:
+                    continue
+                seen.add(e.event_id)  # a page that repeats an event stores it once
+                new.append(e)
+                groups.setdefault(e.melding_id, []).append(e)
+            stored = self._stored_events(list(groups))
+            if new:
+                self.conn.executemany(
+                    f"INSERT OR IGNORE INTO events ({', '.join(_EVENT_COLUMNS)}, acked) VALUES ({', '.join('?' * 11)})",
+                    [_event_values(e, 1) for e in new],
                 )
-                known.update(r[0] for r in cur)
-            new = [e for e in events if e.event_id not in known]
-            self.conn.executemany(
-                f"INSERT OR IGNORE INTO events ({', '.join(_EVENT_COLUMNS)}, acked) VALUES ({', '.join('?' * 11)})",
-                [_event_values(e, 1) for e in new],
-            )
+                self.conn.execute(
+                    "UPDATE device SET hlc_last = max(hlc_last, ?) WHERE id = 1",
+                    (max(e.hlc for e in new),),
+                )
             if known:
                 self.conn.executemany(
                     "UPDATE events SET acked = 1 WHERE event_id = ?",
                     [(i,) for i in known],
                 )
-            if new:
-                self.conn.execute(
-                    "UPDATE device SET hlc_last = max(hlc_last, ?) WHERE id = 1",
-                    (max(e.hlc for e in new),),
-                )
-            self._refold({e.melding_id for e in new})
+            folded = [(mid, fold(stored.get(mid, []) + evs)) for mid, evs in groups.items()]
+            self._write_projections(folded, [mid for mid in groups if mid in stored])
             self.conn.execute(
                 "UPDATE device SET pull_cursor = ? WHERE id = 1", (next_after,)
             )
+
+    def _known_event_ids(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` are already stored (one query: the ids travel as one JSON array)."""
+        if not ids:
+            return set()
+        cur = self.conn.execute(
+            "SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each(?))",
+            (_json_encode(ids).decode(),),
+        )
+        return {r[0] for r in cur}
+
+    def _stored_events(self, melding_ids: list[str]) -> dict[str, list[Event]]:
+        """The stored events of the given meldingen, by melding (one query); meldingen without
+        stored events are absent."""
+        if not melding_ids:
+            return {}
+        cur = self.conn.execute(
+            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events"
+            " WHERE melding_id IN (SELECT value FROM json_each(?))",
+            (_json_encode(melding_ids).decode(),),
+        )
+        out: dict[str, list[Event]] = {}
+        for r in cur:
+            out.setdefault(r[1], []).append(_row_to_event(r))
+        return out
+
+    def _write_projections(
+        self, folded: list[tuple[str, Melding | None]], maybe_projected: list[str]
+    ) -> None:
+        """Write the projection and FTS rows of folded meldingen with ``executemany``.
+
+        ``maybe_projected``: the meldingen that had stored events and so may already have a
+        projection row (it keeps its rowid); the others get a new rowid by :func:`sort_key`, in the
+        order of ``folded``, exactly as :meth:`_write_projection` would one by one.
+        """
+        rowids: dict[str, int] = {}
+        if maybe_projected:
+            cur = self.conn.execute(
+                "SELECT melding_id, rowid FROM meldingen WHERE melding_id IN (SELECT value FROM json_each(?))",
+                (_json_encode(maybe_projected).decode(),),
+            )
+            rowids = dict(cur)
+        names = list(COLUMNS)
+        rows = [(mid, projection_row(m)) for mid, m in folded if m is not None]
+        fresh = [(mid, row) for mid, row in rows if mid not in rowids]
+        keys = [sort_key(row["registered_at"]) for _, row in fresh]
+        occupied: set[int] = set()
+        if keys:
+            cur = self.conn.execute(
+                "SELECT rowid FROM meldingen WHERE rowid IN (SELECT value FROM json_each(?))",
+                (_json_encode(keys).decode(),),
+            )
+            occupied = {r[0] for r in cur}
+        taken: set[int] = set()
+        updates, inserts, fts_rows = [], [], []
+        for mid, row in rows:
+            rowid = rowids.get(mid)
+            if rowid is not None:
+                updates.append([*(row[n] for n in names[1:]), rowid])
+        for (mid, row), key in zip(fresh, keys, strict=True):
+            if key in occupied or key in taken:
+                key = _free_key(self.conn, key, taken)
+            taken.add(key)
+            rowids[mid] = key
+            inserts.append([key, *(row[n] for n in names)])
+        if updates:
+            assert names[0] == "melding_id"
+            self.conn.executemany(
+                f"UPDATE meldingen SET {', '.join(f'{n} = ?' for n in names[1:])} WHERE rowid = ?",
+                updates,
+            )
+            self.conn.executemany(
+                "DELETE FROM meldingen_fts WHERE rowid = ?", [(r[-1],) for r in updates]
+            )
+        if inserts:
+            self.conn.executemany(
+                f"INSERT INTO meldingen (rowid, {', '.join(names)}) VALUES ({', '.join('?' * (len(names) + 1))})",
+                inserts,
+            )
+        for mid, row in rows:
+            fts_rows.append((rowids[mid], *_fts_values(row)))
+        self.conn.executemany(
+            "INSERT INTO meldingen_fts (rowid, reference, omschrijving, adres, melder) VALUES (?, ?, ?, ?, ?)",
+            fts_rows,
+        )
 
     def recv_hlc(self, remote: int) -> int:
         """Merge the server's HLC stamp into the persisted clock (``HLC.recv``); returns the new stamp."""

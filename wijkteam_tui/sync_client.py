@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -96,6 +97,7 @@ class SyncResult:
         finished_at: when the round ended (aware UTC).
         pending: local events still waiting after the round (0 after a full round).
         quarantine_reasons: the server's reason per refused event (event_id, reason).
+        gazetteer: Dutch outcome of the address-file download, when one was asked for.
     """
 
     pushed: int
@@ -106,6 +108,7 @@ class SyncResult:
     finished_at: datetime
     pending: int = 0
     quarantine_reasons: tuple[tuple[str, str], ...] = ()
+    gazetteer: str | None = None
 
 
 def _wall_ms() -> int:
@@ -210,6 +213,7 @@ def sync_once(
     retry_delays: Sequence[float] = RETRY_DELAYS,
     on_progress: Callable[[str, int], None] | None = None,
     clock: Callable[[], int] = _wall_ms,
+    gazetteer_dir: Path | None = None,
 ) -> SyncResult:
     """One sync round: push everything waiting, then pull until the server has nothing more.
 
@@ -222,6 +226,8 @@ def sync_once(
         retries: extra attempts for a transient failure, waiting ``retry_delays`` seconds.
         on_progress: called with ``("push" | "pull", events so far)`` after each request.
         clock: this laptop's wall clock in ms (for the skew; tests simulate a wrong clock).
+        gazetteer_dir: when given, the municipality's address file is refreshed there after the
+            round (a cheap 304 when unchanged); a failed download never fails the sync.
 
     Raises:
         SyncError: the round did not finish (``.offline`` when the server could not be reached). What
@@ -231,12 +237,24 @@ def sync_once(
     http = client or httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0))
     session = _Session(http, server_url, token, retries, sleep, retry_delays, clock)
     try:
-        return _round(store, session, push_batch, pull_limit, on_progress)
+        result = _round(store, session, push_batch, pull_limit, on_progress)
+        if gazetteer_dir is not None:
+            result = replace(result, gazetteer=_refresh_gazetteer(http, server_url, token, gazetteer_dir))
+        return result
     except StoreError as exc:
         raise SyncError(f"De lokale opslag gaf een fout: {exc.message}") from exc
     finally:
         if own:
             http.close()
+
+
+def _refresh_gazetteer(http: httpx.Client, server_url: str, token: str, folder: Path) -> str:
+    from wijkteam_tui.location.download import download_gazetteer
+
+    try:
+        return download_gazetteer(http, server_url, token, folder).message
+    except httpx.HTTPError:
+        return "Adresbestand niet opgehaald; de vorige versie blijft in gebruik."
 
 
 def _round(

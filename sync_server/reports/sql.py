@@ -33,12 +33,15 @@ from shared.barometer import (
     backlog_moment,
     barometer,
     check_group_by,
+    decode_timeline,
     lead_days,
     status_timeline,
     vocabularies,
 )
 from shared.deadlines import AMS, is_working_day, utcnow
 from shared.projection import iso
+from sync_server.reports.summary import TABLE as SUMMARY_TABLE
+from sync_server.reports.summary import has_summary
 
 #: Meldingen that count: not deleted and not a duplicate of another (shared.barometer.counts).
 _COUNTS = "deleted = 0 AND (duplicaat_van IS NULL OR duplicaat_van = '')"
@@ -209,6 +212,40 @@ def backlog_rows_from_sql(conn: sqlite3.Connection, t: datetime, group_by: Seque
     return out
 
 
+def summary_rows(
+    conn: sqlite3.Connection, period: Period, group_by: Sequence[str] = ()
+) -> tuple[list[tuple], RowCodes]:
+    """As :func:`rows_from_sql`, read from the summary table ``barometer_rows``
+    (``sync_server.reports.summary``): lead times and flags are stored, so this reads the covering
+    index ``(day, lead, flags, <dimensions>)`` only — no calendar, no wide projection rows."""
+    dims = set(check_group_by(group_by))
+    if "hoofdcategorie" in dims:
+        dims.add("categorie")
+    codes = RowCodes(vocabularies())
+    dim_cols = ", ".join(_coded_dim_sql(d, dims, codes.vocab[d]) for d in _DIMS)
+    lo = period.start.year * 10000 + period.start.month * 100 + period.start.day
+    hi = period.end.year * 10000 + period.end.month * 100 + period.end.day
+    sql = f"""SELECT day, lead, flags, {dim_cols} FROM {SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_report
+              WHERE day BETWEEN ? AND ?"""
+    return conn.execute(sql, (lo, hi)).fetchall(), codes
+
+
+def summary_backlog_rows(conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = ()) -> list[BacklogRow]:
+    """As :func:`backlog_rows_from_sql`, read from the summary table ``barometer_rows`` (which holds
+    only meldingen that count, with their status timeline where it is needed)."""
+    dims = set(check_group_by(group_by))
+    if "hoofdcategorie" in dims:
+        dims.add("categorie")
+    dim_cols = ", ".join(_dim_sql(d, dims) for d in _DIMS)
+    sql = f"""SELECT registered_at, first_closed_at, closed_at, deadline,
+                     CASE WHEN first_closed_at < :t THEN timeline END, {dim_cols}
+              FROM {SUMMARY_TABLE} WHERE registered_at < :t AND (closed_at IS NULL OR closed_at >= :t)"""
+    return [
+        BacklogRow(reg, first, closed, dl, decode_timeline(tl), *dimvals)
+        for reg, first, closed, dl, tl, *dimvals in conn.execute(sql, {"t": iso(t)})
+    ]
+
+
 def build_report(
     conn: sqlite3.Connection,
     period: Period,
@@ -217,6 +254,7 @@ def build_report(
     as_of: datetime | None = None,
     criteria: Any = None,
     progress: Callable[[float, str], None] | None = None,
+    use_summary: bool | None = None,
 ) -> BarometerReport:
     """The barometer report of ``period`` over the ``meldingen`` table of ``conn``.
 
@@ -226,6 +264,8 @@ def build_report(
         as_of: the report's moment (default now, UTC).
         criteria: ``shared.certificering.Criteria`` (default the configured ones).
         progress: called with (fraction done, Dutch step text) between the steps.
+        use_summary: read the summary table ``barometer_rows`` (``sync_server.reports.summary``)
+            instead of the projection; default: when the database has it (the server store does).
 
     Raises:
         ValidationError: an unknown grouping dimension.
@@ -233,9 +273,15 @@ def build_report(
     as_of = as_of or utcnow()
     step = progress or (lambda f, s: None)
     step(0.0, "Meldingen van de periode lezen")
-    rows, codes = rows_from_sql(conn, period, group_by, as_of=as_of)
+    # The server keeps a narrow summary table; a laptop database (or any other) has only the projection.
+    summary = has_summary(conn) if use_summary is None else use_summary
+    if summary:
+        rows, codes = summary_rows(conn, period, group_by)
+    else:
+        rows, codes = rows_from_sql(conn, period, group_by, as_of=as_of)
     step(0.6, "Werkvoorraad aan het einde van de periode")
-    backlog = backlog_rows_from_sql(conn, backlog_moment(period, as_of), group_by)
+    t = backlog_moment(period, as_of)
+    backlog = summary_backlog_rows(conn, t, group_by) if summary else backlog_rows_from_sql(conn, t, group_by)
     step(0.8, "Indicatoren berekenen")
     report = barometer(rows, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria, codes=codes)
     step(1.0, "Klaar")

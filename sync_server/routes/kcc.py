@@ -29,9 +29,8 @@ KCC_ROLES = (Role.KCC, Role.MANAGER, Role.ADMIN)
 
 
 def reference_prefixes(settings: Settings) -> frozenset[str]:
-    """The municipality's reference prefix(es) from the settings (``prefix``), if configured."""
-    prefix = getattr(settings, "prefix", None)
-    return frozenset({prefix.upper()}) if isinstance(prefix, str) and prefix else frozenset()
+    """The municipality's reference prefix(es) from the settings (``prefix``)."""
+    return frozenset({settings.prefix.upper()})
 
 
 class KccController(Controller):

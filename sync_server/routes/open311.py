@@ -57,14 +57,6 @@ _SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM meldingen"
 _PUBLISHED = f"deleted = 0 AND type = '{MeldingType.MELDING.value}'"
 
 
-def _prefix(settings: Settings) -> str:
-    return (getattr(settings, "prefix", None) or "DLF").upper()
-
-
-def _agency(settings: Settings) -> str:
-    return getattr(settings, "gemeente", None) or "Gemeente"
-
-
 def _errors(status: int, description: str) -> Response[Any]:
     return Response(content=error(status, description), status_code=status, media_type=MediaType.JSON)
 
@@ -137,7 +129,7 @@ def list_requests(request: Request[Any, Any, Any], store: ServerStore, settings:
         first, last = local_date(f.start) - timedelta(days=1), local_date(f.end) + timedelta(days=1)
         params += [first.isoformat(), last.isoformat(), iso(f.start), iso(f.end)]
     taxonomy = load_taxonomy()
-    agency = _agency(settings)
+    agency = settings.gemeente
     return [service_request(r, taxonomy, agency=agency) for r in _rows(store, " AND ".join(conds), params, f.limit)]
 
 
@@ -154,7 +146,7 @@ def get_request(name: str, store: ServerStore, settings: Settings) -> list[dict[
     rows = _rows(store, "reference = ?", [ref], 1)
     if not rows:
         raise Open311Error(404, f"Geen melding met service_request_id {ref}.")
-    return [service_request(rows[0], agency=_agency(settings))]
+    return [service_request(rows[0], agency=settings.gemeente)]
 
 
 async def _post_params(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -186,7 +178,7 @@ async def create_request(request: Request[Any, Any, Any], store: ServerStore, se
         raise Open311Error(403, f"De rol {info.role.value} mag geen meldingen indienen; nodig: wijkuitvoerder of admin.")
     taxonomy = load_taxonomy()
     fields = fields_from_post(params, taxonomy)
-    prefix = _prefix(settings)
+    prefix = settings.prefix
 
     def build(dev: Any, next_counter: Any) -> list[Event]:
         return [register(dev, prefix=prefix, counter=next_counter(), fields=fields, taxonomy=taxonomy)]

@@ -95,11 +95,16 @@ async def test_full_flow(app_factory, db_path):
         12,
         "A",
     )
-    # filled by the address hook from postcode + number
+    # filled by the address hook from postcode + number; the wijk code from the (sample) wijken
+    # configuration, shared.wijken
+    from shared.wijken import load_wijken
+
+    expected_wijk = load_wijken().resolve(m.adres, m.punt).wijk
+    assert expected_wijk == "dalfsen"
     assert (m.adres.straat, m.adres.woonplaats, m.wijk) == (
         "Kerkstraat",
         "Dalfsen",
-        "Dalfsen",
+        expected_wijk,
     )
     assert m.punt is not None
     assert m.categorie == "verlichting/lantaarnpaal"

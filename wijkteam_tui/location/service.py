@@ -110,6 +110,11 @@ class LocationLookup:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
+    def set_gazetteer(self, gazetteer: Gazetteer) -> None:
+        """Install the gazetteer once it is loaded (the CLI indexes it in a background thread)."""
+        self.local = LocalGazetteerGeocoder(gazetteer)
+        self.gazetteer = gazetteer
+
     # --- online plumbing -------------------------------------------------------------------------
 
     @property
