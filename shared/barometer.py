@@ -416,6 +416,14 @@ def backlog_row(p: Mapping[str, Any]) -> BacklogRow | None:
     )
 
 
+def surely_open_at(registered_at: str, first_closed_at: str | None, t: str) -> bool:
+    """The first test of :func:`open_at`: registered before ``t`` and not closed before ``t`` (never
+    closed, or first closed at or after ``t``) — open at ``t`` whatever happened later. The report
+    layer counts these with SQL (``registered_at < t AND (first_closed_at IS NULL OR first_closed_at
+    >= t)``) and reads only the others as :class:`BacklogRow` values."""
+    return registered_at < t and (first_closed_at is None or first_closed_at >= t)
+
+
 def open_at(row: BacklogRow, t: str) -> bool:
     """Whether the melding was registered before ``t`` and open at ``t`` (UTC ISO text, ``iso()``).
 
@@ -424,10 +432,10 @@ def open_at(row: BacklogRow, t: str) -> bool:
     the ``timeline`` decides. Without a timeline it counts as closed at ``t`` (closed once before
     ``t``; the moment of a later reopening is unknown) — the one approximation, see docs/barometer.md.
     """
+    if surely_open_at(row.registered_at, row.first_closed_at, t):
+        return True
     if row.registered_at >= t:
         return False
-    if row.first_closed_at is None or row.first_closed_at >= t:
-        return True
     if row.closed_at is not None and row.closed_at < t:
         return False
     if row.timeline:
@@ -685,6 +693,7 @@ class BarometerReport(msgspec.Struct):
 
 _DIM_INDEX = {"wijk": 3, "categorie": 4, "kanaal": 5, "vier_b": 6, "type": 7}
 _BACKLOG_DIM_INDEX = {"wijk": 5, "categorie": 6, "kanaal": 7, "vier_b": 8, "type": 9}
+_CELL_DIM_INDEX = {"wijk": 2, "categorie": 3, "kanaal": 4, "vier_b": 5, "type": 6}
 
 
 def _key_getter(dim: str, index: Mapping[str, int]):
@@ -821,6 +830,71 @@ def barometer(
                 acc = accs[k] = _Acc()
             acc.cells[lead, flags] += n
 
+    return _finish(period, as_of, dims, total, months, groups, backlog_rows, criteria)
+
+
+def barometer_from_cells(
+    month_cells: Iterable[tuple[str, int | None, int, int]],
+    group_cells: Mapping[str, Iterable[tuple[str | None, int | None, int, int]]],
+    backlog_rows: Iterable[BacklogRow],
+    period: Period,
+    *,
+    as_of: datetime,
+    group_by: Sequence[str] = (),
+    criteria: Any = None,
+    backlog_cells: Iterable[Sequence[Any]] = (),
+) -> BarometerReport:
+    """:func:`barometer` from counts made elsewhere (the server's summary table, by SQL ``GROUP BY``):
+    the same report as :func:`barometer` over the rows those counts were made of.
+
+    Args:
+        month_cells: ``(month "YYYY-MM", lead_days, flags, n)``: ``n`` meldingen received in the period
+            in that month with that lead time (``None``: not closed) and :class:`BarometerRow` flags.
+        group_cells: per grouping dimension, ``(value, lead_days, flags, n)`` over the same meldingen
+            (``None``: not filled). ``hoofdcategorie`` is derived from the ``categorie`` cells.
+        backlog_rows, period, as_of, group_by, criteria: as for :func:`barometer`.
+        backlog_cells: ``(overdue, n, wijk, categorie, kanaal, vier_b, type)``: ``n`` meldingen
+            surely open at the backlog moment ``T`` (:func:`surely_open_at`), overdue (deadline before
+            ``T``) or not; they must not also be in ``backlog_rows``.
+
+    Raises:
+        ValidationError: an unknown grouping dimension.
+        KeyError: a month outside the period, or a dimension of ``group_by`` without cells.
+    """
+    dims = check_group_by(group_by)
+    total = _Acc()
+    months: dict[str, _Acc] = {m: _Acc() for m in period.months()}
+    for m, lead, flags, n in month_cells:
+        months[m].put(lead, flags, n)
+    for acc in months.values():
+        total.cells.update(acc.cells)
+    groups: dict[str, dict[str | None, _Acc]] = {d: {} for d in dims}
+    for d in dims:
+        accs = groups[d]
+        for k, lead, flags, n in group_cells["categorie" if d == "hoofdcategorie" else d]:
+            k = k or None
+            if d == "hoofdcategorie" and k:
+                k = k.split("/", 1)[0]
+            acc = accs.get(k)
+            if acc is None:
+                acc = accs[k] = _Acc()
+            acc.cells[lead, flags] += n
+    return _finish(period, as_of, dims, total, months, groups, backlog_rows, criteria, backlog_cells)
+
+
+def _finish(
+    period: Period,
+    as_of: datetime,
+    dims: Sequence[str],
+    total: _Acc,
+    months: dict[str, _Acc],
+    groups: dict[str, dict[str | None, _Acc]],
+    backlog_rows: Iterable[BacklogRow],
+    criteria: Any,
+    backlog_cells: Iterable[Sequence[Any]] = (),
+) -> BarometerReport:
+    """Add the backlog to the counted cells and make the report (shared by both entry points)."""
+    lo, hi = period.start.isoformat(), period.end.isoformat()
     t_instant = backlog_moment(period, as_of)
     t = iso(t_instant)
     bgetters = [(groups[d], _key_getter(d, _BACKLOG_DIM_INDEX)) for d in dims]
@@ -837,6 +911,18 @@ def barometer(
                 acc = accs[k] = _Acc()
             acc.backlog += 1
             acc.overdue += overdue
+    cgetters = [(groups[d], _key_getter(d, _CELL_DIM_INDEX)) for d in dims]
+    for cell in backlog_cells:
+        overdue, n = cell[0], cell[1]
+        total.backlog += n
+        total.overdue += n * overdue
+        for accs, get in cgetters:
+            k = get(cell) or None
+            acc = accs.get(k)
+            if acc is None:
+                acc = accs[k] = _Acc()
+            acc.backlog += n
+            acc.overdue += n * overdue
 
     report = BarometerReport(
         period_from=lo,
@@ -918,12 +1004,14 @@ def current_quarter(today: date) -> Period:
 
 #: Columns of the narrow summary table the server keeps next to its projection (one row per melding
 #: that counts, :func:`counts`), name → SQLite type. ``day`` is the registration date as the integer
-#: ``YYYYMMDD``; ``lead`` and ``flags`` are :class:`BarometerRow`'s, computed once when the projection
-#: row is written; the instants and ``timeline`` are :class:`BacklogRow`'s (``timeline`` as JSON,
-#: :func:`encode_timeline`, only for meldingen that changed status after their first closure).
+#: ``YYYYMMDD``, ``month`` as ``YYYYMM``; ``lead`` and ``flags`` are :class:`BarometerRow`'s, computed
+#: once when the projection row is written; the instants and ``timeline`` are :class:`BacklogRow`'s
+#: (``timeline`` as JSON, :func:`encode_timeline`, only for meldingen that changed status after their
+#: first closure).
 SUMMARY_COLUMNS: dict[str, str] = {
     "melding_id": "TEXT",
     "day": "INTEGER",
+    "month": "INTEGER",
     "lead": "INTEGER",
     "flags": "INTEGER",
     "wijk": "TEXT",
@@ -964,9 +1052,11 @@ def summary_row(p: Mapping[str, Any]) -> tuple | None:
     b = backlog_row(p)
     if r is None or b is None:
         return None
+    day = int(r.registered_date.replace("-", ""))
     return (
         p["melding_id"],
-        int(r.registered_date.replace("-", "")),
+        day,
+        day // 100,
         r.lead_days,
         r.flags,
         r.wijk,

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
+import msgspec.structs
 
 from shared.enums import EventType, Kanaal, MeldingType, Prioriteit, Status, VierB
 from shared.errors import InvalidEvent
@@ -84,7 +85,12 @@ class MeldingFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
 
     def items(self) -> dict[str, Any]:
         """The fields that are set, as ``{name: value}`` (typed values, not builtins)."""
-        return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not msgspec.UNSET}
+        unset = msgspec.UNSET
+        return {
+            f: v
+            for f, v in zip(self.__struct_fields__, msgspec.structs.astuple(self), strict=True)
+            if v is not unset
+        }
 
 
 FIELD_NAMES: tuple[str, ...] = MeldingFields.__struct_fields__

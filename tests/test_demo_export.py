@@ -112,7 +112,7 @@ def test_prepare_demo_fills_once_and_never_syncs(tmp_path):
 def test_cli_sync_reports_failure(tmp_path, capsys, monkeypatch):
     import wijkteam_tui.sync_client as sc
 
-    def fail(store, url, token):
+    def fail(store, url, token, **kw):
         raise sc.SyncError("Geen verbinding met de server.", offline=True)
 
     monkeypatch.setattr(sc, "sync_once", fail)
@@ -154,3 +154,81 @@ def test_background_address_lookup_uses_the_sample_only_for_the_demo(tmp_path):
     assert (
         real("7721EJ", 12, "A", None) is None
     )  # no downloaded gazetteer: never made-up streets
+
+
+def test_background_location_loads_the_gazetteer_for_the_demo_only(tmp_path):
+    from wijkteam_tui.cli import background_location
+
+    demo = background_location(tmp_path, sample=True, online=False)
+    demo.loader.join()
+    r = demo.lookup_postcode("7721 EJ", "12")
+    assert r.status == "kies" and len(r.keuzes) == 2
+    real = background_location(tmp_path, sample=False, online=False)
+    real.loader.join()
+    assert real.gazetteer is None  # no downloaded gazetteer: never made-up streets
+    assert real.lookup_postcode("7721 EJ", "12a").status == "niet_gevonden"
+
+
+def _demo_export(tmp_path, fmt):
+    db = tmp_path / "g.sqlite"
+    if not db.exists():
+        assert main(["demo", "--db", str(db), "--count", "60"]) == 0
+    out = tmp_path / f"m.{fmt}"
+    assert main(["export", "--db", str(db), "--format", fmt, "--out", str(out)]) == 0
+    return db, out
+
+
+def test_cli_export_geojson(tmp_path, capsys):
+    from shared.geo import in_nl
+
+    db, out = _demo_export(tmp_path, "geojson")
+    assert "meldingen geëxporteerd" in capsys.readouterr().err
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    with LocalStore(db) as store:
+        rows = {r["melding_id"]: r for r in store.iter_rows(include_deleted=False)}
+        personal = {
+            v
+            for r in store.iter_rows()
+            for v in (r["melder_naam"], r["melder_telefoon"], r["melder_email"])
+            if v
+        }
+    assert doc["type"] == "FeatureCollection"
+    assert {f["id"] for f in doc["features"]} == set(rows)
+    located = 0
+    for f in doc["features"]:
+        row = rows[f["id"]]
+        assert f["type"] == "Feature"
+        assert f["properties"]["reference"] == row["reference"]
+        assert not any(k.startswith("melder") for k in f["properties"])
+        assert not personal & {v for v in f["properties"].values() if isinstance(v, str)}
+        if row["lat"] is None:
+            assert f["geometry"] is None
+            continue
+        located += 1
+        lon, lat = f["geometry"]["coordinates"]  # RFC 7946: [lon, lat]
+        assert f["geometry"]["type"] == "Point"
+        assert (lat, lon) == (row["lat"], row["lon"])
+        assert in_nl(lat, lon)
+    assert located > 0
+    assert personal, "the demo has reporters, so the no-personal-data check means something"
+
+
+def test_cli_export_csv_has_rd_columns(tmp_path):
+    from shared.geo import rd_to_wgs84
+
+    _, out = _demo_export(tmp_path, "csv")
+    with open(out, encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames[-2:] == ["rd_x", "rd_y"]
+        rows = list(reader)
+    with_point = [r for r in rows if r["lat"]]
+    assert with_point
+    for r in rows:
+        if not r["lat"]:
+            assert (r["rd_x"], r["rd_y"]) == ("", "")
+            continue
+        x, y = float(r["rd_x"]), float(r["rd_y"])
+        assert 0 < x < 300_000 and 289_000 < y < 629_000
+        back = rd_to_wgs84(x, y)  # centimetre RD rounding: the way back is within ~1e-7 degrees
+        assert abs(back.lat - float(r["lat"])) < 5e-7
+        assert abs(back.lon - float(r["lon"])) < 5e-7

@@ -70,10 +70,20 @@ class WijkteamApp(App):
         auto_sync: bool = True,
         location: Any = None,
         wijken: Any = None,
+        gazetteer_dir: str | Path | None = None,
     ) -> None:
         super().__init__()
         self.location = location
         self.wijken = wijken
+        self.gazetteer_dir = Path(gazetteer_dir) if gazetteer_dir is not None else None
+        self._gazetteer_mtime: int | None = None
+        if self.gazetteer_dir is not None:
+            from wijkteam_tui.location.download import GAZETTEER_FILE
+
+            try:  # the copy present now is the one the start-up loader indexes
+                self._gazetteer_mtime = (self.gazetteer_dir / GAZETTEER_FILE).stat().st_mtime_ns
+            except OSError:
+                pass
         self.db_path = Path(db_path)
         self.config = config
         self.kcc = kcc
@@ -258,16 +268,37 @@ class WijkteamApp(App):
             return
         sync_fn, error_type = found
         store = LocalStore(self.db_path, busy_timeout_ms=self.busy_timeout_ms)
+        # The sync also refreshes the laptop's copy of the gazetteer (only when a folder is set).
+        extra = {"gazetteer_dir": self.gazetteer_dir} if self.gazetteer_dir is not None else {}
         try:
             try:
-                result = sync_fn(store, self.config.server_url, self.config.token)
+                result = sync_fn(store, self.config.server_url, self.config.token, **extra)
                 error = None
             except error_type as exc:
                 result, error = None, exc
             pending = store.pending_count()
         finally:
             store.close()
+        if error is None:
+            self._reload_gazetteer()
         self.call_from_thread(self._sync_done, result, error, pending)
+
+    def _reload_gazetteer(self) -> None:
+        """After a sync (worker thread): a newer downloaded gazetteer replaces the intake's index."""
+        if self.gazetteer_dir is None or self.location is None:
+            return
+        from wijkteam_tui.location.download import GAZETTEER_FILE, load_local_gazetteer
+
+        try:
+            mtime = (self.gazetteer_dir / GAZETTEER_FILE).stat().st_mtime_ns
+        except OSError:
+            return
+        if mtime == self._gazetteer_mtime:
+            return
+        gazetteer = load_local_gazetteer(self.gazetteer_dir, fallback_to_sample=False)
+        if gazetteer is not None:
+            self.location.set_gazetteer(gazetteer)
+            self._gazetteer_mtime = mtime
 
     def _sync_done(self, result: Any, error: Exception | None, pending: int) -> None:
         if error is None:
@@ -325,6 +356,7 @@ def make_app(
     auto_sync: bool = True,
     location: Any = None,
     wijken: Any = None,
+    gazetteer_dir: str | Path | None = None,
 ) -> WijkteamApp:
     """Build the app on a database file.
 
@@ -344,6 +376,8 @@ def make_app(
             ``address_lookup``.
         wijken: the wijk configuration (``shared.wijken.WijkConfig``; default the location's, else
             ``load_wijken()``).
+        gazetteer_dir: where the laptop keeps the municipality's gazetteer; background sync then
+            refreshes it (``sync_once(gazetteer_dir=…)``) and a newer copy replaces ``location``'s.
 
     Raises:
         StoreError: the database cannot be opened.
@@ -360,4 +394,5 @@ def make_app(
         auto_sync=auto_sync,
         location=location,
         wijken=wijken,
+        gazetteer_dir=gazetteer_dir,
     )

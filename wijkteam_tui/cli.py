@@ -145,7 +145,7 @@ def background_location(folder: Path, *, sample: bool, online) -> object:
     """A :class:`~wijkteam_tui.location.LocationLookup` whose gazetteer loads in a background thread.
 
     Until the index is ready it answers from the online services only (when ``online()`` says so)
-    and the intake lets the street be typed. ``sample``: fall back to the shipped SAMPLE gazetteer
+    and the intake lets the street be typed; ``.loader`` is the loading thread. ``sample``: fall back to the shipped SAMPLE gazetteer
     (demo only; real work must never fill in made-up streets).
     """
     import threading
@@ -161,10 +161,12 @@ def background_location(folder: Path, *, sample: bool, online) -> object:
             gazetteer = load_local_gazetteer(folder, fallback_to_sample=sample)
             if gazetteer is not None:
                 lookup.set_gazetteer(gazetteer)
-        except Exception:  # noqa: BLE001 - no gazetteer is never fatal: addresses can be typed
+        except Exception:  # noqa: BLE001, S110 - no gazetteer is never fatal: addresses can be typed
             pass
 
-    threading.Thread(target=load, daemon=True, name="gazetteer").start()
+    # Kept on the object so a caller (the tests) can wait for the index: ``lookup.loader.join()``.
+    lookup.loader = threading.Thread(target=load, daemon=True, name="gazetteer")
+    lookup.loader.start()
     return lookup
 
 
@@ -222,7 +224,10 @@ def _run_app(args: argparse.Namespace) -> int:
     # Online look-ups (PDOK, Nominatim) only when the app is not offline, and never in the demo.
     online = (lambda: bool(holder) and not holder[0].offline) if not args.demo else False
     location = background_location(data_dir(), sample=args.demo, online=online)
-    app = make_app(db, config, kcc=kcc, demo=args.demo, location=location)
+    app = make_app(
+        db, config, kcc=kcc, demo=args.demo, location=location,
+        gazetteer_dir=None if args.demo else data_dir(),
+    )
     holder.append(app)
     app.run()
     return app.return_code or 0

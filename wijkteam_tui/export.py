@@ -55,8 +55,7 @@ def export(store: LocalStore, out: TextIO, fmt: str) -> int:
                 n += 1
                 yield row
 
-        for chunk in iter_feature_collection_json(counted()):
-            out.write(chunk)
+        out.writelines(iter_feature_collection_json(counted()))
     else:
         writer = csv.DictWriter(
             out, fieldnames=[*LIST_COLUMNS, *RD_COLUMNS], lineterminator="\n"

@@ -101,4 +101,20 @@ __all__ = [
     "long_date",
     "short_date",
     "status_label",
+    "wijk_label",
 ]
+
+
+def wijk_label(value: str | None) -> str:
+    """A stored wijk as shown: the wijk code's name from the wijken configuration
+    (``shared.wijken``: ``"dalfsen"`` → ``"Dalfsen-kern"``); a value that is not a configured code
+    (older data, typed by hand) is shown as stored; ``""`` for none."""
+    if not value:
+        return ""
+    from shared.wijken import load_wijken
+
+    try:
+        wijk = load_wijken().wijk(value)
+    except (OSError, ValueError):  # a broken configuration never breaks a screen
+        return value
+    return wijk.naam if wijk else value

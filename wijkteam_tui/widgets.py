@@ -26,7 +26,7 @@ from textual.widgets.option_list import Option
 from shared.enums import Kanaal, MeldingType, Prioriteit, VierB
 from shared.errors import ValidationError
 from shared.events import MeldingFields
-from shared.geo import format_coord, format_punt, parse_point
+from shared.geo import format_punt, parse_point
 from shared.model import Adres, Melder, Melding, Punt
 from shared.taxonomy import Categorie, load_taxonomy
 from shared.validation import (
@@ -781,7 +781,9 @@ class MeldingForm(Vertical):
         if self.text("wijk").strip():
             self._info("wijk", b.message if b.status == "buiten" else None)
         elif b.status == "wijk":
-            self._info("wijk", f"{b.wijk_naam} ({b.gemeente})", ok=True)
+            # A made-up sample configuration is labelled as such (docs/location.md).
+            sample = "; voorbeeldindeling" if self.wijken.sample else ""
+            self._info("wijk", f"{b.wijk_naam} ({b.gemeente}{sample})", ok=True)
         else:
             self._info("wijk", b.message or None)
         return b

@@ -32,6 +32,7 @@ from shared.barometer import (
     RowCodes,
     backlog_moment,
     barometer,
+    barometer_from_cells,
     check_group_by,
     decode_timeline,
     lead_days,
@@ -41,7 +42,7 @@ from shared.barometer import (
 from shared.deadlines import AMS, is_working_day, utcnow
 from shared.projection import iso
 from sync_server.reports.summary import TABLE as SUMMARY_TABLE
-from sync_server.reports.summary import has_summary
+from sync_server.reports.summary import summary_ready
 
 #: Meldingen that count: not deleted and not a duplicate of another (shared.barometer.counts).
 _COUNTS = "deleted = 0 AND (duplicaat_van IS NULL OR duplicaat_van = '')"
@@ -212,38 +213,76 @@ def backlog_rows_from_sql(conn: sqlite3.Connection, t: datetime, group_by: Seque
     return out
 
 
-def summary_rows(
+def summary_cells(
     conn: sqlite3.Connection, period: Period, group_by: Sequence[str] = ()
-) -> tuple[list[tuple], RowCodes]:
-    """As :func:`rows_from_sql`, read from the summary table ``barometer_rows``
-    (``sync_server.reports.summary``): lead times and flags are stored, so this reads the covering
-    index ``(day, lead, flags, <dimensions>)`` only — no calendar, no wide projection rows."""
+) -> tuple[list[tuple], dict[str, list[tuple]]]:
+    """The counts ``shared.barometer.barometer_from_cells`` takes, from the summary table
+    ``barometer_rows`` (``sync_server.reports.summary``): ``(month, lead, flags, n)`` and per grouping
+    column ``(value, lead, flags, n)`` over the meldingen registered in ``period``. Each is one
+    ``GROUP BY`` over the covering index ``(key, lead, flags, day)``, read in index order."""
     dims = set(check_group_by(group_by))
     if "hoofdcategorie" in dims:
+        dims.discard("hoofdcategorie")
         dims.add("categorie")
-    codes = RowCodes(vocabularies())
-    dim_cols = ", ".join(_coded_dim_sql(d, dims, codes.vocab[d]) for d in _DIMS)
     lo = period.start.year * 10000 + period.start.month * 100 + period.start.day
     hi = period.end.year * 10000 + period.end.month * 100 + period.end.day
-    sql = f"""SELECT day, lead, flags, {dim_cols} FROM {SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_report
-              WHERE day BETWEEN ? AND ?"""
-    return conn.execute(sql, (lo, hi)).fetchall(), codes
+    months = [
+        (f"{m // 100:04d}-{m % 100:02d}", lead, flags, n)
+        for m, lead, flags, n in conn.execute(
+            f"""SELECT month, lead, flags, count(*) FROM {SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_month
+                WHERE month BETWEEN ? AND ? AND day BETWEEN ? AND ? GROUP BY month, lead, flags""",
+            (lo // 100, hi // 100, lo, hi),
+        )
+    ]
+    groups = {
+        d: conn.execute(
+            f"""SELECT {d}, lead, flags, count(*) FROM {SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_{d}
+                WHERE day BETWEEN ? AND ? GROUP BY {d}, lead, flags""",
+            (lo, hi),
+        ).fetchall()
+        for d in _DIMS
+        if d in dims
+    }
+    return months, groups
 
 
-def summary_backlog_rows(conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = ()) -> list[BacklogRow]:
-    """As :func:`backlog_rows_from_sql`, read from the summary table ``barometer_rows`` (which holds
-    only meldingen that count, with their status timeline where it is needed)."""
+def summary_backlog(
+    conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = ()
+) -> tuple[list[BacklogRow], list[tuple]]:
+    """The backlog at ``t`` (UTC) from the summary table ``barometer_rows`` (meldingen that count),
+    for ``shared.barometer.barometer_from_cells``: the meldingen surely open at ``t``
+    (``shared.barometer.surely_open_at``) counted per ``(overdue, wijk, categorie, kanaal, vier_b,
+    type)`` (dimensions not asked for are NULL), and the other candidates — first closed before ``t``
+    and not closed now before ``t`` — as :class:`BacklogRow` values with their status timeline.
+
+    Reads two ranges of the covering index ``barometer_rows_backlog`` (open now; last closed at or
+    after ``t``), never the table."""
     dims = set(check_group_by(group_by))
     if "hoofdcategorie" in dims:
         dims.add("categorie")
     dim_cols = ", ".join(_dim_sql(d, dims) for d in _DIMS)
-    sql = f"""SELECT registered_at, first_closed_at, closed_at, deadline,
-                     CASE WHEN first_closed_at < :t THEN timeline END, {dim_cols}
-              FROM {SUMMARY_TABLE} WHERE registered_at < :t AND (closed_at IS NULL OR closed_at >= :t)"""
-    return [
+    aliased = ", ".join(f"{_dim_sql(d, dims)} AS d_{d}" for d in _DIMS)
+    index = f"{SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_backlog"
+    ranges = ("closed_at IS NULL AND registered_at < :t", "closed_at >= :t AND registered_at < :t")
+    surely = " UNION ALL ".join(
+        f"""SELECT COALESCE(deadline < :t, 0) AS overdue, {aliased} FROM {index}
+            WHERE {r} AND (first_closed_at IS NULL OR first_closed_at >= :t)"""
+        for r in ranges
+    )
+    keys = ", ".join(f"d_{d}" for d in _DIMS)
+    cells_sql = f"SELECT overdue, count(*), {keys} FROM ({surely}) GROUP BY overdue, {keys}"
+    rows_sql = " UNION ALL ".join(
+        f"""SELECT registered_at, first_closed_at, closed_at, deadline, timeline, {dim_cols}
+            FROM {index} WHERE {r} AND first_closed_at < :t"""
+        for r in ranges
+    )
+    params = {"t": iso(t)}
+    cells = conn.execute(cells_sql, params).fetchall()
+    rows = [
         BacklogRow(reg, first, closed, dl, decode_timeline(tl), *dimvals)
-        for reg, first, closed, dl, tl, *dimvals in conn.execute(sql, {"t": iso(t)})
+        for reg, first, closed, dl, tl, *dimvals in conn.execute(rows_sql, params)
     ]
+    return rows, cells
 
 
 def build_report(
@@ -265,7 +304,8 @@ def build_report(
         criteria: ``shared.certificering.Criteria`` (default the configured ones).
         progress: called with (fraction done, Dutch step text) between the steps.
         use_summary: read the summary table ``barometer_rows`` (``sync_server.reports.summary``)
-            instead of the projection; default: when the database has it (the server store does).
+            instead of the projection; default: when the database has it and it is up to date
+            (``summary_ready``; the server store keeps it).
 
     Raises:
         ValidationError: an unknown grouping dimension.
@@ -274,16 +314,32 @@ def build_report(
     step = progress or (lambda f, s: None)
     step(0.0, "Meldingen van de periode lezen")
     # The server keeps a narrow summary table; a laptop database (or any other) has only the projection.
-    summary = has_summary(conn) if use_summary is None else use_summary
+    t = backlog_moment(period, as_of)
+    # One read transaction: the counts and the backlog see the same snapshot while pushes commit.
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        summary = summary_ready(conn) if use_summary is None else use_summary
+        if summary:
+            months, groups = summary_cells(conn, period, group_by)
+            step(0.6, "Werkvoorraad aan het einde van de periode")
+            backlog, backlog_cells = summary_backlog(conn, t, group_by)
+    finally:
+        if own:
+            conn.execute("COMMIT")
     if summary:
-        rows, codes = summary_rows(conn, period, group_by)
+        step(0.8, "Indicatoren berekenen")
+        report = barometer_from_cells(
+            months, groups, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria,
+            backlog_cells=backlog_cells,
+        )
     else:
         rows, codes = rows_from_sql(conn, period, group_by, as_of=as_of)
-    step(0.6, "Werkvoorraad aan het einde van de periode")
-    t = backlog_moment(period, as_of)
-    backlog = summary_backlog_rows(conn, t, group_by) if summary else backlog_rows_from_sql(conn, t, group_by)
-    step(0.8, "Indicatoren berekenen")
-    report = barometer(rows, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria, codes=codes)
+        step(0.6, "Werkvoorraad aan het einde van de periode")
+        backlog = backlog_rows_from_sql(conn, t, group_by)
+        step(0.8, "Indicatoren berekenen")
+        report = barometer(rows, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria, codes=codes)
     step(1.0, "Klaar")
     return report
 

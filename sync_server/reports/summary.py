@@ -6,8 +6,10 @@ keeps, in the same transaction as every projection write, ``shared.barometer.sum
 written melding: the registration day as ``YYYYMMDD``, the lead time in working days and the flag
 mask (computed once, by the reference conversions), the grouping values, and what the backlog needs
 (instants, and the status timeline only for meldingen that changed status after a first closure).
-A covering index ``(day, lead, flags, wijk, categorie, kanaal, vier_b, type)`` lets a report read
-the received cohort without touching the table.
+A covering index ``(key, lead, flags, day)`` per key — the month and each grouping column — lets a
+report count the received cohort per ``(key, lead, flags)`` with one SQL ``GROUP BY`` per key that
+reads the index in order (no sort, no table): a few thousand counts reach Python instead of a
+million rows. A covering index led by ``closed_at`` serves the backlog.
 
 Meldingen that do not count (deleted, duplicates) have no row. An existing database gets the table
 on upgrade, filled from its projection (:func:`ensure_summary`).
@@ -24,15 +26,45 @@ from shared.projection import COLUMNS
 
 TABLE = "barometer_rows"
 
-#: Bump when the summary's content rules change: the store then rebuilds it from the projection.
-SUMMARY_VERSION = 1
+#: Bump when the summary's columns, indexes or content rules change: the store then drops the table
+#: and rebuilds it from the projection. (1: a first layout with one row-level index; 2: ``month``,
+#: the per-key ``GROUP BY`` indexes and the covering backlog index.)
+SUMMARY_VERSION = 2
 
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
+DIRTY = "barometer_dirty"
+
+#: The grouping columns; each has an index ``(column, lead, flags, day)``, as ``month`` has.
+GROUP_COLUMNS = ("wijk", "categorie", "kanaal", "vier_b", "type")
+
+#: The summary table, its covering index for the report, and the guard against writers that bypass
+#: :func:`write_summary`: triggers note every projection row inserted or updated in ``barometer_dirty``
+#: (which :func:`write_summary` clears for the rows it wrote) and drop the summary row of a deleted
+#: one. While ``barometer_dirty`` is not empty the summary is not trusted (:func:`summary_ready`).
+SCHEMA: tuple[str, ...] = (
+    f"""CREATE TABLE IF NOT EXISTS {TABLE} (
   {", ".join(f"{c} {t}" + (" PRIMARY KEY" if c == "melding_id" else "") for c, t in SUMMARY_COLUMNS.items())}
-);
-CREATE INDEX IF NOT EXISTS {TABLE}_report ON {TABLE}(day, lead, flags, wijk, categorie, kanaal, vier_b, type);
-"""
+)""",
+    *(
+        f"CREATE INDEX IF NOT EXISTS {TABLE}_{key} ON {TABLE}({key}, lead, flags, day)"
+        for key in ("month", *GROUP_COLUMNS)
+    ),
+    # The backlog at T reads only meldingen with no closure or a last closure at/after T, from this
+    # index alone (``timeline`` is NULL for nearly all rows, so carrying it costs little).
+    f"""CREATE INDEX IF NOT EXISTS {TABLE}_backlog ON {TABLE}(closed_at, registered_at, first_closed_at, deadline,
+  {", ".join(GROUP_COLUMNS)}, timeline)""",
+    f"CREATE TABLE IF NOT EXISTS {DIRTY} (melding_id TEXT PRIMARY KEY) WITHOUT ROWID",
+    f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_ai AFTER INSERT ON meldingen BEGIN
+  INSERT OR IGNORE INTO {DIRTY} VALUES (new.melding_id);
+END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_au AFTER UPDATE ON meldingen BEGIN
+  DELETE FROM {TABLE} WHERE melding_id = old.melding_id AND old.melding_id IS NOT new.melding_id;
+  INSERT OR IGNORE INTO {DIRTY} VALUES (new.melding_id);
+END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_ad AFTER DELETE ON meldingen BEGIN
+  DELETE FROM {TABLE} WHERE melding_id = old.melding_id;
+  DELETE FROM {DIRTY} WHERE melding_id = old.melding_id;
+END""",
+)
 
 _UPSERT = (
     f"INSERT INTO {TABLE} ({', '.join(SUMMARY_COLUMNS)}) VALUES ({', '.join('?' * len(SUMMARY_COLUMNS))}) "
@@ -45,9 +77,10 @@ _DELETE = f"DELETE FROM {TABLE} WHERE melding_id = ?"
 def write_summary(c: sqlite3.Connection, projection_rows: Iterable[Mapping[str, Any]]) -> None:
     """Bring the summary rows of these projection rows (mappings of ``COLUMNS``) up to date, in the
     caller's transaction: upsert the ones that count, delete the others."""
-    upserts, deletes = [], []
+    upserts, deletes, done = [], [], []
     for p in projection_rows:
         row = summary_row(p)
+        done.append((p["melding_id"],))
         if row is None:
             deletes.append((p["melding_id"],))
         else:
@@ -56,6 +89,8 @@ def write_summary(c: sqlite3.Connection, projection_rows: Iterable[Mapping[str, 
         c.executemany(_DELETE, deletes)
     if upserts:
         c.executemany(_UPSERT, upserts)
+    if done:
+        c.executemany(f"DELETE FROM {DIRTY} WHERE melding_id = ?", done)
 
 
 def has_summary(conn: sqlite3.Connection) -> bool:
@@ -63,6 +98,17 @@ def has_summary(conn: sqlite3.Connection) -> bool:
     database does not)."""
     try:
         return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)).fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
+def summary_ready(conn: sqlite3.Connection) -> bool:
+    """Whether a report may read the summary table: it exists and no projection row was written
+    without it (``barometer_dirty`` is empty; the store repairs that when it is opened)."""
+    if not has_summary(conn):
+        return False
+    try:
+        return conn.execute(f"SELECT 1 FROM {DIRTY} LIMIT 1").fetchone() is None
     except sqlite3.Error:
         return False
 
@@ -89,6 +135,7 @@ def backfill(c: sqlite3.Connection, batch: int = 5000) -> int:
     """Rebuild the summary table from the ``meldingen`` projection (in the caller's transaction).
     Returns the number of projection rows read."""
     c.execute(f"DELETE FROM {TABLE}")
+    c.execute(f"DELETE FROM {DIRTY}")
     cur = c.execute(_BACKFILL_SQL)
     names = [d[0] for d in cur.description]
     n = 0
@@ -100,16 +147,29 @@ def backfill(c: sqlite3.Connection, batch: int = 5000) -> int:
 
 
 def ensure_summary(c: sqlite3.Connection, version: int) -> bool:
-    """Create the summary table when missing and (re)fill it from the projection when ``version`` —
-    the summary version the database records — is older than :data:`SUMMARY_VERSION`. Call inside
-    the store's migration transaction. Returns whether it was (re)filled."""
-    for statement in _statements(SCHEMA):
+    """Create the summary table (and its triggers) when missing, and (re)fill it from the projection
+    when ``version`` — the summary version the database records — is older than
+    :data:`SUMMARY_VERSION`; otherwise bring the rows noted in ``barometer_dirty`` up to date. Call
+    inside the store's migration transaction. Returns whether it was (re)filled."""
+    if version < SUMMARY_VERSION:
+        c.execute(f"DROP TABLE IF EXISTS {TABLE}")  # an older layout; its indexes go with it
+    for statement in SCHEMA:
         c.execute(statement)
-    if version >= SUMMARY_VERSION:
-        return False
-    backfill(c)
-    return True
+    if version < SUMMARY_VERSION:
+        backfill(c)
+        return True
+    repair(c)
+    return False
 
 
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+def repair(c: sqlite3.Connection) -> int:
+    """Rewrite the summary rows of the projection rows written without it (``barometer_dirty``), in
+    the caller's transaction. Returns how many."""
+    ids = [r[0] for r in c.execute(f"SELECT melding_id FROM {DIRTY}")]
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        cur = c.execute(f"{_BACKFILL_SQL} WHERE melding_id IN ({', '.join('?' * len(chunk))})", chunk)
+        names = [d[0] for d in cur.description]
+        write_summary(c, [dict(zip(names, r)) for r in cur.fetchall()])
+    c.execute(f"DELETE FROM {DIRTY}")  # ids without a projection row any more
+    return len(ids)

@@ -21,7 +21,7 @@ from shared.errors import ValidationError
 from shared.model import Melding
 from shared.status import allowed_next
 from shared.validation import format_phone
-from wijkteam_tui.fmt import categorie_label, date_time, enum_label, long_date
+from wijkteam_tui.fmt import categorie_label, date_time, enum_label, long_date, wijk_label
 from wijkteam_tui.screens.dialogs import (
     CallbackModal,
     CallbackResult,
@@ -117,7 +117,7 @@ class DetailScreen(Screen):
             ("Type / kanaal", f"{m.type.label} · {m.kanaal.label}"),
             ("Melder", melder_text),
             ("Locatie", m.location_text()),
-            ("Wijk", m.wijk or ""),
+            ("Wijk", wijk_label(m.wijk)),
             ("Categorie", categorie_label(m.categorie)),
             ("Vier B", enum_label(type(m.vier_b), m.vier_b.value) if m.vier_b else ""),
             ("Prioriteit", m.prioriteit.label),

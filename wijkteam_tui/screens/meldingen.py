@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 from shared.enums import Status
 from shared.projection import iso
 from shared.taxonomy import load_taxonomy
-from wijkteam_tui.fmt import categorie_short, short_date
+from wijkteam_tui.fmt import categorie_short, short_date, wijk_label
 from wijkteam_tui.store import COUNT_CAP, LocalStore
 from wijkteam_tui.widgets import StatusBar
 
@@ -105,7 +105,7 @@ class MeldingenScreen(Screen):
                 cats, prompt="Alle categorieën", id="f-categorie", compact=True
             )
             yield Select(
-                [(w, w) for w in self.app.store.wijken()],
+                [(wijk_label(w), w) for w in self.app.store.wijken()],
                 prompt="Alle wijken",
                 id="f-wijk",
                 compact=True,
@@ -195,7 +195,7 @@ class MeldingenScreen(Screen):
                 Text(Status(r["status"]).label),
                 Text(categorie_short(r["categorie"])),
                 Text(adres),
-                Text(r["wijk"] or ""),
+                Text(wijk_label(r["wijk"])),
                 deadline,
             ]
             if self._narrow:
@@ -266,9 +266,7 @@ class MeldingenScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """``n`` (new melding) is disabled in KCC mode, which is read-only."""
-        if hasattr(self.app, "allows") and not self.app.allows(action):
-            return False
-        return True
+        return not hasattr(self.app, "allows") or self.app.allows(action)
 
     def action_new(self) -> None:
         self.app.action_new_melding()
