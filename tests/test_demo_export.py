@@ -25,7 +25,7 @@ def test_demo_is_realistic(tmp_path):
     assert len({r["categorie"] for r in rows}) >= 10
     assert len({r["kanaal"] for r in rows}) >= 5
     assert len({r["vier_b"] for r in rows}) == 4
-    assert {r["wijk"] for r in rows} == {"Dalfsen", "Nieuwleusen", "Lemelerveld"}
+    assert {r["wijk"] for r in rows} == {"dalfsen", "nieuwleusen", "lemelerveld"}  # shared.wijken codes
     statuses = {r["status"] for r in rows}
     assert {"gemeld", "afgehandeld", "doorgezet", "geannuleerd"} <= statuses
     assert 0 < store.count(overdue=True, now=NOW) < 60

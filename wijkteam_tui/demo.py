@@ -27,6 +27,7 @@ from shared.fold import fold
 from shared.hlc import HLC
 from shared.model import Adres, Melder, Melding, Punt
 from shared.taxonomy import load_taxonomy
+from shared.wijken import load_wijken
 from wijkteam_tui.store import LocalStore
 
 #: Device codes of the simulated laptops; the demo database's own laptop is the first.
@@ -252,6 +253,9 @@ def generate(
         for c in cats
     ]
     addresses = sample_addresses()
+    # The wijk as the intake decides it (shared.wijken), so demo and new meldingen group alike.
+    wijken = load_wijken()
+    wijk_of = {id(a): wijken.resolve(adres=a, punt=p).wijk for a, p in addresses}
     sim = _SimClock()
     devices = {
         d: commands.DeviceClock(d, DEMO_USERS[d], 0, HLC(0, sim)) for d in DEMO_DEVICES
@@ -303,11 +307,12 @@ def generate(
             )
             melder = Melder(naam=naam, telefoon=tel, email=mail)
         adres, punt = rng.choice(addresses)
-        loc = MeldingFields(adres=adres, punt=punt, wijk=adres.woonplaats)
+        wijk = wijk_of[id(adres)]
+        loc = MeldingFields(adres=adres, punt=punt, wijk=wijk)
         if rng.random() < 0.08:
             loc = MeldingFields(
                 locatie_omschrijving=f"{rng.choice(_PLACES)}, {adres.straat}",
-                wijk=adres.woonplaats,
+                wijk=wijk,
             )
         fields = MeldingFields(
             type=_pick(rng, _TYPE_WEIGHTS),
