@@ -889,12 +889,15 @@ class LocalStore:
         """The server_seq after which the next pull starts (0 for a new laptop)."""
         return self._device()["pull_cursor"]
 
-    def apply_remote(self, events: list[Event], next_after: int) -> None:
+    def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> None:
         """Apply one pulled page: insert unknown events (acked), refold what they touch, store the cursor.
 
         Events already known (e.g. this laptop's own, echoed back) are only marked acked. One
         transaction, so a crash never leaves a page half applied or the cursor past unapplied events.
         The persisted HLC moves past every pulled stamp, so later local edits order after them.
+        ``server_hlc``: the page's ``server_hlc``; when given it is merged into the persisted clock as
+        :meth:`recv_hlc` would, in the same transaction (one commit, so one fsync, per page instead of
+        two: docs/benchmarks.md, "Sync").
 
         Batched per page (docs/benchmarks.md, "Sync"): the stored events of the touched meldingen are
         read in one query, every melding is folded in memory from its stored plus its new events, and
@@ -906,12 +909,12 @@ class LocalStore:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._apply_page(events, next_after)
+            self._apply_page(events, next_after, server_hlc)
         finally:
             if gc_was_enabled:
                 gc.enable()
 
-    def _apply_page(self, events: list[Event], next_after: int) -> None:
+    def _apply_page(self, events: list[Event], next_after: int, server_hlc: int | None) -> None:
         with self.transaction():
             known = self._known_event_ids([e.event_id for e in events])
             seen = set(known)
@@ -943,6 +946,8 @@ class LocalStore:
             self.conn.execute(
                 "UPDATE device SET pull_cursor = ? WHERE id = 1", (next_after,)
             )
+            if server_hlc is not None:
+                self._merge_hlc(server_hlc)
 
     def _known_event_ids(self, ids: list[str]) -> set[str]:
         """Which of ``ids`` are already stored (one query: the ids travel as one JSON array)."""
@@ -1033,7 +1038,10 @@ class LocalStore:
     def recv_hlc(self, remote: int) -> int:
         """Merge the server's HLC stamp into the persisted clock (``HLC.recv``); returns the new stamp."""
         with self.transaction():
-            hlc = HLC(self._device()["hlc_last"])
-            stamp = hlc.recv(remote)
-            self.conn.execute("UPDATE device SET hlc_last = ? WHERE id = 1", (stamp,))
+            return self._merge_hlc(remote)
+
+    def _merge_hlc(self, remote: int) -> int:
+        """``recv_hlc``'s work, inside the caller's transaction."""
+        stamp = HLC(self._device()["hlc_last"]).recv(remote)
+        self.conn.execute("UPDATE device SET hlc_last = ? WHERE id = 1", (stamp,))
         return stamp

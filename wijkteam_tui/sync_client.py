@@ -6,15 +6,19 @@
 * ``unacked_events(limit) -> list[Event]``: local events the server has not acknowledged, device_seq order;
 * ``mark_acked(event_ids)``; ``pending_count() -> int``;
 * ``pull_cursor() -> int``: the last ``server_seq`` applied;
-* ``apply_remote(events, next_after)``: store a pulled page and the cursor in one transaction;
+* ``apply_remote(events, next_after, server_hlc=None)``: store a pulled page and the cursor in one
+  transaction, merging the server's clock into the persisted HLC in the same transaction (a store whose
+  ``apply_remote`` has no ``server_hlc`` parameter gets a separate ``recv_hlc`` call per page instead);
 * ``recv_hlc(remote)``: merge the server's clock into the laptop's persisted HLC.
 
 A round: push in batches of ``push_batch`` events until nothing is waiting, then pull pages of
-``pull_limit`` until ``has_more`` is false. Every page is applied and dropped before the next is
-fetched, so memory stays flat however long the server's log is. Both directions are safe to repeat
-at any point: the server ignores an event it already has (``event_id``), and the laptop's cursor
-moves in the same transaction as the events it covers, so a crash anywhere only means some work is
-done again. MessagePack on the wire.
+``pull_limit`` until ``has_more`` is false. While a page is applied, one background thread already
+requests and decodes the next one (the server and the socket wait then overlap the laptop's SQLite
+work; docs/benchmarks.md, "Sync"); it never runs further ahead, so at most two pages (the one being
+applied, the one waiting) are in memory however long the server's log is. Both directions are safe
+to repeat at any point: the server ignores an event it already has (``event_id``), and the laptop's
+cursor moves only in the same transaction as the events it covers (a fetched page not yet applied
+moves nothing), so a crash anywhere only means some work is done again. MessagePack on the wire.
 
 Transient failures (no connection, time-outs, 502/503/504/429) are retried ``retries`` times with a
 short growing delay; the caller (the TUI worker) decides the interval between rounds.
@@ -22,11 +26,13 @@ short growing delay; the caller (the TUI worker) decides the interval between ro
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -62,7 +68,7 @@ class SyncStore(Protocol):
     def unacked_events(self, limit: int) -> list[Event]: ...
     def mark_acked(self, event_ids: list[str]) -> None: ...
     def pull_cursor(self) -> int: ...
-    def apply_remote(self, events: list[Event], next_after: int) -> Any: ...
+    def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> Any: ...
     def recv_hlc(self, remote: int) -> Any: ...
     def pending_count(self) -> int: ...
 
@@ -148,6 +154,8 @@ class _Session:
         self.sleep = sleep
         self.delays = delays
         self.skew_ms = 0
+        #: Set when the round gives up while a prefetch is in flight: that request is not retried.
+        self.abandoned = False
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         attempt = 0
@@ -161,7 +169,7 @@ class _Session:
                     f"Ongeldig serveradres {self.base!r}: gebruik de vorm http://server:8080 (zie Instellingen)."
                 ) from None
             except httpx.TransportError as exc:
-                if attempt < self.retries:
+                if attempt < self.retries and not self.abandoned:
                     self.sleep(self.delays[min(attempt, len(self.delays) - 1)])
                     attempt += 1
                     continue
@@ -171,7 +179,7 @@ class _Session:
                     offline=True,
                 ) from None
             t1 = self.clock()
-            if resp.status_code in _TRANSIENT_STATUS and attempt < self.retries:
+            if resp.status_code in _TRANSIENT_STATUS and attempt < self.retries and not self.abandoned:
                 self.sleep(self.delays[min(attempt, len(self.delays) - 1)])
                 attempt += 1
                 continue
@@ -196,8 +204,13 @@ class _Session:
         raise SyncError(detail, status=code)
 
     def server_clock(self, server_time_ms: int) -> None:
-        if server_time_ms:
-            self.skew_ms = (self._t0 + self._t1) // 2 - server_time_ms
+        skew = self.skew_of(server_time_ms)
+        if skew is not None:
+            self.skew_ms = skew
+
+    def skew_of(self, server_time_ms: int) -> int | None:
+        """This laptop's clock minus the server's (ms) by the last request's send/receive times."""
+        return (self._t0 + self._t1) // 2 - server_time_ms if server_time_ms else None
 
 
 def sync_once(
@@ -264,7 +277,7 @@ def _round(
     pull_limit: int,
     on_progress: Callable[[str, int], None] | None,
 ) -> SyncResult:
-    pushed = quarantined = pulled = 0
+    pushed = quarantined = 0
     reasons: list[tuple[str, str]] = []
     server_hlc = 0
     # -- push --------------------------------------------------------------------------------------
@@ -294,29 +307,8 @@ def _round(
         if on_progress:
             on_progress("push", pushed)
     # -- pull --------------------------------------------------------------------------------------
-    after = store.pull_cursor()
-    while True:
-        resp = session.request("GET", "/api/v1/sync/pull", params={"after": after, "limit": pull_limit})
-        page = _decode(_pull_dec, resp)
-        session.server_clock(page.server_time_ms)
-        events = [pe.event for pe in page.events]
-        del page.events[:]
-        newer = next((e.schema for e in events if e.schema > SCHEMA_VERSION), None)
-        if newer is not None:
-            raise SyncError(
-                f"De server stuurt events van een nieuwere versie (schema {newer}; deze app kent "
-                f"{SCHEMA_VERSION}): werk de wijkteam-app bij."
-            )
-        if events or page.next_after != after:
-            store.apply_remote(events, page.next_after)
-        store.recv_hlc(page.server_hlc)
-        server_hlc = page.server_hlc
-        pulled += len(events)
-        if on_progress:
-            on_progress("pull", pulled)
-        if not page.has_more or page.next_after <= after:
-            break
-        after = page.next_after
+    pulled, hlc = _pull(store, session, pull_limit, on_progress)
+    server_hlc = hlc if hlc is not None else server_hlc
     pending = store.pending_count()
     return SyncResult(
         pushed=pushed,
@@ -328,6 +320,91 @@ def _round(
         pending=pending,
         quarantine_reasons=tuple(reasons),
     )
+
+
+def _pull(
+    store: SyncStore,
+    session: _Session,
+    pull_limit: int,
+    on_progress: Callable[[str, int], None] | None,
+) -> tuple[int, int | None]:
+    """Pull pages until the server has no more; returns (events pulled, last ``server_hlc`` or None).
+
+    Page k+1 is requested and decoded by one background thread while page k is applied here. Only
+    the store moves the cursor (in ``apply_remote``'s transaction), so a page fetched but not applied
+    when the round fails or the process dies is simply fetched again next round. Errors of the
+    fetch (``SyncError``) surface here, after the pages before it are applied, as without prefetch.
+    """
+    merge_in_apply = _takes_server_hlc(store)
+    pulled = 0
+    server_hlc: int | None = None
+    after = store.pull_cursor()
+    with ThreadPoolExecutor(1, thread_name_prefix="wijkteam-pull") as pool:
+        ahead: Future[_Page] | None = pool.submit(_fetch_page, session, after, pull_limit)
+        try:
+            while ahead is not None:
+                page, events, skew = ahead.result()
+                ahead = None
+                if skew is not None:
+                    session.skew_ms = skew
+                newer = next((e.schema for e in events if e.schema > SCHEMA_VERSION), None)
+                if newer is not None:
+                    raise SyncError(
+                        f"De server stuurt events van een nieuwere versie (schema {newer}; deze app kent "
+                        f"{SCHEMA_VERSION}): werk de wijkteam-app bij."
+                    )
+                if page.has_more and page.next_after > after:
+                    ahead = pool.submit(_fetch_page, session, page.next_after, pull_limit)
+                if not (events or page.next_after != after):
+                    store.recv_hlc(page.server_hlc)
+                elif merge_in_apply:
+                    store.apply_remote(events, page.next_after, server_hlc=page.server_hlc)
+                else:
+                    store.apply_remote(events, page.next_after)
+                    store.recv_hlc(page.server_hlc)
+                del events  # the page is applied: drop it before waiting for the next one
+                server_hlc = page.server_hlc
+                pulled += page.count
+                if on_progress:
+                    on_progress("pull", pulled)
+                after = page.next_after
+        finally:
+            if ahead is not None:
+                # Giving up (error or interrupt): the fetch in flight is not retried, and leaving the
+                # ``with`` waits for it, so no thread still uses the client when the caller closes it.
+                session.abandoned = True
+                ahead.cancel()
+    return pulled, server_hlc
+
+
+class _PageHead(msgspec.Struct):
+    """What the pull loop keeps of a ``PullResponse`` besides its events."""
+
+    next_after: int
+    has_more: bool
+    server_hlc: int
+    count: int
+
+
+_Page = tuple[_PageHead, list[Event], int | None]
+
+
+def _fetch_page(session: _Session, after: int, limit: int) -> _Page:
+    """GET and decode one pull page (runs in the prefetch thread): its head, its events, the clock skew."""
+    resp = session.request("GET", "/api/v1/sync/pull", params={"after": after, "limit": limit})
+    page = _decode(_pull_dec, resp)
+    events = [pe.event for pe in page.events]
+    head = _PageHead(page.next_after, page.has_more, page.server_hlc, len(events))
+    return head, events, session.skew_of(page.server_time_ms)
+
+
+def _takes_server_hlc(store: SyncStore) -> bool:
+    """Whether ``store.apply_remote`` accepts ``server_hlc`` (older or wrapping stores may not)."""
+    try:
+        params = inspect.signature(store.apply_remote).parameters
+    except (TypeError, ValueError):
+        return False
+    return "server_hlc" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def _decode(decoder: msgspec.msgpack.Decoder, resp: httpx.Response) -> Any:

@@ -27,17 +27,17 @@ class CrashingStore(LocalStore):
         self.page = page
         self.pages = 0
 
-    def apply_remote(self, events: list[Event], next_after: int) -> None:
+    def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> None:
         self.pages += 1
         if self.crash is None or self.pages != self.page:
-            return super().apply_remote(events, next_after)
+            return super().apply_remote(events, next_after, server_hlc)
         if self.crash == "before-apply":
             os.kill(os.getpid(), signal.SIGKILL)
         if self.crash == "during-apply":
             with self.transaction():
-                super().apply_remote(events, next_after)  # joins the outer transaction: written, not committed
+                super().apply_remote(events, next_after, server_hlc)  # joins the outer transaction: written, not committed
                 os.kill(os.getpid(), signal.SIGKILL)
-        super().apply_remote(events, next_after)
+        super().apply_remote(events, next_after, server_hlc)
         os.kill(os.getpid(), signal.SIGKILL)
 
 

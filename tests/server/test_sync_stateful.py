@@ -42,12 +42,12 @@ class CrashingStore(LocalStore):
 
     crash_next_apply = False
 
-    def apply_remote(self, events: list[Event], next_after: int) -> None:
+    def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> None:
         if not self.crash_next_apply:
-            return super().apply_remote(events, next_after)
+            return super().apply_remote(events, next_after, server_hlc)
         self.crash_next_apply = False
         with self.transaction():
-            super().apply_remote(events, next_after)
+            super().apply_remote(events, next_after, server_hlc)
             raise Crash
 
 
