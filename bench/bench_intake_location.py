@@ -29,12 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared.deadlines import utcnow  # noqa: E402
-from shared.gazetteer import load_sample_gazetteer  # noqa: E402
-from shared.wijken import load_wijken  # noqa: E402
-from wijkteam_tui.demo import fill_demo  # noqa: E402
-from wijkteam_tui.location.nearby_query import nearby_candidates  # noqa: E402
-from wijkteam_tui.store import LocalStore  # noqa: E402
+from shared.deadlines import utcnow
+from shared.gazetteer import load_sample_gazetteer
+from shared.wijken import load_wijken
+from wijkteam_tui.demo import fill_demo
+from wijkteam_tui.location.nearby_query import nearby_candidates
+from wijkteam_tui.store import LocalStore
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:

@@ -86,7 +86,7 @@ def fold(events: Iterable[Event]) -> Melding | None:
             decoded.append((e, decode_payload(e)))
         except InvalidEvent:
             continue
-    for ce, cp in decoded:
+    for ce, cp in decoded:  # noqa: B007 -- the loop finds the created event; both are used below
         if ce.type == EventType.CREATED:
             break
     else:

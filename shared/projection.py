@@ -85,7 +85,7 @@ def parse_iso(text: str | None) -> datetime | None:
     """Inverse of :func:`iso` (accepts any ISO 8601 text with an offset or ``Z``)."""
     if not text:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # Python 3.11+ reads the trailing Z
 
 
 def projection_row(m: Melding) -> dict[str, Any]:

@@ -184,7 +184,7 @@ class WijkConfig:
                 self._by_pc4.setdefault(pc[:4], []).append(code)
         self._gemeente_by_woonplaats = {_fold(wp): g.naam for g in self.gemeenten for wp in g.woonplaatsen}
         self._gemeente_by_pc4 = {pc[:4]: g.naam for g in self.gemeenten for pc in g.postcodes}
-        for code, (w, g) in self._wijk.items():
+        for w, g in self._wijk.values():
             for wp in w.woonplaatsen:
                 self._gemeente_by_woonplaats.setdefault(_fold(wp), g.naam)
             for pc in w.postcodes:

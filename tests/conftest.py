@@ -7,7 +7,7 @@ from hypothesis import settings
 settings.register_profile("wijkteam", deadline=None)
 settings.load_profile("wijkteam")
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(autouse=True)

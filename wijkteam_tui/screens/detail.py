@@ -21,7 +21,13 @@ from shared.errors import ValidationError
 from shared.model import Melding
 from shared.status import allowed_next
 from shared.validation import format_phone
-from wijkteam_tui.fmt import categorie_label, date_time, enum_label, long_date, wijk_label
+from wijkteam_tui.fmt import (
+    categorie_label,
+    date_time,
+    enum_label,
+    long_date,
+    wijk_label,
+)
 from wijkteam_tui.screens.dialogs import (
     CallbackModal,
     CallbackResult,
