@@ -319,7 +319,7 @@ def pull_and_push(tmp: Path, args: argparse.Namespace) -> None:
               f"{' / '.join(f'{t:.2f}' for t, _ in pull_runs)} s "
               f"(floor {pull_floor:.2f} s, ratio {pull_s / pull_floor:.1f}x; goal <= 2 s and <= 1.5x)")
         print(f"  of which inside LocalStore.apply_remote: {apply_s:.2f} s ({apply_s / pull_floor:.1f}x the floor); "
-              f"the rest, {pull_s - apply_s:.2f} s, is waiting for pages the prefetch did not hide")
+              f"the rest, {pull_s - apply_s:.2f} s, is outside it (pages the prefetch did not hide, the empty push)")
         print(f"  the previous pull loop (no prefetch, server clock in its own transaction; same result): "
               f"{sequential_s:.2f} s, best of {' / '.join(f'{t:.2f}' for t in sequential_runs)} s "
               f"(ratio {sequential_s / pull_floor:.1f}x; new/old {pull_s / sequential_s:.2f})")
