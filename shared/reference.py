@@ -147,3 +147,15 @@ def normalise_reference(raw: str, prefix: str | None = None) -> str:
     ):
         raise ValidationError("referentie", "Een referentie ziet eruit als DLF-K7-0142.")
     return f"{prefix}-{dev}-{ctr}"
+
+
+def counter_of(reference: str) -> int:
+    """The device counter inside a canonical reference: ``"DLF-K7-0142"`` → ``decode("0142")``.
+
+    Raises:
+        ValueError: not of the form prefix-device-counter, or a character outside the alphabet.
+    """
+    parts = reference.split("-")
+    if len(parts) != 3 or not parts[2]:
+        raise ValueError(f"not a reference: {reference!r}")
+    return decode(parts[2])

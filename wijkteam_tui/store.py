@@ -32,12 +32,13 @@ import msgspec
 
 from shared.commands import DeviceClock, register
 from shared.deadlines import utcnow
+from shared.enums import EventType
 from shared.events import Event, MeldingFields
 from shared.fold import fold
 from shared.hlc import HLC
 from shared.model import Melding
 from shared.projection import COLUMNS, iso, parse_iso, projection_row, state_from_row
-from shared.reference import normalise_reference
+from shared.reference import counter_of, normalise_reference
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
 SCHEMA_VERSION = 4
@@ -936,6 +937,7 @@ class LocalStore:
                     "UPDATE device SET hlc_last = max(hlc_last, ?) WHERE id = 1",
                     (max(e.hlc for e in new),),
                 )
+                self._skip_past_own(new)
             if known:
                 self.conn.executemany(
                     "UPDATE events SET acked = 1 WHERE event_id = ?",
@@ -948,6 +950,29 @@ class LocalStore:
             )
             if server_hlc is not None:
                 self._merge_hlc(server_hlc)
+
+    def _skip_past_own(self, new: list[Event]) -> None:
+        """Move this laptop's counters past events made under its own device code elsewhere.
+
+        That happens when a laptop is reinstalled (or a config copied) with the same token and
+        device code: without this the next melding would get a reference that already exists.
+        References stay unique as long as pulled history is applied before new work (docs/references.md).
+        """
+        own = self.device_code()
+        mine = [e for e in new if own and e.device_id == own]
+        if not mine:
+            return
+        counters = [0]
+        for e in mine:
+            if e.type == EventType.CREATED:
+                try:
+                    counters.append(counter_of(e.payload.get("reference", "")))
+                except ValueError:
+                    pass  # a malformed reference is the server's to flag, not ours to count
+        self.conn.execute(
+            "UPDATE device SET seq = max(seq, ?), melding_counter = max(melding_counter, ?) WHERE id = 1",
+            (max(e.device_seq for e in mine), max(counters)),
+        )
 
     def _known_event_ids(self, ids: list[str]) -> set[str]:
         """Which of ``ids`` are already stored (one query: the ids travel as one JSON array)."""

@@ -55,6 +55,9 @@ PUSH_BATCH = 2000
 PULL_LIMIT = MAX_PULL_LIMIT
 #: Seconds to wait before each retry of a transient failure.
 RETRY_DELAYS = (0.25, 1.0)
+#: Seconds to wait for an answer from a server that accepted the connection. A push of
+#: MAX_PUSH_EVENTS events is committed well within this on the reference machine (docs/benchmarks.md).
+READ_TIMEOUT_S = 30.0
 _TRANSIENT_STATUS = {429, 502, 503, 504}
 
 _push_enc = msgspec.msgpack.Encoder()
@@ -168,6 +171,14 @@ class _Session:
                 raise SyncError(
                     f"Ongeldig serveradres {self.base!r}: gebruik de vorm http://server:8080 (zie Instellingen)."
                 ) from None
+            except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+                # Connected, but the server does not answer: retrying would only make the user wait
+                # minutes longer. Every push is idempotent, so the next round safely sends it again.
+                raise SyncError(
+                    f"De server antwoordt niet (binnen {READ_TIMEOUT_S:.0f} s, {type(exc).__name__}). De meldingen "
+                    "blijven op deze laptop bewaard en gaan mee bij de volgende sync.",
+                    offline=True,
+                ) from None
             except httpx.TransportError as exc:
                 if attempt < self.retries and not self.abandoned:
                     self.sleep(self.delays[min(attempt, len(self.delays) - 1)])
@@ -247,7 +258,7 @@ def sync_once(
             was acknowledged or applied before the failure stays done.
     """
     own = client is None
-    http = client or httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0))
+    http = client or httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT_S, connect=5.0))
     session = _Session(http, server_url, token, retries, sleep, retry_delays, clock)
     try:
         result = _round(store, session, push_batch, pull_limit, on_progress)

@@ -121,3 +121,18 @@ def test_local_store_failure_becomes_a_sync_error(laptop: LocalStore) -> None:
         sync_once(Broken(), "http://srv", "t", client=client(handler))  # type: ignore[arg-type]
     assert "vergrendeld" in err.value.message
     assert laptop.pending_count() == 1
+
+
+def test_a_server_that_does_not_answer_is_reported_at_once_not_retried(laptop: LocalStore) -> None:
+    calls: list[str] = []
+    waits: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(SyncError) as err:
+        sync_once(laptop, "http://srv", "t", client=client(handler), sleep=waits.append)
+    assert err.value.offline and "antwoordt niet" in err.value.message
+    assert len(calls) == 1 and waits == []
+    assert laptop.pending_count() == 1  # nothing lost: the melding waits for the next round
