@@ -45,6 +45,7 @@ from shared.validation import (
     normalise_email,
     normalise_phone,
 )
+from shared.wijken import wijk_naam
 
 #: Default and largest date window of ``GET requests`` (spec: "may not span more than 90 days").
 WINDOW_DAYS = 90
@@ -121,7 +122,7 @@ def service_request(
     straat, woonplaats = row.get("straat") or "", row.get("woonplaats") or ""
     address = ", ".join(p for p in (straat, woonplaats) if p) or None
     postcode = row.get("postcode")
-    wijk = row.get("wijk")
+    wijk = wijk_naam(row.get("wijk"))  # people read names, not codes
     out: dict[str, Any] = {
         "service_request_id": row["reference"],
         "status": "open" if row["is_open"] else "closed",

@@ -290,3 +290,17 @@ def _load(path: str | None) -> WijkConfig:
 def load_wijken() -> WijkConfig:
     """The configuration in force: ``$WIJKTEAM_WIJKEN`` (a TOML path) if set, else the shipped SAMPLE (cached)."""
     return _load(os.environ.get("WIJKTEAM_WIJKEN") or None)
+
+
+def wijk_naam(value: str | None) -> str:
+    """A stored wijk as shown to people: the configured name of a wijk code (``"dalfsen"`` →
+    ``"Dalfsen-kern"`` in the sample configuration). A value that is not a configured code (older
+    data, typed by hand) is shown as stored; ``""`` for none. Never raises: a broken configuration
+    must not break a screen or an API answer."""
+    if not value:
+        return ""
+    try:
+        wijk = load_wijken().wijk(value)
+    except (OSError, ValueError):
+        return value
+    return wijk.naam if wijk else value

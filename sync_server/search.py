@@ -46,6 +46,7 @@ from shared.search import (
 )
 from shared.taxonomy import Taxonomy, load_taxonomy
 from shared.validation import format_phone
+from shared.wijken import wijk_naam
 
 #: Most results one search returns; the agent narrows the query beyond this.
 MAX_RESULTS = 50
@@ -78,6 +79,7 @@ class KccHit(msgspec.Struct, frozen=True):
     categorie_naam: str | None
     adres: str
     wijk: str | None
+    wijk_naam: str | None
     deadline: str | None
     public_note: str | None
     resident: ResidentView
@@ -154,6 +156,7 @@ def hit_from_row(row: Mapping[str, Any], taxonomy: Taxonomy) -> KccHit:
         categorie_naam=view.categorie_naam,
         adres=_adres_text(row),
         wijk=row.get("wijk"),
+        wijk_naam=wijk_naam(row.get("wijk")) or None,
         deadline=row.get("deadline"),
         public_note=row.get("public_note"),
         resident=view,

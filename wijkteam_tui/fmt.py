@@ -106,15 +106,7 @@ __all__ = [
 
 
 def wijk_label(value: str | None) -> str:
-    """A stored wijk as shown: the wijk code's name from the wijken configuration
-    (``shared.wijken``: ``"dalfsen"`` → ``"Dalfsen-kern"``); a value that is not a configured code
-    (older data, typed by hand) is shown as stored; ``""`` for none."""
-    if not value:
-        return ""
-    from shared.wijken import load_wijken
+    """A stored wijk as shown (``shared.wijken.wijk_naam``: the configured name of a wijk code)."""
+    from shared.wijken import wijk_naam
 
-    try:
-        wijk = load_wijken().wijk(value)
-    except (OSError, ValueError):  # a broken configuration never breaks a screen
-        return value
-    return wijk.naam if wijk else value
+    return wijk_naam(value)

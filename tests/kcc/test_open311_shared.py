@@ -20,6 +20,7 @@ from shared.open311 import (
     services,
 )
 from shared.taxonomy import load_taxonomy
+from shared.wijken import load_wijken
 from tests.kcc.helpers import make
 
 # GeoReport v2: datetimes are ISO 8601 with an offset, e.g. 2010-04-14T06:37:38-08:00.
@@ -187,3 +188,14 @@ def test_post_fields_errors(params: dict[str, str], field: str) -> None:
     with pytest.raises(ValidationError) as exc:
         fields_from_post(params)
     assert exc.value.field == field
+
+
+def test_agency_names_the_wijk_by_its_configured_name_not_its_code() -> None:
+    _, _, row = make(
+        registered_at=REG,
+        adres=Adres(straat="Kerkstraat", huisnummer=13, postcode="7721EJ", woonplaats="Dalfsen"),
+        wijk="dalfsen",
+    )
+    naam = load_wijken().wijk("dalfsen").naam
+    assert naam != "dalfsen"
+    assert service_request(row, agency="Gemeente Dalfsen")["agency_responsible"] == f"Gemeente Dalfsen, wijk {naam}"

@@ -330,7 +330,7 @@ def render_detail(d: dict[str, Any]) -> Group:
         ("Gemeld", long_date(hit["registered_at"])),
         ("Categorie", hit.get("categorie_naam") or "nog niet ingedeeld"),
         ("Adres", hit.get("adres") or d.get("locatie") or "—"),
-        ("Wijk", hit.get("wijk") or "—"),
+        ("Wijk", hit.get("wijk_naam") or hit.get("wijk") or "—"),
         ("Verwacht klaar", dutch_date_text(res.get("expected_date")) if hit["open"] else "—"),
         ("Gesloten", dutch_date_text(res.get("closed_date")) if not hit["open"] else "—"),
         ("Omschrijving", d.get("omschrijving") or "—"),
