@@ -110,3 +110,10 @@ def wijk_label(value: str | None) -> str:
     from shared.wijken import wijk_naam
 
     return wijk_naam(value)
+
+
+def not_saved_message(n_errors: int) -> str:
+    """``"Niet opgeslagen: 1 veld klopt nog niet."`` / ``"… 3 velden kloppen nog niet."``"""
+    if n_errors == 1:
+        return "Niet opgeslagen: 1 veld klopt nog niet."
+    return f"Niet opgeslagen: {n_errors} velden kloppen nog niet."

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Label
 
 from shared import commands
 from shared.errors import ValidationError
+from wijkteam_tui.fmt import not_saved_message
 from wijkteam_tui.store import StoreError
 from wijkteam_tui.widgets import FormInvalid, MeldingForm, StatusBar, changes_between
 
@@ -66,7 +67,7 @@ class EditScreen(Screen):
             fields = form.values()
         except FormInvalid as exc:
             self._error(
-                f"Niet opgeslagen: {len(exc.errors)} veld(en) kloppen nog niet."
+                not_saved_message(len(exc.errors))
             )
             return
         app = self.app

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Label
 from shared.errors import ValidationError
 from shared.model import Melding, Punt
 from shared.nearby import link_duplicate
+from wijkteam_tui.fmt import not_saved_message
 from wijkteam_tui.location.nearby_query import nearby_candidates
 from wijkteam_tui.location.widgets import NearbyModal
 from wijkteam_tui.screens.dialogs import SavedModal
@@ -142,7 +143,7 @@ class IntakeScreen(Screen):
             fields = self.form.values()
         except FormInvalid as exc:
             self._store_error(
-                f"Niet opgeslagen: {len(exc.errors)} veld(en) kloppen nog niet."
+                not_saved_message(len(exc.errors))
             )
             widget = self.form.first_error_widget(exc.errors)
             if widget is not None:
