@@ -98,8 +98,9 @@ def evaluate(criteria: Criteria, indicators: object) -> tuple[list, str | None]:
 
     Returns:
         ``(results, level)``: a ``CriterionResult`` per criterion, and the highest level that every
-        criterion with a value reaches (``None`` when one misses brons or none has a value). A
-        criterion whose value is n.v.t. (``None``) is reported as such and does not decide the level.
+        criterion reaches. ``None`` when one misses brons or when any criterion is n.v.t.: a level is
+        never claimed on missing data (a month with one melding and nothing closed would otherwise
+        read as "goud"). A criterion whose value is n.v.t. is reported as such.
     """
     from shared.barometer import CriterionResult
 
@@ -126,5 +127,6 @@ def evaluate(criteria: Criteria, indicators: object) -> tuple[list, str | None]:
                 level=level,
             )
         )
-    certificate = LEVELS[min(tops) - 1] if tops and min(tops) > 0 else None
+    all_judged = len(tops) == len(results)
+    certificate = LEVELS[min(tops) - 1] if tops and all_judged and min(tops) > 0 else None
     return results, certificate

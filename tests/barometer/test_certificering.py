@@ -52,10 +52,11 @@ def test_missing_brons_gives_no_level():
     assert level is None
 
 
-def test_nvt_criterion_does_not_decide():
+def test_no_level_is_claimed_while_a_criterion_is_nvt():
     results, level = evaluate(parse_criteria(TOML), Indicators(pct_within_norm=None, lead_p90=3))
     assert results[0].value is None and set(results[0].met.values()) == {None}
-    assert level == "goud"
+    assert results[1].level == "goud"  # the judged criterion still shows its own level
+    assert level is None
 
 
 @pytest.mark.parametrize(
