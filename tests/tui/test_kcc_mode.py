@@ -143,3 +143,16 @@ def test_cli_chooses_kcc_mode_from_the_token(tmp_path, monkeypatch, role, argv, 
     monkeypatch.setattr(WijkteamApp, "run", lambda self, *a, **kw: started.append(self.kcc))
     assert main(["--db", str(tmp_path / "w.sqlite"), *argv]) == 0
     assert started == [expected]
+
+
+async def test_kcc_screen_uses_settings_saved_while_it_is_open(app_factory, db_path):
+    _one_melding(db_path)
+    app = app_factory(config=Config(device_code="K7", user="kcc1"), kcc=True, auto_sync=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, KccScreen)
+        assert not screen.client.configured
+        app.config = SYNCING  # what the settings screen (F9) does on save
+        assert screen.client.configured
+        assert (screen.client.base_url, screen.client.token) == ("http://127.0.0.1:9", "t")

@@ -189,16 +189,24 @@ class KccScreen(Screen):
 
     def __init__(self, client: KccClient | None = None) -> None:
         super().__init__()
-        self._client = client
+        self._given = client
+        self._client: KccClient | None = None
+        self._client_key: tuple[str | None, str | None] | None = None
         self.results: list[dict[str, Any]] = []
         self.current: dict[str, Any] | None = None
 
     @property
     def client(self) -> KccClient:
-        """The client made from the app's configuration (``server_url``, ``token``) unless one was given."""
-        if self._client is None:
-            config = getattr(self.app, "config", None)
-            self._client = KccClient(getattr(config, "server_url", None), getattr(config, "token", None))
+        """The client made from the app's configuration (``server_url``, ``token``) unless one was given.
+
+        Made anew when the settings screen changed the configuration, so a new server or token works
+        without restarting the app."""
+        if self._given is not None:
+            return self._given
+        config = getattr(self.app, "config", None)
+        key = (getattr(config, "server_url", None), getattr(config, "token", None))
+        if self._client is None or key != self._client_key:
+            self._client, self._client_key = KccClient(*key), key
         return self._client
 
     def compose(self) -> ComposeResult:
