@@ -8,6 +8,7 @@ User text is only ever shown through ``rich.text.Text`` or ``markup=False``: nev
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import msgspec
@@ -241,6 +242,13 @@ class CategoriePicker(Vertical):
         self.post_message(self.Picked(self, code))
 
 
+def _enum_select(enum: type[StrEnum], default: StrEnum, widget_id: str) -> Select[str]:
+    """A compact, never-blank Select over a domain enum, showing each member's Dutch ``label``."""
+    return Select(
+        [(m.label, m.value) for m in enum], value=default.value, allow_blank=False, compact=True, id=widget_id
+    )
+
+
 def _field(label: str, widget: Widget, field_id: str, *, info: bool = False) -> Vertical:
     parts: list[Widget] = [
         Horizontal(Label(label, classes="field-label"), widget, classes="field-row"),
@@ -327,39 +335,9 @@ class MeldingForm(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="pair"):
-            yield _field(
-                "Kanaal",
-                Select(
-                    [(k.label, k.value) for k in Kanaal],
-                    value=Kanaal.TELEFOON.value,
-                    allow_blank=False,
-                    compact=True,
-                    id="kanaal",
-                ),
-                "kanaal",
-            )
-            yield _field(
-                "Type",
-                Select(
-                    [(t.label, t.value) for t in MeldingType],
-                    value=MeldingType.MELDING.value,
-                    allow_blank=False,
-                    compact=True,
-                    id="type",
-                ),
-                "type",
-            )
-            yield _field(
-                "Prioriteit",
-                Select(
-                    [(p.label, p.value) for p in Prioriteit],
-                    value=Prioriteit.NORMAAL.value,
-                    allow_blank=False,
-                    compact=True,
-                    id="prioriteit",
-                ),
-                "prioriteit",
-            )
+            yield _field("Kanaal", _enum_select(Kanaal, Kanaal.TELEFOON, "kanaal"), "kanaal")
+            yield _field("Type", _enum_select(MeldingType, MeldingType.MELDING, "type"), "type")
+            yield _field("Prioriteit", _enum_select(Prioriteit, Prioriteit.NORMAAL, "prioriteit"), "prioriteit")
         with Horizontal(classes="pair"):
             yield _field(
                 "Naam",
