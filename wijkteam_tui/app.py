@@ -102,6 +102,7 @@ class WijkteamApp(App):
         self.last_skew_ms: int | None = None
         self.sync_error: str | None = None
         self.offline = False
+        self.syncing = False  # a round is running in the worker thread
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -267,6 +268,7 @@ class WijkteamApp(App):
         if found is None:
             return
         sync_fn, error_type = found
+        self.call_from_thread(self._sync_started)
         store = LocalStore(self.db_path, busy_timeout_ms=self.busy_timeout_ms)
         # The sync also refreshes the laptop's copy of the gazetteer (only when a folder is set).
         extra = {"gazetteer_dir": self.gazetteer_dir} if self.gazetteer_dir is not None else {}
@@ -300,7 +302,12 @@ class WijkteamApp(App):
             self.location.set_gazetteer(gazetteer)
             self._gazetteer_mtime = mtime
 
+    def _sync_started(self) -> None:
+        self.syncing = True
+        self.update_sync_text()
+
     def _sync_done(self, result: Any, error: Exception | None, pending: int) -> None:
+        self.syncing = False
         if error is None:
             self._failures = 0
             self.offline = False
@@ -329,6 +336,8 @@ class WijkteamApp(App):
             parts.append("DEMO (voorbeeldgegevens)")
         if not self.config.can_sync:
             parts.append("alleen lokaal")
+        elif self.syncing:
+            parts.append("bezig met synchroniseren…")
         elif self.offline:
             parts.append("offline")
         elif self.sync_error:

@@ -184,3 +184,27 @@ def test_config_is_strict_and_round_trips(tmp_path):
         load_config(path)
     assert load_config(tmp_path / "missing.toml").prefix == "DLF"
     assert check_device_code(" k7 ") == "K7" and check_device_code("o1") == "01"
+
+
+async def test_status_line_says_a_sync_is_running(app_factory):
+    import asyncio
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(store, url, token):
+        entered.set()
+        release.wait(10)
+        return FakeResult(0, 0, 0, 0, datetime(2026, 4, 24, 8, 16, tzinfo=UTC))
+
+    config = Config(device_code="K7", user="tester", server_url="https://x.example", token="t", sync_interval_s=3600)
+    app = app_factory(config=config, sync_fn=slow, auto_sync=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await asyncio.to_thread(entered.wait, 10)
+        await pilot.pause()
+        assert "bezig met synchroniseren" in str(app.screen.query_one(StatusBar).render())
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        line = str(app.screen.query_one(StatusBar).render())
+        assert "bezig met synchroniseren" not in line and "laatste sync" in line
