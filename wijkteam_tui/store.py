@@ -711,10 +711,9 @@ class LocalStore:
         joined to the projection, so a page costs ~limit row look-ups whatever the number of matches.
         Reference-shaped text ("DLF-K7-00") walks the reference index instead, highest first.
         """
-        where, args = self._where(
-            text, status, categorie, wijk, overdue, include_deleted, now
-        )
-        if self._as_reference(text):
+        ref = self._as_reference(text)  # may query the reference index: once per search
+        where, args = self._where(ref, status, categorie, wijk, overdue, include_deleted, now)
+        if ref:
             # Reference-shaped text: highest reference first (a laptop's counter only goes up, so
             # that is its newest first); the reference index gives the order and stops after a page.
             return f" FROM meldingen m{where}", args, "m.reference"
@@ -732,7 +731,7 @@ class LocalStore:
 
     def _where(
         self,
-        text: str | None,
+        ref: str | None,
         status: str | None,
         categorie: str | None,
         wijk: str | None,
@@ -742,7 +741,6 @@ class LocalStore:
     ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         args: list[Any] = []
-        ref = self._as_reference(text)
         if ref:
             # A range on the reference index: "DLF-K7-00" finds every reference starting so.
             # The list is then in reference order (see _query), walked backwards on the index.
