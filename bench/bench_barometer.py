@@ -3,7 +3,7 @@
 Generates a projection table (``shared.projection.COLUMNS``, with the server's index on
 ``registered_date``) in a temporary SQLite file with ``executemany`` — no events, no fold — with
 plausible distributions: registrations spread over 2025, ~92 % closed, lead times of 0–20 working days,
-3 % reopened (their ``state`` holds a status history), 70 % with contact details. Fills the server's
+3 % reopened (their ``status_timeline`` holds the status changes), 70 % with contact details. Fills the server's
 summary table ``barometer_rows`` from it as a store upgrade does (timed). Then times:
 
 * projection floor: a plain ``SELECT`` of the projection columns the old path reads (same WHERE),
@@ -23,7 +23,6 @@ measured in the same run.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sqlite3
@@ -36,7 +35,7 @@ import msgspec
 
 from shared.barometer import parse_period, vocabularies
 from shared.deadlines import AMS, deadline
-from shared.projection import COLUMNS, iso
+from shared.projection import COLUMNS, encode_timeline, iso
 from shared.taxonomy import load_taxonomy
 from sync_server.reports.cli import DEFAULT_GROUP_BY
 from sync_server.reports.render import render
@@ -105,12 +104,8 @@ def generate(conn: sqlite3.Connection, n: int, seed: int = 7) -> None:
                 if reopened:
                     again = first + timedelta(days=rnd.randint(1, 20))
                     last = again + timedelta(days=rnd.randint(1, 10))
-                    hist = [
-                        {"at": iso(first), "type": "status_changed", "details": {"van": "gemeld", "naar": "afgehandeld"}},
-                        {"at": iso(again), "type": "status_changed", "details": {"van": "afgehandeld", "naar": "heropend"}},
-                        {"at": iso(last), "type": "status_changed", "details": {"van": "heropend", "naar": "afgehandeld"}},
-                    ]
-                    r[idx["state"]] = json.dumps({"history": hist})
+                    timeline = ((iso(first), True), (iso(again), False), (iso(last), True))
+                    r[idx["status_timeline"]] = encode_timeline(timeline)
                 r[idx["closed_at"]] = iso(last)
                 if contact and rnd.random() < 0.8:
                     cb = 1

@@ -26,17 +26,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared.commands import DeviceClock, register
+from shared.commands import DeviceClock, add_note, change_status, register
 from shared.deadlines import deadline, local_date
 from shared.enums import Status
-from shared.events import MeldingFields
+from shared.events import Event, MeldingFields
 from shared.fold import fold
+from shared.ids import new_id
 from shared.model import Adres, Melder
 from shared.open311 import parse_request_filter, service_request
-from shared.projection import COLUMNS, iso, projection_row
+from shared.projection import COLUMNS, iso
 from shared.reference import device_code, make_reference
 from shared.status import is_open
 from shared.taxonomy import load_taxonomy
@@ -86,8 +89,9 @@ def make_streets(rng: random.Random) -> list[tuple[str, str, float, float]]:
     return streets
 
 
-def template_state() -> str:
-    """A real melding's ``state`` JSON, reused for every row (the detail benchmark decodes it)."""
+def template_events() -> list[Event]:
+    """A real melding's events (registered, taken in hand, a note), copied under the melding_id of
+    every melding the detail benchmark opens (the detail folds them)."""
     dev = DeviceClock("K7", "bench")
     e = register(
         dev, prefix="DLF", counter=1, registered_at=datetime(2026, 4, 24, 8, 15, tzinfo=UTC),
@@ -97,7 +101,25 @@ def template_state() -> str:
             melder=Melder(naam="Jan Jansen", telefoon="+31612345678"),
         ),
     )  # fmt: skip
-    return projection_row(fold([e]))["state"]
+    state = fold([e])
+    assert state is not None
+    taken = change_status(dev, state, Status.IN_BEHANDELING)
+    return [e, taken, add_note(dev, fold([e, taken]), "Boomploeg ingepland", openbaar=True)]
+
+
+def store_events_of(store: ServerStore, melding_ids: list[str]) -> None:
+    """Give each of ``melding_ids`` a copy of :func:`template_events` in the server's ``events`` table."""
+    rows = []
+    for mid in melding_ids:
+        for e in template_events():
+            rows.append((new_id(), mid, e.device_id, e.device_seq, e.hlc, e.type,
+                         msgspec.json.encode(e.payload).decode(), e.user, e.prev, e.schema, iso(datetime.now(UTC)), "bench"))
+    with store.write() as w:
+        w.executemany(
+            'INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, payload, "user", prev, "schema",'
+            " received_at, pushed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 def generate(n: int, rng: random.Random, now: datetime) -> list[tuple]:
@@ -105,7 +127,6 @@ def generate(n: int, rng: random.Random, now: datetime) -> list[tuple]:
     taxonomy = load_taxonomy()
     cats = [c for c in taxonomy.categories]
     streets = make_streets(rng)
-    state = template_state()
     start = now - timedelta(days=3 * 365)
     span = (now - start).total_seconds()
     offsets = sorted(rng.random() * span for _ in range(n))
@@ -148,7 +169,7 @@ def generate(n: int, rng: random.Random, now: datetime) -> list[tuple]:
             "first_callback_at": None, "callback_count": 0, "duplicaat_van": None,
             "deleted": int(rng.random() < 0.005), "conflict_count": 0,
             "public_note": None if open_ else "Afgehandeld door de buitendienst.",
-            "updated_hlc": int(at.timestamp() * 1000) << 16, "event_count": 1 if open_ else 3, "state": state,
+            "updated_hlc": int(at.timestamp() * 1000) << 16, "event_count": 1 if open_ else 3, "status_timeline": None,
         }  # fmt: skip
         rows.append(tuple(row[c] for c in COLUMNS))
     return rows
@@ -259,7 +280,13 @@ def main() -> int:
         p50, p95 = pct(every)
         print(f"{'all':<12} {p50:8.2f} {p95:8.2f} {max(every):8.2f} {p95 / f95:12.0f}")
         refs = [q for q in qs["referentie"]]
-        detail = [timed(lambda r=r: kcc.detail(kcc.find_row(c, kcc.classify(r).reference))) for r in refs]
+        store_events_of(store, [kcc.find_row(c, kcc.classify(r).reference)["melding_id"] for r in refs])
+
+        def open_detail(ref: str) -> kcc.KccDetail:
+            row = kcc.find_row(c, kcc.classify(ref).reference)
+            return kcc.detail(row, store.melding(row["melding_id"]))
+
+        detail = [timed(lambda r=r: open_detail(r)) for r in refs]
         d50, d95 = pct(detail)
         print(f"detail       {d50:8.2f} {d95:8.2f} {max(detail):8.2f} {d95 / f95:12.0f}")
         from sync_server.routes.open311 import _rows  # the SQL requests.json runs

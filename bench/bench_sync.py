@@ -311,7 +311,7 @@ def pull_and_push(tmp: Path, args: argparse.Namespace) -> None:
             for pe in dec.decode(raw).events:
                 groups.setdefault(pe.event.melding_id, []).append(pe.event)
         for evs in groups.values():
-            m = fold(evs)
+            m = fold(evs, history=False)  # as the laptop's apply folds (projections read no history)
             if m is not None:
                 projection_row(m)
         domain_s = time.perf_counter() - t0

@@ -45,8 +45,8 @@ import msgspec
 from shared.deadlines import AMS, working_days_between
 from shared.enums import Kanaal, MeldingType, VierB
 from shared.errors import ValidationError
-from shared.projection import iso, parse_iso
-from shared.status import CLOSED
+from shared.projection import decode_timeline, encode_timeline, iso, parse_iso
+from shared.projection import needs_timeline as _needs_timeline
 
 NVT = "n.v.t."
 
@@ -231,7 +231,7 @@ class BacklogRow(NamedTuple):
     Attributes:
         registered_at, first_closed_at, closed_at, deadline: UTC instants (``closed_at`` is ``None``
             while the melding is open now).
-        timeline: the status changes ``(at, closed after it)`` in order, from :func:`status_timeline`;
+        timeline: the status changes ``(at, closed after it)`` in order, from the projection's ``status_timeline`` column;
             only needed when the melding changed status after its first closure, else ``None``.
         wijk, categorie, kanaal, vier_b, type: the grouping values.
     """
@@ -360,42 +360,11 @@ def barometer_row(p: Mapping[str, Any]) -> BarometerRow | None:
     )
 
 
-class _HistoryDetails(msgspec.Struct):
-    naar: str | None = None
-
-
-class _HistoryItem(msgspec.Struct):
-    at: datetime
-    type: str
-    details: _HistoryDetails | None = None
-
-
-class _StateHistory(msgspec.Struct):
-    history: list[_HistoryItem] = []
-
-
-_state_decoder = msgspec.json.Decoder(_StateHistory)
-
-
-def status_timeline(state_json: str | bytes | None) -> tuple[tuple[str, bool], ...] | None:
-    """The status changes of a melding from its projection ``state`` (a ``Melding`` as JSON):
-    ``(at as UTC ISO text, closed after the change)`` per change, in fold order. ``None`` when there
-    is no state."""
-    if not state_json:
-        return None
-    st = _state_decoder.decode(state_json)
-    return tuple(
-        (iso(h.at), h.details.naar in CLOSED)
-        for h in st.history
-        if h.type == "status_changed" and h.details is not None and h.details.naar
-    )
-
-
 def needs_timeline(p: Mapping[str, Any]) -> bool:
-    """Whether the melding changed status after its first closure (then only its history tells when
-    it was open); true for reopened meldingen and for ``doorgezet`` taken back in hand."""
-    first, last = p.get("first_closed_at"), p.get("closed_at")
-    return bool(first) and ((p.get("reopen_count") or 0) > 0 or last != first)
+    """Whether the melding changed status after its first closure (then only its status timeline,
+    the projection's ``status_timeline`` column, tells when it was open); the rule is
+    ``shared.projection.needs_timeline``."""
+    return _needs_timeline(p.get("first_closed_at"), p.get("closed_at"), p.get("reopen_count"))
 
 
 def backlog_row(p: Mapping[str, Any]) -> BacklogRow | None:
@@ -407,7 +376,7 @@ def backlog_row(p: Mapping[str, Any]) -> BacklogRow | None:
         first_closed_at=p.get("first_closed_at") or None,
         closed_at=p.get("closed_at") or None,
         deadline=p.get("deadline") or None,
-        timeline=status_timeline(p.get("state")) if needs_timeline(p) else None,
+        timeline=decode_timeline(p.get("status_timeline")) if needs_timeline(p) else None,
         wijk=p.get("wijk") or None,
         categorie=p.get("categorie") or None,
         kanaal=p.get("kanaal") or None,
@@ -1006,7 +975,7 @@ def current_quarter(today: date) -> Period:
 #: that counts, :func:`counts`), name → SQLite type. ``day`` is the registration date as the integer
 #: ``YYYYMMDD``, ``month`` as ``YYYYMM``; ``lead`` and ``flags`` are :class:`BarometerRow`'s, computed
 #: once when the projection row is written; the instants and ``timeline`` are :class:`BacklogRow`'s
-#: (``timeline`` as JSON, :func:`encode_timeline`, only for meldingen that changed status after their
+#: (``timeline`` as JSON, ``shared.projection.encode_timeline``, only for meldingen that changed status after their
 #: first closure).
 SUMMARY_COLUMNS: dict[str, str] = {
     "melding_id": "TEXT",
@@ -1025,24 +994,6 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "deadline": "TEXT",
     "timeline": "TEXT",
 }
-
-_timeline_encoder = msgspec.json.Encoder()
-_timeline_decoder = msgspec.json.Decoder(tuple[tuple[str, bool], ...])
-
-
-def encode_timeline(timeline: tuple[tuple[str, bool], ...] | None) -> str | None:
-    """A :func:`status_timeline` as compact JSON text (``None`` stays ``None``)."""
-    if timeline is None:
-        return None
-    return _timeline_encoder.encode(timeline).decode()
-
-
-def decode_timeline(text: str | bytes | None) -> tuple[tuple[str, bool], ...] | None:
-    """Inverse of :func:`encode_timeline`."""
-    if text is None:
-        return None
-    return _timeline_decoder.decode(text)
-
 
 def summary_row(p: Mapping[str, Any]) -> tuple | None:
     """The summary-table row (values in ``SUMMARY_COLUMNS`` order) of one projection row, or ``None``

@@ -69,11 +69,15 @@ def ordered(events: Iterable[Event]) -> list[Event]:
 _ORDER_KEY = attrgetter("hlc", "device_id", "event_id")
 
 
-def fold(events: Iterable[Event]) -> Melding | None:
+def fold(events: Iterable[Event], *, history: bool = True) -> Melding | None:
     """Fold one melding's events into its current state.
 
     Args:
         events: events of a single melding, in any order, duplicates allowed.
+        history: build ``Melding.history`` (one entry per event, for detail views). Projections
+            (``shared.projection.projection_row``) read no history, and skipping it makes a sync
+            pull's fold about a third cheaper (docs/benchmarks.md, "Sync"); every other field is
+            the same either way.
 
     Returns:
         The state, or ``None`` when no valid ``created`` event is among them (its creation has not
@@ -101,7 +105,7 @@ def fold(events: Iterable[Event]) -> Melding | None:
     )
     setters: dict[str, str] = {}
     for e, p in decoded:
-        _apply(m, e, p, setters, is_first_created=e is ce)
+        _apply(m, e, p, setters, is_first_created=e is ce, history=history)
     m.field_setters = setters
     m.event_count = len(decoded)
     if m.anonymised:
@@ -109,10 +113,11 @@ def fold(events: Iterable[Event]) -> Melding | None:
     return m
 
 
-def _apply(m: Melding, e: Event, p: Any, setters: dict[str, str], *, is_first_created: bool) -> None:
+def _apply(
+    m: Melding, e: Event, p: Any, setters: dict[str, str], *, is_first_created: bool, history: bool
+) -> None:
     at = stamp_datetime(e.hlc)
     m.updated_hlc = max(m.updated_hlc, e.hlc)
-    details: dict[str, Any] = msgspec.to_builtins(p)
     summary = ""
     if isinstance(p, CreatedPayload):
         if is_first_created:
@@ -132,6 +137,7 @@ def _apply(m: Melding, e: Event, p: Any, setters: dict[str, str], *, is_first_cr
         m.closed_at = at if p.naar in CLOSED else None
         if p.naar == Status.HEROPEND:
             m.reopen_count += 1
+        m.status_changes.append((at, p.naar))
         if p.notitie:
             m.notes.append(Note(e.event_id, at, e.user, e.device_id, p.notitie, openbaar=True))
         summary = f"Status {p.van.label} → {p.naar.label}"
@@ -154,7 +160,9 @@ def _apply(m: Melding, e: Event, p: Any, setters: dict[str, str], *, is_first_cr
             m.anonymised = True
             m.melder = Melder(anoniem=True)
             summary = "Gegevens melder geanonimiseerd"
-    m.history.append(HistoryEntry(e.event_id, at, e.hlc, e.device_id, e.user, e.type, summary, details))
+    if history:
+        details: dict[str, Any] = msgspec.to_builtins(p)
+        m.history.append(HistoryEntry(e.event_id, at, e.hlc, e.device_id, e.user, e.type, summary, details))
 
 
 def _set_fields(

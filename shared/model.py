@@ -169,7 +169,8 @@ class Melding(msgspec.Struct):
     anonymised: bool = False
     notes: list[Note] = []
     terugkoppelingen: list[Terugkoppeling] = []
-    history: list[HistoryEntry] = []
+    history: list[HistoryEntry] = []  # empty when folded with ``history=False`` (projections)
+    status_changes: list[tuple[datetime, Status]] = []  # (at UTC, naar) per status change, in fold order
     conflicts: list[Conflict] = []
     field_setters: dict[str, str] = {}  # field → event_id that set its current value
     updated_hlc: int = 0

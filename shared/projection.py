@@ -1,8 +1,10 @@
 """The projection row: one flat record per melding, the same on the laptop and on the server.
 
 Both stores keep a ``meldingen`` table with these columns, written in the same transaction as the
-events, so lists, search and the barometer read columns instead of folding events. ``state`` holds
-the whole :class:`~shared.model.Melding` as JSON for detail views.
+events, so lists, search and the barometer read columns instead of folding events. A detail view
+folds the melding's own events (``shared.fold.fold``: tens of microseconds for one melding), so the
+row carries no copy of the whole state: that copy (~1.7 KB of JSON per melding, with its history)
+used to be most of what a sync pull wrote (docs/benchmarks.md, "Sync").
 
 Instants are ISO 8601 text in UTC with a ``Z`` (they sort as text); ``registered_date`` is the
 Europe/Amsterdam calendar date (``YYYY-MM-DD``), the day a melding counts in reports.
@@ -17,7 +19,7 @@ import msgspec
 
 from shared.deadlines import local_date
 from shared.model import Melding
-from shared.status import is_open
+from shared.status import CLOSED, is_open
 
 #: Column name → SQLite type, in table order. ``melding_id`` is the primary key.
 COLUMNS: dict[str, type] = {
@@ -63,10 +65,14 @@ COLUMNS: dict[str, type] = {
     "public_note": str,
     "updated_hlc": int,
     "event_count": int,
-    "state": str,
+    "status_timeline": str,
 }
 
 _json = msgspec.json.Encoder()
+_timeline_decoder = msgspec.json.Decoder(tuple[tuple[str, bool], ...])
+
+#: A status timeline: ``(at as UTC ISO text, closed after the change)`` per status change, in fold order.
+Timeline = tuple[tuple[str, bool], ...]
 
 
 def iso(instant: datetime | None) -> str | None:
@@ -140,10 +146,36 @@ def projection_row(m: Melding) -> dict[str, Any]:
         "public_note": m.public_note(),
         "updated_hlc": m.updated_hlc,
         "event_count": m.event_count,
-        "state": _json.encode(m).decode(),
+        "status_timeline": (
+            encode_timeline(status_timeline(m))
+            if needs_timeline(m.first_closed_at, m.closed_at, m.reopen_count)
+            else None
+        ),
     }
 
 
-def state_from_row(state_json: str | bytes) -> Melding:
-    """The :class:`Melding` stored in a projection row's ``state`` column."""
-    return msgspec.json.decode(state_json, type=Melding)
+def needs_timeline(first_closed_at: object, closed_at: object, reopen_count: int | None) -> bool:
+    """Whether a melding changed status after its first closure: then only its status timeline tells
+    when it was open (the barometer's backlog, docs/barometer.md). True for reopened meldingen and
+    for a closure taken back (``closed_at`` empty or not the first closure). Takes the values as
+    instants or as projection text alike."""
+    return bool(first_closed_at) and ((reopen_count or 0) > 0 or closed_at != first_closed_at)
+
+
+def status_timeline(m: Melding) -> Timeline:
+    """The melding's status changes as ``(at as UTC ISO text, closed after the change)``, in fold order."""
+    return tuple((iso(at), naar in CLOSED) for at, naar in m.status_changes)  # type: ignore[misc]
+
+
+def encode_timeline(timeline: Timeline | None) -> str | None:
+    """A :data:`Timeline` as compact JSON text (the ``status_timeline`` column); ``None`` stays ``None``."""
+    if timeline is None:
+        return None
+    return _json.encode(timeline).decode()
+
+
+def decode_timeline(text: str | bytes | None) -> Timeline | None:
+    """Inverse of :func:`encode_timeline`."""
+    if text is None:
+        return None
+    return _timeline_decoder.decode(text)

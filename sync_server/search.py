@@ -34,8 +34,7 @@ from typing import Any
 import msgspec
 
 from shared.enums import Status
-from shared.model import Adres
-from shared.projection import state_from_row
+from shared.model import Adres, Melding
 from shared.search import (
     KccQuery,
     QueryKind,
@@ -268,7 +267,7 @@ def search(
 
 
 def find_row(c: sqlite3.Connection, reference: str) -> dict[str, Any] | None:
-    """The full projection row (every column, ``state`` included) of a reference, or None.
+    """The full projection row (every column) of a reference, or None.
 
     When a reference was ever registered twice (a clash the store flags), the newest is returned.
     """
@@ -280,13 +279,13 @@ def find_row(c: sqlite3.Connection, reference: str) -> dict[str, Any] | None:
     return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
 
-def detail(row: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> KccDetail:
-    """A melding in full for the KCC, from its full projection row (``state`` column included).
+def detail(row: Mapping[str, Any], m: Melding, taxonomy: Taxonomy | None = None) -> KccDetail:
+    """A melding in full for the KCC, from its projection row and its folded state (history
+    included: ``ServerStore.melding``).
 
     Includes the reporter's contact details (personal data): the caller must audit the read.
     """
     taxonomy = taxonomy or load_taxonomy()
-    m = state_from_row(row["state"])
     melder = None
     if m.melder is not None:
         melder = MelderView(

@@ -45,6 +45,7 @@ from shared.enums import EventType, Role
 from shared.events import Event
 from shared.fold import fold
 from shared.hlc import HLC, wall_ms
+from shared.model import Melding
 from shared.projection import COLUMNS, projection_row
 from shared.protocol import PulledEvent
 from shared.reference import DEVICE_CODE_WIDTH, device_code
@@ -53,7 +54,9 @@ from sync_server.reports.summary import SUMMARY_VERSION, ensure_summary, write_s
 #: Version of this database layout; a database written by newer software is refused at open.
 #: 2: the barometer summary table ``barometer_rows`` (``sync_server.reports.summary``), kept with the
 #: projection; an older server would leave it stale, so it must refuse such a database.
-STORE_SCHEMA_VERSION = 2
+#: 3: the projection's ``state`` column (the whole melding as JSON) is gone; detail views fold the
+#: melding's events, and the barometer reads the new ``status_timeline`` column.
+STORE_SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
@@ -354,6 +357,7 @@ class ServerStore:
                     f"De database {self.path} is gemaakt door een nieuwere wijkteam-server "
                     f"(schema {row[0]}, deze versie kent {STORE_SCHEMA_VERSION}): werk de server bij."
                 )
+            refold = self._migrate_3(w) if row and row[0] < 3 else []
             w.execute(
                 "INSERT INTO server_state(key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -367,6 +371,21 @@ class ServerStore:
             # The barometer's summary table; filled from the projection when new or outdated.
             if ensure_summary(w, self._state("barometer_summary", w)):
                 self._set_state(w, "barometer_summary", SUMMARY_VERSION)
+            self._refold(w, refold)  # after the summary exists: a refold writes summary rows too
+
+    @staticmethod
+    def _migrate_3(c: sqlite3.Connection) -> list[str]:
+        """Schema 2 → 3, in the caller's transaction: drop the projection's ``state`` column and add
+        ``status_timeline``. Returns the (few) meldingen that need a timeline: the caller refolds them."""
+        cols = {r[1] for r in c.execute("PRAGMA table_info(meldingen)")}
+        if "status_timeline" not in cols:
+            c.execute("ALTER TABLE meldingen ADD COLUMN status_timeline TEXT")
+        if "state" in cols:
+            c.execute("ALTER TABLE meldingen DROP COLUMN state")
+        return [r[0] for r in c.execute(
+            "SELECT melding_id FROM meldingen WHERE first_closed_at IS NOT NULL AND first_closed_at != '' "
+            "AND (COALESCE(reopen_count, 0) > 0 OR closed_at IS NULL OR closed_at != first_closed_at)"
+        )]
 
     def _state(self, key: str, c: sqlite3.Connection | None = None) -> int:
         row = (c or self.conn()).execute("SELECT value FROM server_state WHERE key = ?", (key,)).fetchone()
@@ -537,7 +556,7 @@ class ServerStore:
             # Meldingen new to the server are folded from the pushed events in memory; others are
             # refolded from everything stored (their older events are not in this push).
             self._refold(c, sorted(existing))
-            self._write_projection(c, [fold(groups[m]) for m in groups if m not in existing])
+            self._write_projection(c, [fold(groups[m], history=False) for m in groups if m not in existing])
             created = [e for e in new if e.type == EventType.CREATED]
             if created:
                 self._flag_clashes(c, created)
@@ -574,7 +593,7 @@ class ServerStore:
                 groups.setdefault(row[1], []).append(event_from_row(row))
             rows = []
             for evs in groups.values():
-                m = fold(evs)
+                m = fold(evs, history=False)
                 if m is not None:
                     rows.append(projection_row(m))
             c.executemany(_UPSERT, [tuple(r.values()) for r in rows])
@@ -677,6 +696,11 @@ class ServerStore:
         cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
         for r in self.conn().execute(f"SELECT {cols} FROM events ORDER BY server_seq"):
             yield event_from_row(r)
+
+    def melding(self, melding_id: str) -> Melding | None:
+        """The current state of one melding, history included (the fold of its stored events), or
+        ``None`` when no ``created`` event of it is stored."""
+        return fold(self.events_of(melding_id))
 
     def projection(self, melding_id: str) -> dict[str, Any] | None:
         """The projection row of one melding as ``{column: value}``, or ``None``."""

@@ -1,4 +1,4 @@
-"""The projection row (shared.projection) both stores keep: columns, dates, and the state round trip."""
+"""The projection row (shared.projection) both stores keep: columns, dates, and the status timeline."""
 
 from __future__ import annotations
 
@@ -15,15 +15,22 @@ from shared.commands import (
     log_callback,
     register,
 )
-from shared.enums import Kanaal, Status, VierB
+from shared.enums import EventType, Kanaal, Status, VierB
 from shared.events import MeldingFields
 from shared.fold import fold
 from shared.hlc import HLC
 from shared.model import Adres, Melder, Punt
-from shared.projection import COLUMNS, iso, parse_iso, projection_row, state_from_row
+from shared.projection import COLUMNS, decode_timeline, iso, parse_iso, projection_row
+from shared.status import CLOSED
 
 
 def rich_melding(registered_at: datetime):
+    events, early = rich_events(registered_at)
+    return fold(events), early
+
+
+def rich_events(registered_at: datetime):
+    """The events of a melding with conflicts, callbacks, a note and a closure; and the early callback's instant."""
     ms = [int(registered_at.timestamp() * 1000)]
 
     def clock() -> int:
@@ -58,7 +65,7 @@ def rich_melding(registered_at: datetime):
     events.append(log_callback(m2, m, kanaal=Kanaal.EMAIL, tekst="Eerste keer", at=early, bereikt=False))
     events.append(add_note(k7, m, "Monteur ingepland", openbaar=True))
     events.append(change_status(k7, m, Status.AFGEHANDELD, "Lamp vervangen"))
-    return fold(events), early
+    return events, early
 
 
 def test_row_has_exactly_the_columns_with_their_types():
@@ -105,14 +112,33 @@ def test_registered_date_is_the_amsterdam_date():
     assert projection_row(m)["registered_date"] == "2026-07-01"
 
 
-def test_state_round_trip():
-    m, _ = rich_melding(datetime(2026, 4, 24, 8, 0, tzinfo=UTC))
-    back = state_from_row(projection_row(m)["state"])
-    assert back == m
-    assert msgspec.to_builtins(back) == msgspec.to_builtins(m)
-    assert back.deadline.utcoffset() == timedelta(0)
-    assert back.conflicts[0].loser_value == m.conflicts[0].loser_value
-    assert back.punt == m.punt and back.adres == m.adres
+def test_fold_without_history_gives_the_same_projection():
+    events, _ = rich_events(datetime(2026, 4, 24, 8, 0, tzinfo=UTC))
+    m = fold(events)
+    slim = fold(events, history=False)
+    assert slim is not None and slim.history == [] and m.history
+    assert projection_row(slim) == projection_row(m)
+    assert msgspec.structs.replace(slim, history=m.history) == m
+
+
+def _timeline_from_history(m) -> tuple:
+    """The status timeline as the history shows it (what the barometer used to read)."""
+    return tuple(
+        (iso(h.at), Status(h.details["naar"]) in CLOSED) for h in m.history if h.type == EventType.STATUS_CHANGED
+    )
+
+
+def test_status_timeline_only_after_a_change_past_the_first_closure():
+    events, _ = rich_events(datetime(2026, 4, 24, 8, 0, tzinfo=UTC))
+    dev = DeviceClock("K7", "piet")
+    closed = fold(events)
+    assert closed.status == Status.AFGEHANDELD
+    assert projection_row(closed)["status_timeline"] is None  # closed once, never changed after
+    events.append(change_status(dev, closed, Status.HEROPEND, "Toch niet goed"))
+    reopened = fold(events)
+    text = projection_row(reopened)["status_timeline"]
+    assert decode_timeline(text) == _timeline_from_history(reopened)
+    assert [closed_after for _, closed_after in decode_timeline(text)][-2:] == [True, False]
 
 
 def test_iso_text_sorts_and_round_trips():

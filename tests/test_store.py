@@ -81,9 +81,7 @@ def test_register_numbers_and_projects(store):
     assert (a.reference, b.reference) == ("DLF-K7-0001", "DLF-K7-0002")
     row = store.search("DLF-K7-0002")[0]
     assert row["melding_id"] == b.melding_id
-    expected = projection_row(fold(store.events_of(b.melding_id)))
-    del expected["state"]
-    assert row == expected
+    assert row == projection_row(fold(store.events_of(b.melding_id)))
     assert store.get(a.melding_id).deadline == a.deadline
 
 
@@ -275,3 +273,37 @@ def test_sqlite_utils_view_on_the_same_connection(store):
     store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS)
     assert store.db["meldingen"].count == 1
     assert store.db["events"].pks == ["event_id"]
+
+
+def _make_it_schema_4(path) -> None:
+    """Turn a current laptop file into the layout of schema 4: a ``state`` column, no ``status_timeline``."""
+    c = sqlite3.connect(path)
+    c.execute("ALTER TABLE meldingen DROP COLUMN status_timeline")
+    c.execute("ALTER TABLE meldingen ADD COLUMN state TEXT")
+    c.execute("UPDATE meldingen SET state = '{\"history\": []}'")
+    c.execute("DELETE FROM schema_version WHERE version = 5")
+    c.commit()
+    c.close()
+
+
+def test_migration_5_drops_state_and_fills_the_status_timeline(tmp_path):
+    path = tmp_path / "old.sqlite"
+    s = LocalStore(path)
+    s.set_device_code("K7")
+    dev = s.device_clock("u")
+    plain = s.register(dev, prefix="DLF", fields=FIELDS)
+    reopened = s.register(dev, prefix="DLF", fields=FIELDS)
+    for naar, note in ((Status.AFGEHANDELD, "Lamp vervangen"), (Status.HEROPEND, "Brandt weer niet")):
+        s.append([commands.change_status(dev, s.get(reopened.melding_id), naar, note)], dev)
+    expected = {r["melding_id"]: r for r in s.iter_rows()}
+    assert expected[reopened.melding_id]["status_timeline"] is not None
+    s.close()
+    _make_it_schema_4(path)
+
+    s = LocalStore(path)
+    assert s.schema_version() == SCHEMA_VERSION
+    assert [r[1] for r in s.conn.execute("PRAGMA table_info(meldingen)")] == list(COLUMNS)
+    assert {r["melding_id"]: r for r in s.iter_rows()} == expected
+    assert s.get(plain.melding_id).history  # detail views fold the events, history included
+    assert s.search("lamp")  # FTS still in step
+    s.close()

@@ -37,14 +37,14 @@ from shared.events import Event, MeldingFields
 from shared.fold import fold
 from shared.hlc import HLC
 from shared.model import Melding
-from shared.projection import COLUMNS, iso, parse_iso, projection_row, state_from_row
+from shared.projection import COLUMNS, iso, needs_timeline, parse_iso, projection_row
 from shared.reference import counter_of, normalise_reference
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
-#: Columns a list or search returns (the projection without the bulky ``state`` JSON).
-LIST_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c != "state")
+#: Columns a list or search returns: the whole projection row.
+LIST_COLUMNS: tuple[str, ...] = tuple(COLUMNS)
 
 _EVENT_COLUMNS = (
     "event_id",
@@ -200,7 +200,35 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
+def _migration_5(conn: sqlite3.Connection) -> None:
+    """The projection loses its ``state`` column (the whole melding as JSON, ~1.7 KB a row and most
+    of what a sync pull wrote: docs/benchmarks.md, "Sync"); detail views fold the melding's events
+    instead. The barometer's status timeline gets a column of its own, filled here for the (few)
+    meldingen that changed status after their first closure."""
+    # Migration 1 builds the table from today's COLUMNS, so a new file already has the new layout.
+    cols = {r[1] for r in conn.execute("PRAGMA table_info(meldingen)")}
+    if "status_timeline" not in cols:
+        conn.execute("ALTER TABLE meldingen ADD COLUMN status_timeline TEXT")
+    if "state" in cols:
+        conn.execute("ALTER TABLE meldingen DROP COLUMN state")
+    ids = [
+        mid
+        for mid, first, closed, reopens in conn.execute(
+            "SELECT melding_id, first_closed_at, closed_at, reopen_count FROM meldingen WHERE first_closed_at IS NOT NULL"
+        ).fetchall()
+        if needs_timeline(first, closed, reopens)
+    ]
+    for mid in ids:
+        cur = conn.execute(f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE melding_id = ?", (mid,))
+        m = fold([_row_to_event(r) for r in cur], history=False)
+        if m is not None:
+            conn.execute(
+                "UPDATE meldingen SET status_timeline = ? WHERE melding_id = ?",
+                (projection_row(m)["status_timeline"], mid),
+            )
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5}
 
 
 def _fts_values(row: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -551,7 +579,7 @@ class LocalStore:
 
     def _refold(self, melding_ids: Iterable[str]) -> None:
         for mid in melding_ids:
-            self._write_projection(fold(self.events_of(mid)), mid)
+            self._write_projection(fold(self.events_of(mid), history=False), mid)
 
     def _write_projection(self, melding: Melding | None, melding_id: str) -> None:
         if melding is None:
@@ -608,7 +636,7 @@ class LocalStore:
             m_rows: list[list[Any]] = []
             fts_rows: list[tuple] = []
             for events in groups:
-                m = fold(events)
+                m = fold(events, history=False)
                 if m is None:
                     continue
                 n += 1
@@ -665,11 +693,9 @@ class LocalStore:
         return [_row_to_event(r) for r in cur]
 
     def get(self, melding_id: str) -> Melding | None:
-        """The current state of one melding (from the projection), or None when unknown."""
-        row = self.conn.execute(
-            "SELECT state FROM meldingen WHERE melding_id = ?", (melding_id,)
-        ).fetchone()
-        return state_from_row(row[0]) if row else None
+        """The current state of one melding, history included (the fold of its stored events), or
+        None when unknown (no ``created`` event of it is stored)."""
+        return fold(self.events_of(melding_id))
 
     def get_by_reference(self, ref: str) -> Melding | None:
         """The melding with a reference as a caller spells it (``"dlf k7 o142"``), or None.
@@ -679,9 +705,9 @@ class LocalStore:
         """
         canonical = normalise_reference(ref)
         row = self.conn.execute(
-            "SELECT state FROM meldingen WHERE reference = ?", (canonical,)
+            "SELECT melding_id FROM meldingen WHERE reference = ?", (canonical,)
         ).fetchone()
-        return state_from_row(row[0]) if row else None
+        return self.get(row[0]) if row else None
 
     def _as_reference(self, text: str | None) -> str | None:
         """The reference prefix ``text`` spells, also for a bare municipality prefix (``"dlf"``)."""
@@ -852,7 +878,7 @@ class LocalStore:
         return [r[0] for r in self.conn.execute(sql)]
 
     def iter_rows(self, *, include_deleted: bool = True) -> Iterator[dict[str, Any]]:
-        """Every projection row (without ``state``) in registration order, streamed (for export)."""
+        """Every projection row in registration order, streamed (for export)."""
         cols = ", ".join(LIST_COLUMNS)
         where = "" if include_deleted else " WHERE deleted = 0"
         for r in self.conn.execute(
@@ -941,7 +967,7 @@ class LocalStore:
                     "UPDATE events SET acked = 1 WHERE event_id = ?",
                     [(i,) for i in known],
                 )
-            folded = [(mid, fold(stored.get(mid, []) + evs)) for mid, evs in groups.items()]
+            folded = [(mid, fold(stored.get(mid, []) + evs, history=False)) for mid, evs in groups.items()]
             self._write_projections(folded, [mid for mid in groups if mid in stored])
             self.conn.execute(
                 "UPDATE device SET pull_cursor = ? WHERE id = 1", (next_after,)

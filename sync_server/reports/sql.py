@@ -36,7 +36,6 @@ from shared.barometer import (
     check_group_by,
     decode_timeline,
     lead_days,
-    status_timeline,
     vocabularies,
 )
 from shared.deadlines import AMS, is_working_day, utcnow
@@ -193,8 +192,8 @@ def _coded_dim_sql(dim: str, wanted: set[str], vocab: Sequence[str]) -> str:
 
 def backlog_rows_from_sql(conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = ()) -> list[BacklogRow]:
     """The :class:`BacklogRow` values of the meldingen that may be open at ``t`` (UTC): registered
-    before ``t`` and not closed now with their last closure before ``t``. The status history (from the
-    ``state`` column) is read only for those that changed status after a first closure before ``t``."""
+    before ``t`` and not closed now with their last closure before ``t``. The status timeline (the
+    ``status_timeline`` column) is read only for those that changed status after a first closure before ``t``."""
     dims = set(check_group_by(group_by))
     if "hoofdcategorie" in dims:
         dims.add("categorie")
@@ -203,13 +202,13 @@ def backlog_rows_from_sql(conn: sqlite3.Connection, t: datetime, group_by: Seque
     sql = f"""
         SELECT registered_at, first_closed_at, closed_at, deadline,
                CASE WHEN first_closed_at < :t AND (COALESCE(reopen_count, 0) > 0 OR closed_at IS NULL
-                         OR closed_at != first_closed_at) THEN state END,
+                         OR closed_at != first_closed_at) THEN status_timeline END,
                {dim_cols}
         FROM meldingen
         WHERE registered_at < :t AND (closed_at IS NULL OR closed_at >= :t) AND {_COUNTS}"""
     out = []
-    for reg, first, closed, dl, state, *dimvals in conn.execute(sql, {"t": ts}):
-        out.append(BacklogRow(reg, first, closed, dl, status_timeline(state) if state else None, *dimvals))
+    for reg, first, closed, dl, timeline, *dimvals in conn.execute(sql, {"t": ts}):
+        out.append(BacklogRow(reg, first, closed, dl, decode_timeline(timeline), *dimvals))
     return out
 
 

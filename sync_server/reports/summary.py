@@ -1,7 +1,7 @@
 """The server's barometer summary table ``barometer_rows``: one narrow row per melding that counts.
 
-The barometer over a million meldingen cannot afford to read the wide projection table (its ``state``
-column holds kilobytes of JSON per row) nor to compute lead times per report. So the server store
+The barometer over a million meldingen cannot afford to read the wide projection table (43 columns
+per row) nor to compute lead times per report. So the server store
 keeps, in the same transaction as every projection write, ``shared.barometer.summary_row`` of each
 written melding: the registration day as ``YYYYMMDD``, the lead time in working days and the flag
 mask (computed once, by the reference conversions), the grouping values, and what the backlog needs
@@ -113,7 +113,7 @@ def summary_ready(conn: sqlite3.Connection) -> bool:
         return False
 
 
-# Only the columns the summary needs; ``state`` only where the status history is needed.
+# Only the columns the summary needs.
 _BACKFILL_COLUMNS = [
     c
     for c in COLUMNS
@@ -121,14 +121,10 @@ _BACKFILL_COLUMNS = [
     in {
         "melding_id", "registered_at", "registered_date", "type", "kanaal", "categorie", "deadline", "vier_b",
         "wijk", "straat", "postcode", "lat", "locatie_omschrijving", "has_contact", "first_closed_at",
-        "closed_at", "reopen_count", "callback_count", "duplicaat_van", "deleted",
+        "closed_at", "reopen_count", "callback_count", "duplicaat_van", "deleted", "status_timeline",
     }
 ]  # fmt: skip
-_BACKFILL_SQL = (
-    f"SELECT {', '.join(_BACKFILL_COLUMNS)}, "
-    "CASE WHEN first_closed_at IS NOT NULL AND first_closed_at != '' AND (COALESCE(reopen_count, 0) > 0 "
-    "OR closed_at IS NULL OR closed_at != first_closed_at) THEN state END AS state FROM meldingen"
-)
+_BACKFILL_SQL = f"SELECT {', '.join(_BACKFILL_COLUMNS)} FROM meldingen"
 
 
 def backfill(c: sqlite3.Connection, batch: int = 5000) -> int:

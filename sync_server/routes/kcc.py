@@ -60,7 +60,10 @@ class KccController(Controller):
         row = kcc_search.find_row(store.conn(), ref)
         if row is None:
             raise NotFoundException(detail=f"Geen melding gevonden met referentie {ref}.")
-        answer = kcc_search.detail(row)
+        melding = store.melding(row["melding_id"])
+        if melding is None:  # a projection row always has its created event; kept for type checkers
+            raise NotFoundException(detail=f"Geen melding gevonden met referentie {ref}.")
+        answer = kcc_search.detail(row, melding)
         if kcc_search.has_personal_data(answer):
             record_personal_read(store, request.user, row["melding_id"], ref, f"GET {request.url.path}")
         return answer

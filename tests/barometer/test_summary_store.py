@@ -122,6 +122,32 @@ def test_upgrade_fills_the_summary_from_the_projection(tmp_path):
     store.close()
 
 
+def test_upgrade_from_schema_2_drops_state_and_fills_the_status_timeline(tmp_path):
+    path = tmp_path / "server.sqlite3"
+    store = ServerStore(path)
+    w, ids = _world()
+    _push(store, w)
+    expected = {mid: store.projection(mid) for mid in w.events}
+    assert expected[ids["a"]]["status_timeline"] is not None  # reopened: the barometer needs it
+    summary = _summary(store)
+    store.close()
+    # The layout of schema 2: the whole melding as JSON in ``state``, no ``status_timeline``.
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE meldingen DROP COLUMN status_timeline")
+    conn.execute("ALTER TABLE meldingen ADD COLUMN state TEXT")
+    conn.execute("UPDATE meldingen SET state = '{}'")
+    conn.execute("UPDATE server_state SET value = 2 WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    store = ServerStore(path)
+    assert "state" not in store.projection(ids["a"])
+    assert {mid: store.projection(mid) for mid in w.events} == expected
+    assert _summary(store) == summary
+    assert store.melding(ids["a"]).reopen_count == 1
+    _reports_equal(store, w, "2025-03", datetime(2025, 6, 1, tzinfo=UTC))
+    store.close()
+
+
 def test_rows_written_around_the_store_are_not_missed(tmp_path):
     """A projection row written without the store (a repair script, a test fixture) marks the summary
     stale: reports read the projection until the store, when next opened, brings the summary up to date."""

@@ -15,7 +15,7 @@ import msgspec
 import pytest
 
 from shared.enums import Status
-from shared.model import Adres, Melder
+from shared.model import Adres, Melder, Melding
 from shared.search import classify
 from shared.taxonomy import load_taxonomy
 from sync_server.search import KccResults, detail, hit_from_row
@@ -29,31 +29,31 @@ NOW = datetime(2026, 4, 28, 8, 0, tzinfo=UTC)
 REG = datetime(2026, 4, 24, 8, 15, tzinfo=UTC)
 
 
-def rows() -> list[dict]:
+def rows() -> list[tuple[dict, Melding]]:
     kerk = Adres(straat="Kerkstraat", huisnummer=12, postcode="7721EJ", woonplaats="Dalfsen")
-    _, _, boom = make(
+    _, boom, boom_row = make(
         1, registered_at=REG, adres=msgspec.structs.replace(kerk, huisletter="A"),
         melder=Melder(naam="Jan Jansen", telefoon="+31612345678"), omschrijving="Grote tak [red]afgebroken[/red]",
     )  # fmt: skip
-    _, _, lamp = make(
+    _, lamp, lamp_row = make(
         2, registered_at=REG, adres=msgspec.structs.replace(kerk, huisletter="B"), categorie="verlichting/lantaarnpaal",
         melder=Melder(anoniem=True), omschrijving="Lamp brandt niet",
         status=[(Status.AFGEHANDELD, "Lamp vervangen.")],
     )  # fmt: skip
-    return [lamp, boom]
+    return [(lamp_row, lamp), (boom_row, boom)]
 
 
 def transport() -> httpx.MockTransport:
     tax = load_taxonomy()
-    data = {r["reference"]: r for r in rows()}
+    data = {r["reference"]: (r, m) for r, m in rows()}
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/v1/kcc/search":
             q = classify(request.url.params["q"])
-            answer = KccResults(q.kind.value, q.describe(), [hit_from_row(r, tax) for r in data.values()])
+            answer = KccResults(q.kind.value, q.describe(), [hit_from_row(r, tax) for r, _ in data.values()])
             return httpx.Response(200, content=msgspec.json.encode(answer))
         ref = request.url.path.rsplit("/", 1)[1]
-        return httpx.Response(200, content=msgspec.json.encode(detail(data[ref], tax)))
+        return httpx.Response(200, content=msgspec.json.encode(detail(*data[ref], tax)))
 
     return httpx.MockTransport(handler)
 

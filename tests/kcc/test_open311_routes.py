@@ -11,7 +11,6 @@ from litestar.testing import TestClient
 from shared.commands import SERVER_DEVICE
 from shared.deadlines import utcnow
 from shared.enums import Kanaal
-from shared.projection import state_from_row
 from shared.taxonomy import load_taxonomy
 from tests.kcc.conftest import KccServer, bearer
 
@@ -141,8 +140,8 @@ def test_post_creates_melding_on_server_device(kcc_client: TestClient, kcc_serve
     assert re.fullmatch(rf"DLF-{SERVER_DEVICE}-\w{{4}}", ref)
     assert body[0]["service_notice"] == load_taxonomy().get("verlichting/lantaarnpaal").belofte
     # Stored through the event path: a created event on the server device, in the projection, pullable.
-    row = kcc_server.store.conn().execute("SELECT melding_id, state FROM meldingen WHERE reference = ?", (ref,)).fetchone()
-    m = state_from_row(row[1])
+    row = kcc_server.store.conn().execute("SELECT melding_id FROM meldingen WHERE reference = ?", (ref,)).fetchone()
+    m = kcc_server.store.melding(row[0])
     assert m.kanaal == Kanaal.WEBSITE and m.device_id == SERVER_DEVICE
     assert m.melder.naam == "Anna Bos" and m.melder.telefoon == "+31687654321"
     assert m.servicenorm == load_taxonomy().get("verlichting/lantaarnpaal").servicenorm and m.deadline

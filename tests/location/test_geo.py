@@ -171,7 +171,7 @@ def test_coordinates_survive_event_json_sqlite_and_fold_with_seven_decimals() ->
     row = projection_row(state)
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE t (lat REAL, lon REAL, state TEXT)")
-    db.execute("INSERT INTO t VALUES (?, ?, ?)", (row["lat"], row["lon"], row["state"]))
+    db.execute("INSERT INTO t VALUES (?, ?, ?)", (row["lat"], row["lon"], msgspec.json.encode(state).decode()))
     lat, lon, state_json = db.execute("SELECT lat, lon, state FROM t").fetchone()
     assert format_coord(lon) == "5.1214201" and repr(lon) == "5.1214201"
     assert format_coord(lat) == "52.1000003"
