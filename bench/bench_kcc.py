@@ -5,7 +5,7 @@ file, the ``meldingen`` projection filled directly with ``executemany`` (folding
 is the sync benchmark's business, not this one's), then ``sync_server.search.search`` — classify,
 query, build the hits — timed for queries made from real rows in the spellings callers use. The floor
 is a primary-key look-up of one projection row, measured in the same run; the ratio is p95 / floor p95.
-Also timed: the KCC detail (``find_row`` + ``detail``) and Open311 ``requests.json`` for the default
+Also timed: the KCC detail (``clashes.the_one`` + ``ServerStore.melding`` + ``detail``) and Open311 ``requests.json`` for the default
 90-day window, both through the same SQL the routes run.
 
     python bench/bench_kcc.py [--rows 1000000] [--queries 200] [--keep PATH]
@@ -44,6 +44,7 @@ from shared.reference import device_code, make_reference
 from shared.status import is_open
 from shared.taxonomy import load_taxonomy
 from sync_server import search as kcc
+from sync_server.clashes import the_one
 from sync_server.store import ServerStore
 
 FIRST = ["Jan", "Piet", "Kees", "Anna", "Els", "Marieke", "Henk", "Fatima", "Mohamed", "Sanne", "Lotte", "Gerrit",
@@ -280,10 +281,10 @@ def main() -> int:
         p50, p95 = pct(every)
         print(f"{'all':<12} {p50:8.2f} {p95:8.2f} {max(every):8.2f} {p95 / f95:12.0f}")
         refs = [q for q in qs["referentie"]]
-        store_events_of(store, [kcc.find_row(c, kcc.classify(r).reference)["melding_id"] for r in refs])
+        store_events_of(store, [the_one(c, kcc.classify(r).reference)["melding_id"] for r in refs])
 
         def open_detail(ref: str) -> kcc.KccDetail:
-            row = kcc.find_row(c, kcc.classify(ref).reference)
+            row = the_one(c, kcc.classify(ref).reference)
             return kcc.detail(row, store.melding(row["melding_id"]))
 
         detail = [timed(lambda r=r: open_detail(r)) for r in refs]

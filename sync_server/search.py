@@ -266,19 +266,6 @@ def search(
     )
 
 
-def find_row(c: sqlite3.Connection, reference: str) -> dict[str, Any] | None:
-    """The full projection row (every column) of a reference, or None.
-
-    When a reference was ever registered twice (a clash the store flags), the newest is returned.
-    """
-    cur = c.execute(
-        "SELECT * FROM meldingen WHERE reference = ? AND deleted = 0 ORDER BY registered_at DESC LIMIT 1",
-        (reference,),
-    )
-    row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
-
-
 def detail(row: Mapping[str, Any], m: Melding, taxonomy: Taxonomy | None = None) -> KccDetail:
     """A melding in full for the KCC, from its projection row and its folded state (history
     included: ``ServerStore.melding``).

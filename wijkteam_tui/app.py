@@ -3,7 +3,9 @@
 The app owns the UI thread's :class:`LocalStore`. Background sync runs in a thread worker
 (exclusive, group ``"sync"``) with its own store on the same file; it calls
 ``wijkteam_tui.sync_client.sync_once`` when configured, on an interval and after each save, backing
-off after failures. Without ``sync_client`` (or without server/token) the app works offline.
+off after failures. Without ``sync_client`` (or without server/token) the app works offline. The
+round gets the worker's cancel flag, so quitting while a silent server holds the round is prompt
+(:meth:`WijkteamApp.run_sync`, docs/sync.md "Afbreken").
 
 KCC mode (issue 5, ``kcc=True``): the app is read-only — no background sync, and the actions in
 :data:`KCC_BLOCKED` (new melding, sync, status/note/terugkoppeling/edit) are disabled through
@@ -12,6 +14,7 @@ KCC mode (issue 5, ``kcc=True``): the app is read-only — no background sync, a
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
@@ -24,6 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import Worker, get_current_worker
 
 from shared.deadlines import local_date, utcnow
 from wijkteam_tui.config import Config
@@ -263,15 +267,26 @@ class WijkteamApp(App):
 
     @work(thread=True, exclusive=True, group="sync")
     def run_sync(self) -> None:
-        """One sync round in a worker thread, with its own store connection."""
+        """One sync round in a worker thread, with its own store connection.
+
+        Cancellable: the worker's ``cancelled_event`` goes to the sync as ``cancel=``, so cancelling
+        the worker — which Textual does for every worker when the app closes — ends a round that waits
+        on a silent server within ``sync_client.CANCEL_POLL_S`` instead of its read time-out; quitting
+        never waits for the network. What the round committed before stays committed. A cancelled
+        round reports nothing to the (closing) UI.
+        """
         found = self._get_sync_fn()
         if found is None:
             return
         sync_fn, error_type = found
-        self.call_from_thread(self._sync_started)
+        worker = get_current_worker()
+        if not self._to_ui(worker, self._sync_started):
+            return
         store = LocalStore(self.db_path, busy_timeout_ms=self.busy_timeout_ms)
         # The sync also refreshes the laptop's copy of the gazetteer (only when a folder is set).
-        extra = {"gazetteer_dir": self.gazetteer_dir} if self.gazetteer_dir is not None else {}
+        extra: dict[str, Any] = {"gazetteer_dir": self.gazetteer_dir} if self.gazetteer_dir is not None else {}
+        if _accepts(sync_fn, "cancel"):
+            extra["cancel"] = worker.cancelled_event
         try:
             try:
                 result = sync_fn(store, self.config.server_url, self.config.token, **extra)
@@ -281,9 +296,24 @@ class WijkteamApp(App):
             pending = store.pending_count()
         finally:
             store.close()
+        if worker.is_cancelled:
+            return
         if error is None:
             self._reload_gazetteer()
-        self.call_from_thread(self._sync_done, result, error, pending)
+        self._to_ui(worker, self._sync_done, result, error, pending)
+
+    def _to_ui(self, worker: Worker[Any], callback: Callable[..., Any], *args: Any) -> bool:
+        """Run ``callback`` on the UI thread unless the worker was cancelled or the app is gone;
+        True when it ran."""
+        if worker.is_cancelled:
+            return False
+        try:
+            self.call_from_thread(callback, *args)
+        except RuntimeError:
+            if self.is_running:
+                raise
+            return False  # the app stopped between the check and the call
+        return True
 
     def _reload_gazetteer(self) -> None:
         """After a sync (worker thread): a newer downloaded gazetteer replaces the intake's index."""
@@ -350,6 +380,15 @@ class WijkteamApp(App):
         if self.last_skew_ms is not None and abs(self.last_skew_ms) >= WARN_SKEW_MS:
             parts.append(f"klok wijkt {self.last_skew_ms // 1000} s af!")
         self.sync_text = " · ".join(parts)
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` takes keyword ``name`` (a ``sync_fn`` given by a test may not take ``cancel``)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def make_app(

@@ -22,12 +22,27 @@ moves nothing), so a crash anywhere only means some work is done again. MessageP
 
 Transient failures (no connection, time-outs, 502/503/504/429) are retried ``retries`` times with a
 short growing delay; the caller (the TUI worker) decides the interval between rounds.
+
+Cancelling (``cancel=``, any object with ``is_set()``, e.g. the TUI worker's ``cancelled_event``): the
+round's own HTTP client waits on its sockets in slices of :data:`CANCEL_POLL_S` and checks the flag
+between them (:class:`CancellableBackend`), so a round stuck on a server that accepted the connection
+but never answers stops within a slice instead of after :data:`READ_TIMEOUT_S`, raising
+:class:`SyncCancelled`. Nothing is interrupted halfway: the flag is only read while waiting for the
+network or between requests, never inside a store transaction, so what a round committed before the
+cancel (acknowledged pushes, applied pages) stays committed, and the rest goes with the next round
+(docs/sync.md, "Afbreken").
 """
 
 from __future__ import annotations
 
+import errno
 import inspect
+import selectors
+import socket
+import ssl
+import threading
 import time
+import typing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -35,6 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpcore
 import httpx
 import msgspec
 
@@ -59,6 +75,8 @@ RETRY_DELAYS = (0.25, 1.0)
 #: MAX_PUSH_EVENTS events is committed well within this on the reference machine (docs/benchmarks.md).
 READ_TIMEOUT_S = 30.0
 _TRANSIENT_STATUS = {429, 502, 503, 504}
+#: Longest wait on a socket (seconds) before a cancellable round looks at its cancel flag again.
+CANCEL_POLL_S = 0.1
 
 _push_enc = msgspec.msgpack.Encoder()
 _push_dec = msgspec.msgpack.Decoder(PushResponse)
@@ -90,6 +108,196 @@ class SyncError(Exception):
         self.message = message
         self.offline = offline
         self.status = status
+
+
+class SyncCancelled(SyncError):
+    """The round was cancelled (the app is closing, or its worker was cancelled) while it waited.
+
+    What was acknowledged or applied before stays done; the rest goes with the next round.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Sync afgebroken. Wat al verwerkt was blijft bewaard; de rest gaat mee bij de volgende sync.",
+            offline=True,
+        )
+
+
+class CancelFlag(Protocol):
+    """What ``cancel=`` needs: ``threading.Event`` and Textual's ``Worker.cancelled_event`` fit."""
+
+    def is_set(self) -> bool: ...
+
+
+class CancellableBackend(httpcore.NetworkBackend):
+    """httpcore's plain TCP backend, but every wait on a socket is cut into slices of ``poll_s``
+    seconds, and between slices the ``cancel`` flag is read: once it is set, the waiting call raises
+    :class:`SyncCancelled`. The time-outs httpx asks for still apply as a whole (a slice that runs out
+    is retried until the request's own time-out is used up).
+
+    Why not close the socket from the thread that cancels: on Linux a ``close()`` from another thread
+    does not wake a ``recv()`` that is already blocked, and Textual's worker cancel only sets an event.
+    """
+
+    def __init__(self, cancel: CancelFlag, poll_s: float = CANCEL_POLL_S) -> None:
+        self.cancel = cancel
+        self.poll_s = poll_s
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last: OSError | None = None
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        for family, kind, proto, _, addr in infos:
+            sock = socket.socket(family, kind, proto)
+            try:
+                if local_address is not None:
+                    sock.bind((local_address, 0))
+                for option in socket_options or ():
+                    sock.setsockopt(*option)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._connect(sock, addr, deadline)
+                sock.setblocking(True)
+                return _CancellableStream(sock, self)
+            except OSError as exc:
+                sock.close()
+                last = exc
+            except BaseException:
+                sock.close()
+                raise
+        raise httpcore.ConnectError(str(last) if last else f"no address for {host}")
+
+    def _connect(self, sock: socket.socket, addr: Any, deadline: float | None) -> None:
+        sock.setblocking(False)
+        err = sock.connect_ex(addr)
+        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, 10035):  # 10035: WSAEWOULDBLOCK
+            raise OSError(err, f"connect: {errno.errorcode.get(err, err)}")
+        if err:
+            with selectors.DefaultSelector() as sel:
+                sel.register(sock, selectors.EVENT_WRITE)
+                while not sel.select(self.slice(deadline, httpcore.ConnectTimeout)):
+                    pass
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err:
+                raise OSError(err, f"connect: {errno.errorcode.get(err, err)}")
+
+    def slice(self, deadline: float | None, timeout_error: type[Exception]) -> float:
+        """The next wait (seconds); raises SyncCancelled when cancelled, ``timeout_error`` when the
+        request's own time-out is used up."""
+        if self.cancel.is_set():
+            raise SyncCancelled()
+        if deadline is None:
+            return self.poll_s
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise timeout_error("timed out")
+        return min(self.poll_s, left)
+
+    def sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(min(self.poll_s, max(deadline - time.monotonic(), 0)))
+            if self.cancel.is_set():
+                raise SyncCancelled()
+
+
+class _CancellableStream(httpcore.NetworkStream):
+    """A TCP (or TLS) socket whose reads and writes wait in slices (see :class:`CancellableBackend`)."""
+
+    def __init__(self, sock: socket.socket, backend: CancellableBackend) -> None:
+        self._sock = sock
+        self._backend = backend
+
+    def _deadline(self, timeout: float | None) -> float | None:
+        return None if timeout is None else time.monotonic() + timeout
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        deadline = self._deadline(timeout)
+        while True:
+            self._sock.settimeout(self._backend.slice(deadline, httpcore.ReadTimeout))
+            try:
+                return self._sock.recv(max_bytes)
+            except TimeoutError:
+                continue  # nothing was read: wait another slice
+            except OSError as exc:
+                raise httpcore.ReadError(str(exc)) from exc
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        deadline = self._deadline(timeout)
+        view = memoryview(buffer)
+        while view:
+            self._sock.settimeout(self._backend.slice(deadline, httpcore.WriteTimeout))
+            try:
+                sent = self._sock.send(view)
+            except TimeoutError:
+                continue  # nothing was sent: the same bytes go in the next slice
+            except OSError as exc:
+                raise httpcore.WriteError(str(exc)) from exc
+            view = view[sent:]
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        # The handshake is short and not sliced; only its own time-out applies.
+        try:
+            self._sock.settimeout(timeout)
+            sock = ssl_context.wrap_socket(self._sock, server_hostname=server_hostname)
+        except TimeoutError as exc:
+            self.close()
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            self.close()
+            raise httpcore.ConnectError(str(exc)) from exc
+        return _CancellableStream(sock, self._backend)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "ssl_object" and isinstance(self._sock, ssl.SSLSocket):
+            return self._sock._sslobj  # type: ignore[attr-defined]
+        if info == "client_addr":
+            return self._sock.getsockname()
+        if info == "server_addr":
+            return self._sock.getpeername()
+        if info == "socket":
+            return self._sock
+        if info == "is_readable":
+            # httpcore asks before reusing a kept-alive connection: readable then means closed.
+            if self._sock.fileno() < 0:
+                return True
+            with selectors.DefaultSelector() as sel:
+                sel.register(self._sock, selectors.EVENT_READ)
+                return bool(sel.select(0))
+        return None
+
+
+def cancellable_client(cancel: CancelFlag, *, timeout: httpx.Timeout | None = None) -> httpx.Client:
+    """An ``httpx.Client`` whose network waits end within :data:`CANCEL_POLL_S` of ``cancel`` being set
+    (raising :class:`SyncCancelled` from the request). Plain HTTP and HTTPS, no proxy.
+
+    ``timeout`` defaults to :data:`READ_TIMEOUT_S` (connect 5 s).
+    """
+    transport = httpx.HTTPTransport()
+    # httpx has no public hook for httpcore's network backend: its pool is rebuilt with one, with the
+    # settings httpx.HTTPTransport() uses by default.
+    transport._pool = httpcore.ConnectionPool(  # type: ignore[attr-defined]
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=CancellableBackend(cancel),
+    )
+    return httpx.Client(transport=transport, timeout=timeout or httpx.Timeout(READ_TIMEOUT_S, connect=5.0))
 
 
 @dataclass(frozen=True)
@@ -144,8 +352,10 @@ class _Session:
         sleep: Callable[[float], None],
         delays: Sequence[float],
         clock: Callable[[], int],
+        cancel: CancelFlag | None = None,
     ) -> None:
         self.clock = clock
+        self.cancel = cancel
         self.client = client
         self.base = base.rstrip("/")
         self.headers = {
@@ -164,6 +374,7 @@ class _Session:
         attempt = 0
         headers = {**self.headers, **kw.pop("headers", {})}
         while True:
+            self.check_cancel()
             t0 = self.clock()
             try:
                 resp = self.client.request(method, self.base + path, headers=headers, **kw)
@@ -181,7 +392,7 @@ class _Session:
                 ) from None
             except httpx.TransportError as exc:
                 if attempt < self.retries and not self.abandoned:
-                    self.sleep(self.delays[min(attempt, len(self.delays) - 1)])
+                    self.wait(attempt)
                     attempt += 1
                     continue
                 raise SyncError(
@@ -191,12 +402,26 @@ class _Session:
                 ) from None
             t1 = self.clock()
             if resp.status_code in _TRANSIENT_STATUS and attempt < self.retries and not self.abandoned:
-                self.sleep(self.delays[min(attempt, len(self.delays) - 1)])
+                self.wait(attempt)
                 attempt += 1
                 continue
             self._raise_for(resp)
             self._t0, self._t1 = t0, t1
             return resp
+
+    def check_cancel(self) -> None:
+        """Raise :class:`SyncCancelled` when the round was cancelled (checked before each request)."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise SyncCancelled()
+
+    def wait(self, attempt: int) -> None:
+        """The pause before retry ``attempt``; cut short by a cancel."""
+        delay = self.delays[min(attempt, len(self.delays) - 1)]
+        if self.sleep is time.sleep and isinstance(self.cancel, threading.Event):
+            self.cancel.wait(delay)
+        else:
+            self.sleep(delay)
+        self.check_cancel()
 
     @staticmethod
     def _raise_for(resp: httpx.Response) -> None:
@@ -238,6 +463,7 @@ def sync_once(
     on_progress: Callable[[str, int], None] | None = None,
     clock: Callable[[], int] = _wall_ms,
     gazetteer_dir: Path | None = None,
+    cancel: CancelFlag | None = None,
 ) -> SyncResult:
     """One sync round: push everything waiting, then pull until the server has nothing more.
 
@@ -252,17 +478,27 @@ def sync_once(
         clock: this laptop's wall clock in ms (for the skew; tests simulate a wrong clock).
         gazetteer_dir: when given, the municipality's address file is refreshed there after the
             round (a cheap 304 when unchanged); a failed download never fails the sync.
+        cancel: a flag (``threading.Event``, a Textual worker's ``cancelled_event``) that stops the
+            round once set: within :data:`CANCEL_POLL_S` while waiting on the network when the round
+            makes its own client (:func:`cancellable_client`), else before the next request.
 
     Raises:
+        SyncCancelled: ``cancel`` was set (a ``SyncError``; what was committed before stays).
         SyncError: the round did not finish (``.offline`` when the server could not be reached). What
             was acknowledged or applied before the failure stays done.
     """
     own = client is None
-    http = client or httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT_S, connect=5.0))
-    session = _Session(http, server_url, token, retries, sleep, retry_delays, clock)
+    if client is not None:
+        http = client
+    elif cancel is not None:
+        http = cancellable_client(cancel)
+    else:
+        http = httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT_S, connect=5.0))
+    session = _Session(http, server_url, token, retries, sleep, retry_delays, clock, cancel)
     try:
         result = _round(store, session, push_batch, pull_limit, on_progress)
         if gazetteer_dir is not None:
+            session.check_cancel()
             result = replace(result, gazetteer=_refresh_gazetteer(http, server_url, token, gazetteer_dir))
         return result
     except StoreError as exc:

@@ -135,7 +135,11 @@ def list_requests(request: Request[Any, Any, Any], store: ServerStore, settings:
 
 @get("/requests/{name:str}", sync_to_thread=True, summary="Open311: één melding")
 def get_request(name: str, store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
-    """``requests/{service_request_id}.json``: an array with the one request; 404 when unknown."""
+    """``requests/{service_request_id}.json``: an array with the request; 404 when unknown.
+
+    A reference on more than one live melding (a reference clash, ``sync_server.clashes``) gives
+    every one of them, newest first: the array shape allows it, and answering for one would be a guess.
+    """
     if not name.endswith(".json"):
         raise Open311Error(404, "Alleen het formaat .json wordt ondersteund.")
     raw = name.removesuffix(".json")
@@ -143,10 +147,10 @@ def get_request(name: str, store: ServerStore, settings: Settings) -> list[dict[
         ref = normalise_reference(raw)
     except ValidationError:
         raise Open311Error(404, f"Geen melding met service_request_id {raw}.") from None
-    rows = _rows(store, "reference = ?", [ref], 1)
+    rows = _rows(store, "reference = ?", [ref], 10)
     if not rows:
         raise Open311Error(404, f"Geen melding met service_request_id {ref}.")
-    return [service_request(rows[0], agency=settings.gemeente)]
+    return [service_request(r, agency=settings.gemeente) for r in rows]
 
 
 async def _post_params(request: Request[Any, Any, Any]) -> dict[str, Any]:

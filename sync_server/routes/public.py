@@ -3,7 +3,9 @@
 The answer is :class:`shared.search.ResidentView` without the street name's house number: open or
 closed, the Dutch status text, categorie, registration date, expected date, the public closing note.
 Never personal data. An unknown reference answers 404 with a Dutch message; a reference that is not
-of the right shape 400.
+of the right shape 400; a reference that more than one live melding carries (a reference clash,
+``sync_server.clashes``) 409 with :data:`sync_server.clashes.PUBLIC_CLASH_MESSAGE`: the resident is
+asked to contact the municipality rather than shown someone else's melding (docs/kcc.md).
 
 Requests are rate-limited per client address (Litestar's ``RateLimitConfig`` on this router only):
 :data:`PUBLIC_RATE_LIMIT` per minute, then 429 with ``Retry-After``/``RateLimit-*`` headers, so the
@@ -15,12 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import MediaType, Request, Response, Router, get
-from litestar.exceptions import NotFoundException, TooManyRequestsException
+from litestar.exceptions import ClientException, NotFoundException, TooManyRequestsException
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 
 from shared.reference import normalise_reference
 from shared.search import ResidentView, resident_view
-from sync_server import search as kcc_search
+from sync_server.clashes import PUBLIC_CLASH_MESSAGE, ReferenceClash, the_one
 from sync_server.store import ServerStore
 
 #: Requests per client address per minute on the public routes.
@@ -46,9 +48,13 @@ def _too_many(_: Request[Any, Any, Any], exc: TooManyRequestsException) -> Respo
 
 @get("/status/{reference:str}", sync_to_thread=True, summary="Openbare status van een melding")
 def public_status(store: ServerStore, reference: str) -> ResidentView:
-    """What the resident may know; 404 for an unknown reference, 400 for one of the wrong shape."""
+    """What the resident may know; 404 for an unknown reference, 400 for one of the wrong shape, 409
+    when the reference belongs to more than one melding (no status is shown then)."""
     ref = normalise_reference(reference)
-    row = kcc_search.find_row(store.conn(), ref)
+    try:
+        row = the_one(store.conn(), ref)
+    except ReferenceClash:
+        raise ClientException(status_code=409, detail=PUBLIC_CLASH_MESSAGE) from None
     if row is None:
         raise NotFoundException(
             detail=f"Er is geen melding met referentie {ref}. Controleer de referentie in uw bevestiging "

@@ -91,13 +91,17 @@ class KccClient:
         """
         return await self._get(SEARCH_PATH, {"q": query})
 
-    async def detail(self, reference: str) -> dict[str, Any]:
+    async def detail(self, reference: str, melding_id: str | None = None) -> dict[str, Any]:
         """``GET /api/v1/kcc/meldingen/{reference}``: the melding with reporter and history.
 
+        ``melding_id`` picks one when several meldingen share the reference (a reference clash: without
+        it the server answers 409, whose ``detail`` names them all).
+
         Raises:
-            KccError: as :meth:`search`; 404 when the melding is gone.
+            KccError: as :meth:`search`; 404 when the melding is gone; 409 for a clash.
         """
-        return await self._get(DETAIL_PATH.format(reference=reference))
+        params = {"melding_id": melding_id} if melding_id else None
+        return await self._get(DETAIL_PATH.format(reference=reference), params)
 
     async def role(self) -> str | None:
         """The configured token's role (``GET /api/v1/me``), or None when it cannot be asked."""
@@ -289,7 +293,8 @@ class KccScreen(Screen):
                 Text(categorie_short(hit.get("categorie")) or "—"),
                 Text(short_date(hit["registered_at"])),
                 Text(_expected(hit)),
-                key=hit["reference"],
+                # Keyed by melding: two meldingen can share a reference (a clash; docs/kcc.md).
+                key=hit["melding_id"],
             )
         n = len(self.results)
         if n == 0:
@@ -303,20 +308,21 @@ class KccScreen(Screen):
         if n:
             table.focus()
             if n == 1:
-                self.run_detail(self.results[0]["reference"])
+                self.run_detail(self.results[0]["reference"], self.results[0]["melding_id"])
 
     # -- detail ----------------------------------------------------------------------------------
 
     @on(DataTable.RowSelected, "#kcc-results")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.run_detail(event.row_key.value)
+        hit = next((h for h in self.results if h["melding_id"] == event.row_key.value), None)
+        if hit is not None:
+            self.run_detail(hit["reference"], hit["melding_id"])
 
     @work(exclusive=True, group="kcc-detail")
-    async def run_detail(self, reference: str) -> None:
-        """Fetch one melding in full and show it."""
+    async def run_detail(self, reference: str, melding_id: str | None = None) -> None:
+        """Fetch one melding in full and show it (``melding_id``: which one, should the reference clash)."""
         try:
-            d = await self.client.detail(reference)
+            d = await self.client.detail(reference, melding_id)
         except KccError as exc:
             self._message(exc.message, error=True)
             return

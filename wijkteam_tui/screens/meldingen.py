@@ -3,11 +3,16 @@
 Never loads every row: each page is one ``LIMIT/OFFSET`` query on the projection, walked
 newest-first on an index so it stops after the page; the number of matches (capped at
 ``COUNT_CAP``) is counted in a worker thread, so typing never waits for it. User text goes into cells as ``rich.text.Text``.
+
+The columns follow the terminal width (:func:`list_columns`): reference, status and streefdatum are
+never cut and the address always shows its start; the wijk, the registration date and the categorie
+give way first, in that order, as the terminal narrows (checked at 80, 100 and 120 columns).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -28,29 +33,97 @@ from wijkteam_tui.widgets import StatusBar
 #: Rows per page.
 PAGE_SIZE = 50
 
-#: (title, width) of the columns on a wide terminal (≥ ``WIDE`` columns) and on a narrow one (80).
-COLUMNS = (
-    ("Referentie", 12),
-    ("Datum", 10),
-    ("Status", 14),
-    ("Categorie", 20),
-    ("Adres", 26),
-    ("Wijk", 12),
-    ("Streefdatum", 12),
-)
-NARROW_COLUMNS = (
-    ("Referentie", 11),
-    ("Datum", 8),
-    ("Status", 14),
-    ("Categorie", 11),
-    ("Adres", 11),
-    ("Streef", 9),
-)
-WIDE = 110
+#: DataTable cells: one cell of padding either side of every column (``cell_padding=1``).
+CELL_PADDING = 2
+#: The vertical scrollbar's width, always reserved (a page of 50 rows scrolls on any laptop screen).
+SCROLLBAR = 2
+#: Shortest reference column (``DLF-K7-0001``); longer references on the page widen it.
+REFERENCE_WIDTH = 11
+#: The longest status label (``In behandeling``): a status is never cut.
+STATUS_WIDTH = max(len(s.label) for s in Status)
+
+
+@dataclass(frozen=True)
+class ListColumn:
+    """One column of the list: ``key`` names the cell (see ``MeldingenScreen._cells``), ``width`` is
+    its content width in terminal cells (the table adds :data:`CELL_PADDING`)."""
+
+    key: str
+    title: str
+    width: int
+
+
+#: Display order of the columns that can appear.
+ORDER = ("reference", "datum", "status", "categorie", "adres", "wijk", "deadline", "omschrijving")
+
+
+def list_columns(width: int, reference_width: int = REFERENCE_WIDTH) -> tuple[tuple[ListColumn, ...], bool]:
+    """The columns that fit a list ``width`` terminal cells wide, and whether dates are long.
+
+    What a wijkuitvoerder must read at any width comes first and is never cut: reference, status
+    and streefdatum (``!`` and red when overdue), and at least the start of the address (or the
+    location description when there is no address). Then, as the width allows, in this order:
+    the address up to 20 cells, the categorie (12), the registration date, a wider categorie (16)
+    and address (26), dates with the year in full, the categorie at 20, the wijk (the filter
+    still offers it when the column is gone), and from about 140 cells the omschrijving. A step
+    that does not fit stops the list, so a wider terminal never shows less; the cells left over
+    widen the address (to 32), the categorie (to 24) and then the last column.
+
+    Returns:
+        (columns in display order, True when dates are shown as ``dd-mm-jjjj``).
+    """
+    room = width - SCROLLBAR
+    widths: dict[str, int] = {"reference": reference_width, "status": STATUS_WIDTH, "deadline": 9, "adres": 12}
+    long_dates = False
+
+    def used() -> int:
+        return sum(w + CELL_PADDING for w in widths.values())
+
+    steps: list[tuple[str, int]] = [
+        ("adres", 20), ("categorie", 12), ("datum", 8), ("categorie", 16), ("adres", 26),
+        ("long_dates", 0), ("categorie", 20), ("wijk", 12), ("omschrijving", 16),
+    ]  # fmt: skip
+    for key, w in steps:
+        if key == "long_dates":
+            extra = 4 if "datum" in widths else 2
+            if used() + extra > room:
+                break
+            long_dates = True
+            widths["deadline"] = 11
+            if "datum" in widths:
+                widths["datum"] = 10
+            continue
+        grow = w - widths.get(key, -CELL_PADDING)
+        if used() + grow > room:
+            break
+        widths[key] = w
+    left = room - used()
+    if left < 0:  # narrower than the essentials: only the address gives way
+        widths["adres"] = max(1, widths["adres"] + left)
+        left = 0
+    for key, cap in (("adres", 32), ("categorie", 24)):
+        if key in widths and left > 0 and widths[key] < cap:
+            add = min(left, cap - widths[key])
+            widths[key] += add
+            left -= add
+    if left > 0:
+        last = "omschrijving" if "omschrijving" in widths else "adres"
+        widths[last] += left
+    titles = {
+        "reference": "Referentie", "datum": "Datum", "status": "Status", "categorie": "Categorie", "adres": "Adres",
+        "wijk": "Wijk", "deadline": "Streefdatum" if long_dates else "Streef", "omschrijving": "Omschrijving",
+    }  # fmt: skip
+    return tuple(ListColumn(k, titles[k], widths[k]) for k in ORDER if k in widths), long_dates
 
 
 class MeldingenScreen(Screen):
     """Home screen: find and open meldingen."""
+
+    # The table spans the screen: sized to its columns (the default), it would leave no room for its
+    # own vertical scrollbar and cut the last column by that much.
+    DEFAULT_CSS = """
+    MeldingenScreen #lijst { width: 100%; }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new", "Nieuwe melding", id="list.new"),
@@ -116,24 +189,27 @@ class MeldingenScreen(Screen):
         yield StatusBar()
         yield Footer()
 
-    def _set_columns(self) -> bool:
-        """(Re)build the columns for the terminal width; True when they changed."""
-        narrow = self.app.size.width < WIDE
-        if getattr(self, "_narrow", None) == narrow:
-            return False
-        self._narrow = narrow
+    def _layout_for(self, rows: list[dict[str, Any]]) -> tuple[tuple[ListColumn, ...], bool]:
+        ref_width = max([REFERENCE_WIDTH, *(len(r["reference"]) for r in rows)])
+        return list_columns(self.app.size.width, ref_width)
+
+    def _set_columns(self, rows: list[dict[str, Any]]) -> None:
+        """(Re)build the columns when the terminal width or the page's longest reference needs it."""
+        layout = self._layout_for(rows)
+        if layout == getattr(self, "_layout", None):
+            return
+        self._layout = layout
         table = self.query_one("#lijst", DataTable)
         table.clear(columns=True)
-        for title, width in NARROW_COLUMNS if narrow else COLUMNS:
-            table.add_column(title, width=width, key=title)
-        return True
+        for col in layout[0]:
+            table.add_column(col.title, width=col.width, key=col.key)
 
     def on_resize(self) -> None:
-        if self._set_columns():
-            self.refresh_rows(keep_page=True)
+        # Only a change of layout redraws the page (from the rows in hand: no new query).
+        if hasattr(self, "_rows") and self._layout_for(self._rows) != getattr(self, "_layout", None):
+            self._show_rows(self._rows, keep_cursor=True)
 
     def on_mount(self) -> None:
-        self._set_columns()
         self.refresh_rows()
         self.query_one("#lijst").focus()
 
@@ -174,37 +250,8 @@ class MeldingenScreen(Screen):
             rows = store.search(
                 text, offset=self.page * PAGE_SIZE, limit=PAGE_SIZE, now=now, **filters
             )
-        table = self.query_one("#lijst", DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        now_iso = iso(now)
-        for r in rows:
-            overdue = bool(r["is_open"] and r["deadline"] and r["deadline"] < now_iso)
-            adres = " ".join(p for p in (r["straat"], _nummer(r)) if p) or (
-                r["locatie_omschrijving"] or ""
-            )
-            date_fmt = "%d-%m-%y" if self._narrow else "%d-%m-%Y"
-            deadline = Text(short_date(r["deadline"], date_fmt))
-            if overdue:
-                deadline = Text(
-                    "!" + short_date(r["deadline"], date_fmt), style="bold red"
-                )
-            cells = [
-                Text(r["reference"]),
-                Text(short_date(r["registered_at"], date_fmt)),
-                Text(Status(r["status"]).label),
-                Text(categorie_short(r["categorie"])),
-                Text(adres),
-                Text(wijk_label(r["wijk"])),
-                deadline,
-            ]
-            if self._narrow:
-                del cells[
-                    5
-                ]  # no room for the wijk at 80 columns; the filter still has it
-            table.add_row(*cells, key=r["melding_id"])
-        if keep_page and rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1))
+        self._rows = rows
+        self._show_rows(rows, keep_cursor=keep_page)
         self._shown = (
             self.page * PAGE_SIZE + 1 if rows else 0,
             self.page * PAGE_SIZE + len(rows),
@@ -217,6 +264,21 @@ class MeldingenScreen(Screen):
                 f"{self._shown[0]}–{self._shown[1]} van … · pagina {self.page + 1}"
             )
             self.count_rows(text, filters, now)
+
+    def _show_rows(self, rows: list[dict[str, Any]], *, keep_cursor: bool) -> None:
+        """Fill the table with ``rows`` in the columns that fit the current width."""
+        table = self.query_one("#lijst", DataTable)
+        cursor = table.cursor_row  # before a new layout clears the columns (and with them the cursor)
+        self._set_columns(rows)
+        columns, long_dates = self._layout
+        date_fmt = "%d-%m-%Y" if long_dates else "%d-%m-%y"
+        now_iso = iso(self.app.now())
+        table.clear()
+        for r in rows:
+            cells = _cells(r, date_fmt, now_iso)
+            table.add_row(*(cells[c.key] for c in columns), key=r["melding_id"])
+        if keep_cursor and rows:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
 
     @work(thread=True, exclusive=True, group="count")
     def count_rows(self, text: str, filters: dict, now) -> None:
@@ -290,6 +352,23 @@ class MeldingenScreen(Screen):
             self.query_one(sid, Select).clear()
         self.query_one("#f-overdue", Checkbox).value = False
         self.refresh_rows()
+
+
+def _cells(r: dict[str, Any], date_fmt: str, now_iso: str) -> dict[str, Text]:
+    """Every cell a list row can show, by column key; user text as plain ``Text`` (never markup)."""
+    overdue = bool(r["is_open"] and r["deadline"] and r["deadline"] < now_iso)
+    deadline = short_date(r["deadline"], date_fmt)
+    adres = " ".join(p for p in (r["straat"], _nummer(r)) if p) or (r["locatie_omschrijving"] or "")
+    return {
+        "reference": Text(r["reference"]),
+        "datum": Text(short_date(r["registered_at"], date_fmt)),
+        "status": Text(Status(r["status"]).label),
+        "categorie": Text(categorie_short(r["categorie"])),
+        "adres": Text(adres),
+        "wijk": Text(wijk_label(r["wijk"])),
+        "deadline": Text("!" + deadline, style="bold red") if overdue else Text(deadline),
+        "omschrijving": Text(" ".join((r.get("omschrijving") or "").split())),
+    }
 
 
 def _nummer(r: dict) -> str:
