@@ -300,9 +300,15 @@ def test_migration_5_drops_state_and_fills_the_status_timeline(tmp_path):
     s.close()
     _make_it_schema_4(path)
 
+    c = sqlite3.connect(path)
+    c.execute("UPDATE meldingen SET state = ?", ("x" * 20_000,))  # as bulky as a real state column
+    c.commit()
+    big = c.execute("PRAGMA page_count").fetchone()[0]
+    c.close()
     s = LocalStore(path)
     assert s.schema_version() == SCHEMA_VERSION
     assert [r[1] for r in s.conn.execute("PRAGMA table_info(meldingen)")] == list(COLUMNS)
+    assert s.conn.execute("PRAGMA page_count").fetchone()[0] < big - 5  # the freed pages are given back
     assert {r["melding_id"]: r for r in s.iter_rows()} == expected
     assert s.get(plain.melding_id).history  # detail views fold the events, history included
     assert s.search("lamp")  # FTS still in step
