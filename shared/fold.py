@@ -116,21 +116,15 @@ def fold(events: Iterable[Event], *, history: bool = True) -> Melding | None:
 def _apply(
     m: Melding, e: Event, p: Any, setters: dict[str, str], *, is_first_created: bool, history: bool
 ) -> None:
-    at = stamp_datetime(e.hlc)
     m.updated_hlc = max(m.updated_hlc, e.hlc)
-    summary = ""
     if isinstance(p, CreatedPayload):
         if is_first_created:
             _set_fields(m, e, p.fields.items(), setters, check_prev=False)
             setters.setdefault("status", e.event_id)
-            summary = f"Geregistreerd als {m.reference}"
-        else:
-            summary = "Dubbele registratie genegeerd"
     elif isinstance(p, FieldsChangedPayload):
-        changes = p.fields.items()
-        _set_fields(m, e, changes, setters, check_prev=True)
-        summary = "Gewijzigd: " + ", ".join(_FIELD_LABELS.get(f, f) for f in changes)
+        _set_fields(m, e, p.fields.items(), setters, check_prev=True)
     elif isinstance(p, StatusChangedPayload):
+        at = stamp_datetime(e.hlc)
         _set_fields(m, e, {"status": p.naar}, setters, check_prev=True)
         if p.naar in CLOSED and m.first_closed_at is None:
             m.first_closed_at = at
@@ -140,29 +134,48 @@ def _apply(
         m.status_changes.append((at, p.naar))
         if p.notitie:
             m.notes.append(Note(e.event_id, at, e.user, e.device_id, p.notitie, openbaar=True))
-        summary = f"Status {p.van.label} → {p.naar.label}"
     elif isinstance(p, NoteAddedPayload):
-        m.notes.append(Note(e.event_id, at, e.user, e.device_id, p.tekst, p.openbaar))
-        summary = "Notitie" + (" (voor melder)" if p.openbaar else "")
+        m.notes.append(Note(e.event_id, stamp_datetime(e.hlc), e.user, e.device_id, p.tekst, p.openbaar))
     elif isinstance(p, CallbackLoggedPayload):
         m.terugkoppelingen.append(Terugkoppeling(e.event_id, p.at, e.user, e.device_id, p.kanaal, p.tekst, p.bereikt))
-        summary = f"Terugkoppeling via {p.kanaal.label}" + ("" if p.bereikt else " (niet bereikt)")
     elif isinstance(p, ReasonPayload):
         if e.type == EventType.DELETED:
             m.deleted = True
             setters["_deleted"] = e.event_id
-            summary = "Verwijderd"
         elif e.type == EventType.RESTORED:
             m.deleted = False
             setters.pop("_deleted", None)
-            summary = "Teruggezet"
         else:
             m.anonymised = True
             m.melder = Melder(anoniem=True)
-            summary = "Gegevens melder geanonimiseerd"
-    if history:
-        details: dict[str, Any] = msgspec.to_builtins(p)
-        m.history.append(HistoryEntry(e.event_id, at, e.hlc, e.device_id, e.user, e.type, summary, details))
+    if history:  # the entry's texts and details cost more than the state change; projections skip them
+        m.history.append(
+            HistoryEntry(
+                e.event_id, stamp_datetime(e.hlc), e.hlc, e.device_id, e.user, e.type,
+                _summary(m, e, p, is_first_created), msgspec.to_builtins(p),
+            )
+        )  # fmt: skip
+
+
+def _summary(m: Melding, e: Event, p: Any, is_first_created: bool) -> str:
+    """The Dutch one-line text of an event in the history."""
+    if isinstance(p, CreatedPayload):
+        return f"Geregistreerd als {m.reference}" if is_first_created else "Dubbele registratie genegeerd"
+    if isinstance(p, FieldsChangedPayload):
+        return "Gewijzigd: " + ", ".join(_FIELD_LABELS.get(f, f) for f in p.fields.items())
+    if isinstance(p, StatusChangedPayload):
+        return f"Status {p.van.label} → {p.naar.label}"
+    if isinstance(p, NoteAddedPayload):
+        return "Notitie" + (" (voor melder)" if p.openbaar else "")
+    if isinstance(p, CallbackLoggedPayload):
+        return f"Terugkoppeling via {p.kanaal.label}" + ("" if p.bereikt else " (niet bereikt)")
+    if isinstance(p, ReasonPayload):
+        if e.type == EventType.DELETED:
+            return "Verwijderd"
+        if e.type == EventType.RESTORED:
+            return "Teruggezet"
+        return "Gegevens melder geanonimiseerd"
+    return ""
 
 
 def _set_fields(
