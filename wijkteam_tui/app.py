@@ -32,6 +32,7 @@ from textual.worker import Worker, get_current_worker
 from shared.deadlines import local_date, utcnow
 from wijkteam_tui.config import Config
 from wijkteam_tui.store import LocalStore
+from wijkteam_tui.threads import to_ui
 from wijkteam_tui.widgets import AddressLookup
 
 #: Longest wait between sync attempts after repeated failures (seconds).
@@ -303,17 +304,11 @@ class WijkteamApp(App):
         self._to_ui(worker, self._sync_done, result, error, pending)
 
     def _to_ui(self, worker: Worker[Any], callback: Callable[..., Any], *args: Any) -> bool:
-        """Run ``callback`` on the UI thread unless the worker was cancelled or the app is gone;
-        True when it ran."""
+        """Queue ``callback`` on the UI thread (never waiting for it: ``wijkteam_tui.threads``)
+        unless the worker was cancelled or the app is closing; True when it was queued."""
         if worker.is_cancelled:
             return False
-        try:
-            self.call_from_thread(callback, *args)
-        except RuntimeError:
-            if self.is_running:
-                raise
-            return False  # the app stopped between the check and the call
-        return True
+        return to_ui(self, callback, *args)
 
     def _reload_gazetteer(self) -> None:
         """After a sync (worker thread): a newer downloaded gazetteer replaces the intake's index."""

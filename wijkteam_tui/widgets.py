@@ -41,6 +41,7 @@ from shared.validation import (
     parse_huisnummer,
 )
 from shared.wijken import WijkBepaling, WijkConfig, load_wijken
+from wijkteam_tui.threads import to_ui
 
 #: (postcode "7721AB", huisnummer, huisletter, toevoeging) → the BAG address (and point) or None.
 #: The location engineer's offline gazetteer plugs in here (``make_app(address_lookup=…)``).
@@ -242,6 +243,61 @@ class CategoriePicker(Vertical):
         self.post_message(self.Picked(self, code))
 
 
+class WijkPicker(Select[str]):
+    """The wijk of a melding, picked from the configuration (``shared.wijken``); value = wijk code.
+
+    Blank means "from the location": :meth:`MeldingForm.values` then stores the wijk the location
+    decides, if any. :meth:`auto` fills in the wijk the location decides, but never overrides a
+    wijk the user picked by hand (Enter opens the list, typing searches it, Enter takes one). A
+    stored value that is not a configured code (older data) is kept as an extra option, so editing
+    never drops it silently.
+    """
+
+    def __init__(self, wijken: WijkConfig, *, id: str | None = "wijk") -> None:
+        self._wijken = wijken
+        self._auto: str | None = None
+        super().__init__(
+            self._wijk_options(), prompt="(uit adres of punt)", allow_blank=True, compact=True, id=id
+        )
+
+    def _wijk_options(self, extra: str | None = None) -> list[tuple[str, str]]:
+        several = len(self._wijken.gemeenten) > 1
+        options = [
+            (f"{w.naam} ({g.naam})" if several else w.naam, w.code)
+            for g in self._wijken.gemeenten
+            for w in g.wijk
+        ]
+        if extra and extra not in {code for _label, code in options}:
+            options.append((f"{extra} (niet in de indeling)", extra))
+        return options
+
+    @property
+    def code(self) -> str | None:
+        """The picked wijk code, or None (blank: from the location)."""
+        return None if self.is_blank() else str(self.value)
+
+    @property
+    def by_hand(self) -> bool:
+        """True when the shown wijk was picked by the user, not filled in from the location."""
+        return self.code is not None and self.code != self._auto
+
+    def set_code(self, code: str | None, *, auto: bool = False) -> None:
+        """Show ``code`` (None: blank). ``auto``: it came from the location (a later location may
+        replace it); otherwise it counts as picked by hand."""
+        if code and code not in {c for _label, c in self._wijk_options()} and code != self.code:
+            self.set_options(self._wijk_options(extra=code))
+        self._auto = code if auto else None
+        if code:
+            self.value = code
+        else:
+            self.clear()
+
+    def auto(self, code: str | None) -> None:
+        """The location decides ``code`` (None: no wijk): shown unless the user picked one by hand."""
+        if not self.by_hand:
+            self.set_code(code, auto=True)
+
+
 def _enum_select(enum: type[StrEnum], default: StrEnum, widget_id: str) -> Select[str]:
     """A compact, never-blank Select over a domain enum, showing each member's Dutch ``label``."""
     return Select(
@@ -356,6 +412,10 @@ class MeldingForm(Vertical):
                 "email",
             )
             yield _field("", Checkbox("Anoniem", id="anoniem", compact=True), "anoniem")
+        if self.location is not None:
+            from wijkteam_tui.location.widgets import AdresZoeker
+
+            yield AdresZoeker(self.location, id="adres-zoeker")
         with Horizontal(classes="pair"):
             yield _field(
                 "Postcode",
@@ -383,12 +443,7 @@ class MeldingForm(Vertical):
                 ),
                 "locatie_omschrijving",
             )
-            yield _field(
-                "Wijk",
-                Input(placeholder="(uit adres of punt)", id="wijk", compact=True),
-                "wijk",
-                info=True,
-            )
+            yield _field("Wijk", WijkPicker(self.wijken, id="wijk"), "wijk", info=True)
         yield _field(
             "Punt",
             Input(
@@ -437,6 +492,8 @@ class MeldingForm(Vertical):
 
     def _check(self, field_id: str) -> Any:
         """Validate one field; returns its normalised value or raises ValidationError."""
+        if field_id == "wijk":
+            return self.query_one(WijkPicker).code
         if field_id in _SHORT_TEXT:
             return clean_text(
                 self.text(field_id), field_id, max_length=MAX_SHORT_TEXT_LENGTH
@@ -630,7 +687,7 @@ class MeldingForm(Vertical):
             result = self.location.lookup_postcode(postcode, typed)
         except Exception:  # noqa: BLE001 - a failing look-up never blocks the intake: type the street
             return
-        self.app.call_from_thread(self._online_done, key, result)
+        to_ui(self, self._online_done, key, result)
 
     def _online_done(self, key: tuple, result: Any) -> None:
         from wijkteam_tui.location.widgets import AddressChoiceModal
@@ -646,6 +703,13 @@ class MeldingForm(Vertical):
             )
         elif result.message:
             self._info("huisnummer", result.message)
+
+    def on_adres_zoeker_chosen(self, event: Any) -> None:
+        """An address taken from the free-text search (``AdresZoeker``): fill every address field,
+        then go on along the fast path (Categorie; Huisnummer when the address has none)."""
+        event.stop()
+        self.apply_keuze(event.keuze, chosen=True)
+        self._input("huisnummer" if event.keuze.adres.huisnummer is None else "categorie").focus()
 
     def apply_keuze(self, keuze: Any, *, chosen: bool) -> None:
         """Fill the address fields from an ``AdresKeuze``. ``chosen`` (picked in the modal): every
@@ -704,7 +768,7 @@ class MeldingForm(Vertical):
             result = self.location.reverse(punt.lat, punt.lon)
         except Exception:  # noqa: BLE001 - the point stays; only the address is not found
             result = None
-        self.app.call_from_thread(self._reverse_done, punt, result)
+        to_ui(self, self._reverse_done, punt, result)
 
     def _reverse_done(self, punt: Punt, result: Any) -> None:
         from wijkteam_tui.location.service import NO_ADDRESS_MESSAGE
@@ -743,20 +807,32 @@ class MeldingForm(Vertical):
         return Adres(postcode=postcode, woonplaats=woonplaats)
 
     def update_wijk(self) -> WijkBepaling | None:
-        """Decide the wijk (``shared.wijken``) from the address and point; show it beside Wijk.
+        """Decide the wijk (``shared.wijken``) from the address and point; fill it into the wijk
+        picker (unless one was picked by hand) and show the outcome beside it.
 
         A location outside every municipality served shows "… buiten de gemeente: bevestigen of
-        doorzetten" (it is still saved: the wijkuitvoerder confirms it or passes it on).
+        doorzetten"; saving then asks to confirm or pass it on (``IntakeScreen``).
         """
         adres = self._adres_from_fields()
         punt = self.current_punt()
+        picker = self.query_one(WijkPicker)
         if adres is None and punt is None:
             self.wijk_bepaling = None
+            picker.auto(None)
             self._info("wijk", None)
             return None
         b = self.wijken.resolve(adres, punt)
         self.wijk_bepaling = b
-        if self.text("wijk").strip():
+        picker.auto(b.wijk if b.status == "wijk" else None)
+        self._show_wijk_info()
+        return b
+
+    def _show_wijk_info(self) -> None:
+        b = self.wijk_bepaling
+        if b is None:
+            self._info("wijk", None)
+            return
+        if self.query_one(WijkPicker).by_hand:
             self._info("wijk", b.message if b.status == "buiten" else None)
         elif b.status == "wijk":
             # A made-up sample configuration is labelled as such (docs/location.md).
@@ -764,7 +840,10 @@ class MeldingForm(Vertical):
             self._info("wijk", f"{b.wijk_naam} ({b.gemeente}{sample})", ok=True)
         else:
             self._info("wijk", b.message or None)
-        return b
+
+    @on(Select.Changed, "#wijk")
+    def _wijk_changed(self) -> None:
+        self._show_wijk_info()
 
     # -- whole form ---------------------------------------------------------------------------
 
@@ -860,8 +939,9 @@ class MeldingForm(Vertical):
                 postcode=vals["postcode"],
                 woonplaats=vals["woonplaats"],
             )
-        # The wijk is configuration (shared.wijken, docs/location.md); a typed one wins.
-        wijk = vals["wijk"]
+        # The wijk is configuration (shared.wijken, docs/location.md); one picked by hand wins. An
+        # automatic one is decided again here: the address may have changed without leaving its field.
+        wijk = vals["wijk"] if self.query_one(WijkPicker).by_hand else None
         if not wijk:
             b = self.wijken.resolve(adres, punt)
             wijk = b.wijk if b.status == "wijk" else None
@@ -915,6 +995,9 @@ class MeldingForm(Vertical):
         self.query_one("#prioriteit", Select).value = Prioriteit.NORMAAL.value
         self.query_one(VierBPicker).value = None
         self.query_one(CategoriePicker).set_code(None)
+        self.query_one(WijkPicker).set_code(None)
+        for zoeker in self.query("AdresZoeker"):
+            zoeker.reset()
         self._punt = None
         self._lookup_key = None
         self._typed_punt = None
@@ -945,7 +1028,11 @@ class MeldingForm(Vertical):
         self._input("straat").value = a.straat
         self._input("woonplaats").value = a.woonplaats
         self._input("locatie_omschrijving").value = m.locatie_omschrijving
-        self._input("wijk").value = m.wijk or ""
+        # A stored wijk the location also decides stays "automatic": a changed address moves it.
+        decided = self.wijken.resolve(m.adres, m.punt) if (m.adres or m.punt) else None
+        self.query_one(WijkPicker).set_code(
+            m.wijk, auto=decided is not None and decided.wijk == m.wijk
+        )
         self._lookup_key = (
             a.postcode,
             (a.huisnummer, a.huisletter, a.huisnummertoevoeging),

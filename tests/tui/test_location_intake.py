@@ -19,7 +19,7 @@ from shared.geo import format_punt, rd_to_wgs84
 from shared.model import Punt
 from shared.wijken import BUITEN_GEMEENTE
 from wijkteam_tui.location.service import NO_ADDRESS_MESSAGE, LocationLookup
-from wijkteam_tui.location.widgets import AddressChoiceModal, NearbyModal
+from wijkteam_tui.location.widgets import AddressChoiceModal, BuitenGemeenteModal, NearbyModal
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.screens.intake import IntakeScreen
 from wijkteam_tui.store import LocalStore
@@ -221,7 +221,14 @@ async def test_address_outside_the_municipality(location_app, db_path):
         assert "1234 AB" in shown(form.query_one("#info-huisnummer", FieldInfo))
         form.query_one("#straat", Input).value = "Damstraat"
         await finish_call(pilot)
-        await save(pilot)  # still saved: the wijkuitvoerder confirms it or passes it on
+        await pilot.press("2", *"Lamp kapot", "ctrl+s")
+        await pilot.pause()
+        # an explicit confirm step (tests/tui/test_location_steps.py has the other choices)
+        assert isinstance(app.screen, BuitenGemeenteModal)
+        await pilot.press("enter")  # bevestigen: saved all the same
+        await pilot.pause()
+        assert isinstance(app.screen, SavedModal)
+        await pilot.press("enter")
     m = only_melding(db_path)
     assert m.wijk is None
     assert m.adres.postcode == "1234AB"

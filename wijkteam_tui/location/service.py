@@ -9,6 +9,11 @@ exist) still raises :class:`shared.errors.ValidationError`, with a Dutch message
 Order (issue 7): the local gazetteer (offline, the municipality's BAG addresses) answers first;
 only when it has no answer and the laptop is online, PDOK Locatieserver, then Nominatim. Online
 answers are cached (LRU) per query, so typing the same address twice costs one request.
+
+Autocomplete for the intake's free-text search: :meth:`LocationLookup.suggest_local` (the gazetteer,
+offline) answers first and :meth:`LocationLookup.suggest_online` (PDOK ``suggest``) adds addresses
+the local answer does not have; the TUI calls both from one thread worker and shows each part as it
+comes (``wijkteam_tui.location.widgets.AdresZoeker``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -42,6 +47,19 @@ OFFLINE_MESSAGE = "offline: alleen lokale adressen"
 NO_ADDRESS_MESSAGE = "Geen adres binnen 100 m: de melding krijgt alleen dit punt als locatie."
 
 Status = Literal["gevonden", "kies", "niet_gevonden"]
+
+#: Free-text autocomplete in the intake: suggestions shown at most, and the shortest text asked
+#: locally / online (PDOK ``suggest`` answers shorter text with noise).
+SUGGEST_LIMIT = 8
+SUGGEST_MIN_LOCAL = 2
+SUGGEST_MIN_ONLINE = 3
+
+
+def adres_key(adres: Adres) -> tuple[str | None, int | None, str, str]:
+    """What makes two addresses the same BAG nummeraanduiding for de-duplication: postcode,
+    huisnummer, and huisletter + toevoeging compared ignoring case and separators."""
+    return (adres.postcode, adres.huisnummer, (adres.huisletter or "").upper(),
+            "".join(ch for ch in (adres.huisnummertoevoeging or "").upper() if ch.isalnum()))
 
 
 class Zoekresultaat(msgspec.Struct, frozen=True):
@@ -278,6 +296,76 @@ class LocationLookup:
             return []
         return [location_to_keuze(loc, "pdok") for loc in locations]
 
+    def suggest_local(self, text: str, *, limit: int = SUGGEST_LIMIT) -> list[AdresKeuze]:
+        """Autocomplete from the local gazetteer only (offline, a few ms on 60,000 addresses).
+
+        ``[]`` for text shorter than :data:`SUGGEST_MIN_LOCAL` characters or without a gazetteer.
+        Never raises.
+        """
+        text = (text or "").strip()
+        if len(text) < SUGGEST_MIN_LOCAL or self.local is None:
+            return []
+        try:
+            hits = self.local.geocode(text, exactly_one=False, limit=limit)
+        except Exception as exc:  # noqa: BLE001 - odd input must never break typing
+            log.info("location: local suggest failed: %s", exc)
+            return []
+        return [location_to_keuze(loc, "lokaal") for loc in hits]
+
+    def suggest_online(
+        self, text: str, *, limit: int = SUGGEST_LIMIT, exclude: Sequence[AdresKeuze] = ()
+    ) -> tuple[list[AdresKeuze], bool]:
+        """Autocomplete from PDOK Locatieserver ``suggest`` (blocks: call from a thread worker).
+
+        Returns ``(keuzes, offline)``: at most ``limit`` addresses that are not already among
+        ``exclude`` (same postcode, huisnummer, huisletter and toevoeging; the local answers are
+        shown first), and ``offline`` True when PDOK was wanted but could not be asked (no
+        connection, the service down). Text shorter than :data:`SUGGEST_MIN_ONLINE` characters is
+        not sent. Answers are cached like every online answer. Never raises.
+        """
+        text = (text or "").strip()
+        if len(text) < SUGGEST_MIN_ONLINE or limit <= 0:
+            return [], False
+        if not self.online:
+            return [], True
+        rows = limit + len(exclude)
+        try:
+            locations = self._cached(
+                ("pdok", "suggest", text.casefold(), rows),
+                lambda: self._pdok_geocoder().suggest(text, rows=rows) or [],
+            )
+        except Exception as exc:  # noqa: BLE001 - see _ask_online
+            log.info("location: pdok suggest failed: %s", exc)
+            return [], True
+        seen = {adres_key(k.adres) for k in exclude}
+        out: list[AdresKeuze] = []
+        for loc in locations:
+            loc = self._complete_pdok(loc)
+            k = location_to_keuze(loc, "pdok")
+            key = adres_key(k.adres)
+            if key in seen or k.adres.huisnummer is None:
+                continue
+            seen.add(key)
+            out.append(k)
+            if len(out) == limit:
+                break
+        return out, False
+
+    def _complete_pdok(self, location: Any) -> Any:
+        """A ``suggest`` doc without its address parts or point (a server that ignored ``fl``)
+        completed with ``lookup?id=…`` (cached); the doc as it was when that fails."""
+        raw = location.raw if isinstance(location.raw, dict) else {}
+        if (raw.get("huisnummer") is not None or raw.get("huis_nlt")) and raw.get("centroide_ll"):
+            return location
+        if not raw.get("id"):
+            return location
+        try:
+            full = self._cached(("pdok", "lookup", raw["id"]), lambda: self._pdok_geocoder().lookup(raw["id"]))
+        except Exception as exc:  # noqa: BLE001 - see _ask_online
+            log.info("location: pdok lookup failed: %s", exc)
+            return location
+        return full or location
+
     def reverse(self, lat: float, lon: float) -> PuntResultaat:
         """A point (WGS84 degrees) → the nearest address within 100 m, else location-only.
 
@@ -324,6 +412,10 @@ def status_text(result: Zoekresultaat | PuntResultaat) -> str:
 __all__ = [
     "NO_ADDRESS_MESSAGE",
     "OFFLINE_MESSAGE",
+    "SUGGEST_LIMIT",
+    "SUGGEST_MIN_LOCAL",
+    "SUGGEST_MIN_ONLINE",
+    "adres_key",
     "LocationLookup",
     "PuntResultaat",
     "Zoekresultaat",

@@ -1,4 +1,5 @@
-"""Widgets the intake mounts for location: choosing between addresses, and the nearby-duplicate prompt.
+"""Widgets the intake mounts for location: address search and choice, the nearby-duplicate prompt,
+and the "buiten de gemeente" confirm step.
 
 * :func:`make_address_lookup` adapts the local gazetteer to the intake form's ``AddressLookup`` hook
   (``wijkteam_tui.widgets``; synchronous, offline, microseconds per call, so safe in the UI thread).
@@ -7,6 +8,14 @@
 * :class:`NearbyModal` — ``ModalScreen[str | None]``: open meldingen of the same categorie within 50 m
   from the last 12 weeks (``shared.nearby``); Enter on one links the new melding as its duplicate
   (returns that reference), ``n``/Escape keeps the new melding as it is (None).
+* :class:`AdresZoeker` — the free-text address search at the top of the intake's location part:
+  typing ``kerkstr 12 dalfsen`` offers matching addresses (the local gazetteer at once, PDOK
+  ``suggest`` added when online) from a thread worker, so typing never waits; ↑/↓ and Enter pick one
+  and the form fills the BAG fields from it (:class:`AdresZoeker.Chosen`).
+* :class:`BuitenGemeenteModal` — ``ModalScreen[BuitenKeuze | None]``: saving a melding whose location
+  lies outside every municipality served asks "bevestigen" / "doorzetten naar …" / back (Escape,
+  None: nothing is stored). :class:`DoorgezetModal` then replaces the usual "opgeslagen" window for
+  a melding passed on: the reference and the receiver, no service promise or deadline.
 
 User text (addresses, descriptions) is rendered as ``rich.text.Text``, never as markup.
 """
@@ -15,22 +24,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
+import msgspec
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from shared.deadlines import to_local
+from shared.errors import ValidationError
 from shared.gazetteer import Gazetteer
-from shared.model import Adres, Punt
+from shared.model import Adres, Melding, Punt
 from shared.nearby import NEARBY_RADIUS_M, NearbyHit
 from shared.projection import parse_iso
+from shared.validation import MAX_SHORT_TEXT_LENGTH, clean_text
 from wijkteam_tui.location.geocoders import AdresKeuze
+from wijkteam_tui.location.service import (
+    OFFLINE_MESSAGE,
+    SUGGEST_LIMIT,
+    SUGGEST_MIN_LOCAL,
+    SUGGEST_MIN_ONLINE,
+)
+from wijkteam_tui.screens.dialogs import SavedModal
 
 
 def make_address_lookup(
@@ -157,3 +179,336 @@ class NearbyModal(ModalScreen[str | None]):
 
     def action_keep(self) -> None:
         self.dismiss(None)
+
+
+# --- free-text address search --------------------------------------------------------------------
+
+#: Hint under the search field when nothing matched.
+GEEN_ADRES_MESSAGE = "Geen adres gevonden: vul postcode en huisnummer in, of straat en woonplaats."
+
+
+class Suggesties(msgspec.Struct, frozen=True):
+    """What the search worker found for ``tekst``: the addresses to offer (local first), whether the
+    online part is still coming (``klaar`` False) and whether it could not be asked (``offline``)."""
+
+    tekst: str
+    keuzes: tuple[AdresKeuze, ...] = ()
+    klaar: bool = True
+    offline: bool = False
+
+
+class AdresZoeker(Vertical):
+    """Free-text address search: type ``kerkstr 12 dalfsen``, ↑/↓ move, Enter takes the address.
+
+    ``location`` is a ``wijkteam_tui.location.LocationLookup``. Each change of the text starts an
+    exclusive thread worker: the local gazetteer's hits are shown as soon as they are known (they
+    work offline), then, when the laptop is online and room is left, PDOK ``suggest`` answers not
+    already shown are added. Answers for text that has changed meanwhile are dropped, so typing is
+    never held up and never shows stale hits. Offline, or when PDOK fails, the list keeps the local
+    hits and a Dutch hint says only local addresses were searched (never a traceback).
+
+    Enter picks the highlighted suggestion (posting :class:`Chosen`; the form fills postcode,
+    huisnummer, straat, woonplaats and the point, and the field empties). Enter before the answer
+    for the typed text is in waits for it: one hit is taken, several open the list. Enter on an
+    empty field moves on to Postcode.
+    """
+
+    DEFAULT_CSS = """
+    AdresZoeker { height: auto; }
+    AdresZoeker .field-row { height: auto; }
+    AdresZoeker OptionList { height: auto; max-height: 8; display: none; border: none; padding: 0 0 0 11; }
+    AdresZoeker.-open OptionList { display: block; }
+    AdresZoeker #adres-zoek-hint { color: $text-warning; display: none; padding-left: 11; height: auto; width: 1fr; }
+    AdresZoeker #adres-zoek-hint.-shown { display: block; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "move(1)", "Volgend adres", show=False),
+        Binding("up", "move(-1)", "Vorig adres", show=False),
+    ]
+
+    class Found(Message, bubble=False):
+        """The search worker's answer (posted from its thread: ``post_message`` is thread-safe and,
+        unlike ``call_from_thread``, never waits on an app that is shutting down)."""
+
+        def __init__(self, suggesties: Suggesties) -> None:
+            super().__init__()
+            self.suggesties = suggesties
+
+    class Chosen(Message):
+        """An address was taken from the suggestions."""
+
+        def __init__(self, zoeker: AdresZoeker, keuze: AdresKeuze) -> None:
+            super().__init__()
+            self.zoeker = zoeker
+            self.keuze = keuze
+
+    def __init__(self, location: Any, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.location = location
+        #: The answer on show (None: nothing asked yet for the current text).
+        self.suggesties: Suggesties | None = None
+        self._enter_pending = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="field-row"):
+            yield Label("Adres", classes="field-label")
+            yield Input(placeholder="zoek: kerkstr 12 dalfsen (↓ Enter kiest)", id="adres_zoek", compact=True)
+        options = OptionList(id="adres-suggesties")
+        options.can_focus = False  # driven from the input (↑/↓/Enter); Tab goes on to Postcode
+        yield options
+        yield Label("", id="adres-zoek-hint")
+
+    @property
+    def input(self) -> Input:
+        """The search text field (``#adres_zoek``)."""
+        return self.query_one("#adres_zoek", Input)
+
+    # The form's own Input handlers validate fields by id; this one is not a melding field.
+    @on(Input.Blurred, "#adres_zoek")
+    def _blurred(self, event: Input.Blurred) -> None:
+        event.stop()
+        self.remove_class("-open")
+
+    @on(Input.Changed, "#adres_zoek")
+    def _typed(self, event: Input.Changed) -> None:
+        event.stop()
+        text = event.value.strip()
+        self._enter_pending = False
+        if len(text) < SUGGEST_MIN_LOCAL:
+            self.suggesties = None
+            self._show(Suggesties(text))
+            return
+        self.suggesties = None
+        self._search(text)
+
+    @work(thread=True, exclusive=True, group="adres-zoek")
+    def _search(self, text: str) -> None:
+        """Local hits first (posted at once), then PDOK ``suggest`` when online (may block)."""
+        worker = get_current_worker()
+        local = self.location.suggest_local(text, limit=SUGGEST_LIMIT)
+        room = SUGGEST_LIMIT - len(local)
+        wants_online = room > 0 and len(text) >= SUGGEST_MIN_ONLINE
+        self.post_message(self.Found(Suggesties(text, tuple(local), klaar=not wants_online)))
+        if not wants_online or worker.is_cancelled:
+            return
+        extra, offline = self.location.suggest_online(text, limit=room, exclude=local)
+        if worker.is_cancelled:
+            return
+        self.post_message(self.Found(Suggesties(text, tuple(local + extra), offline=offline)))
+
+    def on_adres_zoeker_found(self, event: Found) -> None:
+        """Show the worker's answer (if it is still for the text in the field)."""
+        self._show(event.suggesties)
+
+    def _show(self, s: Suggesties) -> None:
+        if s.tekst != self.input.value.strip():
+            return  # typed on meanwhile: a newer answer is coming
+        before = self.suggesties
+        self.suggesties = s
+        options = self.query_one(OptionList)
+        # The online part only adds below the local hits: keep the one the user moved to.
+        keep = options.highlighted if before is not None and before.tekst == s.tekst else None
+        options.clear_options()
+        options.add_options([Option(self._line(k), id=str(i)) for i, k in enumerate(s.keuzes)])
+        if s.keuzes:
+            options.highlighted = min(keep or 0, len(s.keuzes) - 1)
+        self.set_class(bool(s.keuzes) and self.input.has_focus, "-open")
+        self._hint(self._hint_text(s))
+        if self._enter_pending and s.klaar:
+            self._enter_pending = False
+            if len(s.keuzes) == 1:
+                self.choose(s.keuzes[0])
+            elif not s.keuzes and s.tekst:
+                self.screen.focus_next()
+
+    @staticmethod
+    def _line(k: AdresKeuze) -> Text:
+        text = Text(k.label)
+        if k.bron != "lokaal":
+            text.append(f"  ({k.bron.upper() if k.bron == 'pdok' else k.bron})", style="dim")
+        return text
+
+    @staticmethod
+    def _hint_text(s: Suggesties) -> str:
+        if len(s.tekst) < SUGGEST_MIN_LOCAL:
+            return ""
+        if s.keuzes:
+            return OFFLINE_MESSAGE if s.offline else ""
+        if not s.klaar:
+            return ""
+        return f"{GEEN_ADRES_MESSAGE[:-1]} ({OFFLINE_MESSAGE})." if s.offline else GEEN_ADRES_MESSAGE
+
+    def _hint(self, message: str) -> None:
+        hint = self.query_one("#adres-zoek-hint", Label)
+        hint.update(Text(message))
+        hint.set_class(bool(message), "-shown")
+
+    def on_descendant_focus(self) -> None:
+        """Back in the field: show the suggestions it still has."""
+        if self.suggesties is not None and self.suggesties.keuzes:
+            self.add_class("-open")
+
+    def action_move(self, delta: int) -> None:
+        """Move the highlight ``delta`` suggestions down (negative: up)."""
+        options = self.query_one(OptionList)
+        if not options.option_count:
+            return
+        self.add_class("-open")
+        current = options.highlighted or 0
+        options.highlighted = max(0, min(options.option_count - 1, current + delta))
+
+    @on(Input.Submitted, "#adres_zoek")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            self.screen.focus_next()
+            return
+        s = self.suggesties
+        if s is None or s.tekst != text:
+            self._enter_pending = True  # the answer for this text is still being looked up
+            return
+        if s.keuzes:
+            highlighted = self.query_one(OptionList).highlighted or 0
+            self.choose(s.keuzes[min(highlighted, len(s.keuzes) - 1)])
+        elif s.klaar:
+            self.screen.focus_next()
+        else:
+            self._enter_pending = True
+
+    @on(OptionList.OptionSelected, "#adres-suggesties")
+    def _clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.suggesties is not None:
+            self.choose(self.suggesties.keuzes[int(event.option.id or 0)])
+
+    def choose(self, keuze: AdresKeuze) -> None:
+        """Take ``keuze``: post :class:`Chosen` and empty the search field."""
+        self.post_message(self.Chosen(self, keuze))
+        self.reset()
+
+    def reset(self) -> None:
+        """Empty the field, the list and the hint (the form's Ctrl+L, after a choice)."""
+        self._enter_pending = False
+        self.suggesties = None
+        with self.prevent(Input.Changed):
+            self.input.value = ""
+        self.query_one(OptionList).clear_options()
+        self.remove_class("-open")
+        self._hint("")
+
+
+# --- outside the municipality --------------------------------------------------------------------
+
+
+class BuitenKeuze(msgspec.Struct, frozen=True):
+    """What the user chose for a location outside the municipality: ``bevestigen`` (register it
+    here anyway) or ``doorzetten`` (register it and pass it on to ``naar`` at once, status
+    doorgezet)."""
+
+    actie: Literal["bevestigen", "doorzetten"]
+    naar: str = ""
+
+
+class BuitenGemeenteModal(ModalScreen[BuitenKeuze | None]):
+    """Saving a melding located outside every municipality served (``shared.wijken``: ``buiten``).
+
+    Enter on *Bevestigen* registers it as it is; *Doorzetten naar …* asks to whom (prefilled with
+    ``naar``, e.g. "gemeente Zwolle") and registers it as doorgezet to them; Escape goes back to the
+    form and stores nothing. Issue 7: "buiten de gemeente: bevestigen of doorzetten".
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Terug naar het formulier", id="buiten.back"),
+    ]
+
+    DEFAULT_CSS = """
+    BuitenGemeenteModal { align: center middle; }
+    BuitenGemeenteModal > Vertical { width: 76; max-width: 95%; height: auto; max-height: 90%; border: thick $warning; padding: 1 2; background: $surface; }
+    BuitenGemeenteModal #buiten-title { text-style: bold; }
+    BuitenGemeenteModal OptionList { height: auto; margin: 1 0; }
+    BuitenGemeenteModal #buiten-naar-rij { height: auto; display: none; }
+    BuitenGemeenteModal.-doorzetten #buiten-naar-rij { display: block; }
+    BuitenGemeenteModal #buiten-naar-rij Label { width: 16; }
+    BuitenGemeenteModal #buiten-naar { width: 1fr; }
+    BuitenGemeenteModal #buiten-fout { color: $text-error; height: auto; }
+    """
+
+    def __init__(self, message: str, waar: str = "", naar: str = "") -> None:
+        """``message``: the wijk decision's Dutch text; ``waar``: the location as one line;
+        ``naar``: a suggestion for whom to pass it on to."""
+        super().__init__()
+        self.message = message
+        self.waar = waar
+        self.naar = naar
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text("Buiten de gemeente"), id="buiten-title")
+            yield Label(Text(self.message), id="buiten-message")
+            if self.waar:
+                yield Label(Text(self.waar), id="buiten-waar")
+            yield OptionList(
+                Option(Text("Bevestigen: toch hier registreren"), id="bevestigen"),
+                Option(Text("Doorzetten naar …: registreren en meteen doorzetten"), id="doorzetten"),
+                id="buiten-keuze",
+            )
+            with Horizontal(id="buiten-naar-rij"):
+                yield Label("Doorzetten naar")
+                yield Input(self.naar, placeholder="bijv. gemeente Zwolle", id="buiten-naar", compact=True)
+            yield Label("", id="buiten-fout")
+            yield Static(Text("↑↓ kiezen · Enter · Esc terug naar het formulier (niets opgeslagen)"), classes="hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    @on(OptionList.OptionSelected, "#buiten-keuze")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option.id == "bevestigen":
+            self.dismiss(BuitenKeuze("bevestigen"))
+            return
+        self.add_class("-doorzetten")
+        self.query_one("#buiten-naar", Input).focus()
+
+    @on(Input.Submitted, "#buiten-naar")
+    def _naar(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            naar = clean_text(event.value, "naar", max_length=MAX_SHORT_TEXT_LENGTH)
+        except ValidationError as exc:
+            self.query_one("#buiten-fout", Label).update(Text(exc.message))
+            return
+        if not naar:
+            self.query_one("#buiten-fout", Label).update(Text("Vul in naar wie de melding gaat."))
+            return
+        self.dismiss(BuitenKeuze("doorzetten", naar))
+
+    def action_back(self) -> None:
+        """Escape: back to the form, nothing stored."""
+        self.dismiss(None)
+
+
+class DoorgezetModal(SavedModal):
+    """After registering a melding and passing it on at once: the reference to tell the caller and
+    to whom it went. Unlike :class:`SavedModal` no service promise or deadline: this municipality
+    does not handle it. Enter or Escape closes (result: the melding)."""
+
+    def __init__(self, melding: Melding, naar: str) -> None:
+        super().__init__(melding)
+        self.naar = naar
+
+    def compose(self) -> ComposeResult:
+        """The same frame as :class:`SavedModal`, with the receiver instead of the deadline."""
+        body = Text()
+        body.append("Melding opgeslagen en doorgezet\n\n", style="bold")
+        body.append("Referentie voor de melder:  ")
+        body.append(self.melding.reference, style="bold reverse")
+        body.append("\n\n")
+        body.append(f"Doorgezet naar {self.naar}: de locatie ligt buiten de gemeente. ")
+        body.append("Zij handelen de melding verder af.\n")
+        body.append("\nEnter: volgende melding")
+        with Vertical(classes="dialog"):
+            yield Static(body, id="saved-body")

@@ -9,6 +9,13 @@ meldingen of that categorie within 50 m from the last 12 weeks are looked up in 
 projection (``nearby_candidates``, SQL box pre-filter) and, only when there are any, shown in
 ``NearbyModal``. Linking stores the new melding and the events of ``shared.nearby.link_duplicate``
 (``duplicaat_van`` set, status geannuleerd) in one transaction.
+
+Outside the municipality (docs/location.md): when the location lies outside every municipality
+served (``shared.wijken``: ``buiten``) and no wijk was picked, saving first asks in
+``BuitenGemeenteModal``: *bevestigen* registers it with a note saying so, *doorzetten naar …*
+registers it and moves it to status doorgezet with a note naming the receiver (one transaction),
+Escape goes back to the form. Nothing is stored before the choice; inside the municipality nothing
+extra opens, so the typical call keeps its keystroke count.
 """
 
 from __future__ import annotations
@@ -22,12 +29,15 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
+from shared import commands
+from shared.enums import Status
 from shared.errors import ValidationError
+from shared.events import MeldingFields
 from shared.model import Melding, Punt
 from shared.nearby import link_duplicate
 from wijkteam_tui.fmt import not_saved_message
 from wijkteam_tui.location.nearby_query import nearby_candidates
-from wijkteam_tui.location.widgets import NearbyModal
+from wijkteam_tui.location.widgets import BuitenGemeenteModal, BuitenKeuze, DoorgezetModal, NearbyModal
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.store import NoDeviceCode, StoreError
 from wijkteam_tui.widgets import CategoriePicker, FormInvalid, MeldingForm, StatusBar
@@ -138,7 +148,11 @@ class IntakeScreen(Screen):
         label.set_class(bool(message), "-shown")
 
     def action_save(self) -> None:
-        """Validate everything and register the melding; show the reference to tell the caller."""
+        """Validate everything and register the melding; show the reference to tell the caller.
+
+        A location outside the municipality first asks :class:`BuitenGemeenteModal` (see the
+        module docstring); the melding is stored only after that choice.
+        """
         try:
             fields = self.form.values()
         except FormInvalid as exc:
@@ -149,17 +163,68 @@ class IntakeScreen(Screen):
             if widget is not None:
                 widget.focus()
             return
+        buiten = self._buiten_message(fields)
+        if buiten:
+            self.app.push_screen(
+                BuitenGemeenteModal(buiten, self._waar(fields), self._naar_suggestie(fields)),
+                lambda keuze: self._buiten_chosen(fields, keuze),
+            )
+            return
+        self._register(fields)
+
+    def _buiten_message(self, fields: MeldingFields) -> str | None:
+        """The "buiten de gemeente" message when saving must ask first, else None.
+
+        Asked only when no wijk is set (a wijk picked by hand places it inside) and the melding is
+        not being linked as a duplicate (it is cancelled then, not handled here or elsewhere).
+        """
+        if fields.wijk or self.duplicaat_van or (fields.adres is None and fields.punt is None):
+            return None
+        b = self.form.wijken.resolve(fields.adres, fields.punt)
+        return b.message if b.status == "buiten" else None
+
+    @staticmethod
+    def _waar(fields: MeldingFields) -> str:
+        if fields.adres is not None and fields.adres.oneline():
+            return fields.adres.oneline()
+        if fields.punt is not None:
+            from shared.geo import format_punt
+
+            return f"Punt {format_punt(fields.punt)}"
+        return ""
+
+    @staticmethod
+    def _naar_suggestie(fields: MeldingFields) -> str:
+        # The woonplaats is usually named after (or lies in) the municipality that handles it.
+        woonplaats = fields.adres.woonplaats if fields.adres is not None else ""
+        return f"gemeente {woonplaats}" if woonplaats else ""
+
+    def _buiten_chosen(self, fields: MeldingFields, keuze: BuitenKeuze | None) -> None:
+        if keuze is None:
+            self._store_error("Niet opgeslagen: de locatie ligt buiten de gemeente; pas die aan of sla opnieuw op.")
+            self.form.query_one("#postcode").focus()
+            return
+        self._register(fields, buiten=keuze)
+
+    def _register(self, fields: MeldingFields, *, buiten: BuitenKeuze | None = None) -> None:
         app = self.app
         try:
             store = app.store
             dev = store.device_clock(app.config.user, clock=app.hlc_clock)
-            # One transaction: a linked duplicate is never stored half (registered but not linked).
+            # One transaction: a linked duplicate or a melding passed on is never stored half.
             with store.transaction():
                 melding = store.register(
                     dev, prefix=app.config.prefix, fields=fields, registered_at=app.now()
                 )
                 if self.duplicaat_van:
                     store.append(link_duplicate(dev, melding, self.duplicaat_van), dev)
+                elif buiten is not None and buiten.actie == "doorzetten":
+                    note = f"Doorgezet naar {buiten.naar}: de locatie ligt buiten de gemeente."
+                    store.append([commands.change_status(dev, melding, Status.DOORGEZET, note)], dev)
+                elif buiten is not None:
+                    note = "Locatie buiten de gemeente; bij de registratie bevestigd."
+                    store.append([commands.add_note(dev, melding, note)], dev)
+                if self.duplicaat_van or buiten is not None:
                     melding = store.get(melding.melding_id) or melding
         except NoDeviceCode as exc:
             self._store_error(exc.message)
@@ -167,7 +232,7 @@ class IntakeScreen(Screen):
         except StoreError as exc:
             self._store_error(exc.message)
             return
-        except ValidationError as exc:
+        except ValidationError as exc:  # TransitionError included
             self.form.show_error(exc.field, exc.message)
             self._store_error(f"Niet opgeslagen: {exc.message}")
             return
@@ -175,6 +240,9 @@ class IntakeScreen(Screen):
             self.notify(f"{melding.reference} is gekoppeld als dubbele melding van {self.duplicaat_van}.")
         self._store_error(None)
         app.after_save()
+        if buiten is not None and buiten.actie == "doorzetten" and not self.duplicaat_van:
+            self.app.push_screen(DoorgezetModal(melding, buiten.naar), self._after_saved)
+            return
         self.app.push_screen(SavedModal(melding), self._after_saved)
 
     def _after_saved(self, _result: Melding | None) -> None:

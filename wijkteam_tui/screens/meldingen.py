@@ -28,6 +28,7 @@ from shared.projection import iso
 from shared.taxonomy import load_taxonomy
 from wijkteam_tui.fmt import categorie_short, short_date, wijk_label
 from wijkteam_tui.store import COUNT_CAP, LocalStore
+from wijkteam_tui.threads import to_ui
 from wijkteam_tui.widgets import StatusBar
 
 #: Rows per page.
@@ -289,7 +290,7 @@ class MeldingenScreen(Screen):
         finally:
             store.close()
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_count, total)
+            to_ui(self, self._show_count, total)
 
     def _show_count(self, total: int) -> None:
         self.total = total

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -40,6 +41,7 @@ from shared.barometer import (
 from shared.certificering import LEVELS
 from shared.deadlines import local_date, utcnow
 from shared.errors import ValidationError
+from wijkteam_tui.threads import to_ui
 
 #: Groupings the ``g`` key cycles through ("" = totals only).
 GROUPINGS: tuple[str, ...] = ("", *GROUP_BY)
@@ -242,7 +244,7 @@ class ReportScreen(Screen):
     @work(thread=True, exclusive=True, group="report")
     def _compute(self, period: Period, group_by: tuple[str, ...], source: str) -> None:
         def progress(fraction: float, text: str) -> None:
-            self.app.call_from_thread(self._progress, fraction, text)
+            to_ui(self, self._progress, fraction, text)
 
         note = ""
         try:
@@ -257,9 +259,9 @@ class ReportScreen(Screen):
             else:
                 report = compute_local(self.db_path, period, group_by, progress)
         except ValidationError as exc:
-            self.app.call_from_thread(self._failed, exc.message)
+            to_ui(self, self._failed, exc.message)
             return
-        self.app.call_from_thread(self._show, report, note)
+        to_ui(self, self._show, report, note)
 
     def _progress(self, fraction: float, text: str) -> None:
         self.query_one("#voortgang", ProgressBar).update(progress=fraction)
@@ -357,9 +359,9 @@ class ReportScreen(Screen):
                     path.write_text(("\ufeff" if fmt == "csv" else "") + out, encoding="utf-8")
                 written.append(path.name)
         except OSError as exc:
-            self.app.call_from_thread(self.notify, f"Exporteren mislukt: {exc}", severity="error")
+            to_ui(self, partial(self.notify, severity="error"), f"Exporteren mislukt: {exc}")
             return
-        self.app.call_from_thread(self.notify, f"Geëxporteerd naar {folder}: {', '.join(written)}")
+        to_ui(self, self.notify, f"Geëxporteerd naar {folder}: {', '.join(written)}")
 
 
 def _documents_dir() -> Path:
