@@ -50,6 +50,10 @@ class PushResponse(msgspec.Struct):
     ``stored``: events new to the server; ``duplicates``: already there (a retried push);
     ``quarantined``: refused, with reasons. Every event of the request is in exactly one of these
     and may be marked as acknowledged by the device.
+
+    ``log_id``: the identity of the server's event log (0 from a server that has none). It changes
+    only when the server is restored from a backup: the laptop then re-sends its own events and pulls
+    from the start (``wijkteam_tui.sync_client``; docs/server.md, "Backups"). Older clients ignore it.
     """
 
     protocol: int
@@ -58,6 +62,7 @@ class PushResponse(msgspec.Struct):
     duplicates: int
     quarantined: list[Quarantined] = []
     server_time_ms: int = 0
+    log_id: int = 0
 
 
 class PulledEvent(msgspec.Struct):
@@ -70,7 +75,7 @@ class PulledEvent(msgspec.Struct):
 class PullResponse(msgspec.Struct):
     """One page of the server's log after ``after``; ask again from ``next_after`` while ``has_more``.
 
-    ``server_time_ms`` as in :class:`PushResponse`.
+    ``server_time_ms`` and ``log_id`` as in :class:`PushResponse`.
     """
 
     protocol: int
@@ -79,6 +84,7 @@ class PullResponse(msgspec.Struct):
     next_after: int
     has_more: bool
     server_time_ms: int = 0
+    log_id: int = 0
 
 
 class ErrorBody(msgspec.Struct):

@@ -4,6 +4,8 @@ Subcommands (each takes ``--db PATH``; default ``sync_server.settings.default_db
 
 * ``serve [--host 127.0.0.1] [--port 8080]``: run the server (uvicorn); creates the database on first start.
 * ``backup PATH``: a consistent copy of the database while the server runs (SQLite online backup).
+* ``restore BACKUP``: put a backup in place of the database (server stopped) with a new log id, so
+  laptops re-send their own events and pull everything again.
 * ``user add NAME --role wijkuitvoerder|kcc|manager|admin [--device XY]``: prints the token once;
   wijkuitvoerder and admin get a device code. ``user list``, ``user revoke NAME``.
 * ``quarantine list``: events the server refused, with the reason.
@@ -103,6 +105,46 @@ def configure_backup(sub: Any) -> None:
     p = add_command(sub, "backup", "schrijf een consistente kopie van de database (mag terwijl de server draait)")
     p.add_argument("path", type=Path, help="nieuw bestand voor de kopie")
     p.set_defaults(func=_backup)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    """Put a backup in place of the database and give it a new log id (docs/server.md, "Backups")."""
+    import sqlite3
+
+    source, target = Path(args.backup), db_path(args)
+    if not source.is_file():
+        raise StoreError(f"{source} bestaat niet.")
+    try:
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            src.execute("SELECT value FROM server_state WHERE key = 'schema_version'").fetchone()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{source} is geen reservekopie van wijkteam-server ({exc}).") from None
+    store = ServerStore(target)  # brings an older backup up to this version's schema
+    try:
+        store.renew_log_id()
+    finally:
+        store.close()
+    print(
+        f"{target} teruggezet uit {source}. Het serverlog heeft een nieuw id: elke laptop stuurt bij zijn "
+        "volgende sync zijn eigen events opnieuw en haalt alles opnieuw op, zodat wat na de reservekopie "
+        "gemaakt is terugkomt."
+    )
+    return 0
+
+
+def configure_restore(sub: Any) -> None:
+    p = add_command(sub, "restore", "zet een reservekopie terug (stop eerst de server)")
+    p.add_argument("backup", type=Path, help="de reservekopie (van 'wijkteam-server backup')")
+    p.set_defaults(func=_restore)
 
 
 # -- user ----------------------------------------------------------------------------------------------
@@ -208,6 +250,7 @@ def configure_clashes(sub: Any) -> None:
 COMMANDS: list[Configure] = [
     configure_serve,
     configure_backup,
+    configure_restore,
     configure_user,
     configure_quarantine,
     configure_clashes,

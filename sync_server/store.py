@@ -154,6 +154,11 @@ class _LockedHLC(HLC):
             return self.last
 
 
+def _new_log_id() -> int:
+    """A random positive 62-bit log id (fits SQLite's INTEGER and JSON numbers exactly)."""
+    return secrets.randbits(62) or 1
+
+
 def _adres_text_sql(prefix: str) -> str:
     parts = ["straat", "huisnummer", "huisletter", "huisnummertoevoeging", "postcode", "woonplaats", "locatie_omschrijving"]
     return "trim(" + " || ' ' || ".join(f"coalesce({prefix}.{p}, '')" for p in parts) + ")"
@@ -372,6 +377,8 @@ class ServerStore:
             if ensure_summary(w, self._state("barometer_summary", w)):
                 self._set_state(w, "barometer_summary", SUMMARY_VERSION)
             self._refold(w, refold)  # after the summary exists: a refold writes summary rows too
+            if not self._state("log_id", w):
+                self._set_state(w, "log_id", _new_log_id())
 
     @staticmethod
     def _migrate_3(c: sqlite3.Connection) -> list[str]:
@@ -386,6 +393,23 @@ class ServerStore:
             "SELECT melding_id FROM meldingen WHERE first_closed_at IS NOT NULL AND first_closed_at != '' "
             "AND (COALESCE(reopen_count, 0) > 0 OR closed_at IS NULL OR closed_at != first_closed_at)"
         )]
+
+    def log_id(self) -> int:
+        """The identity of this event log (a random positive integer, kept in ``server_state``).
+
+        Every push and pull answer carries it. ``wijkteam-server restore`` gives the restored file a
+        new one: a laptop that sees the id change re-sends its own events and pulls from the start,
+        because the restored log lacks what came after the backup and numbers ``server_seq`` anew
+        (docs/server.md, "Backups").
+        """
+        return self._state("log_id")
+
+    def renew_log_id(self) -> int:
+        """Give this log a new identity (after a restore: :meth:`log_id`); returns it."""
+        new = _new_log_id()
+        with self.write() as w:
+            self._set_state(w, "log_id", new)
+        return new
 
     def _state(self, key: str, c: sqlite3.Connection | None = None) -> int:
         row = (c or self.conn()).execute("SELECT value FROM server_state WHERE key = ?", (key,)).fetchone()

@@ -281,7 +281,7 @@ def _make_it_schema_4(path) -> None:
     c.execute("ALTER TABLE meldingen DROP COLUMN status_timeline")
     c.execute("ALTER TABLE meldingen ADD COLUMN state TEXT")
     c.execute("UPDATE meldingen SET state = '{\"history\": []}'")
-    c.execute("DELETE FROM schema_version WHERE version = 5")
+    c.execute("DELETE FROM schema_version WHERE version >= 5")
     c.commit()
     c.close()
 
@@ -313,3 +313,18 @@ def test_migration_5_drops_state_and_fills_the_status_timeline(tmp_path):
     assert s.get(plain.melding_id).history  # detail views fold the events, history included
     assert s.search("lamp")  # FTS still in step
     s.close()
+
+
+def test_a_new_server_log_resends_own_events_and_pulls_from_the_start(store):
+    mine = store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS)
+    other = commands.register(commands.DeviceClock("M2", "piet"), prefix="DLF", counter=1, fields=FIELDS)
+    store.apply_remote([other], next_after=7)
+    store.mark_acked([e.event_id for e in store.events_of(mine.melding_id)])
+    assert store.pending_count() == 0
+    assert store.note_server_log(0) is False  # a server without a log id changes nothing
+    assert store.note_server_log(1234) is False  # the first id seen is remembered
+    assert store.note_server_log(1234) is False and store.pull_cursor() == 7
+    assert store.note_server_log(999) is True  # restored from a backup
+    assert store.pull_cursor() == 0
+    assert [e.device_id for e in store.unacked_events(10)] == ["K7"]  # own events only: a token speaks for its device
+    assert store.note_server_log(999) is False

@@ -41,7 +41,7 @@ from shared.projection import COLUMNS, iso, needs_timeline, parse_iso, projectio
 from shared.reference import counter_of, normalise_reference
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: Columns a list or search returns: the whole projection row.
 LIST_COLUMNS: tuple[str, ...] = tuple(COLUMNS)
@@ -228,7 +228,15 @@ def _migration_5(conn: sqlite3.Connection) -> None:
             )
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5}
+def _migration_6(conn: sqlite3.Connection) -> None:
+    """The identity of the server log this laptop syncs with (``LocalStore.note_server_log``)."""
+    if "server_log_id" not in {r[1] for r in conn.execute("PRAGMA table_info(device)")}:
+        conn.execute("ALTER TABLE device ADD COLUMN server_log_id INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS = {
+    1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
+}
 
 
 def _fts_values(row: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -921,6 +929,33 @@ class LocalStore:
     def pull_cursor(self) -> int:
         """The server_seq after which the next pull starts (0 for a new laptop)."""
         return self._device()["pull_cursor"]
+
+    def note_server_log(self, log_id: int) -> bool:
+        """Compare the server's log id (``PullResponse.log_id``) with the one this laptop synced with.
+
+        The first id seen is remembered; 0 (a server without one) changes nothing. A different id
+        means the server was restored from a backup (or this laptop now syncs with another server):
+        its log may lack this laptop's later events and numbers ``server_seq`` anew. Then, in one
+        transaction, this laptop's own events are marked unsent and the pull cursor goes back to 0,
+        so the next round re-sends them and pulls everything (both safe: the server stores each event
+        once, and pulled events already here are only marked acknowledged). Events of other devices
+        are not re-sent: a token may only send its own device's events (docs/server.md, "Backups").
+
+        Returns:
+            True when the store was reset for a new log.
+        """
+        query = "SELECT server_log_id, device_id FROM device WHERE id = 1"
+        if not log_id or self.conn.execute(query).fetchone()[0] == log_id:
+            return False  # the usual case: no write transaction for it
+        with self.transaction():
+            known, own = self.conn.execute(query).fetchone()
+            if known == log_id:
+                return False
+            if known:
+                self.conn.execute("UPDATE events SET acked = 0 WHERE device_id = ?", (own or "",))
+                self.conn.execute("UPDATE device SET pull_cursor = 0 WHERE id = 1")
+            self.conn.execute("UPDATE device SET server_log_id = ? WHERE id = 1", (log_id,))
+            return bool(known)
 
     def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> None:
         """Apply one pulled page: insert unknown events (acked), refold what they touch, store the cursor.

@@ -92,6 +92,7 @@ class SyncStore(Protocol):
     def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> Any: ...
     def recv_hlc(self, remote: int) -> Any: ...
     def pending_count(self) -> int: ...
+    def note_server_log(self, log_id: int) -> bool: ...
 
 
 class SyncError(Exception):
@@ -517,7 +518,34 @@ def _refresh_gazetteer(http: httpx.Client, server_url: str, token: str, folder: 
         return "Adresbestand niet opgehaald; de vorige versie blijft in gebruik."
 
 
+class _NewServerLog(Exception):
+    """The server's log id changed (it was restored from a backup, or this laptop now syncs with
+    another server): the store has been reset to re-send its own events and pull from the start."""
+
+
+def _check_log(store: SyncStore, log_id: int) -> None:
+    """Raise :class:`_NewServerLog` (after resetting the store) when ``log_id`` is a new server log."""
+    if store.note_server_log(log_id):
+        raise _NewServerLog
+
+
 def _round(
+    store: SyncStore,
+    session: _Session,
+    push_batch: int,
+    pull_limit: int,
+    on_progress: Callable[[str, int], None] | None,
+) -> SyncResult:
+    """Push then pull; once more from the start when the server turns out to have a new log."""
+    try:
+        return _round_once(store, session, push_batch, pull_limit, on_progress)
+    except _NewServerLog:
+        # The store now holds this laptop's own events as unsent and its cursor at 0; the server
+        # stores each event once, so re-sending and re-pulling can double nothing.
+        return _round_once(store, session, push_batch, pull_limit, on_progress)
+
+
+def _round_once(
     store: SyncStore,
     session: _Session,
     push_batch: int,
@@ -544,6 +572,7 @@ def _round(
         )
         resp = session.request("POST", "/api/v1/sync/push", content=body, headers={"Content-Type": MSGPACK})
         ack = _decode(_push_dec, resp)
+        _check_log(store, ack.log_id)
         session.server_clock(ack.server_time_ms)
         store.mark_acked(ids)
         store.recv_hlc(ack.server_hlc)
@@ -592,6 +621,7 @@ def _pull(
             while ahead is not None:
                 page, events, skew = ahead.result()
                 ahead = None
+                _check_log(store, page.log_id)  # before applying: a new log's numbers mean other events
                 if skew is not None:
                     session.skew_ms = skew
                 newer = next((e.schema for e in events if e.schema > SCHEMA_VERSION), None)
@@ -631,6 +661,7 @@ class _PageHead(msgspec.Struct):
     has_more: bool
     server_hlc: int
     count: int
+    log_id: int = 0
 
 
 _Page = tuple[_PageHead, list[Event], int | None]
@@ -641,7 +672,7 @@ def _fetch_page(session: _Session, after: int, limit: int) -> _Page:
     resp = session.request("GET", "/api/v1/sync/pull", params={"after": after, "limit": limit})
     page = _decode(_pull_dec, resp)
     events = [pe.event for pe in page.events]
-    head = _PageHead(page.next_after, page.has_more, page.server_hlc, len(events))
+    head = _PageHead(page.next_after, page.has_more, page.server_hlc, len(events), page.log_id)
     return head, events, session.skew_of(page.server_time_ms)
 
 

@@ -215,6 +215,7 @@ class SyncController(Controller):
             duplicates=len(result.duplicates),
             quarantined=[Quarantined(q.event_id, q.reason) for q in result.quarantined],
             server_time_ms=store.wall_ms(),
+            log_id=store.log_id(),
         )
         return wire.respond(answer, request.headers.get("accept"))
 
@@ -236,5 +237,6 @@ class SyncController(Controller):
             next_after=next_after,
             has_more=has_more,
             server_time_ms=store.wall_ms(),
+            log_id=store.log_id(),
         )
         return wire.respond(answer, request.headers.get("accept"))
