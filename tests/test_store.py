@@ -328,3 +328,13 @@ def test_a_new_server_log_resends_own_events_and_pulls_from_the_start(store):
     assert store.pull_cursor() == 0
     assert [e.device_id for e in store.unacked_events(10)] == ["K7"]  # own events only: a token speaks for its device
     assert store.note_server_log(999) is False
+
+
+def test_device_code_cannot_change_while_its_events_wait(store):
+    m = store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS)
+    with pytest.raises(StoreError, match="nog 1 wijziging van apparaat K7"):
+        store.set_device_code("M3")
+    assert store.device_code() == "K7"
+    store.mark_acked([e.event_id for e in store.events_of(m.melding_id)])
+    store.set_device_code("M3")  # once the server has them, the code may change
+    assert store.device_code() == "M3"

@@ -31,7 +31,7 @@ from textual.worker import Worker, get_current_worker
 
 from shared.deadlines import local_date, utcnow
 from wijkteam_tui.config import Config
-from wijkteam_tui.store import LocalStore
+from wijkteam_tui.store import LocalStore, StoreError
 from wijkteam_tui.threads import to_ui
 from wijkteam_tui.widgets import AddressLookup
 
@@ -99,8 +99,12 @@ class WijkteamApp(App):
         self._sync_fn = sync_fn
         self.auto_sync = auto_sync
         self.store = LocalStore(self.db_path, busy_timeout_ms=busy_timeout_ms)
+        self._startup_problem: str | None = None
         if config.device_code and self.store.device_code() != config.device_code:
-            self.store.set_device_code(config.device_code)
+            try:
+                self.store.set_device_code(config.device_code)
+            except StoreError as exc:  # events of the old code still wait: keep it, and say so
+                self._startup_problem = exc.message
         self._failures = 0
         self._sync_timer: Timer | None = None
         self.last_sync: datetime | None = None
@@ -135,6 +139,12 @@ class WijkteamApp(App):
                 "Nog geen apparaatcode: vul die in bij Instellingen (F9) om meldingen te registreren.",
                 severity="warning",
                 timeout=10,
+            )
+        if self._startup_problem:
+            self.notify(
+                f"Apparaatcode {self.config.device_code} niet overgenomen. {self._startup_problem}",
+                severity="warning",
+                timeout=20,
             )
         self.update_sync_text()
         if self.auto_sync and not self.kcc:

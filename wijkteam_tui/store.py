@@ -499,8 +499,24 @@ class LocalStore:
         """Store the device code issued by the server with the token (2–3 Crockford base32 characters).
 
         A later change keeps the counters: references stay unique because the code differs.
+
+        Raises:
+            StoreError: events made under the current code still wait for the server. They carry
+                that code for good and the server takes them only with that code's token, so they
+                must be synchronised first (docs/sync.md, "Apparaatcode wijzigen").
         """
         with self.transaction():
+            current = self.conn.execute("SELECT device_id FROM device WHERE id = 1").fetchone()[0]
+            if current and current != code:
+                waiting = self.conn.execute(
+                    "SELECT count(*) FROM events WHERE acked = 0 AND device_id = ?", (current,)
+                ).fetchone()[0]
+                if waiting:
+                    raise StoreError(
+                        f"Er {'wacht' if waiting == 1 else 'wachten'} nog {waiting} "
+                        f"{'wijziging' if waiting == 1 else 'wijzigingen'} van apparaat {current} op de server. "
+                        f"Synchroniseer eerst met het token van {current}; wijzig daarna de apparaatcode."
+                    )
             self.conn.execute("UPDATE device SET device_id = ? WHERE id = 1", (code,))
 
     def device_clock(self, user: str, *, clock: Any = None) -> DeviceClock:

@@ -208,3 +208,36 @@ async def test_status_line_says_a_sync_is_running(app_factory):
         await pilot.pause()
         line = str(app.screen.query_one(StatusBar).render())
         assert "bezig met synchroniseren" not in line and "laatste sync" in line
+
+
+async def test_settings_keep_the_device_code_while_its_events_wait(app_factory, tmp_path):
+    from shared.events import MeldingFields
+
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        app.store.register(app.store.device_clock("tester"), prefix="DLF", fields=MeldingFields(omschrijving="Tegel los"))
+        await pilot.press("f9")
+        app.screen.query_one("#device_code", Input).value = "M3"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, SettingsScreen)  # not saved: the screen stays, with the reason
+        assert "Synchroniseer eerst" in str(app.screen.query_one("#settings-error").render())
+        assert app.store.device_code() == "K7"
+    assert not (tmp_path / "config.toml").exists() or load_config().device_code == "K7"
+
+
+async def test_start_with_a_new_device_code_while_old_events_wait(app_factory, db_path):
+    from shared.events import MeldingFields
+    from wijkteam_tui.config import Config
+    from wijkteam_tui.store import LocalStore
+
+    store = LocalStore(db_path)
+    store.set_device_code("K7")
+    store.register(store.device_clock("tester"), prefix="DLF", fields=MeldingFields(omschrijving="Tegel los"))
+    store.close()
+    app = app_factory(config=Config(device_code="M3", user="tester", prefix="DLF"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.store.device_code() == "K7"  # kept: its event still waits for the server
+        messages = [n.message for n in app._notifications]
+        assert any("M3 niet overgenomen" in m and "Synchroniseer eerst" in m for m in messages), messages

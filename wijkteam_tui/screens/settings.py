@@ -93,10 +93,12 @@ class SettingsScreen(Screen):
             return
         config = msgspec.structs.replace(self.app.config, **out)
         try:
-            if not self.app.demo:
-                save_config(config)
+            # The store first: it refuses a new device code while the old one's events wait, and
+            # then the configuration must not change either.
             if config.device_code:
                 self.app.store.set_device_code(config.device_code)
+            if not self.app.demo:
+                save_config(config)
         except (OSError, StoreError) as exc:
             self.query_one("#settings-error", Label).update(
                 Text(f"Niet opgeslagen: {getattr(exc, 'message', exc)}")
