@@ -518,16 +518,21 @@ class Gazetteer:
             words = (folded[: num.start()] + " " + folded[num.end() :]).split()
         if not words:
             return []
+        streets = sorted(
+            (street, place)
+            for street, place in self._by_street
+            if all(w in street or any(h.startswith(w) for h in (*street.split(), *place.split())) for w in words)
+        )
+        # Streets in order, each already sorted by number: the first ``limit`` hits are the answer, so
+        # a short prefix matching half the municipality stops early (no letter to narrow by).
         hits: list[GazetteerAdres] = []
-        for (street, place), adressen in self._by_street.items():
-            hay = street.split() + place.split()
-            if not all(w in street or any(h.startswith(w) for h in hay) for w in words):
-                continue
-            hits.extend(a for a in adressen if nr is None or a.huisnummer == nr)
+        for key in streets:
+            hits.extend(a for a in self._by_street[key] if nr is None or a.huisnummer == nr)
+            if not suffix and len(hits) >= limit:
+                break
         if suffix:
             narrowed = [a for a in hits if a.suffix == suffix]
             hits = narrowed or hits
-        hits.sort(key=lambda a: (_fold(a.straat), _fold(a.woonplaats), a.huisnummer, a.suffix))
         return hits[:limit]
 
     def nearest(self, lat: float, lon: float, *, max_m: float = NEAREST_MAX_M) -> Nearest | None:

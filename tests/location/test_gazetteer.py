@@ -230,3 +230,29 @@ def test_separator_and_case_never_matter(sep: str, upper: bool) -> None:
     letter = "B" if upper else "b"
     r = g.lookup("7721EJ", f"12{sep}{letter}")
     assert r.status == "gevonden" and r.matches[0].huisletter == "B"
+
+
+def _search_by_full_sort(g: Gazetteer, words: list[str], nr: int | None, suffix: str, limit: int) -> list:
+    """The free-text rule written the slow, obvious way: every matching address, sorted, then cut."""
+    from shared.gazetteer import _fold
+
+    hits = [
+        a for a in g.adressen
+        if all(w in _fold(a.straat) or any(h.startswith(w) for h in (_fold(a.straat) + " " + _fold(a.woonplaats)).split())
+               for w in words)
+        and (nr is None or a.huisnummer == nr)
+    ]  # fmt: skip
+    if suffix:
+        hits = [a for a in hits if a.suffix == suffix] or hits
+    hits.sort(key=lambda a: (_fold(a.straat), _fold(a.woonplaats), a.huisnummer, a.suffix))
+    return hits[:limit]
+
+
+@given(
+    prefix=st.sampled_from(["k", "ke", "kerk", "mol", "da", "n", "st", "dalfsen", "ju", "wh", "v"]),
+    nr=st.sampled_from([None, 1, 3, 12]),
+    limit=st.integers(1, 12),
+)
+def test_free_text_search_stops_early_but_gives_the_same_first_hits(sample: Gazetteer, prefix, nr, limit) -> None:
+    text = prefix + (f" {nr}" if nr is not None else "")
+    assert sample.search(text, limit=limit) == _search_by_full_sort(sample, [prefix], nr, "", limit)
