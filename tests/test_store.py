@@ -338,3 +338,12 @@ def test_device_code_cannot_change_while_its_events_wait(store):
     store.mark_acked([e.event_id for e in store.events_of(m.melding_id)])
     store.set_device_code("M3")  # once the server has them, the code may change
     assert store.device_code() == "M3"
+
+
+def test_events_stranded_under_an_earlier_code_do_not_block_the_push(store):
+    store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS)
+    # A file from before the refusal: the code changed while K7's event waited.
+    store.conn.execute("UPDATE device SET device_id = 'M3' WHERE id = 1")
+    store.register(store.device_clock("u"), prefix="DLF", fields=FIELDS)
+    assert [e.device_id for e in store.unacked_events(10)] == ["M3"]  # what this token may send
+    assert store.pending_count() == 2  # the stranded one still shows as waiting

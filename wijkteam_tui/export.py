@@ -1,7 +1,8 @@
 """``wijkteam export``: the current meldingen as JSON Lines, CSV or GeoJSON.
 
-Columns are the projection's (``shared.projection.COLUMNS``) without the ``state`` JSON: every
-field, the reference, status, deadline (UTC ISO 8601) and ``event_count`` (number of history
+Columns are the projection's (``shared.projection.COLUMNS``) without the internal
+``status_timeline`` (the barometer's JSON, :data:`EXPORT_COLUMNS`), so the CSV's columns stay where
+they were before that column existed: every field, the reference, status, deadline (UTC ISO 8601) and ``event_count`` (number of history
 events). The CSV adds ``rd_x``/``rd_y`` (RD New, EPSG:28992, metres, ``shared.geo.rd_columns``)
 for the municipality's GIS. ``geojson`` writes one RFC 7946 FeatureCollection (WGS84, ``[lon, lat]``,
 ``shared.geo.melding_feature``: no melder name, phone or e-mail) of the meldingen that are not
@@ -22,6 +23,9 @@ FORMATS = ("jsonl", "csv", "geojson")
 
 #: Extra CSV columns after the projection's: the point in RD New metres (empty without a point).
 RD_COLUMNS = ("rd_x", "rd_y")
+
+#: The projection columns an export writes (internal bookkeeping left out).
+EXPORT_COLUMNS: tuple[str, ...] = tuple(c for c in LIST_COLUMNS if c != "status_timeline")
 
 
 def export(store: LocalStore, out: TextIO, fmt: str) -> int:
@@ -45,7 +49,7 @@ def export(store: LocalStore, out: TextIO, fmt: str) -> int:
     if fmt == "jsonl":
         enc = msgspec.json.Encoder()
         for row in store.iter_rows():
-            out.write(enc.encode(row).decode() + "\n")
+            out.write(enc.encode({k: row[k] for k in EXPORT_COLUMNS}).decode() + "\n")
             n += 1
     elif fmt == "geojson":
 
@@ -58,7 +62,7 @@ def export(store: LocalStore, out: TextIO, fmt: str) -> int:
         out.writelines(iter_feature_collection_json(counted()))
     else:
         writer = csv.DictWriter(
-            out, fieldnames=[*LIST_COLUMNS, *RD_COLUMNS], lineterminator="\n"
+            out, fieldnames=[*EXPORT_COLUMNS, *RD_COLUMNS], lineterminator="\n", extrasaction="ignore"
         )
         writer.writeheader()
         for row in store.iter_rows():

@@ -921,9 +921,16 @@ class LocalStore:
     # -- sync interface ---------------------------------------------------------------------------
 
     def unacked_events(self, limit: int) -> list[Event]:
-        """Up to ``limit`` events the server has not acknowledged, in ``device_seq`` order."""
+        """Up to ``limit`` of this device's events the server has not acknowledged, in ``device_seq`` order.
+
+        Only events under the current device code: the server takes events only from their own
+        device's token, so events stranded under an earlier code (a file from before
+        :meth:`set_device_code` refused such a change) must not block this device's own in a 403
+        on every round; they stay counted in :meth:`pending_count`.
+        """
         cur = self.conn.execute(
-            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE acked = 0 ORDER BY device_seq LIMIT ?",
+            f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE acked = 0"
+            " AND device_id = (SELECT device_id FROM device WHERE id = 1) ORDER BY device_seq LIMIT ?",
             (limit,),
         )
         return [_row_to_event(r) for r in cur]

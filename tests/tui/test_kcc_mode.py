@@ -156,3 +156,24 @@ async def test_kcc_screen_uses_settings_saved_while_it_is_open(app_factory, db_p
         app.config = SYNCING  # what the settings screen (F9) does on save
         assert screen.client.configured
         assert (screen.client.base_url, screen.client.token) == ("http://127.0.0.1:9", "t")
+
+
+async def test_f7_on_a_wijkuitvoerders_laptop_goes_back_with_escape(app_factory):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f7")
+        await pilot.pause()
+        assert isinstance(app.screen, KccScreen)
+        await pilot.press("escape")  # the search box has focus: back to the meldingen
+        await pilot.pause()
+        assert isinstance(app.screen, MeldingenScreen)
+
+
+async def test_escape_never_leaves_an_app_started_in_kcc_mode(app_factory):
+    app = app_factory(config=SYNCING, kcc=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, KccScreen)
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, KccScreen)

@@ -246,12 +246,17 @@ class KccScreen(Screen):
         self.query_one("#kcc-query", Input).focus()
 
     def action_back(self) -> None:
-        """From the detail back to the list; from the list to the search box. Never leaves KCC mode."""
+        """From the detail back to the list; from the list to the search box. An app started in KCC
+        mode never leaves it; on a wijkuitvoerder's laptop (F7) the search box goes back to the list
+        of meldingen."""
+        query = self.query_one("#kcc-query", Input)
         if self.has_class("-detail"):
             self._show_detail(False)
             self.query_one("#kcc-results", DataTable).focus()
+        elif not getattr(self.app, "kcc", True) and query.has_focus:
+            self.app.pop_screen()
         else:
-            self.query_one("#kcc-query", Input).focus()
+            query.focus()
 
     def action_read_only(self) -> None:
         self.notify("De KCC-modus is alleen lezen: registreren gaat via de wijkuitvoerder.", severity="warning")
