@@ -177,6 +177,7 @@ class CategoriePicker(Vertical):
 
     def on_mount(self) -> None:
         self._matches: list[Categorie] = []
+        self._browsed = False  # the highlight was moved with the arrow keys since the last typing
         self._fill("")
 
     def _fill(self, text: str) -> None:
@@ -195,6 +196,7 @@ class CategoriePicker(Vertical):
     @on(Input.Changed, "#categorie")
     def _typed(self, event: Input.Changed) -> None:
         event.stop()
+        self._browsed = False
         self._fill(event.value)
         self.add_class("-open")
 
@@ -202,6 +204,11 @@ class CategoriePicker(Vertical):
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         ol = self.query_one(OptionList)
+        if not event.value.strip() and not self._browsed:
+            # Enter on an empty field (e.g. one Enter too many) is no choice: the first category
+            # would set a wrong servicenorm and deadline. Type a word or pick with the arrow keys.
+            self.add_class("-open")
+            return
         if ol.highlighted is not None and self._matches:
             self.set_code(self._matches[ol.highlighted].code)
             self.remove_class("-open")
@@ -229,6 +236,7 @@ class CategoriePicker(Vertical):
         if not self._matches:
             return
         self.add_class("-open")
+        self._browsed = True
         current = ol.highlighted or 0
         ol.highlighted = max(0, min(len(self._matches) - 1, current + delta))
 

@@ -164,3 +164,17 @@ async def test_categorie_picker_filters_and_tab_takes_a_single_match(app_factory
         assert len(picker._matches) == 2
         await pilot.press("down", "enter")
         assert picker.code == picker._matches[1].code
+
+
+async def test_enter_on_an_empty_categorie_picks_nothing(app_factory):
+    from wijkteam_tui.widgets import CategoriePicker
+
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        app.screen.query_one("#categorie").focus()
+        picker = app.screen.query_one(CategoriePicker)
+        await pilot.press("enter")  # one Enter too many: no silent first category
+        assert picker.code is None and app.focused.id == "categorie"
+        await pilot.press("down", "enter")  # browsing with the arrows is a choice
+        assert picker.code == picker._matches[1].code
