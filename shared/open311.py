@@ -31,13 +31,14 @@ from typing import Any
 import msgspec
 
 from shared.deadlines import AMS
-from shared.enums import Kanaal, MeldingType
+from shared.enums import Kanaal, MeldingType, Status
 from shared.errors import ValidationError
 from shared.events import MeldingFields
 from shared.hlc import stamp_datetime
 from shared.model import Adres, Melder, Punt
 from shared.projection import parse_iso
 from shared.search import QueryKind, classify
+from shared.status import promise_applies
 from shared.taxonomy import Taxonomy, load_taxonomy
 from shared.validation import (
     MAX_SHORT_TEXT_LENGTH,
@@ -123,6 +124,7 @@ def service_request(
     address = ", ".join(p for p in (straat, woonplaats) if p) or None
     postcode = row.get("postcode")
     wijk = wijk_naam(row.get("wijk"))  # people read names, not codes
+    ours = promise_applies(Status(row["status"])) if row.get("status") else True
     out: dict[str, Any] = {
         "service_request_id": row["reference"],
         "status": "open" if row["is_open"] else "closed",
@@ -130,10 +132,10 @@ def service_request(
         "service_name": cat.naam if cat else None,
         "service_code": code,
         "agency_responsible": f"{agency}, wijk {wijk}" if wijk else agency,
-        "service_notice": cat.belofte if cat else None,
+        "service_notice": cat.belofte if cat and ours else None,
         "requested_datetime": iso_local(parse_iso(row["registered_at"])),
         "updated_datetime": iso_local(_updated(row)),
-        "expected_datetime": iso_local(parse_iso(row.get("deadline"))),
+        "expected_datetime": iso_local(parse_iso(row.get("deadline"))) if ours else None,
         "address": address,
         "zipcode": postcode[:4] if postcode else None,
         "lat": _public_coord(row.get("lat")),

@@ -29,6 +29,7 @@ from shared.enums import Status
 from shared.errors import ValidationError
 from shared.projection import parse_iso
 from shared.reference import normalise_reference
+from shared.status import promise_applies
 from shared.taxonomy import Taxonomy, load_taxonomy
 from shared.validation import (
     MAX_SHORT_TEXT_LENGTH,
@@ -327,7 +328,8 @@ def resident_view(row: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> R
     is_open = bool(row["is_open"])
     code = row.get("categorie")
     cat = taxonomy.get(code) if code and code in taxonomy else None
-    expected = _local(row.get("deadline"))
+    ours = promise_applies(status)
+    expected = _local(row.get("deadline")) if ours else None
     closed = None if is_open else _local(row.get("closed_at"))
     note = row.get("public_note") or None
     parts = [status_text(status)]
@@ -349,7 +351,7 @@ def resident_view(row: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> R
         categorie_naam=cat.label if cat else None,
         expected_date=expected,
         closed_date=closed,
-        belofte=cat.belofte if cat else None,
+        belofte=cat.belofte if cat and ours else None,
         public_note=note,
         straat=row.get("straat") or None,
         woonplaats=row.get("woonplaats") or None,

@@ -55,3 +55,12 @@ def check_transition(current: Status, new: Status, note: str | None) -> None:
 def is_open(status: Status) -> bool:
     """True when the public view shows the melding as open."""
     return status not in CLOSED
+
+
+def promise_applies(status: Status) -> bool:
+    """Whether the municipality's service promise (belofte) and deadline still speak for the melding.
+
+    Not for a melding passed on to another organisation (``doorgezet``): they handle it on their
+    terms, so public answers (status look-up, Open311) show neither our promise nor our date.
+    """
+    return status != S.DOORGEZET

@@ -50,7 +50,7 @@ from sync_server.store import ServerStore
 #: Roles whose token may create requests (the api_key).
 WRITE_ROLES = (Role.WIJKUITVOERDER, Role.ADMIN)
 _COLUMNS = (
-    "reference", "is_open", "categorie", "wijk", "registered_at", "updated_hlc", "deadline", "public_note",
+    "reference", "status", "is_open", "categorie", "wijk", "registered_at", "updated_hlc", "deadline", "public_note",
     "straat", "woonplaats", "postcode", "lat", "lon",
 )  # fmt: skip
 _SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM meldingen"

@@ -62,3 +62,22 @@ def test_rate_limited_per_client(kcc_client: TestClient, kcc_server: KccServer) 
     from tests.kcc.conftest import bearer
 
     assert kcc_client.get("/api/v1/kcc/search", params={"q": ref}, headers=bearer(kcc_server.tokens["kcc"])).status_code == 200
+
+
+def test_doorgezet_shows_neither_our_promise_nor_our_date(kcc_client: TestClient, kcc_server: KccServer) -> None:
+    from datetime import timedelta
+
+    from shared.deadlines import utcnow
+    from shared.enums import Status
+    from tests.kcc.helpers import make
+
+    events, state, _ = make(
+        31, registered_at=utcnow() - timedelta(days=1), categorie="verlichting/lantaarnpaal",
+        status=[(Status.DOORGEZET, "Doorgezet naar gemeente Zwolle: buiten de gemeente.")],
+    )  # fmt: skip
+    kcc_server.store.ingest(events)
+    body = kcc_client.get(f"/api/v1/public/status/{state.reference}").json()
+    assert body["status"] == "doorgezet" and "belofte" not in body and "expected_date" not in body
+    assert "binnen 5 werkdagen" not in body["message"]
+    open311 = kcc_client.get(f"/open311/v2/requests/{state.reference}.json").json()[0]
+    assert "service_notice" not in open311 and "expected_datetime" not in open311
