@@ -115,8 +115,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         except SyncError as exc:
             return _fail(f"Synchroniseren mislukt: {exc.message}")
         print(
-            f"Gesynchroniseerd: {result.pushed} gebeurtenissen verstuurd, {result.pulled} ontvangen; "
-            f"{store.pending_count()} wachten nog."
+            f"Gesynchroniseerd: {result.pushed} {'gebeurtenis' if result.pushed == 1 else 'gebeurtenissen'} "
+            f"verstuurd, {result.pulled} ontvangen; {store.pending_count()} "
+            f"{'wacht' if store.pending_count() == 1 else 'wachten'} nog."
         )
         if result.gazetteer:
             print(result.gazetteer)

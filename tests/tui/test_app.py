@@ -50,6 +50,7 @@ async def test_settings_validate_and_save(app_factory, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f9")
         assert isinstance(app.screen, SettingsScreen)
+        assert app.focused is app.screen.query_one("#server_url", Input)  # typing starts at once
         app.screen.query_one("#server_url", Input).value = "ftp://x"
         app.screen.query_one("#device_code", Input).value = "UUU"
         await pilot.press("ctrl+s")

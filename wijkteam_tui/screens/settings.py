@@ -68,6 +68,10 @@ class SettingsScreen(Screen):
             yield Label("", id="settings-error", classes="store-error")
         yield Footer()
 
+    def on_mount(self) -> None:
+        # Typing starts in the first field: nothing typed before a Tab is lost.
+        self.query_one(f"#{self.FIELDS[0][0]}", Input).focus()
+
     def action_save(self) -> None:
         vals = {k: self.query_one(f"#{k}", Input).value for k, _, _ in self.FIELDS}
         out: dict = {}
