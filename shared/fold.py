@@ -216,3 +216,35 @@ def _scrub_personal_data(m: Melding) -> None:
     m.conflicts = [
         msgspec.structs.replace(c, loser_value={"anoniem": True}) if c.field == "melder" else c for c in m.conflicts
     ]
+
+
+def conflict_notes(m: Melding) -> dict[str, str]:
+    """Per history event (event_id), the Dutch note that explains a conflict it lost, so a detail view
+    can show the overwritten value next to that history line (DESIGN.md: "the losing value stays
+    visible in the history").
+
+    A write that lost to a concurrent write of the same field gets "overschreven door een
+    gelijktijdige wijziging; was: …" with its value; an edit made to a copy that was already deleted
+    gets "gemaakt op een al verwijderde melding".
+    """
+    notes: dict[str, list[str]] = {}
+    for c in m.conflicts:
+        if c.field == "_deleted":
+            notes.setdefault(c.loser_event, []).append("gemaakt op een al verwijderde melding")
+            continue
+        label = _FIELD_LABELS.get(c.field, c.field)
+        notes.setdefault(c.loser_event, []).append(
+            f"{label} overschreven door een gelijktijdige wijziging; was: {_value_text(c.loser_value)}"
+        )
+    return {event_id: "; ".join(texts) for event_id, texts in notes.items()}
+
+
+def _value_text(value: Any, limit: int = 120) -> str:
+    """A stored field value as short Dutch text: ``(leeg)``, the text itself, or a struct's parts."""
+    if value is None or value == "":
+        return "(leeg)"
+    if isinstance(value, dict):
+        text = " ".join(str(v) for v in value.values() if v not in (None, "", False))
+    else:
+        text = str(value)
+    return f"«{text[: limit - 1]}…»" if len(text) > limit else f"«{text}»"

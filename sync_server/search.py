@@ -34,6 +34,7 @@ from typing import Any
 import msgspec
 
 from shared.enums import Status
+from shared.fold import conflict_notes
 from shared.model import Adres, Melding
 from shared.search import (
     KccQuery,
@@ -273,6 +274,7 @@ def detail(row: Mapping[str, Any], m: Melding, taxonomy: Taxonomy | None = None)
     Includes the reporter's contact details (personal data): the caller must audit the read.
     """
     taxonomy = taxonomy or load_taxonomy()
+    lost = conflict_notes(m)  # the overwritten values, next to the history line that wrote them
     melder = None
     if m.melder is not None:
         melder = MelderView(
@@ -295,7 +297,10 @@ def detail(row: Mapping[str, Any], m: Melding, taxonomy: Taxonomy | None = None)
             {"at": t.at.isoformat(), "user": t.user, "kanaal": t.kanaal.value, "tekst": t.tekst, "bereikt": t.bereikt}
             for t in m.terugkoppelingen
         ],
-        history=[HistoryLine(h.at.isoformat(), h.user, h.type, h.summary) for h in m.history],
+        history=[
+            HistoryLine(h.at.isoformat(), h.user, h.type, h.summary + (f" — {lost[h.event_id]}" if h.event_id in lost else ""))
+            for h in m.history
+        ],
     )
 
 

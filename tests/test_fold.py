@@ -27,7 +27,7 @@ from shared.events import (
     to_payload,
     validate_event,
 )
-from shared.fold import fold, ordered
+from shared.fold import conflict_notes, fold, ordered
 from shared.hlc import pack
 from shared.model import Adres, Melder
 
@@ -150,6 +150,10 @@ def test_concurrent_edits_of_one_field_flag_a_conflict_and_keep_the_loser():
     assert conflict.loser_value == "van laptop K7"
     # The losing value also stays visible in the history.
     assert {"omschrijving": "van laptop K7"} == next(h.details["fields"] for h in m.history if h.event_id == "e-a")
+    # ... and detail views say so next to the line that wrote it.
+    assert conflict_notes(m) == {
+        "e-a": "omschrijving overschreven door een gelijktijdige wijziging; was: «van laptop K7»"
+    }
 
 
 def test_same_hlc_tie_is_broken_by_device_id_everywhere():

@@ -232,3 +232,26 @@ async def test_edit_makes_an_event_per_change(app_factory, db_path):
         "fields_changed",
     ]
     store.close()
+
+
+async def test_detail_shows_the_value_a_concurrent_edit_overwrote(app_factory, db_path):
+    from shared import commands
+    from shared.events import MeldingFields
+    from wijkteam_tui.screens.detail import DetailScreen
+    from wijkteam_tui.store import LocalStore
+
+    with LocalStore(db_path) as store:
+        store.set_device_code("K7")
+        m = store.register(store.device_clock("piet"), prefix="DLF", fields=MeldingFields(omschrijving="Tegel los"))
+        # Two laptops edit the same field from the same version: the later write wins, the other is kept.
+        for device, text in (("K7", "Tegel los bij de ingang"), ("M2", "Twee tegels los")):
+            dev = commands.DeviceClock(device, "piet", hlc=store.device_clock("piet").hlc)
+            store.append(commands.edit(dev, m, {"omschrijving": text}), dev)
+        winner = store.get(m.melding_id).omschrijving
+    loser = ({"Tegel los bij de ingang", "Twee tegels los"} - {winner}).pop()
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(DetailScreen(m.melding_id))
+        await pilot.pause()
+        history = rendered(app.screen.query_one("#detail-history"))
+        assert f"overschreven door een gelijktijdige wijziging; was: «{loser}»" in history

@@ -18,6 +18,7 @@ from shared import commands
 from shared.deadlines import local_date
 from shared.enums import Status
 from shared.errors import ValidationError
+from shared.fold import conflict_notes
 from shared.model import Melding
 from shared.status import allowed_next
 from shared.validation import format_phone
@@ -134,7 +135,7 @@ class DetailScreen(Screen):
             rows.append(
                 (
                     "Conflicten",
-                    f"{len(m.conflicts)} gelijktijdige wijziging(en); zie historie",
+                    f"{len(m.conflicts)} gelijktijdige wijziging(en); de overschreven waarde staat in de historie",
                 )
             )
         for k, v in rows:
@@ -191,10 +192,12 @@ class DetailScreen(Screen):
         t.add_column("Apparaat", no_wrap=True)
         t.add_column("Door", no_wrap=True)
         t.add_column("Gebeurtenis", ratio=1)
+        lost = conflict_notes(m)
         for h in m.history:
-            t.add_row(
-                Text(date_time(h.at)), Text(h.device_id), Text(h.user), Text(h.summary)
-            )
+            what = Text(h.summary)
+            if h.event_id in lost:
+                what.append(f" — {lost[h.event_id]}", style="yellow")
+            t.add_row(Text(date_time(h.at)), Text(h.device_id), Text(h.user), what)
         return t
 
     # -- actions ----------------------------------------------------------------------------------
