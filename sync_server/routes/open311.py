@@ -31,7 +31,8 @@ from shared.commands import register
 from shared.deadlines import local_date
 from shared.enums import MeldingType, Role
 from shared.errors import ValidationError
-from shared.events import Event
+from shared.events import Event, MeldingFields
+from shared.model import Adres, Punt
 from shared.open311 import (
     MAX_REQUESTS,
     error,
@@ -43,6 +44,7 @@ from shared.open311 import (
 from shared.projection import iso
 from shared.reference import normalise_reference
 from shared.taxonomy import load_taxonomy
+from shared.wijken import load_wijken
 from sync_server.auth import PUBLIC_OPT, bearer_token
 from sync_server.settings import Settings
 from sync_server.store import ServerStore
@@ -182,6 +184,7 @@ async def create_request(request: Request[Any, Any, Any], store: ServerStore, se
         raise Open311Error(403, f"De rol {info.role.value} mag geen meldingen indienen; nodig: wijkuitvoerder of admin.")
     taxonomy = load_taxonomy()
     fields = fields_from_post(params, taxonomy)
+    fields = _with_wijk(fields)
     prefix = settings.prefix
 
     def build(dev: Any, next_counter: Any) -> list[Event]:
@@ -193,6 +196,23 @@ async def create_request(request: Request[Any, Any, Any], store: ServerStore, se
     reference = events[0].payload["reference"]
     cat = taxonomy.get(fields.categorie)
     return [{"service_request_id": reference, "service_notice": cat.belofte, "account_id": None}]
+
+
+def _with_wijk(fields: MeldingFields) -> MeldingFields:
+    """The wijk the location decides (``shared.wijken``), as the intake fills it in.
+
+    Raises:
+        Open311Error: 400 when the location lies outside every municipality served: the website
+            should send the resident to the right municipality, nothing is stored.
+    """
+    if fields.wijk not in (msgspec.UNSET, None):
+        return fields
+    adres = fields.adres if isinstance(fields.adres, Adres) else None
+    punt = fields.punt if isinstance(fields.punt, Punt) else None
+    bepaling = load_wijken().resolve(adres, punt)
+    if bepaling.status == "buiten":
+        raise Open311Error(400, f"{bepaling.message} Meld dit bij de gemeente waar de locatie ligt.")
+    return msgspec.structs.replace(fields, wijk=bepaling.wijk) if bepaling.wijk else fields
 
 
 open311_router = Router(

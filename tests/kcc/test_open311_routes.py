@@ -145,6 +145,7 @@ def test_post_creates_melding_on_server_device(kcc_client: TestClient, kcc_serve
     assert m.kanaal == Kanaal.WEBSITE and m.device_id == SERVER_DEVICE
     assert m.melder.naam == "Anna Bos" and m.melder.telefoon == "+31687654321"
     assert m.servicenorm == load_taxonomy().get("verlichting/lantaarnpaal").servicenorm and m.deadline
+    assert m.wijk  # decided by the location, as the intake does (shared.wijken)
     events = kcc_server.store.events_of(row[0])
     assert [e.type for e in events] == ["created"] and events[0].device_id == SERVER_DEVICE
     pulled = kcc_client.get(
@@ -196,6 +197,7 @@ def test_post_api_key_roles(kcc_client: TestClient, kcc_server: KccServer, key: 
         {"service_code": "bestaat/niet", "lat": "52.5", "long": "6.26", "description": "x"},
         {"service_code": "groen/boom", "description": "x"},
         {"service_code": "groen/boom", "lat": "48.8", "long": "2.35", "description": "Parijs"},
+        {"service_code": "groen/boom", "lat": "52.5125", "long": "6.0944", "description": "Zwolle: buiten de gemeente"},
         {"service_code": "groen/boom", "lat": "52.5", "long": "6.26"},
         {"service_code": "groen/boom", "lat": "52.5", "long": "6.26", "description": "x", "phone": "12"},
     ],
