@@ -841,7 +841,9 @@ class MeldingForm(Vertical):
             self._info("wijk", None)
             return
         if self.query_one(WijkPicker).by_hand:
-            self._info("wijk", b.message if b.status == "buiten" else None)
+            # Saving asks nothing then (the wijk picked places it inside), so no call to confirm.
+            note = "Met de hand gekozen; volgens de wijkindeling ligt de locatie buiten de gemeente."
+            self._info("wijk", note if b.status == "buiten" else None)
         elif b.status == "wijk":
             # A made-up sample configuration is labelled as such (docs/location.md).
             sample = "; voorbeeldindeling" if self.wijken.sample else ""

@@ -511,6 +511,8 @@ async def test_outside_with_a_wijk_picked_by_hand_asks_nothing(location_app, db_
         await pilot.press("enter", *"dalf", "enter")
         await pilot.pause()
         assert app.screen.query_one(WijkPicker).value == "dalfsen"
+        info = shown(app.screen.query_one("#info-wijk", FieldInfo))
+        assert "Met de hand gekozen" in info and BUITEN_GEMEENTE not in info  # nothing left to confirm
         app.screen.query_one("#categorie", Input).focus()
         await finish_and_save(pilot)
         assert isinstance(app.screen, SavedModal)
