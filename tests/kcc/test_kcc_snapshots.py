@@ -83,3 +83,11 @@ def test_kcc_screen(snap_compare, tmp_path, monkeypatch, view: str) -> None:
             await pilot.pause()
 
     assert snap_compare(app(tmp_path, monkeypatch), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_long_addresses_are_cut_so_the_expected_date_stays_visible() -> None:
+    from wijkteam_tui.screens.kcc import _cut
+
+    long = "Burgemeester van Roijensingel 112 bis, 7721 EJ Dalfsen"
+    assert _cut(long, 34) == long[:33] + "…" and len(_cut(long, 34)) == 34
+    assert _cut("Kerkstraat 12 A, Dalfsen", 34) == "Kerkstraat 12 A, Dalfsen"

@@ -294,7 +294,9 @@ class KccScreen(Screen):
             table.add_row(
                 Text(hit["reference"]),
                 _open_text(hit) + Text(f" · {hit['status_label']}"),
-                Text(hit.get("adres") or "—"),
+                # Cut long addresses so the expected date stays on screen at 120 columns (the
+                # detail shows the whole address).
+                Text(_cut(hit.get("adres") or "—", 34)),
                 Text(categorie_short(hit.get("categorie")) or "—"),
                 Text(short_date(hit["registered_at"])),
                 Text(_expected(hit)),
@@ -369,6 +371,11 @@ def render_detail(d: dict[str, Any]) -> Group:
     for h in d.get("history", []):
         history.add_row(Text(date_time(h["at"])), Text(f"{h['summary']} ({h['user']})"))
     return Group(head, Text(""), fields, Text(""), tell, Text(""), Text("Historie", style="bold"), history)
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, with ``…`` when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def dutch_date_text(day: str | None) -> str:
