@@ -55,11 +55,11 @@ SUGGEST_MIN_LOCAL = 2
 SUGGEST_MIN_ONLINE = 3
 
 
-def adres_key(adres: Adres) -> tuple[str | None, int | None, str, str]:
+def adres_key(adres: Adres) -> tuple[str | None, int | None, str]:
     """What makes two addresses the same BAG nummeraanduiding for de-duplication: postcode,
-    huisnummer, and huisletter + toevoeging compared ignoring case and separators."""
-    return (adres.postcode, adres.huisnummer, (adres.huisletter or "").upper(),
-            "".join(ch for ch in (adres.huisnummertoevoeging or "").upper() if ch.isalnum()))
+    huisnummer, and huisletter + toevoeging compared as the gazetteer does
+    (``shared.gazetteer.number_suffix``: no case, no separators)."""
+    return (adres.postcode, adres.huisnummer, number_suffix(adres.huisletter, adres.huisnummertoevoeging))
 
 
 class Zoekresultaat(msgspec.Struct, frozen=True):
