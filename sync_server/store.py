@@ -46,7 +46,7 @@ from shared.events import Event
 from shared.fold import fold
 from shared.hlc import HLC, wall_ms
 from shared.model import Melding
-from shared.projection import COLUMNS, projection_row
+from shared.projection import COLUMNS, needs_timeline, projection_row
 from shared.protocol import PulledEvent
 from shared.reference import DEVICE_CODE_WIDTH, device_code
 from sync_server.reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
@@ -389,10 +389,10 @@ class ServerStore:
             c.execute("ALTER TABLE meldingen ADD COLUMN status_timeline TEXT")
         if "state" in cols:
             c.execute("ALTER TABLE meldingen DROP COLUMN state")
-        return [r[0] for r in c.execute(
-            "SELECT melding_id FROM meldingen WHERE first_closed_at IS NOT NULL AND first_closed_at != '' "
-            "AND (COALESCE(reopen_count, 0) > 0 OR closed_at IS NULL OR closed_at != first_closed_at)"
-        )]
+        rows = c.execute(
+            "SELECT melding_id, first_closed_at, closed_at, reopen_count FROM meldingen WHERE first_closed_at IS NOT NULL"
+        )
+        return [mid for mid, first, closed, reopens in rows if needs_timeline(first, closed, reopens)]
 
     def log_id(self) -> int:
         """The identity of this event log (a random positive integer, kept in ``server_state``).
