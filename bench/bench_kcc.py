@@ -45,7 +45,7 @@ from shared.status import is_open
 from shared.taxonomy import load_taxonomy
 from sync_server import search as kcc
 from sync_server.clashes import the_one
-from sync_server.store import ServerStore
+from sync_server.store import ServerStore, now_iso
 
 FIRST = ["Jan", "Piet", "Kees", "Anna", "Els", "Marieke", "Henk", "Fatima", "Mohamed", "Sanne", "Lotte", "Gerrit",
          "Willem", "Ingrid", "Bram", "Daan", "Emma", "Sophie", "Thijs", "Lisa", "Ruud", "Joke", "Ahmet", "Yvonne"]
@@ -114,7 +114,7 @@ def store_events_of(store: ServerStore, melding_ids: list[str]) -> None:
     for mid in melding_ids:
         for e in template_events():
             rows.append((new_id(), mid, e.device_id, e.device_seq, e.hlc, e.type,
-                         msgspec.json.encode(e.payload).decode(), e.user, e.prev, e.schema, iso(datetime.now(UTC)), "bench"))
+                         msgspec.json.encode(e.payload).decode(), e.user, e.prev, e.schema, now_iso(), "bench"))
     with store.write() as w:
         w.executemany(
             'INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, payload, "user", prev, "schema",'

@@ -19,9 +19,6 @@ from typing import Any
 
 from shared.projection import COLUMNS
 
-#: Projection columns read for a look-up.
-_COLUMNS = tuple(COLUMNS)
-
 #: What the resident is told when their reference belongs to more than one melding.
 PUBLIC_CLASH_MESSAGE = (
     "Dit nummer hoort bij meer dan één melding; wij kunnen de status daarom niet tonen. "
@@ -53,12 +50,12 @@ def holders(c: sqlite3.Connection, reference: str) -> list[dict[str, Any]]:
 
     Uses the ``meldingen_reference`` index; usually one row, none for an unknown reference.
     """
-    cols = ", ".join(_COLUMNS)
+    cols = ", ".join(COLUMNS)
     cur = c.execute(
         f"SELECT {cols} FROM meldingen WHERE reference = ? AND deleted = 0 ORDER BY registered_at DESC, melding_id",
         (reference,),
     )
-    return [dict(zip(_COLUMNS, r, strict=True)) for r in cur]
+    return [dict(zip(COLUMNS, r, strict=True)) for r in cur]
 
 
 def the_one(c: sqlite3.Connection, reference: str, melding_id: str | None = None) -> dict[str, Any] | None:
