@@ -37,10 +37,10 @@ from shared.barometer import parse_period, vocabularies
 from shared.deadlines import AMS, deadline
 from shared.projection import COLUMNS, encode_timeline, iso
 from shared.taxonomy import load_taxonomy
-from sync_server.reports.cli import DEFAULT_GROUP_BY
-from sync_server.reports.render import render
-from sync_server.reports.sql import _use_index, build_report, open_readonly
-from sync_server.reports.summary import TABLE, ensure_summary, has_summary
+from sync_server.report_cli import DEFAULT_GROUP_BY
+from wijkteam_reports.render import render
+from wijkteam_reports.sql import _use_index, build_report, open_readonly
+from wijkteam_reports.summary import TABLE, ensure_summary, has_summary
 
 TARGET_S = 2.0
 

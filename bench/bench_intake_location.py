@@ -34,7 +34,7 @@ from shared.gazetteer import load_sample_gazetteer
 from shared.wijken import load_wijken
 from wijkteam_tui.demo import fill_demo
 from wijkteam_tui.location.nearby_query import nearby_candidates
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:

@@ -40,7 +40,7 @@ from shared.enums import Role, Status
 from shared.events import Event, MeldingFields
 from shared.protocol import MAX_PULL_LIMIT, PullResponse
 from sync_server.store import ServerStore, now_iso
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import sync_once
 
 _json = msgspec.json.Encoder()
@@ -122,7 +122,7 @@ class OneByOneStore(LocalStore):
     written with its own upsert, rowid look-up and FTS delete + insert (4+ statements per melding)."""
 
     def apply_remote(self, events: list[Event], next_after: int) -> None:
-        from wijkteam_tui.store import _EVENT_COLUMNS, _event_values
+        from wijkteam_store.local import _EVENT_COLUMNS, _event_values
 
         with self.transaction():
             ids = [e.event_id for e in events]
@@ -194,7 +194,7 @@ def rss_mb_of_pull(url: str, token: str, db: Path) -> float:
     code = (
         "import sys\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from wijkteam_tui.store import LocalStore\n"
+        "from wijkteam_store.local import LocalStore\n"
         "from wijkteam_tui.sync_client import sync_once\n"
         f"s = LocalStore({str(db)!r}); s.set_device_code('ZY')\n"
         f"r = sync_once(s, {url!r}, {token!r})\n"

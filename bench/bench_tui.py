@@ -38,7 +38,7 @@ from wijkteam_tui.app import make_app
 from wijkteam_tui.config import Config
 from wijkteam_tui.demo import fill_demo
 from wijkteam_tui.screens.meldingen import PAGE_SIZE
-from wijkteam_tui.store import COUNT_CAP, LocalStore
+from wijkteam_store.local import COUNT_CAP, LocalStore
 
 
 def pct(values: list[float], p: float) -> float:

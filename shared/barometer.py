@@ -2,7 +2,7 @@
 
 Pure functions over compact rows built from the projection table ``meldingen``
 (``shared.projection.COLUMNS``); no database access here. The report layer
-(``sync_server.reports.sql``) reads the rows with SQL; :func:`barometer_row` and
+(``wijkteam_reports.sql``) reads the rows with SQL; :func:`barometer_row` and
 :func:`backlog_row` are the reference conversions of one projection row and define the meaning of
 every field. The rules, each documented in docs/barometer.md:
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from shared.enums import Role
 from sync_server import audit, gazetteer_cli
-from sync_server.reports import cli as report_cli
+from sync_server import report_cli
 from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, default_db_path
 from sync_server.store import ServerStore, StoreError
 

@@ -15,7 +15,7 @@ Tables (DESIGN.md, "Sync protocol" and "Storage"):
   in the same transaction as the events; ``meldingen_fts`` (FTS5, rowid = ``meldingen.rowid``) over
   reference, omschrijving, address and melder name, kept by triggers.
 * ``barometer_rows``: the barometer's narrow summary of each projection row that counts, written with
-  the projection (``sync_server.reports.summary``; filled from the projection on upgrade).
+  the projection (``wijkteam_reports.summary``; filled from the projection on upgrade).
 * ``users`` (name, role, sha256 of the token, device code), ``devices`` (each device code issued once;
   ``"00"`` is the server's own), ``reference_clashes``, ``audit``, ``server_state`` (schema version,
   the server's HLC, the server device's counters).
@@ -49,10 +49,10 @@ from shared.model import Melding
 from shared.projection import COLUMNS, needs_timeline, projection_row
 from shared.protocol import PulledEvent
 from shared.reference import DEVICE_CODE_WIDTH, device_code
-from sync_server.reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
+from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
 
 #: Version of this database layout; a database written by newer software is refused at open.
-#: 2: the barometer summary table ``barometer_rows`` (``sync_server.reports.summary``), kept with the
+#: 2: the barometer summary table ``barometer_rows`` (``wijkteam_reports.summary``), kept with the
 #: projection; an older server would leave it stale, so it must refuse such a database.
 #: 3: the projection's ``state`` column (the whole melding as JSON) is gone; detail views fold the
 #: melding's events, and the barometer reads the new ``status_timeline`` column.

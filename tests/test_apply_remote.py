@@ -19,7 +19,7 @@ from shared.events import Event, MeldingFields
 from shared.fold import fold
 from shared.model import Adres, Melder
 from shared.projection import COLUMNS
-from wijkteam_tui.store import (
+from wijkteam_store.local import (
     _EVENT_COLUMNS,
     LocalStore,
     StoreError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shared.enums import Kanaal, MeldingType, VierB
 from shared.events import MeldingFields
 from shared.reference import counter_of
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 
 def _fields(text: str) -> MeldingFields:

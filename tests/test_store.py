@@ -13,7 +13,7 @@ from shared.events import MeldingFields
 from shared.fold import fold
 from shared.model import Adres, Melder
 from shared.projection import COLUMNS, projection_row
-from wijkteam_tui.store import (
+from wijkteam_store.local import (
     SCHEMA_VERSION,
     LocalStore,
     NoDeviceCode,
@@ -234,7 +234,7 @@ def test_remote_event_before_its_creation(store, tmp_path):
 
 
 def test_migration_2_rekeys_rows_by_registration_time(tmp_path):
-    from wijkteam_tui.store import sort_key
+    from wijkteam_store.local import sort_key
 
     path = tmp_path / "old.sqlite"
     s = LocalStore(path)

@@ -31,7 +31,7 @@ from textual.worker import Worker, get_current_worker
 
 from shared.deadlines import local_date, utcnow
 from wijkteam_tui.config import Config
-from wijkteam_tui.store import LocalStore, StoreError
+from wijkteam_store.local import LocalStore, StoreError
 from wijkteam_tui.threads import to_ui
 from wijkteam_tui.widgets import AddressLookup
 

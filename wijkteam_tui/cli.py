@@ -18,7 +18,7 @@ import msgspec
 
 from shared.errors import ValidationError
 from wijkteam_tui.config import Config, data_dir, load_config
-from wijkteam_tui.store import LocalStore, StoreError
+from wijkteam_store.local import LocalStore, StoreError
 
 #: Sample meldingen put in the demo database on its first start.
 DEMO_COUNT = 2000

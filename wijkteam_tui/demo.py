@@ -28,7 +28,7 @@ from shared.hlc import HLC
 from shared.model import Adres, Melder, Melding, Punt
 from shared.taxonomy import load_taxonomy
 from shared.wijken import load_wijken
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 #: Device codes of the simulated laptops; the demo database's own laptop is the first.
 DEMO_DEVICES: tuple[str, ...] = ("K7", "M3", "R9", "T2")

@@ -17,7 +17,7 @@ from typing import TextIO
 import msgspec
 
 from shared.geo import iter_feature_collection_json, rd_columns
-from wijkteam_tui.store import LIST_COLUMNS, LocalStore
+from wijkteam_store.local import LIST_COLUMNS, LocalStore
 
 FORMATS = ("jsonl", "csv", "geojson")
 

@@ -1,7 +1,7 @@
 """The laptop's side of sync: one round of push-then-pull against ``wijkteam-server``.
 
 :func:`sync_once` is what ``wijkteam sync`` and the TUI's sync worker call. It drives the laptop's
-``LocalStore`` through exactly these methods (``wijkteam_tui.store``):
+``LocalStore`` through exactly these methods (``wijkteam_store.local``):
 
 * ``unacked_events(limit) -> list[Event]``: local events the server has not acknowledged, device_seq order;
 * ``mark_acked(event_ids)``; ``pending_count() -> int``;
@@ -62,7 +62,7 @@ from shared.protocol import (
     PushRequest,
     PushResponse,
 )
-from wijkteam_tui.store import StoreError
+from wijkteam_store.local import StoreError
 
 MSGPACK = "application/msgpack"
 #: Events per push request (the server accepts up to ``shared.protocol.MAX_PUSH_EVENTS``).
@@ -84,7 +84,7 @@ _pull_dec = msgspec.msgpack.Decoder(PullResponse)
 
 
 class SyncStore(Protocol):
-    """What :func:`sync_once` needs of the laptop's store (``wijkteam_tui.store.LocalStore``)."""
+    """What :func:`sync_once` needs of the laptop's store (``wijkteam_store.local.LocalStore``)."""
 
     def unacked_events(self, limit: int) -> list[Event]: ...
     def mark_acked(self, event_ids: list[str]) -> None: ...

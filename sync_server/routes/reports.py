@@ -48,8 +48,8 @@ def barometer_report(
     fmt: Annotated[str, QueryParameter(query="format", description="json, md, csv, xlsx of html")] = "json",
 ) -> BarometerReport | Response:
     """The barometer report of a period over the server's meldingen (see docs/barometer.md)."""
-    from sync_server.reports.render import render
-    from sync_server.reports.sql import build_report
+    from wijkteam_reports.render import render
+    from wijkteam_reports.sql import build_report
 
     if period and (date_from or date_to):
         raise ValidationError("period", "Geef period óf from en to, niet allebei.")

@@ -110,7 +110,7 @@ def make_db(rows: list[dict[str, Any]], path: str = ":memory:") -> sqlite3.Conne
 def make_summary_db(rows: list[dict[str, Any]]) -> sqlite3.Connection:
     """As :func:`make_db`, plus the server's summary table ``barometer_rows`` filled from the rows
     the way a server store's upgrade fills it."""
-    from sync_server.reports.summary import ensure_summary
+    from wijkteam_reports.summary import ensure_summary
 
     conn = make_db(rows)
     ensure_summary(conn, 0)

@@ -20,8 +20,8 @@ from shared.barometer import (
 from shared.commands import delete
 from shared.enums import Status, VierB
 from shared.errors import ValidationError
-from sync_server.reports.render import to_markdown
-from sync_server.reports.sql import build_report
+from wijkteam_reports.render import to_markdown
+from wijkteam_reports.sql import build_report
 
 from .helpers import World, make_db, utc
 

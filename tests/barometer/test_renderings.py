@@ -15,7 +15,7 @@ from shared.enums import Kanaal, Role, Status, VierB
 from shared.projection import COLUMNS
 from sync_server.app import create_app
 from sync_server.cli import main as server_main
-from sync_server.reports.render import KEY_COLUMNS, to_html
+from wijkteam_reports.render import KEY_COLUMNS, to_html
 from sync_server.settings import Settings
 from sync_server.store import ServerStore
 
@@ -205,7 +205,7 @@ def test_group_label_is_escaped_in_html():
     w = World()
     w.melding("2025-03-03 09:00", wijk="<script>alert(1)</script>")
     from shared.barometer import parse_period
-    from sync_server.reports.sql import build_report
+    from wijkteam_reports.sql import build_report
 
     r = build_report(make_db(w.rows()), parse_period("2025-03"), as_of=utc("2025-04-10 00:00"), group_by=["wijk"])
     html = to_html(r)

@@ -11,7 +11,7 @@ from textual.app import App
 from textual.widgets import DataTable, Input, Label
 
 from shared.barometer import parse_period
-from sync_server.reports.sql import build_report
+from wijkteam_reports.sql import build_report
 from wijkteam_tui.screens.report import ReportScreen, ServerUnavailable
 
 from .helpers import make_db

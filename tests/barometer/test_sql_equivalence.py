@@ -13,7 +13,7 @@ import pytest
 from shared.barometer import compute_from_projection, parse_period, vocabularies
 from shared.deadlines import deadline, local_date
 from shared.projection import COLUMNS, iso
-from sync_server.reports.sql import build_report
+from wijkteam_reports.sql import build_report
 
 from .helpers import make_db, make_summary_db
 

@@ -17,8 +17,8 @@ from shared.barometer import (
 )
 from shared.commands import delete
 from shared.enums import Status
-from sync_server.reports.sql import build_report
-from sync_server.reports.summary import SUMMARY_VERSION, TABLE
+from wijkteam_reports.sql import build_report
+from wijkteam_reports.summary import SUMMARY_VERSION, TABLE
 from sync_server.store import STORE_SCHEMA_VERSION, ServerStore
 
 from .helpers import World
@@ -151,7 +151,7 @@ def test_upgrade_from_schema_2_drops_state_and_fills_the_status_timeline(tmp_pat
 def test_rows_written_around_the_store_are_not_missed(tmp_path):
     """A projection row written without the store (a repair script, a test fixture) marks the summary
     stale: reports read the projection until the store, when next opened, brings the summary up to date."""
-    from sync_server.reports.summary import summary_ready
+    from wijkteam_reports.summary import summary_ready
 
     path = tmp_path / "server.sqlite3"
     store = ServerStore(path)

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

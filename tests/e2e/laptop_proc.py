@@ -16,7 +16,7 @@ import signal
 import sys
 
 from shared.events import Event
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import describe, sync_once
 
 

@@ -124,7 +124,7 @@ def test_link_duplicate_cancels_and_links_and_the_original_stays_open() -> None:
 
 def test_nearby_query_on_a_real_laptop_store_and_linking(tmp_path) -> None:
     from wijkteam_tui.location.nearby_query import nearby_candidates
-    from wijkteam_tui.store import LocalStore
+    from wijkteam_store.local import LocalStore
 
     with LocalStore(tmp_path / "w.sqlite") as store:
         store.set_device_code("K7")

@@ -20,7 +20,7 @@ from wijkteam_tui.location.widgets import (
     make_address_lookup,
 )
 from wijkteam_tui.screens.intake import IntakeScreen
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 NOW = datetime(2026, 4, 24, 8, 15, tzinfo=UTC)
 SIZE = (120, 50)

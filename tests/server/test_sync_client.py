@@ -10,7 +10,7 @@ import pytest
 
 from shared.events import MeldingFields
 from shared.protocol import PullResponse
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import SyncError, describe, sync_once
 
 
@@ -104,7 +104,7 @@ def test_server_address_without_scheme_is_explained(laptop: LocalStore) -> None:
 
 
 def test_local_store_failure_becomes_a_sync_error(laptop: LocalStore) -> None:
-    from wijkteam_tui.store import StoreError
+    from wijkteam_store.local import StoreError
 
     class Broken:
         def __getattr__(self, name: str) -> object:

@@ -15,7 +15,7 @@ from shared import commands
 from shared.events import Event, MeldingFields
 from shared.hlc import pack, wall_ms
 from shared.protocol import PulledEvent, PullResponse
-from wijkteam_tui.store import LocalStore, StoreError
+from wijkteam_store.local import LocalStore, StoreError
 from wijkteam_tui.sync_client import SyncError, sync_once
 
 PAGE = 3

@@ -27,7 +27,7 @@ from sync_server.app import create_app
 from sync_server.settings import Settings
 from sync_server.store import ServerStore
 from tests.e2e.replicas import assert_replicas_equal
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import SyncError, sync_once
 
 LAPTOPS = 3

@@ -230,7 +230,7 @@ async def test_settings_keep_the_device_code_while_its_events_wait(app_factory, 
 async def test_start_with_a_new_device_code_while_old_events_wait(app_factory, db_path):
     from shared.events import MeldingFields
     from wijkteam_tui.config import Config
-    from wijkteam_tui.store import LocalStore
+    from wijkteam_store.local import LocalStore
 
     store = LocalStore(db_path)
     store.set_device_code("K7")

@@ -11,7 +11,7 @@ from wijkteam_tui.screens.detail import DetailScreen
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.screens.intake import IntakeScreen
 from wijkteam_tui.screens.meldingen import MeldingenScreen
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 SIZE = (120, 40)
 
@@ -238,7 +238,7 @@ async def test_detail_shows_the_value_a_concurrent_edit_overwrote(app_factory, d
     from shared import commands
     from shared.events import MeldingFields
     from wijkteam_tui.screens.detail import DetailScreen
-    from wijkteam_tui.store import LocalStore
+    from wijkteam_store.local import LocalStore
 
     with LocalStore(db_path) as store:
         store.set_device_code("K7")

@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from wijkteam_tui.screens.detail import DetailScreen
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.screens.intake import IntakeScreen
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 from .test_flow import SIZE, rendered, type_call
 

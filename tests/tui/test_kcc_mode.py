@@ -15,7 +15,7 @@ from wijkteam_tui.screens.detail import DetailScreen
 from wijkteam_tui.screens.intake import IntakeScreen
 from wijkteam_tui.screens.kcc import KccScreen, starts_in_kcc_mode
 from wijkteam_tui.screens.meldingen import MeldingenScreen
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 from .test_flow import SIZE
 

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 from shared.enums import Status
 from wijkteam_tui.demo import fill_demo
 from wijkteam_tui.screens.meldingen import CELL_PADDING, SCROLLBAR, list_columns
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 from .conftest import NOW
 

@@ -22,7 +22,7 @@ from wijkteam_tui.location.service import NO_ADDRESS_MESSAGE, LocationLookup
 from wijkteam_tui.location.widgets import AddressChoiceModal, BuitenGemeenteModal, NearbyModal
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.screens.intake import IntakeScreen
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.widgets import FieldError, FieldInfo, MeldingForm
 
 from .conftest import NOW

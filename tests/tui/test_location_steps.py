@@ -26,7 +26,7 @@ from wijkteam_tui.location.widgets import GEEN_ADRES_MESSAGE, AdresZoeker, Buite
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.screens.edit import EditScreen
 from wijkteam_tui.screens.intake import IntakeScreen
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.widgets import FieldInfo, MeldingForm, WijkPicker
 
 from .test_flow import SIZE, rendered, type_call

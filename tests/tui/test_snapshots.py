@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from wijkteam_tui.demo import fill_demo
-from wijkteam_tui.store import LocalStore
+from wijkteam_store.local import LocalStore
 
 from .conftest import NOW
 

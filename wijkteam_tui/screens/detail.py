@@ -35,7 +35,7 @@ from wijkteam_tui.screens.dialogs import (
     NoteModal,
     StatusModal,
 )
-from wijkteam_tui.store import StoreError
+from wijkteam_store.local import StoreError
 from wijkteam_tui.widgets import StatusBar
 
 

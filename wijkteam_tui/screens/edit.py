@@ -15,7 +15,7 @@ from textual.widgets import Footer, Label
 from shared import commands
 from shared.errors import ValidationError
 from wijkteam_tui.fmt import not_saved_message
-from wijkteam_tui.store import StoreError
+from wijkteam_store.local import StoreError
 from wijkteam_tui.widgets import FormInvalid, MeldingForm, StatusBar, changes_between
 
 

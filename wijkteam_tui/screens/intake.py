@@ -39,7 +39,7 @@ from wijkteam_tui.fmt import not_saved_message
 from wijkteam_tui.location.nearby_query import nearby_candidates
 from wijkteam_tui.location.widgets import BuitenGemeenteModal, BuitenKeuze, DoorgezetModal, NearbyModal
 from wijkteam_tui.screens.dialogs import SavedModal
-from wijkteam_tui.store import NoDeviceCode, StoreError
+from wijkteam_store.local import NoDeviceCode, StoreError
 from wijkteam_tui.widgets import CategoriePicker, FormInvalid, MeldingForm, StatusBar
 
 

@@ -27,7 +27,7 @@ from shared.enums import Status
 from shared.projection import iso
 from shared.taxonomy import load_taxonomy
 from wijkteam_tui.fmt import categorie_short, short_date, wijk_label
-from wijkteam_tui.store import COUNT_CAP, LocalStore
+from wijkteam_store.local import COUNT_CAP, LocalStore
 from wijkteam_tui.threads import to_ui
 from wijkteam_tui.widgets import StatusBar
 

@@ -93,7 +93,7 @@ def compute_local(db_path: str | Path, period: Period, group_by: Sequence[str], 
     """
     import sqlite3
 
-    from sync_server.reports.sql import build_report, open_readonly
+    from wijkteam_reports.sql import build_report, open_readonly
 
     try:
         conn = open_readonly(db_path)
@@ -343,7 +343,7 @@ class ReportScreen(Screen):
 
     @work(thread=True, exclusive=True, group="report-export")
     def _export(self, report: BarometerReport) -> None:
-        from sync_server.reports.render import render
+        from wijkteam_reports.render import render
 
         folder = self.export_dir or _documents_dir()
         stem = "barometer-" + report.period_label.replace(" ", "_").replace("/", "-")

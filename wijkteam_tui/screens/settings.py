@@ -20,7 +20,7 @@ from wijkteam_tui.config import (
     check_server_url,
     save_config,
 )
-from wijkteam_tui.store import StoreError
+from wijkteam_store.local import StoreError
 from wijkteam_tui.widgets import FieldError
 
 EXPLANATION = (

@@ -40,8 +40,8 @@ from shared.barometer import (
 )
 from shared.deadlines import AMS, is_working_day, utcnow
 from shared.projection import iso
-from sync_server.reports.summary import TABLE as SUMMARY_TABLE
-from sync_server.reports.summary import summary_ready
+from wijkteam_reports.summary import TABLE as SUMMARY_TABLE
+from wijkteam_reports.summary import summary_ready
 
 #: Meldingen that count: not deleted and not a duplicate of another (shared.barometer.counts).
 _COUNTS = "deleted = 0 AND (duplicaat_van IS NULL OR duplicaat_van = '')"
@@ -216,7 +216,7 @@ def summary_cells(
     conn: sqlite3.Connection, period: Period, group_by: Sequence[str] = ()
 ) -> tuple[list[tuple], dict[str, list[tuple]]]:
     """The counts ``shared.barometer.barometer_from_cells`` takes, from the summary table
-    ``barometer_rows`` (``sync_server.reports.summary``): ``(month, lead, flags, n)`` and per grouping
+    ``barometer_rows`` (``wijkteam_reports.summary``): ``(month, lead, flags, n)`` and per grouping
     column ``(value, lead, flags, n)`` over the meldingen registered in ``period``. Each is one
     ``GROUP BY`` over the covering index ``(key, lead, flags, day)``, read in index order."""
     dims = set(check_group_by(group_by))
@@ -302,7 +302,7 @@ def build_report(
         as_of: the report's moment (default now, UTC).
         criteria: ``shared.certificering.Criteria`` (default the configured ones).
         progress: called with (fraction done, Dutch step text) between the steps.
-        use_summary: read the summary table ``barometer_rows`` (``sync_server.reports.summary``)
+        use_summary: read the summary table ``barometer_rows`` (``wijkteam_reports.summary``)
             instead of the projection; default: when the database has it and it is up to date
             (``summary_ready``; the server store keeps it).
 

@@ -27,8 +27,8 @@ def run_report(args: argparse.Namespace) -> int:
     from shared.barometer import parse_period, period_between
     from shared.certificering import load_criteria
     from sync_server.cli import db_path
-    from sync_server.reports.render import render
-    from sync_server.reports.sql import build_report, open_readonly
+    from wijkteam_reports.render import render
+    from wijkteam_reports.sql import build_report, open_readonly
 
     try:
         if args.period and (args.date_from or args.date_to):
@@ -79,7 +79,7 @@ def run_report(args: argparse.Namespace) -> int:
 def configure_report(sub: Any) -> None:
     """Add the ``report`` subcommand to the ``wijkteam-server`` parser (see ``sync_server.cli``)."""
     from sync_server.cli import add_command
-    from sync_server.reports.render import FORMATS
+    from wijkteam_reports.render import FORMATS
 
     p = add_command(sub, "report", "barometerrapport van een periode (md, csv, xlsx of html)")
     p.add_argument("--period", default=None, help="2026-03 (maand), 2026-Q3 (kwartaal), 2026 (jaar) of 2026-01-05..2026-02-01")

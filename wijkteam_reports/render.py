@@ -26,7 +26,7 @@ from shared.barometer import (
     format_value,
 )
 from shared.certificering import LEVELS
-from sync_server.reports.charts import hbar_chart, trend_chart
+from wijkteam_reports.charts import hbar_chart, trend_chart
 
 FORMATS = ("md", "csv", "xlsx", "html")
 
