@@ -6,6 +6,7 @@ import csv
 import json
 from datetime import UTC, datetime
 
+from shared.csvexport import melding_columns
 from shared.fold import fold
 from wijkteam_tui.cli import main
 from wijkteam_tui.demo import DEMO_DEVICES, fill_demo
@@ -79,19 +80,22 @@ def test_cli_demo_and_export(tmp_path, capsys):
     )
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(lines) == 40
-    assert list(lines[0]) == [c for c in LIST_COLUMNS if c != "status_timeline"]  # internal column left out
+    # Internal column and (without --met-persoonsgegevens) the reporter's personal data left out.
+    assert list(lines[0]) == [
+        c for c in LIST_COLUMNS if c not in ("status_timeline", "melder_naam", "melder_telefoon", "melder_email")
+    ]
     assert all(
         x["event_count"] >= 1 and x["reference"].startswith("DLF-") for x in lines
     )
     out = tmp_path / "m.csv"
     assert main(["export", "--db", str(db), "--format", "csv", "--out", str(out)]) == 0
-    with open(out, encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    assert len(rows) == 40
-    assert {r["reference"] for r in rows} == {x["reference"] for x in lines}
-    with open(out, encoding="utf-8") as fh:
-        header = next(csv.reader(fh))
-    assert header == [*(c for c in LIST_COLUMNS if c != "status_timeline"), "rd_x", "rd_y"]
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    assert len(rows) == sum(1 for x in lines if not x["deleted"])
+    assert {r["Referentie"] for r in rows} == {x["reference"] for x in lines if not x["deleted"]}
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh, delimiter=";"))
+    assert header == list(melding_columns(False))
     assert (
         main(["export", "--db", str(tmp_path / "missing.sqlite"), "--format", "csv"])
         == 1
@@ -220,18 +224,22 @@ def test_cli_export_csv_has_rd_columns(tmp_path):
     from shared.geo import rd_to_wgs84
 
     _, out = _demo_export(tmp_path, "csv")
-    with open(out, encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        assert reader.fieldnames[-2:] == ["rd_x", "rd_y"]
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter=";")
+        assert {"RD x (m)", "RD y (m)"} <= set(reader.fieldnames)
         rows = list(reader)
-    with_point = [r for r in rows if r["lat"]]
+
+    def num(text):
+        return float(text.replace(",", "."))
+
+    with_point = [r for r in rows if r["Breedtegraad"]]
     assert with_point
     for r in rows:
-        if not r["lat"]:
-            assert (r["rd_x"], r["rd_y"]) == ("", "")
+        if not r["Breedtegraad"]:
+            assert (r["RD x (m)"], r["RD y (m)"]) == ("", "")
             continue
-        x, y = float(r["rd_x"]), float(r["rd_y"])
+        x, y = num(r["RD x (m)"]), num(r["RD y (m)"])
         assert 0 < x < 300_000 and 289_000 < y < 629_000
         back = rd_to_wgs84(x, y)  # centimetre RD rounding: the way back is within ~1e-7 degrees
-        assert abs(back.lat - float(r["lat"])) < 5e-7
-        assert abs(back.lon - float(r["lon"])) < 5e-7
+        assert abs(back.lat - num(r["Breedtegraad"])) < 5e-7
+        assert abs(back.lon - num(r["Lengtegraad"])) < 5e-7

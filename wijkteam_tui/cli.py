@@ -59,8 +59,20 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=1)
     e = sub.add_parser("export", help="exporteer de meldingen")
     e.add_argument("--db", type=Path, dest="sub_db")
-    e.add_argument("--format", choices=("jsonl", "csv", "geojson"), required=True)
+    e.add_argument("--format", choices=("csv", "jsonl", "geojson"), required=True)
     e.add_argument("--out", type=Path)
+    e.add_argument(
+        "--met-persoonsgegevens",
+        dest="personal",
+        action="store_true",
+        help="ook naam, telefoon en e-mail van de melder (wordt eerst vastgelegd op de server)",
+    )
+    e.add_argument(
+        "--komma",
+        dest="comma",
+        action="store_true",
+        help="CSV met , en decimale punt in plaats van ; en decimale komma",
+    )
     s = sub.add_parser("sync", help="synchroniseer eenmalig met de server")
     s.add_argument("--server", required=True)
     s.add_argument("--token", required=True)
@@ -89,18 +101,33 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from wijkteam_tui.export import export
+    from wijkteam_tui.export import ExportRefused, audit_on_server, export
 
     db = args.sub_db or args.db or default_db()
     if not Path(db).exists():
         return _fail(f"Database {db} bestaat niet.")
     with LocalStore(db) as store:
+        if args.personal and args.format != "geojson":
+            # The server's audit records the export before anything with personal data is written.
+            try:
+                config = load_config()
+                receipt = audit_on_server(
+                    config.server_url,
+                    config.token,
+                    fmt=args.format,
+                    count=store.count(include_deleted=args.format == "jsonl"),
+                    device=store.device_code(),
+                )
+            except (ExportRefused, ValidationError) as exc:
+                return _fail(f"Niet geëxporteerd: {exc.message}")
+            print(receipt, file=sys.stderr)
+        options = {"personal": args.personal, "comma": args.comma}
         if args.out:
             with open(args.out, "w", encoding="utf-8", newline="") as fh:
-                n = export(store, fh, args.format)
+                n = export(store, fh, args.format, **options)
             print(f"{n} meldingen geëxporteerd naar {args.out}.", file=sys.stderr)
         else:
-            export(store, sys.stdout, args.format)
+            export(store, sys.stdout, args.format, **options)
     return 0
 
 

@@ -10,18 +10,24 @@ Query parameters:
   ``html`` as a download.
 
 Bad parameters answer 400 with a Dutch ``detail`` (and ``field``).
+
+``POST /api/v1/audit/exports`` (any role): a laptop records in the server's audit that it is about to
+export meldingen *with* the reporters' personal data (``wijkteam export --met-persoonsgegevens``);
+the laptop writes nothing unless this answers 201 (see docs/server.md, "Audit").
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Response, get
+import msgspec
+from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 
 from shared.barometer import BarometerReport, parse_period, period_between
 from shared.enums import Role
 from shared.errors import ValidationError
+from sync_server.audit import actor_of
 from sync_server.auth import requires_role
 from sync_server.store import ServerStore
 
@@ -73,4 +79,43 @@ def barometer_report(
     )
 
 
-ROUTES = [barometer_report]
+#: The ``action`` of an export with personal data in the audit.
+PERSONAL_EXPORT = "export_persoonsgegevens"
+
+
+class ExportNotice(msgspec.Struct, forbid_unknown_fields=True):
+    """What a laptop says about the export it is about to write: ``format`` (csv, jsonl), ``count``
+    (meldingen in it) and its ``device`` code."""
+
+    format: str
+    count: int
+    device: str = ""
+
+
+class ExportReceipt(msgspec.Struct):
+    """The answer: the audit entry's text in Dutch (``detail``)."""
+
+    detail: str
+
+
+@post("/api/v1/audit/exports", status_code=201, sync_to_thread=True, tags=["rapportages"])
+def record_export(request: Request, body: bytes, store: ServerStore) -> ExportReceipt:
+    """Record an export with personal data by the token's user in the audit (any role)."""
+    try:
+        data = msgspec.json.decode(body, type=ExportNotice)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ValidationError("body", f"Ongeldige exportmelding: {exc}") from None
+    if data.format not in ("csv", "jsonl"):
+        raise ValidationError("format", f"Onbekend exportformaat '{data.format[:20]}'; alleen csv of jsonl.")
+    if not 0 <= data.count <= 100_000_000:
+        raise ValidationError("count", "Het aantal meldingen klopt niet.")
+    device = "".join(ch for ch in data.device[:8] if ch.isalnum())
+    detail = (
+        f"{data.format}-export met persoonsgegevens van {data.count} "
+        f"{'melding' if data.count == 1 else 'meldingen'}" + (f" op laptop {device}" if device else "")
+    )
+    store.audit(actor_of(request.user), PERSONAL_EXPORT, None, detail)
+    return ExportReceipt(detail=f"Vastgelegd in het auditlog van de server: {detail}.")
+
+
+ROUTES = [barometer_report, record_export]
