@@ -38,7 +38,8 @@ from shared.model import Melding
 from shared.reference import make_reference
 from shared.status import check_transition
 from shared.taxonomy import Taxonomy, load_taxonomy
-from shared.validation import MAX_SHORT_TEXT_LENGTH, clean_text
+from shared.model import Adres, Melder
+from shared.validation import MAX_NAME_LENGTH, MAX_SHORT_TEXT_LENGTH, clean_line, clean_text
 
 #: Device code the sync server uses for meldingen it registers itself (e.g. through Open311).
 SERVER_DEVICE = "00"
@@ -98,7 +99,11 @@ def _with_norm(
 
 
 def clean_fields(fields: MeldingFields, taxonomy: Taxonomy | None = None) -> MeldingFields:
-    """Clean the free-text fields and check the categorie exists.
+    """Clean the text fields by the text rules of ``shared.validation`` and check the categorie exists.
+
+    The description is a *text* (:func:`~shared.validation.clean_text`); the location description,
+    the melder's name, the street and the place are *lines* (:func:`~shared.validation.clean_line`).
+    So every caller (TUI, Open311, import) stores the same cleaned text.
 
     Raises:
         ValidationError: a text too long, or an unknown categorie.
@@ -108,9 +113,17 @@ def clean_fields(fields: MeldingFields, taxonomy: Taxonomy | None = None) -> Mel
     if fields.omschrijving is not msgspec.UNSET:
         changes["omschrijving"] = clean_text(fields.omschrijving, "omschrijving")
     if fields.locatie_omschrijving is not msgspec.UNSET:
-        changes["locatie_omschrijving"] = clean_text(
+        changes["locatie_omschrijving"] = clean_line(
             fields.locatie_omschrijving, "locatie_omschrijving", max_length=MAX_SHORT_TEXT_LENGTH
         )
+    if isinstance(fields.melder, Melder) and fields.melder.naam:
+        naam = clean_line(fields.melder.naam, "naam", max_length=MAX_NAME_LENGTH)
+        changes["melder"] = msgspec.structs.replace(fields.melder, naam=naam)
+    if isinstance(fields.adres, Adres):
+        straat = clean_line(fields.adres.straat, "straat", max_length=MAX_SHORT_TEXT_LENGTH)
+        woonplaats = clean_line(fields.adres.woonplaats, "woonplaats", max_length=MAX_SHORT_TEXT_LENGTH)
+        if (straat, woonplaats) != (fields.adres.straat, fields.adres.woonplaats):
+            changes["adres"] = msgspec.structs.replace(fields.adres, straat=straat, woonplaats=woonplaats)
     if fields.categorie not in (msgspec.UNSET, None):
         taxonomy.get(fields.categorie)
     return msgspec.structs.replace(fields, **changes) if changes else fields

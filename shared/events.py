@@ -19,13 +19,35 @@ import msgspec
 import msgspec.structs
 
 from shared.enums import EventType, Kanaal, MeldingType, Prioriteit, Status, VierB
-from shared.errors import InvalidEvent
+from shared.errors import InvalidEvent, ValidationError
 from shared.model import Adres, Melder, Punt
+from shared.validation import (
+    CODE,
+    DEVICE,
+    FREE_TEXT,
+    ID,
+    INSTANT,
+    NAME,
+    POSITIVE_INT64,
+    REFERENCE,
+    SHORT_LINE,
+    IntRange,
+    check_struct,
+)
 
 SCHEMA_VERSION = 1
 
-#: An instant that must carry its zone (naive datetimes are refused at decode).
-AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+#: An instant that must carry its zone (naive datetimes are refused at decode) and lie in
+#: ``shared.validation.INSTANT``'s bounds (checked by :func:`validate_event`).
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True), INSTANT]
+#: A servicenorm in working days: nothing the municipality promises takes more than a year or two.
+SERVICENORM = IntRange(0, 1000)
+#: Event schema versions a payload may name.
+SCHEMA_RANGE = IntRange(1, 1000)
+
+# Every text, integer and instant field of an event and its payloads carries its rule from
+# ``shared.validation`` as ``Annotated`` metadata; ``validate_event`` checks them (a test checks that
+# no field lacks one). msgspec ignores the metadata, so events stored before a rule still fold.
 
 
 class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -44,16 +66,16 @@ class Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         schema: payload schema version.
     """
 
-    event_id: str
-    melding_id: str
-    device_id: str
-    device_seq: int
-    hlc: int
-    type: str
+    event_id: Annotated[str, ID]
+    melding_id: Annotated[str, ID]
+    device_id: Annotated[str, DEVICE]
+    device_seq: Annotated[int, POSITIVE_INT64]
+    hlc: Annotated[int, POSITIVE_INT64]
+    type: Annotated[str, CODE]
     payload: dict[str, Any]
-    user: str = ""
-    prev: str | None = None
-    schema: int = SCHEMA_VERSION
+    user: Annotated[str, NAME] = ""
+    prev: Annotated[str, ID] | None = None
+    schema: Annotated[int, SCHEMA_RANGE] = SCHEMA_VERSION
 
     @property
     def order_key(self) -> tuple[int, str, str]:
@@ -73,15 +95,15 @@ class MeldingFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     melder: Melder | None | msgspec.UnsetType = msgspec.UNSET
     adres: Adres | None | msgspec.UnsetType = msgspec.UNSET
     punt: Punt | None | msgspec.UnsetType = msgspec.UNSET
-    locatie_omschrijving: str | msgspec.UnsetType = msgspec.UNSET
-    wijk: str | None | msgspec.UnsetType = msgspec.UNSET
-    categorie: str | None | msgspec.UnsetType = msgspec.UNSET
-    servicenorm: int | None | msgspec.UnsetType = msgspec.UNSET
+    locatie_omschrijving: Annotated[str, SHORT_LINE] | msgspec.UnsetType = msgspec.UNSET
+    wijk: Annotated[str, CODE] | None | msgspec.UnsetType = msgspec.UNSET
+    categorie: Annotated[str, CODE] | None | msgspec.UnsetType = msgspec.UNSET
+    servicenorm: Annotated[int, SERVICENORM] | None | msgspec.UnsetType = msgspec.UNSET
     deadline: AwareDatetime | None | msgspec.UnsetType = msgspec.UNSET
     vier_b: VierB | None | msgspec.UnsetType = msgspec.UNSET
-    omschrijving: str | msgspec.UnsetType = msgspec.UNSET
+    omschrijving: Annotated[str, FREE_TEXT] | msgspec.UnsetType = msgspec.UNSET
     prioriteit: Prioriteit | msgspec.UnsetType = msgspec.UNSET
-    duplicaat_van: str | None | msgspec.UnsetType = msgspec.UNSET
+    duplicaat_van: Annotated[str, REFERENCE] | None | msgspec.UnsetType = msgspec.UNSET
 
     def items(self) -> dict[str, Any]:
         """The fields that are set, as ``{name: value}`` (typed values, not builtins)."""
@@ -99,7 +121,7 @@ FIELD_NAMES: tuple[str, ...] = MeldingFields.__struct_fields__
 class CreatedPayload(msgspec.Struct, forbid_unknown_fields=True):
     """``created``: the reference told to the caller, when it was registered, the initial fields."""
 
-    reference: str
+    reference: Annotated[str, REFERENCE]
     registered_at: AwareDatetime
     fields: MeldingFields
 
@@ -115,13 +137,13 @@ class StatusChangedPayload(msgspec.Struct, forbid_unknown_fields=True):
 
     van: Status
     naar: Status
-    notitie: str = ""
+    notitie: Annotated[str, FREE_TEXT] = ""
 
 
 class NoteAddedPayload(msgspec.Struct, forbid_unknown_fields=True):
     """``note_added``: free text; ``openbaar`` when it may be told to the resident."""
 
-    tekst: str
+    tekst: Annotated[str, FREE_TEXT]
     openbaar: bool = False
 
 
@@ -130,14 +152,14 @@ class CallbackLoggedPayload(msgspec.Struct, forbid_unknown_fields=True):
 
     kanaal: Kanaal
     at: AwareDatetime
-    tekst: str = ""
+    tekst: Annotated[str, FREE_TEXT] = ""
     bereikt: bool = True
 
 
 class ReasonPayload(msgspec.Struct, forbid_unknown_fields=True):
     """``deleted``, ``restored`` and ``reporter_anonymised``: an optional reason."""
 
-    reden: str = ""
+    reden: Annotated[str, FREE_TEXT] = ""
 
 
 PAYLOAD_TYPES: dict[str, type[msgspec.Struct]] = {
@@ -171,16 +193,27 @@ def decode_payload(event: Event) -> msgspec.Struct:
 
 
 def validate_event(event: Event) -> None:
-    """Check an event's envelope and payload; the sync server quarantines what fails.
+    """Check an event's envelope and payload against the rules of ``shared.validation``; the sync
+    server refuses (quarantines) what fails, and a device never stores it.
 
     Raises:
-        InvalidEvent: empty ids, ``device_seq`` < 1, ``hlc`` ≤ 0, or an invalid payload.
+        InvalidEvent: empty ids, ``device_seq`` or ``hlc`` not in 1…2^63−1, an invalid payload, or a
+            text, integer or instant that breaks its rule (a control character, too long, out of
+            range); the reason names the field (``payload.fields.melder.naam``).
     """
     if not event.event_id or not event.melding_id or not event.device_id:
         raise InvalidEvent("event_id, melding_id and device_id are required")
     if event.device_seq < 1 or event.hlc <= 0:
         raise InvalidEvent("device_seq and hlc must be positive")
-    decode_payload(event)
+    try:
+        check_struct(event)
+    except ValidationError as exc:
+        raise InvalidEvent(f"{exc.field}: {exc.message}") from None
+    payload = decode_payload(event)
+    try:
+        check_struct(payload, "payload.")
+    except ValidationError as exc:
+        raise InvalidEvent(f"{exc.field}: {exc.message}") from None
 
 
 def to_payload(payload: msgspec.Struct) -> dict[str, Any]:

@@ -7,13 +7,26 @@ All instants are aware ``datetime`` in UTC. Coordinates are WGS84 (EPSG:4326) de
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import msgspec.structs
 
 from shared.enums import Kanaal, MeldingType, Prioriteit, Status, VierB
-from shared.validation import format_postcode
+from shared.validation import (
+    EMAIL,
+    HUISLETTER,
+    NAME,
+    PHONE,
+    POSTCODE,
+    SHORT_LINE,
+    TOEVOEGING,
+    IntRange,
+    format_postcode,
+)
+
+#: BAG: a huisnummer is 1–99999.
+HUISNUMMER = IntRange(1, 99999)
 
 COORD_DECIMALS = 7
 
@@ -25,12 +38,12 @@ class Adres(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     ``huisnummertoevoeging`` up to 4 upper-case characters, kept apart as in the BAG.
     """
 
-    straat: str = ""  # BAG: openbare ruimte naam
-    huisnummer: int | None = None
-    huisletter: str | None = None
-    huisnummertoevoeging: str | None = None
-    postcode: str | None = None
-    woonplaats: str = ""
+    straat: Annotated[str, SHORT_LINE] = ""  # BAG: openbare ruimte naam
+    huisnummer: Annotated[int, HUISNUMMER] | None = None
+    huisletter: Annotated[str, HUISLETTER] | None = None
+    huisnummertoevoeging: Annotated[str, TOEVOEGING] | None = None
+    postcode: Annotated[str, POSTCODE] | None = None
+    woonplaats: Annotated[str, SHORT_LINE] = ""
 
     def huisnummer_text(self) -> str:
         """``12``, ``12A``, ``12A-2`` or ``12-HS`` as written on a letter; empty without number."""
@@ -75,9 +88,9 @@ class Melder(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defau
     the server API are audited.
     """
 
-    naam: str = ""
-    telefoon: str | None = None
-    email: str | None = None
+    naam: Annotated[str, NAME] = ""
+    telefoon: Annotated[str, PHONE] | None = None
+    email: Annotated[str, EMAIL] | None = None
     anoniem: bool = False
 
     @property

@@ -41,7 +41,9 @@ from shared.search import QueryKind, classify
 from shared.status import promise_applies
 from shared.taxonomy import Taxonomy, load_taxonomy
 from shared.validation import (
+    MAX_NAME_LENGTH,
     MAX_SHORT_TEXT_LENGTH,
+    clean_line,
     clean_text,
     normalise_email,
     normalise_phone,
@@ -257,7 +259,7 @@ def fields_from_post(params: Mapping[str, Any], taxonomy: Taxonomy | None = None
     if code not in taxonomy:
         raise ValidationError("service_code", f"Onbekende service_code '{code}'.")
     lat, lon = _float(params.get("lat"), "lat"), _float(params.get("long"), "long")
-    address_string = clean_text(str(params.get("address_string") or ""), "address_string", max_length=MAX_SHORT_TEXT_LENGTH)
+    address_string = clean_line(str(params.get("address_string") or ""), "address_string", max_length=MAX_SHORT_TEXT_LENGTH)
     if (lat is None) != (lon is None):
         raise ValidationError("long" if lon is None else "lat", "lat en long horen bij elkaar: geef ze allebei.")
     if lat is None and not address_string:
@@ -272,7 +274,7 @@ def fields_from_post(params: Mapping[str, Any], taxonomy: Taxonomy | None = None
     if not description:
         raise ValidationError("description", "description is verplicht: beschrijf kort waar het om gaat.")
     naam = " ".join(
-        clean_text(str(params.get(k) or ""), k, max_length=MAX_SHORT_TEXT_LENGTH) for k in ("first_name", "last_name")
+        clean_line(str(params.get(k) or ""), k, max_length=MAX_NAME_LENGTH) for k in ("first_name", "last_name")
     ).strip()
     phone_raw, email_raw = str(params.get("phone") or "").strip(), str(params.get("email") or "").strip()
     telefoon = normalise_phone(phone_raw) if phone_raw else None

@@ -33,7 +33,7 @@ from shared.status import promise_applies
 from shared.taxonomy import Taxonomy, load_taxonomy
 from shared.validation import (
     MAX_SHORT_TEXT_LENGTH,
-    clean_text,
+    clean_line,
     normalise_phone,
     normalise_postcode,
     parse_huisnummer,
@@ -224,7 +224,7 @@ def classify(raw: str, *, prefixes: frozenset[str] | set[str] = frozenset()) -> 
     Raises:
         ValidationError: empty, or longer than 200 characters (field ``zoekterm``).
     """
-    text = clean_text(raw, "zoekterm", max_length=MAX_SHORT_TEXT_LENGTH)
+    text = clean_line(raw, "zoekterm", max_length=MAX_SHORT_TEXT_LENGTH)
     text = re.sub(r"\s+", " ", text)
     if not text:
         raise ValidationError("zoekterm", EMPTY_MESSAGE)

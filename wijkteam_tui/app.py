@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
+from textual.filter import LineFilter
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -31,6 +32,7 @@ from textual.worker import Worker, get_current_worker
 
 from shared.deadlines import local_date, utcnow
 from wijkteam_tui.config import Config
+from wijkteam_tui.safe_display import ControlCharacterFilter
 from wijkteam_store.local import LocalStore, StoreError
 from wijkteam_tui.threads import to_ui
 from wijkteam_tui.widgets import AddressLookup
@@ -60,6 +62,14 @@ class WijkteamApp(App):
     ]
 
     sync_text: reactive[str] = reactive("")
+
+    #: Applied to every line any widget draws (``wijkteam_tui.safe_display``).
+    _control_filter = ControlCharacterFilter()
+
+    def get_line_filters(self) -> list[LineFilter]:
+        """Textual's filters plus :class:`ControlCharacterFilter`: no stored text reaches the
+        terminal with a control character in it, whichever widget draws it."""
+        return [*super().get_line_filters(), self._control_filter]
 
     def __init__(
         self,

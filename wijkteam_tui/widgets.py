@@ -32,6 +32,7 @@ from shared.model import Adres, Melder, Melding, Punt
 from shared.taxonomy import Categorie, load_taxonomy
 from shared.validation import (
     MAX_SHORT_TEXT_LENGTH,
+    clean_line,
     clean_text,
     format_phone,
     format_postcode,
@@ -503,7 +504,7 @@ class MeldingForm(Vertical):
         if field_id == "wijk":
             return self.query_one(WijkPicker).code
         if field_id in _SHORT_TEXT:
-            return clean_text(
+            return clean_line(
                 self.text(field_id), field_id, max_length=MAX_SHORT_TEXT_LENGTH
             )
         raw = self.text(field_id).strip()

@@ -44,7 +44,7 @@ from shared.gazetteer import Gazetteer
 from shared.model import Adres, Melding, Punt
 from shared.nearby import NEARBY_RADIUS_M, NearbyHit
 from shared.projection import parse_iso
-from shared.validation import MAX_SHORT_TEXT_LENGTH, clean_text
+from shared.validation import MAX_SHORT_TEXT_LENGTH, clean_line
 from wijkteam_tui.location.geocoders import AdresKeuze
 from wijkteam_tui.location.service import (
     OFFLINE_MESSAGE,
@@ -477,7 +477,7 @@ class BuitenGemeenteModal(ModalScreen[BuitenKeuze | None]):
     def _naar(self, event: Input.Submitted) -> None:
         event.stop()
         try:
-            naar = clean_text(event.value, "naar", max_length=MAX_SHORT_TEXT_LENGTH)
+            naar = clean_line(event.value, "naar", max_length=MAX_SHORT_TEXT_LENGTH)
         except ValidationError as exc:
             self.query_one("#buiten-fout", Label).update(Text(exc.message))
             return

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from shared.errors import ValidationError
-from shared.validation import MAX_SHORT_TEXT_LENGTH, clean_text
+from shared.validation import MAX_NAME_LENGTH, clean_line
 from wijkteam_tui.config import (
     check_device_code,
     check_prefix,
@@ -81,8 +81,8 @@ class SettingsScreen(Screen):
             "token": lambda v: v.strip() or None,
             "device_code": lambda v: check_device_code(v) if v.strip() else None,
             "prefix": check_prefix,
-            "user": lambda v: clean_text(
-                v, "user", max_length=MAX_SHORT_TEXT_LENGTH, required=True
+            "user": lambda v: clean_line(
+                v, "user", max_length=MAX_NAME_LENGTH, required=True
             ),
             "sync_interval_s": _interval,
         }
