@@ -8,6 +8,8 @@ which side must be updated.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import msgspec
 
 from shared.events import Event
@@ -22,6 +24,50 @@ MAX_PULL_LIMIT = 5000
 MAX_FUTURE_SKEW_MS = 24 * 3600 * 1000
 #: Clock skew (ms) from which a laptop shows a warning to its user.
 WARN_SKEW_MS = 5 * 60 * 1000
+#: How far an event may be stamped before its device code was issued (ms): a new laptop whose clock
+#: is a little behind may work before its first sync. Anything earlier is refused (``before_issue``).
+ISSUE_GRACE_MS = 24 * 3600 * 1000
+#: How far a ``created`` event's ``registered_at`` may lie before its own stamp (ms). The stamp may run
+#: ahead of the wall clock by up to ``MAX_FUTURE_SKEW_MS`` after merging a fast laptop's clock;
+#: anything further back means a clock reset (``registered_at`` refused) or, on the laptop, that the
+#: registration takes the clock's time instead of the wall clock (``shared.trust.registration_time``).
+MAX_REGISTERED_BEHIND_MS = MAX_FUTURE_SKEW_MS + 3600 * 1000
+#: Default for "late" events in the data-quality figures: stamped this many days or more before
+#: they reached the server (``ServerStore.late_events``).
+LATE_ARRIVAL_DAYS = 7
+
+
+class RefusalCode(StrEnum):
+    """Why the server refused (quarantined) an event: a machine code next to the Dutch ``reason``.
+
+    The laptop keeps a refused event as *geweigerd* with both; ``shared.trust.REFUSAL_HELP`` gives the
+    Dutch explanation and what to do per code. Codes in :data:`RELEASABLE` can be released by the
+    admin (``wijkteam-server quarantine release``): the event is restamped with the server's clock.
+    """
+
+    INVALID = "invalid"  #: does not decode, or ``shared.events.validate_event`` refuses it
+    FOREIGN_DEVICE = "foreign_device"  #: ``device_id`` is not the pushing token's device code
+    FUTURE_STAMP = "future_stamp"  #: stamped more than ``MAX_FUTURE_SKEW_MS`` ahead of the server
+    BEFORE_CREATED = "before_created"  #: stamped before its melding's ``created``
+    BEFORE_DEVICE = "before_device"  #: stamped before that device's latest event the server holds
+    BEFORE_ISSUE = "before_issue"  #: stamped before the device code was issued (less ``ISSUE_GRACE_MS``)
+    REGISTERED_AT = "registered_at"  #: a ``created`` whose ``registered_at`` does not fit its stamp
+    DUPLICATE_CREATED = "duplicate_created"  #: a second ``created`` for a melding the server has
+    CONFLICTING = "conflicting"  #: a known ``event_id`` pushed again with other content
+    CREATED_REFUSED = "created_refused"  #: its melding's ``created`` is itself in the quarantine
+
+
+#: Refusals about time only: the event is genuine, its stamp is not. Release restamps it.
+RELEASABLE = frozenset(
+    {
+        RefusalCode.FUTURE_STAMP,
+        RefusalCode.BEFORE_CREATED,
+        RefusalCode.BEFORE_DEVICE,
+        RefusalCode.BEFORE_ISSUE,
+        RefusalCode.REGISTERED_AT,
+        RefusalCode.CREATED_REFUSED,
+    }
+)
 
 
 class PushRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -34,10 +80,15 @@ class PushRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Quarantined(msgspec.Struct):
-    """An event the server refused to apply, and why (it is kept in the quarantine table)."""
+    """An event the server refused to apply, and why (it is kept in the quarantine table).
+
+    ``code``: a :class:`RefusalCode` value ("" from a server older than the codes). The laptop does
+    not count a refused event as sent: it keeps it as *geweigerd* until the admin decides.
+    """
 
     event_id: str
     reason: str
+    code: str = ""
 
 
 class PushResponse(msgspec.Struct):
@@ -48,8 +99,9 @@ class PushResponse(msgspec.Struct):
     clock after it merged stamps from a fast laptop, so it is no measure of skew).
 
     ``stored``: events new to the server; ``duplicates``: already there (a retried push);
-    ``quarantined``: refused, with reasons. Every event of the request is in exactly one of these
-    and may be marked as acknowledged by the device.
+    ``quarantined``: refused, with reasons and codes. Every event of the request is in exactly one
+    of these. Stored and duplicate events are acknowledged; quarantined ones are not: the laptop
+    keeps them as refused and asks for the admin's verdict (:class:`VerdictRequest`).
 
     ``log_id``: the identity of the server's event log (0 from a server that has none). It changes
     only when the server is restored from a backup: the laptop then re-sends its own events and pulls
@@ -85,6 +137,40 @@ class PullResponse(msgspec.Struct):
     has_more: bool
     server_time_ms: int = 0
     log_id: int = 0
+
+
+class VerdictRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/v1/sync/verdicts``: what became of events this device holds as refused."""
+
+    protocol: int
+    device_id: str
+    event_ids: list[str]
+
+
+class VerdictState(StrEnum):
+    """The admin's decision on a quarantined event."""
+
+    WAITING = "waiting"  #: still in the quarantine
+    RELEASED = "released"  #: applied (restamped where the refusal was about time); it comes with the pull
+    REJECTED = "rejected"  #: refused for good; it never enters the record
+    UNKNOWN = "unknown"  #: the server has no such quarantined event of this device
+
+
+class Verdict(msgspec.Struct):
+    """One event's verdict. ``note``: the admin's words (may be empty); ``hlc``: the stamp the
+    released event carries now (0 unless released)."""
+
+    event_id: str
+    state: str
+    note: str = ""
+    hlc: int = 0
+
+
+class VerdictResponse(msgspec.Struct):
+    """Answer to :class:`VerdictRequest`: one :class:`Verdict` per asked id, in the asked order."""
+
+    protocol: int
+    verdicts: list[Verdict]
 
 
 class ErrorBody(msgspec.Struct):

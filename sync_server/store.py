@@ -40,14 +40,18 @@ from typing import Any
 
 import msgspec
 
-from shared.commands import SERVER_DEVICE, DeviceClock
+from shared.commands import SERVER_DEVICE, DeviceClock, add_note
 from shared.enums import EventType, Role
 from shared.events import Event
 from shared.fold import fold
 from shared.hlc import HLC, wall_ms
 from shared.model import Melding
 from shared.projection import COLUMNS, needs_timeline, projection_row
-from shared.protocol import PulledEvent
+from shared.deadlines import DEFAULT_POLICY, HolidayPolicy
+from shared.hlc import stamp_datetime
+from shared.protocol import LATE_ARRIVAL_DAYS, RELEASABLE, PulledEvent, RefusalCode, Verdict, VerdictState
+from shared.trust import Refusal, judge_history, restamp
+from shared.validation import MAX_TEXT_LENGTH
 from shared.reference import DEVICE_CODE_WIDTH, device_code
 from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
 
@@ -56,7 +60,10 @@ from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summ
 #: projection; an older server would leave it stale, so it must refuse such a database.
 #: 3: the projection's ``state`` column (the whole melding as JSON) is gone; detail views fold the
 #: melding's events, and the barometer reads the new ``status_timeline`` column.
-STORE_SCHEMA_VERSION = 3
+#: 4: trust in the record (issue 11): the quarantine keeps each refusal's machine code, melding and
+#: the admin's verdict; ``devices`` keeps the latest stamp each device pushed (``last_hlc``) and the
+#: highest reference counter each device is known to have used (``max_counter``).
+STORE_SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 
@@ -103,12 +110,47 @@ class UserRow:
 
 @dataclass
 class QuarantineEntry:
-    """A refused event: ``event_id`` (or a made-up id when the event had none), why, and the raw text."""
+    """A refused event: ``event_id`` (or a made-up id when the event had none), why, and the raw text.
+
+    ``code``: a :class:`shared.protocol.RefusalCode` value; ``status``: a
+    :class:`shared.protocol.VerdictState` value (``waiting`` until the admin decides).
+    """
 
     event_id: str
     reason: str
     raw: str
     device_id: str | None = None
+    code: str = RefusalCode.INVALID.value
+    melding_id: str | None = None
+    event_type: str | None = None
+    status: str = VerdictState.WAITING.value
+
+
+_EVENT_LABEL = {
+    EventType.CREATED: "registratie",
+    EventType.FIELDS_CHANGED: "wijziging",
+    EventType.STATUS_CHANGED: "statuswijziging",
+    EventType.NOTE_ADDED: "notitie",
+    EventType.CALLBACK_LOGGED: "terugkoppeling",
+    EventType.DELETED: "verwijdering",
+    EventType.RESTORED: "terugzetting",
+    EventType.REPORTER_ANONYMISED: "anonimisering",
+}
+
+
+def _same_event(a: Event, b: Event) -> bool:
+    """Whether two events with the same id carry the same content (payloads compared as data)."""
+    return a == b or msgspec.to_builtins(a) == msgspec.to_builtins(b)
+
+
+def _iso_ms(text: str | None) -> int | None:
+    """ms since the epoch of the store's ISO text (``now_iso``), None when empty or unreadable."""
+    if not text:
+        return None
+    try:
+        return int(datetime.fromisoformat(text).timestamp() * 1000)
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -200,6 +242,11 @@ CREATE TABLE IF NOT EXISTS quarantine (
   received_at TEXT NOT NULL,
   pushed_by TEXT
 );
+CREATE TABLE IF NOT EXISTS devices (
+  device_code TEXT PRIMARY KEY,
+  user_name TEXT NOT NULL,
+  issued_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meldingen (
   {cols}
 );
@@ -228,11 +275,6 @@ CREATE TABLE IF NOT EXISTS users (
   device_code TEXT UNIQUE,
   created_at TEXT NOT NULL,
   revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS devices (
-  device_code TEXT PRIMARY KEY,
-  user_name TEXT NOT NULL,
-  issued_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS reference_clashes (
   id INTEGER PRIMARY KEY,
@@ -363,6 +405,7 @@ class ServerStore:
                     f"(schema {row[0]}, deze versie kent {STORE_SCHEMA_VERSION}): werk de server bij."
                 )
             refold = self._migrate_3(w) if row and row[0] < 3 else []
+            self._migrate_4(w)
             w.execute(
                 "INSERT INTO server_state(key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -393,6 +436,37 @@ class ServerStore:
             "SELECT melding_id, first_closed_at, closed_at, reopen_count FROM meldingen WHERE first_closed_at IS NOT NULL"
         )
         return [mid for mid, first, closed, reopens in rows if needs_timeline(first, closed, reopens)]
+
+    @staticmethod
+    def _migrate_4(c: sqlite3.Connection) -> None:
+        """Schema 3 → 4 (and the columns of a new file), in the caller's transaction; idempotent."""
+        qcols = {r[1] for r in c.execute("PRAGMA table_info(quarantine)")}
+        for col, decl in (
+            ("code", "TEXT NOT NULL DEFAULT ''"),
+            ("melding_id", "TEXT"),
+            ("status", f"TEXT NOT NULL DEFAULT '{VerdictState.WAITING}'"),
+            ("decided_at", "TEXT"),
+            ("decided_by", "TEXT"),
+            ("note", "TEXT NOT NULL DEFAULT ''"),
+            ("event_type", "TEXT"),
+        ):
+            if col not in qcols:
+                c.execute(f"ALTER TABLE quarantine ADD COLUMN {col} {decl}")
+        if "code" not in qcols:
+            # Refusals from before the codes: the future-stamp reason is recognisable by its words.
+            c.execute(
+                "UPDATE quarantine SET code = ? WHERE reason LIKE 'tijdstempel ligt % voor op de serverklok%'",
+                (RefusalCode.FUTURE_STAMP.value,),
+            )
+        dcols = {r[1] for r in c.execute("PRAGMA table_info(devices)")}
+        if "last_hlc" not in dcols:
+            c.execute("ALTER TABLE devices ADD COLUMN last_hlc INTEGER NOT NULL DEFAULT 0")
+            c.execute(
+                "UPDATE devices SET last_hlc = coalesce((SELECT max(hlc) FROM events WHERE device_id = devices.device_code), 0)"
+            )
+        if "max_counter" not in dcols:
+            c.execute("ALTER TABLE devices ADD COLUMN max_counter INTEGER NOT NULL DEFAULT 0")
+        c.execute("CREATE INDEX IF NOT EXISTS quarantine_melding ON quarantine(melding_id)")
 
     def log_id(self) -> int:
         """The identity of this event log (a random positive integer, kept in ``server_state``).
@@ -533,6 +607,7 @@ class ServerStore:
         *,
         pushed_by: str = "",
         fault: Callable[[str], None] | None = None,
+        judge_time: bool = False,
     ) -> IngestResult:
         """Store a push: new events get the next ``server_seq``; known ``event_id``s are skipped;
         refused events go to the quarantine; the projection of every touched melding is refolded;
@@ -540,21 +615,55 @@ class ServerStore:
         transaction, committed with ``synchronous=FULL`` before this returns (so before the ack).
         ``fault`` (crash tests only) is called with ``"push-before-commit"`` and ``"push-after-commit"``.
 
-        The caller has validated ``events`` (``sync_server.routes.sync`` does; so does
-        :meth:`append_server_events`).
+        The caller has validated ``events`` (``sync_server.routes.sync`` does: decoding, device,
+        ``shared.trust.judge_arrival``). Here, against what the server holds (DESIGN.md, "Authority
+        and time"), an event is quarantined when:
+
+        * its ``event_id`` is stored with other content (``conflicting``; a retried push with the
+          same content is a duplicate, and so is the original of an event the admin released);
+        * it is a ``created`` for a melding the server has (``duplicate_created``), or belongs to a
+          melding whose ``created`` is quarantined (``created_refused``; rejected with it when the
+          ``created`` was rejected);
+        * with ``judge_time`` (the push route sets it; loaders of known history such as tests and
+          benchmarks do not): ``shared.trust.judge_history`` refuses it (before its melding's
+          ``created``, before that device's latest pushed stamp, before the device code was issued).
+
+        A re-pushed event that is already in the quarantine is reported as quarantined again.
         """
-        result = IngestResult(quarantined=list(quarantine))
+        result = IngestResult()
         received = now_iso()
         with self.write() as c:
+            # Refused by the route's checks, but released by the admin since: a duplicate (the
+            # laptop's original of a restamped event; it takes the stored version at its pull).
+            earlier = self._quarantine_by_id(c, [q.event_id for q in quarantine])
+            released_ids = {i for i, q in earlier.items() if q[2] == VerdictState.RELEASED}
+            result.quarantined = [q for q in quarantine if q.event_id not in released_ids]
             unique: dict[str, Event] = {}
             for e in events:
                 unique.setdefault(e.event_id, e)
             ids = list(unique)
+            stored = self._stored_by_id(c, ids)
+            held = self._quarantine_by_id(c, ids)
             known: set[str] = set()
-            for chunk in _chunks(ids):
-                qs = ",".join("?" * len(chunk))
-                known.update(r[0] for r in c.execute(f"SELECT event_id FROM events WHERE event_id IN ({qs})", chunk))
-            new = [unique[i] for i in ids if i not in known]
+            fresh: list[Event] = []
+            for i in ids:
+                e = unique[i]
+                q = held.get(i)
+                if i in stored:
+                    if _same_event(stored[i], e) or (q is not None and q[2] == VerdictState.RELEASED):
+                        known.add(i)
+                    else:
+                        result.quarantined.append(
+                            QuarantineEntry(
+                                i, "dit event_id staat al op de server met een andere inhoud",
+                                _json_encode(e).decode(), e.device_id, RefusalCode.CONFLICTING, e.melding_id, e.type,
+                            )
+                        )  # fmt: skip
+                elif q is not None:
+                    result.quarantined.append(QuarantineEntry(i, q[1], "", e.device_id, q[0], e.melding_id, e.type))
+                else:
+                    fresh.append(e)
+            new = self._judge(c, fresh, result, judge_time)
             groups: dict[str, list[Event]] = {}
             for e in new:
                 groups.setdefault(e.melding_id, []).append(e)
@@ -570,13 +679,11 @@ class ServerStore:
                 ],
             )
             result.stored = [e.event_id for e in new]
-            result.duplicates = [e.event_id for e in events if e.event_id in known]
+            result.duplicates = [e.event_id for e in events if e.event_id in known] + [
+                q.event_id for q in quarantine if q.event_id in released_ids
+            ]
             if result.quarantined:
-                c.executemany(
-                    "INSERT INTO quarantine(event_id, device_id, reason, raw, received_at, pushed_by) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING",
-                    [(q.event_id, q.device_id, q.reason, q.raw, received, pushed_by) for q in result.quarantined],
-                )
+                self._insert_quarantine(c, result.quarantined, received, pushed_by)
             # Meldingen new to the server are folded from the pushed events in memory; others are
             # refolded from everything stored (their older events are not in this push).
             self._refold(c, sorted(existing))
@@ -593,6 +700,109 @@ class ServerStore:
         if fault:
             fault("push-after-commit")
         return result
+
+    def _judge(self, c: sqlite3.Connection, events: list[Event], result: IngestResult, judge_time: bool) -> list[Event]:
+        """The events of a push that are new to the server, judged against what it holds (see
+        :meth:`ingest`): returns those to store, appends the refused ones to ``result.quarantined``,
+        and moves each device's ``last_hlc`` past its stored stamps."""
+        if not events:
+            return []
+        mids = sorted({e.melding_id for e in events})
+        created_hlc: dict[str, int] = {}
+        refused_created: dict[str, str] = {}
+        for chunk in _chunks(mids):
+            qs = ",".join("?" * len(chunk))
+            created_hlc.update(
+                c.execute(
+                    f"SELECT melding_id, min(hlc) FROM events WHERE type = 'created' AND melding_id IN ({qs}) "
+                    "GROUP BY melding_id",
+                    chunk,
+                )
+            )
+            refused_created.update(
+                c.execute(
+                    f"SELECT melding_id, status FROM quarantine WHERE event_type = 'created' "
+                    f"AND status != ? AND melding_id IN ({qs})",
+                    (VerdictState.RELEASED.value, *chunk),
+                )
+            )
+        devices: dict[str, list[Any]] = {}
+        for code in sorted({e.device_id for e in events}):
+            row = c.execute("SELECT last_hlc, issued_at FROM devices WHERE device_code = ?", (code,)).fetchone()
+            devices[code] = [row[0], _iso_ms(row[1])] if row else [0, None]
+        accepted: list[Event] = []
+        for e in events:
+            refusal: Refusal | None = None
+            status = VerdictState.WAITING
+            if e.type == EventType.CREATED and e.melding_id in created_hlc:
+                refusal = Refusal(RefusalCode.DUPLICATE_CREATED, "de server heeft deze melding al; een tweede registratie wordt nooit overgenomen")
+            elif e.melding_id in refused_created and e.melding_id not in created_hlc:
+                refusal = Refusal(RefusalCode.CREATED_REFUSED, "de registratie van deze melding staat in quarantaine")
+                if refused_created[e.melding_id] == VerdictState.REJECTED:
+                    status = VerdictState.REJECTED
+            elif judge_time:
+                last, issued = devices[e.device_id]
+                refusal = judge_history(e, created_hlc=created_hlc.get(e.melding_id), device_last_hlc=last, issued_ms=issued)
+            if refusal is not None:
+                if e.type == EventType.CREATED and e.melding_id not in created_hlc:
+                    refused_created[e.melding_id] = VerdictState.WAITING
+                result.quarantined.append(
+                    QuarantineEntry(
+                        e.event_id, refusal.reason, _json_encode(e).decode(), e.device_id, refusal.code,
+                        e.melding_id, e.type, status,
+                    )
+                )  # fmt: skip
+                continue
+            accepted.append(e)
+            devices[e.device_id][0] = max(devices[e.device_id][0], e.hlc)
+            if e.type == EventType.CREATED:
+                created_hlc[e.melding_id] = e.hlc
+        c.executemany(
+            "UPDATE devices SET last_hlc = max(last_hlc, ?) WHERE device_code = ?",
+            [(last, code) for code, (last, _) in devices.items()],
+        )
+        return accepted
+
+    @staticmethod
+    def _insert_quarantine(
+        c: sqlite3.Connection, entries: Sequence[QuarantineEntry], received: str, pushed_by: str
+    ) -> None:
+        now = now_iso()
+        c.executemany(
+            "INSERT INTO quarantine(event_id, device_id, reason, raw, received_at, pushed_by, code, melding_id,"
+            " event_type, status, decided_at, decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(event_id) DO NOTHING",
+            [
+                (
+                    q.event_id, q.device_id, q.reason, q.raw, received, pushed_by, q.code, q.melding_id, q.event_type,
+                    q.status, now if q.status != VerdictState.WAITING else None,
+                    "(automatisch)" if q.status != VerdictState.WAITING else None,
+                )
+                for q in entries
+                if q.raw  # a re-reported entry (already in the quarantine) has no raw text
+            ],
+        )  # fmt: skip
+
+    @staticmethod
+    def _stored_by_id(c: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Event]:
+        """The stored events among ``ids``, by id."""
+        out: dict[str, Event] = {}
+        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        for chunk in _chunks(ids):
+            qs = ",".join("?" * len(chunk))
+            for r in c.execute(f"SELECT {cols} FROM events WHERE event_id IN ({qs})", chunk):
+                out[r[0]] = event_from_row(r)
+        return out
+
+    @staticmethod
+    def _quarantine_by_id(c: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+        """Quarantine entries among ``ids``: ``{event_id: (code, reason, status)}``."""
+        out: dict[str, tuple[str, str, str]] = {}
+        for chunk in _chunks(ids):
+            qs = ",".join("?" * len(chunk))
+            for r in c.execute(f"SELECT event_id, code, reason, status FROM quarantine WHERE event_id IN ({qs})", chunk):
+                out[r[0]] = (r[1], r[2], r[3])
+        return out
 
     @staticmethod
     def _meldingen_with_events(c: sqlite3.Connection, melding_ids: Sequence[str]) -> set[str]:
@@ -733,12 +943,214 @@ class ServerStore:
         row = cur.fetchone()
         return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
-    def list_quarantine(self) -> list[dict[str, Any]]:
-        """The quarantine, oldest first: ``{event_id, device_id, reason, raw, received_at, pushed_by}``."""
-        cur = self.conn().execute(
-            "SELECT event_id, device_id, reason, raw, received_at, pushed_by FROM quarantine ORDER BY id"
-        )
+    _QUARANTINE_COLS = (
+        "id, event_id, device_id, melding_id, event_type, code, reason, status, received_at, pushed_by,"
+        " decided_at, decided_by, note, raw"
+    )
+
+    def list_quarantine(self, *, status: str | None = None) -> list[dict[str, Any]]:
+        """The quarantine, oldest first: ``{id, event_id, device_id, melding_id, event_type, code,
+        reason, status, received_at, pushed_by, decided_at, decided_by, note, raw}``; ``status``
+        (a ``shared.protocol.VerdictState`` value) filters."""
+        where, args = ("WHERE status = ?", (status,)) if status else ("", ())
+        cur = self.conn().execute(f"SELECT {self._QUARANTINE_COLS} FROM quarantine {where} ORDER BY id", args)
         return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur]
+
+    def quarantine_entry(self, qid: int) -> dict[str, Any] | None:
+        """One quarantine entry by its number (as :meth:`list_quarantine`), or None."""
+        cur = self.conn().execute(f"SELECT {self._QUARANTINE_COLS} FROM quarantine WHERE id = ?", (qid,))
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+    def verdicts(self, device_code: str, event_ids: Sequence[str]) -> list[Verdict]:
+        """The admin's verdict on each of ``event_ids`` that ``device_code`` pushed and the server
+        quarantined (``unknown`` for ids it has not quarantined from that device), in the asked order."""
+        found: dict[str, Verdict] = {}
+        c = self.conn()
+        for chunk in _chunks(list(event_ids)):
+            qs = ",".join("?" * len(chunk))
+            for eid, status, note in c.execute(
+                f"SELECT event_id, status, note FROM quarantine WHERE device_id = ? AND event_id IN ({qs})",
+                (device_code, *chunk),
+            ):
+                found[eid] = Verdict(eid, status, note or "")
+            released = [e for e, v in found.items() if v.state == VerdictState.RELEASED and e in chunk]
+            if released:
+                rq = ",".join("?" * len(released))
+                for eid, hlc in c.execute(f"SELECT event_id, hlc FROM events WHERE event_id IN ({rq})", released):
+                    found[eid].hlc = hlc
+        return [found.get(e) or Verdict(e, VerdictState.UNKNOWN.value) for e in event_ids]
+
+    def _decide(self, c: sqlite3.Connection, qid: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The waiting entry ``qid`` and, for a ``created``, the waiting entries that wait on it."""
+        cur = c.execute(f"SELECT {self._QUARANTINE_COLS} FROM quarantine WHERE id = ?", (qid,))
+        row = cur.fetchone()
+        if row is None:
+            raise StoreError(f"Quarantaine-nummer {qid} bestaat niet (zie 'wijkteam-server quarantine list').")
+        entry = dict(zip([d[0] for d in cur.description], row, strict=True))
+        if entry["status"] != VerdictState.WAITING:
+            raise StoreError(f"Over nummer {qid} is al besloten ({entry['status']}, {entry['decided_at']}).")
+        deps: list[dict[str, Any]] = []
+        if entry["event_type"] == EventType.CREATED and entry["melding_id"]:
+            cur = c.execute(
+                f"SELECT {self._QUARANTINE_COLS} FROM quarantine WHERE melding_id = ? AND code = ? AND status = ? "
+                "AND id != ? ORDER BY id",
+                (entry["melding_id"], RefusalCode.CREATED_REFUSED.value, VerdictState.WAITING.value, qid),
+            )
+            deps = [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur]
+        return entry, deps
+
+    def _close_entries(self, c: sqlite3.Connection, ids: Sequence[int], status: VerdictState, by: str, note: str) -> None:
+        c.executemany(
+            "UPDATE quarantine SET status = ?, decided_at = ?, decided_by = ?, note = ? WHERE id = ?",
+            [(status.value, now_iso(), by, note, i) for i in ids],
+        )
+
+    def reject_quarantined(self, qid: int, *, by: str = "(beheer)", note: str = "") -> int:
+        """Refuse quarantine entry ``qid`` for good (with the entries that wait on it, when it is a
+        ``created``); the laptop learns it at its next sync. Returns how many entries were closed.
+
+        Raises:
+            StoreError: no such entry, or already decided.
+        """
+        with self.write() as c:
+            entry, deps = self._decide(c, qid)
+            ids = [entry["id"], *(d["id"] for d in deps)]
+            self._close_entries(c, ids, VerdictState.REJECTED, by, note)
+            self._audit(c, by, "quarantine_reject", entry["melding_id"], f"{entry['event_id']} (+{len(deps)})")
+        return len(ids)
+
+    def release_quarantined(
+        self, qid: int, *, by: str = "(beheer)", note: str = "", policy: HolidayPolicy = DEFAULT_POLICY
+    ) -> list[Event]:
+        """Apply quarantine entry ``qid`` after all (``wijkteam-server quarantine release``).
+
+        Only refusals about time (``shared.protocol.RELEASABLE``) can be released: the event is
+        stored restamped with the server's clock (``shared.trust.restamp``; same ``event_id``), and a
+        released ``created`` takes the entries that waited on it along, in their order. A server note
+        on the melding keeps each original stamp in the history. Every replica then folds the same
+        stored events: the laptop that made the event holds it as refused, takes the stored version
+        at its next pull and learns the verdict (``POST /api/v1/sync/verdicts``).
+
+        Returns:
+            The events as stored (restamped), then the server's note.
+
+        Raises:
+            StoreError: no such entry, already decided, a refusal that is not about time, an event
+                that cannot be read, or a ``created`` for a melding that has one by now.
+        """
+        with self.write() as c:
+            entry, deps = self._decide(c, qid)
+            if entry["code"] == RefusalCode.CREATED_REFUSED:
+                first = c.execute(
+                    "SELECT id FROM quarantine WHERE melding_id = ? AND event_type = 'created' AND status = ?",
+                    (entry["melding_id"], VerdictState.WAITING.value),
+                ).fetchone()
+                raise StoreError(
+                    f"Nummer {qid} wacht op de registratie van zijn melding"
+                    + (f": geef nummer {first[0]} vrij, dan gaat dit mee." if first else ".")
+                )
+            if entry["code"] not in RELEASABLE:
+                raise StoreError(
+                    f"Nummer {qid} is geweigerd om {entry['code'] or 'een onbekende reden'} ({entry['reason']}); "
+                    "alleen weigeringen om de tijd kunnen worden vrijgegeven. Wijs het af met 'quarantine reject'."
+                )
+            originals: list[Event] = []
+            for item in (entry, *deps):
+                try:
+                    originals.append(msgspec.json.decode(item["raw"], type=Event))
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    raise StoreError(f"Nummer {item['id']} is niet als event te lezen.") from None
+            mid = originals[0].melding_id
+            if originals[0].type == EventType.CREATED and c.execute(
+                "SELECT 1 FROM events WHERE melding_id = ? AND type = 'created'", (mid,)
+            ).fetchone():
+                raise StoreError(f"Melding {mid} heeft inmiddels een registratie; nummer {qid} kan alleen worden afgewezen.")
+            if self._stored_by_id(c, [e.event_id for e in originals]):
+                raise StoreError(f"Een event van nummer {qid} staat al op de server; wijs het af.")
+            released = [restamp(e, self.hlc.now(), policy=policy) for e in originals]
+            received = now_iso()
+            c.executemany(
+                _INSERT_EVENT,
+                [
+                    (
+                        e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
+                        _json_encode(e.payload).decode(), e.user, e.prev, e.schema, received, f"(vrijgegeven: {by})",
+                    )
+                    for e in released
+                ],
+            )  # fmt: skip
+            made = list(released)
+            state = fold(self._events_in(c, mid), history=False)
+            if state is not None:
+                seq = self._state("server_device_seq", c)
+                dev = DeviceClock(SERVER_DEVICE, by, seq, self.hlc)
+                lines = "; ".join(
+                    f"{_EVENT_LABEL.get(o.type, o.type)} van {o.user or o.device_id} ({o.device_id}), "
+                    f"oorspronkelijk {stamp_datetime(o.hlc):%Y-%m-%d %H:%M:%S} UTC"
+                    for o in originals
+                )
+                text = f"Vrijgegeven uit quarantaine door {by} ({entry['reason']}): {lines}."
+                if note:
+                    text += f" {note}"
+                made.append(add_note(dev, state, text[:MAX_TEXT_LENGTH]))
+                c.execute(
+                    _INSERT_EVENT,
+                    (
+                        made[-1].event_id, mid, SERVER_DEVICE, made[-1].device_seq, made[-1].hlc, made[-1].type,
+                        _json_encode(made[-1].payload).decode(), by, None, made[-1].schema, received, by,
+                    ),
+                )  # fmt: skip
+                self._set_state(c, "server_device_seq", dev.seq)
+            self._refold(c, [mid])
+            self._flag_clashes(c, [e for e in released if e.type == EventType.CREATED])
+            self._set_state(c, "hlc_last", self.hlc.peek())
+            self._close_entries(c, [entry["id"], *(d["id"] for d in deps)], VerdictState.RELEASED, by, note)
+            self._audit(c, by, "quarantine_release", mid, f"{entry['event_id']} (+{len(deps)})")
+        return made
+
+    @staticmethod
+    def _events_in(c: sqlite3.Connection, melding_id: str) -> list[Event]:
+        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        return [event_from_row(r) for r in c.execute(f"SELECT {cols} FROM events WHERE melding_id = ?", (melding_id,))]
+
+    def late_events(
+        self, *, min_days: float = LATE_ARRIVAL_DAYS, start: datetime | None = None, end: datetime | None = None
+    ) -> dict[str, Any]:
+        """Data quality for the barometer: pushed events stamped ``min_days`` days or more before they
+        reached the server (DESIGN.md, "Authority and time"). A laptop offline for a week keeps its
+        original times; this says how much of the record arrived that late.
+
+        Args:
+            min_days: the threshold N in days (default ``shared.protocol.LATE_ARRIVAL_DAYS``).
+            start / end: only events that arrived in ``[start, end)`` (aware datetimes), else all.
+
+        Returns:
+            ``{"late": n, "total": pushed events considered, "min_days": N, "max_days": the largest
+            delay in days (0.0 when none), "by_device": {device_code: n}}``. Events the server made
+            itself (device ``SERVER_DEVICE``) are not counted: they carry the server's own clock.
+        """
+        lag = "((julianday(received_at) - 2440587.5) * 86400000.0 - (hlc >> 16)) / 86400000.0"
+        where, args = ["device_id != ?"], [SERVER_DEVICE]
+        if start is not None:
+            where.append("received_at >= ?")
+            args.append(start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        if end is not None:
+            where.append("received_at < ?")
+            args.append(end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        cond = " AND ".join(where)
+        c = self.conn()
+        total, late, worst = c.execute(
+            f"SELECT count(*), coalesce(sum({lag} >= ?), 0), coalesce(max({lag}), 0.0) FROM events WHERE {cond}",
+            (min_days, *args),
+        ).fetchone()
+        by_device = dict(
+            c.execute(
+                f"SELECT device_id, count(*) FROM events WHERE {cond} AND {lag} >= ? GROUP BY device_id ORDER BY device_id",
+                (*args, min_days),
+            )
+        )
+        return {"late": late, "total": total, "min_days": min_days, "max_days": max(0.0, worst), "by_device": by_device}
 
     def reference_clashes(self) -> list[dict[str, Any]]:
         """Every reference seen on two melding_ids: ``{reference, melding_id, other_melding_id, detected_at}``."""

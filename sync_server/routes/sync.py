@@ -1,9 +1,11 @@
 """``/api/v1/sync/push`` and ``/api/v1/sync/pull``: the sync protocol (DESIGN.md, "Sync protocol").
 
 Push: a laptop sends events it has not seen acknowledged. Each event is checked on its own; an event
-that does not decode, belongs to another device, is stamped more than ``MAX_FUTURE_SKEW_MS`` ahead of
-the server's clock, or fails ``shared.events.validate_event`` goes to the quarantine with the reason and
-never blocks the rest. The whole request is refused (4xx, nothing stored) only when the message itself
+that does not decode, belongs to another device, fails ``shared.events.validate_event`` or
+``shared.trust.judge_arrival`` (stamped in the future), or that the store refuses against what it
+holds (``ServerStore.ingest``: duplicate ``created``, backdating, a known id with other content) goes
+to the quarantine with a reason and a ``shared.protocol.RefusalCode``, is not acknowledged, and never
+blocks the rest. The whole request is refused (4xx, nothing stored) only when the message itself
 is wrong: malformed body, unknown or mistyped top-level fields, more than ``MAX_PUSH_EVENTS`` events,
 a protocol or event schema this server does not know, or a device id that is not the token's.
 
@@ -30,9 +32,7 @@ from litestar.params import Parameter
 
 from shared.errors import InvalidEvent
 from shared.events import SCHEMA_VERSION, Event, validate_event
-from shared.hlc import physical_ms
 from shared.protocol import (
-    MAX_FUTURE_SKEW_MS,
     MAX_PULL_LIMIT,
     MAX_PUSH_EVENTS,
     MIN_CLIENT_PROTOCOL,
@@ -40,7 +40,11 @@ from shared.protocol import (
     PullResponse,
     PushResponse,
     Quarantined,
+    RefusalCode,
+    VerdictRequest,
+    VerdictResponse,
 )
+from shared.trust import Refusal, judge_arrival
 from sync_server import wire
 from sync_server.auth import LAPTOP_ROLES, requires_role
 from sync_server.settings import Settings
@@ -135,7 +139,7 @@ def classify(
             text, obj = _raw_text(raw, msgpack)
             eid = obj.get("event_id") if isinstance(obj, dict) else None
             eid = eid if isinstance(eid, str) and eid else f"onbekend-{body.device_id}-{i}-{abs(hash(text))}"
-            bad.append(QuarantineEntry(eid, f"ongeldig event: {exc}", text, body.device_id))
+            bad.append(QuarantineEntry(eid, f"ongeldig event: {exc}", text, body.device_id, RefusalCode.INVALID))
             continue
         if e.schema > SCHEMA_VERSION:
             raise HTTPException(
@@ -143,22 +147,26 @@ def classify(
                 detail=f"De server is ouder dan de app (eventschema {e.schema}, server kent {SCHEMA_VERSION}): "
                 "laat de beheerder wijkteam-server bijwerken. Er is niets opgeslagen.",
             )
-        reason = None
+        refusal: Refusal | None = None
         if e.device_id != token.device_code:
-            reason = f"apparaat {e.device_id!r} hoort niet bij dit token (apparaat {token.device_code})"
-        elif physical_ms(e.hlc) - server_ms > MAX_FUTURE_SKEW_MS:
-            ahead_h = (physical_ms(e.hlc) - server_ms) / 3_600_000
-            reason = (
-                f"tijdstempel ligt {ahead_h:.0f} uur voor op de serverklok (grens "
-                f"{MAX_FUTURE_SKEW_MS // 3_600_000} uur): zet de klok van de laptop goed"
+            refusal = Refusal(
+                RefusalCode.FOREIGN_DEVICE,
+                f"apparaat {e.device_id!r} hoort niet bij dit token (apparaat {token.device_code})",
             )
         else:
             try:
                 validate_event(e)
             except InvalidEvent as exc:
-                reason = exc.reason
-        if reason is not None:
-            bad.append(QuarantineEntry(e.event_id, reason, _raw_text(raw, msgpack)[0], e.device_id))
+                refusal = Refusal(RefusalCode.INVALID, exc.reason)
+            else:
+                refusal = judge_arrival(e, server_ms=server_ms)
+        if refusal is not None:
+            bad.append(
+                QuarantineEntry(
+                    e.event_id, refusal.reason, _raw_text(raw, msgpack)[0], e.device_id, refusal.code,
+                    e.melding_id, e.type,
+                )
+            )  # fmt: skip
         else:
             good.append(e)
     return good, bad
@@ -207,16 +215,34 @@ class SyncController(Controller):
             )
         server_ms = store.wall_ms()
         good, bad = classify(data, token, msgpack=msgpack, server_ms=server_ms)
-        result = store.ingest(good, bad, pushed_by=token.name, fault=_fault(settings.crash_point))
+        result = store.ingest(good, bad, pushed_by=token.name, fault=_fault(settings.crash_point), judge_time=True)
         answer = PushResponse(
             protocol=PROTOCOL_VERSION,
             server_hlc=result.server_hlc,
             stored=len(result.stored),
             duplicates=len(result.duplicates),
-            quarantined=[Quarantined(q.event_id, q.reason) for q in result.quarantined],
+            quarantined=[Quarantined(q.event_id, q.reason, q.code) for q in result.quarantined],
             server_time_ms=store.wall_ms(),
             log_id=store.log_id(),
         )
+        return wire.respond(answer, request.headers.get("accept"))
+
+    @post("/verdicts", status_code=200, sync_to_thread=True, summary="Besluit van de beheerder over geweigerde events")
+    def verdicts(self, request: Request, body: bytes, store: ServerStore) -> Response:
+        """What the admin decided about events this device holds as refused (``shared.protocol.VerdictRequest``)."""
+        header = _header_protocol(request)
+        if header is not None:
+            check_protocol(header)
+        data = wire.decode(body, VerdictRequest, request.headers.get("content-type"))
+        check_protocol(data.protocol)
+        if len(data.event_ids) > MAX_PUSH_EVENTS:
+            raise PayloadTooLarge(detail=f"Te veel ids in één vraag (maximaal {MAX_PUSH_EVENTS}).")
+        token: TokenInfo = request.user
+        if not token.device_code or data.device_id != token.device_code:
+            raise PermissionDeniedException(
+                detail=f"Dit token hoort bij apparaat {token.device_code or '-'}, niet bij {data.device_id}."
+            )
+        answer = VerdictResponse(protocol=PROTOCOL_VERSION, verdicts=store.verdicts(token.device_code, data.event_ids))
         return wire.respond(answer, request.headers.get("accept"))
 
     @get("/pull", sync_to_thread=True, summary="Events na een positie in het serverlog")

@@ -88,6 +88,20 @@ class ServerProcess:
             server_cmd(*args, "--db", str(self.db)), capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
         )
 
+    def issued_days_ago(self, device_code: str, days: float) -> None:
+        """Pretend ``device_code`` was issued ``days`` ago (a laptop that then worked offline): the
+        server refuses events stamped before a device code was issued (``shared.trust``)."""
+        import sqlite3
+        from datetime import UTC, datetime, timedelta
+
+        at = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        conn = sqlite3.connect(self.db, timeout=30)
+        try:
+            with conn:
+                conn.execute("UPDATE devices SET issued_at = ? WHERE device_code = ?", (at, device_code))
+        finally:
+            conn.close()
+
     def add_user(self, name: str, role: str = "wijkuitvoerder") -> tuple[str, str | None]:
         """``wijkteam-server user add`` through the CLI: ``(token, device_code)``."""
         out = self.cli("user", "add", name, "--role", role)

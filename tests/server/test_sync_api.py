@@ -137,7 +137,8 @@ def test_events_of_another_device_and_invalid_payloads_are_quarantined(server: S
 def test_reference_clash_is_flagged(server: Server, client: TestClient) -> None:
     token, code = server.laptop("anna")
     first = make_events(code, 1)[0]
-    twin = make_events(code, 1)[0]  # same counter 1 → same reference, other melding
+    # same counter 1 → same reference, other melding (stamped after ``first``: a device never writes back in time)
+    twin = make_events(code, 1, clock=physical_ms(first.hlc) + 1)[0]
     assert twin.payload["reference"] == first.payload["reference"] and twin.melding_id != first.melding_id
     push_json(client, token, code, [first])
     assert server.store.reference_clashes() == []
