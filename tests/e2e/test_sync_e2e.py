@@ -390,7 +390,9 @@ def test_concurrent_pushes_get_increasing_seqs_and_a_concurrent_pull_skips_nothi
                 if finished and not page["has_more"]:
                     return
 
-    threads = [threading.Thread(target=pusher, args=(batches[i::3],)) for i in range(3)]
+    # One thread per laptop: a laptop pushes its own events in order (the server refuses a device's
+    # event stamped before one it already holds); the three laptops' pushes interleave.
+    threads = [threading.Thread(target=pusher, args=([b for b in batches if b[1] == lap.code],)) for lap in laptops]
     reader = threading.Thread(target=puller)
     reader.start()
     for t in threads:
