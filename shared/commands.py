@@ -208,16 +208,24 @@ def edit(
     ]
 
 
-def change_status(dev: DeviceClock, state: Melding, naar: Status, notitie: str = "") -> Event:
+def change_status(
+    dev: DeviceClock, state: Melding, naar: Status, notitie: str = "", *, voor_melder: str = ""
+) -> Event:
     """A ``status_changed`` event, checked against the transition table (``shared.status``).
 
+    Args:
+        notitie: internal note, for colleagues only (never published).
+        voor_melder: the text for the resident: shown on the public status page, in Open311
+            ``status_notes`` and to the KCC as what the resident may be told.
+
     Raises:
-        TransitionError: move not allowed, or a required note missing.
-        ValidationError: the note is too long.
+        TransitionError: move not allowed, or a required note missing (either text counts).
+        ValidationError: a text is too long.
     """
     notitie = clean_text(notitie, "notitie")
-    check_transition(state.status, naar, notitie)
-    payload = StatusChangedPayload(van=state.status, naar=naar, notitie=notitie)
+    voor_melder = clean_text(voor_melder, "voor_melder")
+    check_transition(state.status, naar, notitie or voor_melder)
+    payload = StatusChangedPayload(van=state.status, naar=naar, notitie=notitie, voor_melder=voor_melder)
     return dev._event(state.melding_id, EventType.STATUS_CHANGED, payload, prev=state.field_setters.get("status"))
 
 

@@ -35,7 +35,9 @@ from shared.validation import (
     check_struct,
 )
 
-SCHEMA_VERSION = 1
+#: Event schema. 2: ``status_changed`` separates the internal ``notitie`` from ``voor_melder``
+#: (a schema-1 server refuses such events with a 409 that says to update it).
+SCHEMA_VERSION = 2
 
 #: An instant that must carry its zone (naive datetimes are refused at decode) and lie in
 #: ``shared.validation.INSTANT``'s bounds (checked by :func:`validate_event`).
@@ -133,11 +135,22 @@ class FieldsChangedPayload(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class StatusChangedPayload(msgspec.Struct, forbid_unknown_fields=True):
-    """``status_changed``: from → to, with the note (required for some targets; told to the resident)."""
+    """``status_changed``: from → to, an internal note and the text for the resident.
+
+    ``notitie`` is for colleagues only; ``voor_melder`` is what the resident may be told (public
+    status, Open311 ``status_notes``, the KCC's "verteld aan melder"). One of the two is required for
+    some targets (``shared.status.NOTE_REQUIRED``).
+
+    ``voor_melder`` is ``None`` only in events made before the two were separated (event schema 1):
+    their single note was shown to the resident, and :func:`shared.fold.fold` keeps that meaning
+    (docs/kcc.md, "Internal note and text for the resident"). Events made now always carry a string,
+    empty when nothing is told.
+    """
 
     van: Status
     naar: Status
     notitie: Annotated[str, FREE_TEXT] = ""
+    voor_melder: Annotated[str, FREE_TEXT] | None = None
 
 
 class NoteAddedPayload(msgspec.Struct, forbid_unknown_fields=True):

@@ -132,8 +132,16 @@ def _apply(
         if p.naar == Status.HEROPEND:
             m.reopen_count += 1
         m.status_changes.append((at, p.naar))
-        if p.notitie:
-            m.notes.append(Note(e.event_id, at, e.user, e.device_id, p.notitie, openbaar=True))
+        if p.voor_melder is None:
+            # Before the internal note and the resident's text were separated, the one note was
+            # published (and the dialog said it was told to the resident): it stays public.
+            if p.notitie:
+                m.notes.append(Note(e.event_id, at, e.user, e.device_id, p.notitie, openbaar=True))
+        else:
+            if p.notitie:
+                m.notes.append(Note(e.event_id, at, e.user, e.device_id, p.notitie, openbaar=False))
+            if p.voor_melder:
+                m.notes.append(Note(e.event_id, at, e.user, e.device_id, p.voor_melder, openbaar=True))
     elif isinstance(p, NoteAddedPayload):
         m.notes.append(Note(e.event_id, stamp_datetime(e.hlc), e.user, e.device_id, p.tekst, p.openbaar))
     elif isinstance(p, CallbackLoggedPayload):

@@ -110,8 +110,9 @@ def find_nearby(
 
 def link_duplicate(dev: DeviceClock, state: Melding, original_reference: str, notitie: str = "") -> list[Event]:
     """Events that mark ``state`` as a duplicate of ``original_reference``: ``duplicaat_van`` set, then
-    status geannuleerd with a note (the note is required for geannuleerd; a default names the
-    original). Store them in one transaction; fold applies them in order.
+    status geannuleerd with a text for the resident (a note is required for geannuleerd; a default
+    names the original, so a resident who looks up this reference learns where it went). Store them
+    in one transaction; fold applies them in order.
 
     Raises:
         ValidationError: ``original_reference`` is the melding's own reference.
@@ -121,5 +122,5 @@ def link_duplicate(dev: DeviceClock, state: Melding, original_reference: str, no
         raise ValidationError("duplicaat_van", "Een melding kan geen dubbele van zichzelf zijn.")
     notitie = notitie.strip() or f"Dubbele melding van {original_reference}."
     events = edit(dev, state, {"duplicaat_van": original_reference})
-    events.append(change_status(dev, state, Status.GEANNULEERD, notitie))
+    events.append(change_status(dev, state, Status.GEANNULEERD, voor_melder=notitie))
     return events

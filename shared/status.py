@@ -49,7 +49,9 @@ def check_transition(current: Status, new: Status, note: str | None) -> None:
             "status", f"Van '{current.label}' kan niet naar '{new.label}' worden gegaan."
         )
     if new in NOTE_REQUIRED and not (note or "").strip():
-        raise TransitionError("notitie", f"Voor '{new.label}' is een notitie verplicht.")
+        raise TransitionError(
+            "notitie", f"Voor '{new.label}' is een notitie verplicht (intern of voor de melder)."
+        )
 
 
 def is_open(status: Status) -> bool:

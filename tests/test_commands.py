@@ -118,7 +118,7 @@ def test_every_allowed_transition_is_accepted_and_every_other_refused():
             m = msgspec.structs.replace(m, status=van)
             if naar in TRANSITIONS[van]:
                 ev = change_status(dev, m, naar, "reden")
-                assert ev.payload == {"van": van.value, "naar": naar.value, "notitie": "reden"}
+                assert ev.payload == {"van": van.value, "naar": naar.value, "notitie": "reden", "voor_melder": ""}
             else:
                 with pytest.raises(TransitionError) as exc:
                     change_status(dev, m, naar, "reden")

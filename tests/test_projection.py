@@ -64,7 +64,7 @@ def rich_events(registered_at: datetime):
     events.append(log_callback(k7, m, kanaal=Kanaal.TELEFOON, tekst="Tweede keer", at=late))
     events.append(log_callback(m2, m, kanaal=Kanaal.EMAIL, tekst="Eerste keer", at=early, bereikt=False))
     events.append(add_note(k7, m, "Monteur ingepland", openbaar=True))
-    events.append(change_status(k7, m, Status.AFGEHANDELD, "Lamp vervangen"))
+    events.append(change_status(k7, m, Status.AFGEHANDELD, voor_melder="Lamp vervangen"))
     return events, early
 
 

@@ -401,7 +401,7 @@ def _plan_followups(
             i,
             other,
             lambda dev, s: commands.change_status(
-                dev, s, Status.DOORGEZET, "Doorgezet naar het waterschap."
+                dev, s, Status.DOORGEZET, voor_melder="Doorgezet naar het waterschap."
             ),
         )
         return
@@ -411,7 +411,7 @@ def _plan_followups(
             i,
             device,
             lambda dev, s: commands.change_status(
-                dev, s, Status.GEANNULEERD, "Dubbele melding."
+                dev, s, Status.GEANNULEERD, voor_melder="Dubbele melding."
             ),
         )
         return
@@ -439,7 +439,7 @@ def _plan_followups(
             closed_at,
             i,
             device,
-            lambda dev, s: commands.change_status(dev, s, Status.AFGEHANDELD, note),
+            lambda dev, s: commands.change_status(dev, s, Status.AFGEHANDELD, voor_melder=note),
         )
         if melder.has_contact and rng.random() < 0.8:
             kanaal = Kanaal.TELEFOON if melder.telefoon else Kanaal.EMAIL
@@ -472,7 +472,7 @@ def _plan_followups(
                 i,
                 device,
                 lambda dev, s: commands.change_status(
-                    dev, s, Status.AFGEHANDELD, "Opnieuw hersteld."
+                    dev, s, Status.AFGEHANDELD, voor_melder="Opnieuw hersteld."
                 ),
             )
 

@@ -34,7 +34,8 @@ def make(
     status: list[tuple[Status, str]] = (),
     kanaal: Kanaal = Kanaal.TELEFOON,
 ) -> tuple[list[Event], Melding, dict[str, Any]]:
-    """Register a melding and move it through ``status``; returns (events, folded state, projection row)."""
+    """Register a melding and move it through ``status`` (each with its text for the resident);
+    returns (events, folded state, projection row)."""
     dev = clock(device, registered_at)
     events = [
         register(
@@ -50,7 +51,7 @@ def make(
     ]
     state = fold(events)
     for naar, note in status:
-        events.append(change_status(dev, state, naar, note))
+        events.append(change_status(dev, state, naar, voor_melder=note))
         state = fold(events)
     return events, state, projection_row(state)
 

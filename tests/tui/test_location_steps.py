@@ -299,7 +299,7 @@ async def test_online_pdok_suggestions_follow_the_local_ones(location_app, gazet
     m = only_melding(db_path)
     assert m.status == Status.DOORGEZET
     assert m.adres.postcode == "8011LW" and m.wijk is None
-    assert any("Doorgezet naar gemeente Zwolle" in h.details.get("notitie", "") for h in m.history)
+    assert any("Doorgezet naar gemeente Zwolle" in (h.details.get("voor_melder") or "") for h in m.history)
 
 
 async def test_local_hits_are_not_repeated_from_pdok(location_app, gazetteer):
@@ -499,7 +499,7 @@ async def test_outside_doorzetten_needs_a_receiver(location_app, db_path):
     m = only_melding(db_path)
     assert m.status == Status.DOORGEZET
     assert any(
-        "Doorgezet naar Waterschap [Drents] Overijsselse Delta" in h.details.get("notitie", "") for h in m.history
+        "Doorgezet naar Waterschap [Drents] Overijsselse Delta" in (h.details.get("voor_melder") or "") for h in m.history
     )
 
 

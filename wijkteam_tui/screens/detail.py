@@ -227,11 +227,13 @@ class DetailScreen(Screen):
         if self.melding is None:
             return
 
-        def done(result: tuple[Status, str] | None) -> None:
+        def done(result: tuple[Status, str, str] | None) -> None:
             if result:
-                naar, notitie = result
+                naar, notitie, voor_melder = result
                 self._store(
-                    lambda dev, s: [commands.change_status(dev, s, naar, notitie)]
+                    lambda dev, s: [
+                        commands.change_status(dev, s, naar, notitie, voor_melder=voor_melder)
+                    ]
                 )
 
         self.app.push_screen(StatusModal(self.melding), done)

@@ -61,8 +61,13 @@ class SavedModal(ModalScreen[Melding | None]):
         self.dismiss(self.melding)
 
 
-class StatusModal(ModalScreen[tuple[Status, str] | None]):
-    """Change the status: only moves in the transition table; a note where it is required."""
+class StatusModal(ModalScreen[tuple[Status, str, str] | None]):
+    """Change the status: only moves in the transition table; a note where it is required.
+
+    Two texts, labelled plainly: the internal note (colleagues only) and the text for the resident
+    (public: status page, Open311, what the KCC tells). Dismisses with ``(naar, notitie,
+    voor_melder)``.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Annuleren", id="status.cancel"),
@@ -85,8 +90,10 @@ class StatusModal(ModalScreen[tuple[Status, str] | None]):
                 classes="dialog-title",
             )
             yield Select(options, allow_blank=False, id="naar", compact=True)
-            yield Label("Notitie (wordt aan de melder verteld)")
+            yield Label("Interne notitie (alleen voor collega's, niet openbaar)")
             yield TextArea(id="notitie", compact=True, tab_behavior="focus")
+            yield Label("Bericht voor de melder (openbaar: statuspagina, Open311 en KCC)")
+            yield TextArea(id="voor_melder", compact=True, tab_behavior="focus")
             yield Label("", id="status-error", classes="store-error")
             with Horizontal(classes="buttons"):
                 yield Button("Opslaan (Ctrl+S)", id="ok", variant="primary")
@@ -97,16 +104,16 @@ class StatusModal(ModalScreen[tuple[Status, str] | None]):
 
     def action_ok(self) -> None:
         naar = Status(self.query_one("#naar", Select).value)
-        notitie = self.query_one("#notitie", TextArea).text
         try:
-            notitie = clean_text(notitie, "notitie")
-            check_transition(self.melding.status, naar, notitie)
+            notitie = clean_text(self.query_one("#notitie", TextArea).text, "notitie")
+            voor_melder = clean_text(self.query_one("#voor_melder", TextArea).text, "voor_melder")
+            check_transition(self.melding.status, naar, notitie or voor_melder)
         except ValidationError as exc:
             label = self.query_one("#status-error", Label)
             label.update(Text(exc.message))
             label.add_class("-shown")
             return
-        self.dismiss((naar, notitie))
+        self.dismiss((naar, notitie, voor_melder))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -220,7 +220,7 @@ class IntakeScreen(Screen):
                     store.append(link_duplicate(dev, melding, self.duplicaat_van), dev)
                 elif buiten is not None and buiten.actie == "doorzetten":
                     note = f"Doorgezet naar {buiten.naar}: de locatie ligt buiten de gemeente."
-                    store.append([commands.change_status(dev, melding, Status.DOORGEZET, note)], dev)
+                    store.append([commands.change_status(dev, melding, Status.DOORGEZET, voor_melder=note)], dev)
                 elif buiten is not None:
                     note = "Locatie buiten de gemeente; bij de registratie bevestigd."
                     store.append([commands.add_note(dev, melding, note)], dev)
