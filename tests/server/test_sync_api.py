@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 
 from shared import commands
 from shared.enums import Role
-from shared.events import Event, MeldingFields
+from shared.events import SCHEMA_VERSION, Event, MeldingFields
 from shared.hlc import HLC, pack, physical_ms, wall_ms
 from shared.protocol import MAX_PULL_LIMIT, MAX_PUSH_EVENTS, PullResponse, PushResponse
 from sync_server.app import create_app
@@ -235,7 +235,7 @@ def test_pull_without_protocol_and_bad_params(server: Server, client: TestClient
 def test_newer_event_schema_refuses_the_push(server: Server, client: TestClient) -> None:
     token, code = server.laptop("anna")
     events = make_events(code, 2)
-    newer = msgspec.structs.replace(events[1], schema=2)
+    newer = msgspec.structs.replace(events[1], schema=SCHEMA_VERSION + 1)
     resp = push_json(client, token, code, [events[0], newer])
     assert resp.status_code == 409 and "server is ouder" in resp.json()["detail"]
     assert server.store.counts() == {"events": 0, "meldingen": 0, "quarantine": 0}
