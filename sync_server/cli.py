@@ -8,7 +8,9 @@ Subcommands (each takes ``--db PATH``; default ``sync_server.settings.default_db
   laptops re-send their own events and pull everything again.
 * ``user add NAME --role wijkuitvoerder|kcc|manager|admin [--device XY]``: prints the token once;
   wijkuitvoerder and admin get a device code. ``user list``, ``user revoke NAME``.
-* ``quarantine list``: events the server refused, with the reason.
+* ``quarantine list [--all] [--raw]``, ``quarantine show ID``, ``quarantine release ID``,
+  ``quarantine reject ID``: events the server refused, with the reason; release re-applies one
+  refused for its time (restamped), reject refuses it for good (docs/server.md, "Quarantaine").
 * ``clashes list``: references seen on two meldingen.
 
 To add a subcommand: write ``def configure(sub) -> None`` that calls :func:`add_command` and sets a
@@ -24,7 +26,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from shared.commands import SERVER_DEVICE
 from shared.enums import Role
+from shared.protocol import VerdictState
 from sync_server import audit, gazetteer_cli
 from sync_server import report_cli
 from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, default_db_path
@@ -205,26 +209,105 @@ def configure_user(sub: Any) -> None:
 
 
 def _quarantine_list(args: argparse.Namespace) -> int:
+    from shared.validation import for_terminal
+
     store = open_store(args)
     try:
-        rows = store.list_quarantine()
+        rows = store.list_quarantine(status=None if args.all else VerdictState.WAITING.value)
     finally:
         store.close()
     if not rows:
-        print("De quarantaine is leeg.")
+        print("De quarantaine is leeg." if args.all else "De quarantaine is leeg: niets wacht op een besluit (--all toont ook besloten events).")
     for r in rows:
-        print(f"{r['received_at']}\t{r['device_id'] or '-'}\t{r['event_id']}\t{r['reason']}")
+        line = (
+            f"{r['id']}\t{r['received_at']}\t{r['device_id'] or '-'}\t{r['event_id']}\t{r['event_type'] or '-'}\t"
+            f"{r['code'] or '-'}\t{r['status']}\t{r['reason']}"
+        )
+        print(for_terminal(line))
         if args.raw:
-            print(f"\t{r['raw']}")
+            print(for_terminal(f"\t{r['raw']}"))
+    return 0
+
+
+def _quarantine_show(args: argparse.Namespace) -> int:
+    from shared.protocol import RELEASABLE
+    from shared.trust import refusal_help
+    from shared.validation import for_terminal
+
+    store = open_store(args)
+    try:
+        r = store.quarantine_entry(args.id)
+    finally:
+        store.close()
+    if r is None:
+        raise StoreError(f"Quarantaine-nummer {args.id} bestaat niet.")
+    what, _ = refusal_help(r["code"])
+    lines = [
+        f"Nummer:       {r['id']}",
+        f"Event:        {r['event_id']} ({r['event_type'] or '?'})",
+        f"Melding:      {r['melding_id'] or '-'}",
+        f"Apparaat:     {r['device_id'] or '-'} (gestuurd door {r['pushed_by'] or '-'})",
+        f"Ontvangen:    {r['received_at']}",
+        f"Reden:        {r['code'] or '-'}: {r['reason']}",
+        f"Uitleg:       {what}",
+        f"Besluit:      {r['status']}" + (f" op {r['decided_at']} door {r['decided_by']}" if r["decided_at"] else ""),
+    ]
+    if r["note"]:
+        lines.append(f"Notitie:      {r['note']}")
+    if r["status"] == VerdictState.WAITING:
+        lines.append(
+            "Mogelijk:     'quarantine release' (opnieuw gestempeld met de servertijd) of 'quarantine reject'"
+            if r["code"] in RELEASABLE
+            else "Mogelijk:     alleen 'quarantine reject' (deze reden gaat niet over de tijd)"
+        )
+    lines.append(f"Zoals ontvangen: {r['raw']}")
+    print(for_terminal("\n".join(lines)))
+    return 0
+
+
+def _quarantine_release(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        made = store.release_quarantined(args.id, by=args.by, note=args.note)
+    finally:
+        store.close()
+    n = sum(1 for e in made if e.device_id != SERVER_DEVICE)
+    print(
+        f"Nummer {args.id} vrijgegeven: {n} {'event' if n == 1 else 'events'} opgeslagen met de tijd van de server; "
+        "de oorspronkelijke tijd staat in de geschiedenis van de melding. De laptop hoort het bij zijn volgende sync."
+    )
+    return 0
+
+
+def _quarantine_reject(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        n = store.reject_quarantined(args.id, by=args.by, note=args.note)
+    finally:
+        store.close()
+    print(f"Nummer {args.id} afgewezen ({n} {'event' if n == 1 else 'events'}). De laptop hoort het bij zijn volgende sync.")
     return 0
 
 
 def configure_quarantine(sub: Any) -> None:
-    p = sub.add_parser("quarantine", help="geweigerde events", description="geweigerde events")
-    q = p.add_subparsers(dest="quarantine_command", required=True, metavar="{list}")
-    lst = add_command(q, "list", "toon geweigerde events met de reden")
+    p = sub.add_parser("quarantine", help="geweigerde events", description="geweigerde events bekijken en besluiten")
+    q = p.add_subparsers(dest="quarantine_command", required=True, metavar="{list,show,release,reject}")
+    lst = add_command(q, "list", "toon geweigerde events die op een besluit wachten, met nummer en reden")
     lst.add_argument("--raw", action="store_true", help="toon ook het event zoals ontvangen")
+    lst.add_argument("--all", action="store_true", help="toon ook vrijgegeven en afgewezen events")
     lst.set_defaults(func=_quarantine_list)
+    show = add_command(q, "show", "toon één geweigerd event volledig")
+    show.add_argument("id", type=int, help="het nummer uit 'quarantine list'")
+    show.set_defaults(func=_quarantine_show)
+    for name, func, text in (
+        ("release", _quarantine_release, "geef een event vrij dat om de tijd geweigerd is (opnieuw gestempeld)"),
+        ("reject", _quarantine_reject, "wijs een geweigerd event definitief af"),
+    ):
+        cmd = add_command(q, name, text)
+        cmd.add_argument("id", type=int, help="het nummer uit 'quarantine list'")
+        cmd.add_argument("--note", default="", help="toelichting (de laptop krijgt die te zien)")
+        cmd.add_argument("--by", default="(beheer)", help="wie besluit (voor de audit)")
+        cmd.set_defaults(func=func)
 
 
 def _clashes_list(args: argparse.Namespace) -> int:

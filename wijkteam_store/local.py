@@ -35,13 +35,15 @@ from shared.deadlines import utcnow
 from shared.enums import EventType
 from shared.events import Event, MeldingFields
 from shared.fold import fold
-from shared.hlc import HLC
+from shared.hlc import HLC, wall_ms
 from shared.model import Melding
 from shared.projection import COLUMNS, iso, needs_timeline, parse_iso, projection_row
+from shared.protocol import RefusalCode, VerdictState
 from shared.reference import counter_of, normalise_reference
+from shared.trust import clock_behind_ms, registration_time, restamp
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: Columns a list or search returns: the whole projection row.
 LIST_COLUMNS: tuple[str, ...] = tuple(COLUMNS)
@@ -234,8 +236,31 @@ def _migration_6(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE device ADD COLUMN server_log_id INTEGER NOT NULL DEFAULT 0")
 
 
+def _migration_7(conn: sqlite3.Connection) -> None:
+    """Refused events (issue 11 §1): the server's quarantine is never silent on the laptop.
+
+    ``refused``: this laptop's events the server refused, moved out of ``events`` (so they are not
+    folded, not pending and not pushed again) with the server's reason and machine code, and the
+    admin's verdict once known (``waiting`` → ``released`` | ``rejected``); ``seen`` once the user
+    dismissed a rejected one. ``device.sent_seq``: the highest ``device_seq`` ever put in a push
+    request; an unacknowledged event above it was never sent, so its stamp may still change.
+    """
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS refused (
+            event_id TEXT PRIMARY KEY, melding_id TEXT NOT NULL, device_id TEXT NOT NULL,
+            device_seq INTEGER NOT NULL, hlc INTEGER NOT NULL, type TEXT NOT NULL, prev TEXT,
+            schema INTEGER NOT NULL, user TEXT NOT NULL DEFAULT '', payload TEXT NOT NULL,
+            code TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', refused_at TEXT NOT NULL,
+            verdict TEXT NOT NULL DEFAULT 'waiting', verdict_note TEXT NOT NULL DEFAULT '',
+            decided_at TEXT, seen INTEGER NOT NULL DEFAULT 0)"""
+    )
+    if "sent_seq" not in {r[1] for r in conn.execute("PRAGMA table_info(device)")}:
+        conn.execute("ALTER TABLE device ADD COLUMN sent_seq INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
+    7: _migration_7,
 }
 
 
@@ -597,12 +622,15 @@ class LocalStore:
         """
         with self.transaction():
             counter = self.next_melding_counter()
+            # A wall clock set back (say to 2001) cannot date a registration before what this
+            # laptop's clock has already seen from the server (shared.trust.registration_time).
+            at = registration_time(registered_at or utcnow(), dev.hlc.last)
             event = register(
                 dev,
                 prefix=prefix,
                 counter=counter,
                 fields=fields,
-                registered_at=registered_at,
+                registered_at=at,
             )
             self.append([event], dev)
         melding = self.get(event.melding_id)
@@ -615,7 +643,12 @@ class LocalStore:
 
     def _write_projection(self, melding: Melding | None, melding_id: str) -> None:
         if melding is None:
-            return  # its created event has not arrived yet
+            # Its created event has not arrived yet, or it was refused by the server: no row.
+            row = self.conn.execute("SELECT rowid FROM meldingen WHERE melding_id = ?", (melding_id,)).fetchone()
+            if row:
+                self.conn.execute("DELETE FROM meldingen WHERE rowid = ?", (row[0],))
+                self.conn.execute("DELETE FROM meldingen_fts WHERE rowid = ?", (row[0],))
+            return
         row = projection_row(melding)
         names = list(COLUMNS)
         existing = self.conn.execute(
@@ -949,6 +982,164 @@ class LocalStore:
             "SELECT count(*) FROM events WHERE acked = 0"
         ).fetchone()[0]
 
+    def mark_sent(self, event_ids: list[str]) -> None:
+        """Remember that these events go out in a push request now (before it is sent): from then on
+        the server may hold them, so :meth:`fall_back_clock` no longer restamps them."""
+        if not event_ids:
+            return
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE device SET sent_seq = max(sent_seq, (SELECT coalesce(max(device_seq), 0) FROM events"
+                " WHERE event_id IN (SELECT value FROM json_each(?)))) WHERE id = 1",
+                (_json_encode(event_ids).decode(),),
+            )
+
+    def mark_refused(self, refusals: Iterable[tuple[str, str, str]]) -> int:
+        """Keep events the server refused as *geweigerd* (issue 11 §1): ``(event_id, code, reason)``.
+
+        In one transaction each event moves from ``events`` to ``refused`` with the server's reason
+        and machine code, and its melding is refolded without it (a refused ``created`` takes the
+        melding out of the lists until the admin releases it). A refused event is not pending, not
+        pushed again and not lost: :meth:`refused_events` lists it, :meth:`apply_verdicts` records
+        the admin's decision. Returns how many events were moved (ids not held unsent are skipped).
+        """
+        rows = list(refusals)
+        if not rows:
+            return 0
+        cols = ", ".join(_EVENT_COLUMNS)
+        moved: set[str] = set()
+        touched: set[str] = set()
+        with self.transaction():
+            now = iso(utcnow())
+            for event_id, code, reason in rows:
+                cur = self.conn.execute(
+                    f"INSERT OR IGNORE INTO refused ({cols}, code, reason, refused_at) "
+                    f"SELECT {cols}, ?, ?, ? FROM events WHERE event_id = ? AND acked = 0",
+                    (code, reason, now, event_id),
+                )
+                if cur.rowcount:
+                    mid = self.conn.execute("SELECT melding_id FROM events WHERE event_id = ?", (event_id,)).fetchone()[0]
+                    self.conn.execute("DELETE FROM events WHERE event_id = ?", (event_id,))
+                    moved.add(event_id)
+                    touched.add(mid)
+            self._refold(touched)
+        return len(moved)
+
+    def fall_back_clock(self, server_hlc: int) -> int:
+        """After a refusal for a future stamp (issue 11 §1): this laptop's clock falls back to the
+        server's (``server_hlc``), and its own events that were never sent and are stamped after it
+        get new stamps from the fallen-back clock, in ``device_seq`` order (nobody has seen them, so
+        their identity and order stay; their meldingen are refolded). One transaction.
+
+        Returns:
+            How many events were restamped.
+        """
+        with self.transaction():
+            d = self.conn.execute("SELECT device_id, hlc_last, sent_seq FROM device WHERE id = 1").fetchone()
+            own, last, sent = d
+            if last <= server_hlc:
+                return 0
+            hlc = HLC(server_hlc)
+            cur = self.conn.execute(
+                f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events WHERE acked = 0 AND device_id = ? AND device_seq > ? "
+                "AND hlc > ? ORDER BY device_seq",
+                (own or "", sent, server_hlc),
+            )
+            # shared.trust.restamp also moves a registration time that now lies ahead of its stamp.
+            events = [restamp(_row_to_event(r), hlc.now()) for r in cur.fetchall()]
+            self.conn.executemany(
+                "UPDATE events SET hlc = ?, payload = ? WHERE event_id = ?",
+                [(e.hlc, _json_encode(e.payload).decode(), e.event_id) for e in events],
+            )
+            self.conn.execute("UPDATE device SET hlc_last = ? WHERE id = 1", (hlc.last,))
+            self._refold({e.melding_id for e in events})
+            return len(events)
+
+    def refused_events(self, *, include_decided: bool = False) -> list[dict[str, Any]]:
+        """Refused events, oldest first, as ``{event_id, melding_id, type, hlc, code, reason,
+        refused_at, verdict, verdict_note, decided_at, seen, reference, omschrijving}``.
+
+        Without ``include_decided``: those that need the user's attention (waiting for the admin, or
+        rejected and not yet dismissed). ``reference``/``omschrijving`` come from the refused
+        ``created`` or the melding's projection ("" when neither is here).
+        """
+        where = "" if include_decided else " WHERE r.verdict = 'waiting' OR (r.verdict = 'rejected' AND r.seen = 0)"
+        cur = self.conn.execute(
+            "SELECT r.event_id, r.melding_id, r.type, r.hlc, r.code, r.reason, r.refused_at, r.verdict,"
+            " r.verdict_note, r.decided_at, r.seen, r.payload, m.reference, m.omschrijving"
+            f" FROM refused r LEFT JOIN meldingen m ON m.melding_id = r.melding_id{where} ORDER BY r.device_seq"
+        )
+        out = []
+        names = [d[0] for d in cur.description]
+        for row in cur.fetchall():
+            item = dict(zip(names, row, strict=True))
+            payload = _json_decode(item.pop("payload"))
+            fields = payload.get("fields") or {}
+            item["reference"] = item.pop("reference") or payload.get("reference") or ""
+            item["omschrijving"] = item.pop("omschrijving") or fields.get("omschrijving") or ""
+            out.append(item)
+        return out
+
+    def refused_count(self) -> int:
+        """How many refused events need the user's attention (see :meth:`refused_events`)."""
+        return self.conn.execute(
+            "SELECT count(*) FROM refused WHERE verdict = 'waiting' OR (verdict = 'rejected' AND seen = 0)"
+        ).fetchone()[0]
+
+    def waiting_refused_ids(self) -> list[str]:
+        """Ids of refused events still waiting for the admin's verdict (asked at every sync)."""
+        return [r[0] for r in self.conn.execute("SELECT event_id FROM refused WHERE verdict = 'waiting' ORDER BY device_seq")]
+
+    def apply_verdicts(self, verdicts: Iterable[Any]) -> dict[str, int]:
+        """Record the admin's verdicts (``shared.protocol.Verdict``) in one transaction.
+
+        ``released``: the event is in the record now (restamped where its time was refused); the
+        stored version arrives with the pull. ``rejected``: it never enters the record; it stays
+        listed until the user dismisses it. ``unknown`` (the server has no such refusal, e.g. it was
+        restored from a backup older than the refusal): the event goes back to ``events`` as unsent,
+        so the next push offers it again. Returns the count per state.
+        """
+        counts: dict[str, int] = {}
+        with self.transaction():
+            now = iso(utcnow())
+            cols = ", ".join(_EVENT_COLUMNS)
+            for v in verdicts:
+                state = v.state
+                if state in (VerdictState.RELEASED, VerdictState.REJECTED):
+                    cur = self.conn.execute(
+                        "UPDATE refused SET verdict = ?, verdict_note = ?, decided_at = ? WHERE event_id = ? AND verdict = 'waiting'",
+                        (state, v.note, now, v.event_id),
+                    )
+                elif state == VerdictState.UNKNOWN:
+                    self.conn.execute(
+                        f"INSERT OR IGNORE INTO events ({cols}, acked) SELECT {cols}, 0 FROM refused WHERE event_id = ? AND verdict = 'waiting'",
+                        (v.event_id,),
+                    )
+                    cur = self.conn.execute("DELETE FROM refused WHERE event_id = ? AND verdict = 'waiting'", (v.event_id,))
+                    mid = self.conn.execute("SELECT melding_id FROM events WHERE event_id = ?", (v.event_id,)).fetchone()
+                    if mid:
+                        self._refold([mid[0]])
+                else:
+                    continue
+                if cur.rowcount:
+                    counts[state] = counts.get(state, 0) + 1
+        return counts
+
+    def dismiss_refused(self, event_ids: Iterable[str]) -> None:
+        """The user saw these rejected events: they leave the warning (they stay in ``refused``)."""
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE refused SET seen = 1 WHERE event_id = ? AND verdict != 'waiting'", [(i,) for i in event_ids]
+            )
+
+    def clock_behind_ms(self, now_ms: int | None = None) -> int:
+        """How far this laptop's wall clock lies behind the time its clock has already seen (ms).
+
+        More than ``shared.protocol.MAX_REGISTERED_BEHIND_MS`` means the clock was set back: new
+        registrations then take the clock's time (:meth:`register`), and the app says so.
+        """
+        return clock_behind_ms(now_ms if now_ms is not None else wall_ms(), self._device()["hlc_last"])
+
     def pull_cursor(self) -> int:
         """The server_seq after which the next pull starts (0 for a new laptop)."""
         return self._device()["pull_cursor"]
@@ -1017,6 +1208,22 @@ class LocalStore:
                 seen.add(e.event_id)  # a page that repeats an event stores it once
                 new.append(e)
                 groups.setdefault(e.melding_id, []).append(e)
+            if known:
+                self.conn.executemany(
+                    "UPDATE events SET acked = 1 WHERE event_id = ?",
+                    [(i,) for i in known],
+                )
+                # The server is the authority on an event's content: one the admin released after a
+                # refusal carries the server's stamp now (shared.trust.restamp). Take that version,
+                # so this laptop folds exactly what every other replica folds.
+                changed = [e for e in events if e.event_id in known and known[e.event_id] != e.hlc]
+                if changed:
+                    self.conn.executemany(
+                        "UPDATE events SET hlc = ?, payload = ? WHERE event_id = ?",
+                        [(e.hlc, _json_encode(e.payload).decode(), e.event_id) for e in changed],
+                    )
+                    for e in changed:
+                        groups.setdefault(e.melding_id, [])
             stored = self._stored_events(list(groups))
             if new:
                 self.conn.executemany(
@@ -1028,11 +1235,6 @@ class LocalStore:
                     (max(e.hlc for e in new),),
                 )
                 self._skip_past_own(new)
-            if known:
-                self.conn.executemany(
-                    "UPDATE events SET acked = 1 WHERE event_id = ?",
-                    [(i,) for i in known],
-                )
             folded = [(mid, fold(stored.get(mid, []) + evs, history=False)) for mid, evs in groups.items()]
             self._write_projections(folded, [mid for mid in groups if mid in stored])
             self.conn.execute(
@@ -1064,15 +1266,16 @@ class LocalStore:
             (max(e.device_seq for e in mine), max(counters)),
         )
 
-    def _known_event_ids(self, ids: list[str]) -> set[str]:
-        """Which of ``ids`` are already stored (one query: the ids travel as one JSON array)."""
+    def _known_event_ids(self, ids: list[str]) -> dict[str, int]:
+        """Which of ``ids`` are already stored, with their stored stamp (one query: the ids travel
+        as one JSON array)."""
         if not ids:
-            return set()
+            return {}
         cur = self.conn.execute(
-            "SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each(?))",
+            "SELECT event_id, hlc FROM events WHERE event_id IN (SELECT value FROM json_each(?))",
             (_json_encode(ids).decode(),),
         )
-        return {r[0] for r in cur}
+        return dict(cur.fetchall())
 
     def _stored_events(self, melding_ids: list[str]) -> dict[str, list[Event]]:
         """The stored events of the given meldingen, by melding (one query); meldingen without

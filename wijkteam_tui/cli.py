@@ -6,6 +6,7 @@
     wijkteam sync --server URL --token T [--db PATH]
 
 Messages are Dutch; a user mistake exits with status 1 or 2 and a message, never a traceback.
+``wijkteam sync`` exits 3 when the server refused changes (:data:`SYNC_EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -73,7 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="CSV met , en decimale punt in plaats van ; en decimale komma",
     )
-    s = sub.add_parser("sync", help="synchroniseer eenmalig met de server")
+    s = sub.add_parser(
+        "sync",
+        help="synchroniseer eenmalig met de server",
+        description="Synchroniseer eenmalig met de server (versturen, dan ophalen).",
+        epilog=SYNC_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     s.add_argument("--server", required=True)
     s.add_argument("--token", required=True)
     s.add_argument("--db", type=Path, dest="sub_db")
@@ -131,16 +138,30 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Exit codes of ``wijkteam sync`` (also in docs/sync.md, "wijkteam sync").
+EXIT_SYNC_OK = 0
+EXIT_SYNC_FAILED = 1
+EXIT_SYNC_USAGE = 2
+EXIT_SYNC_REFUSED = 3
+SYNC_EXIT_CODES = f"""exitcodes:
+  {EXIT_SYNC_OK}  klaar; niets geweigerd
+  {EXIT_SYNC_FAILED}  sync mislukt (geen verbinding, token, server- of opslagfout); niets verloren, probeer later opnieuw
+  {EXIT_SYNC_USAGE}  verkeerde aanroep (ontbrekende of onbekende opties)
+  {EXIT_SYNC_REFUSED}  klaar, maar de server weigerde wijzigingen; ze staan hierboven en blijven als 'geweigerd' bewaard"""
+
+
 def _cmd_sync(args: argparse.Namespace) -> int:
     from shared.protocol import WARN_SKEW_MS
-    from wijkteam_tui.sync_client import SyncError, sync_once
+    from shared.trust import refusal_help
+    from shared.validation import for_terminal
+    from wijkteam_tui.sync_client import SyncError, clock_fallback_text, refused_text, sync_once
 
     db = args.sub_db or args.db or default_db()
     with LocalStore(db) as store:
         try:
             result = sync_once(store, args.server, args.token, gazetteer_dir=data_dir())
         except SyncError as exc:
-            return _fail(f"Synchroniseren mislukt: {exc.message}")
+            return _fail(f"Synchroniseren mislukt: {exc.message}", EXIT_SYNC_FAILED)
         print(
             f"Gesynchroniseerd: {result.pushed} {'gebeurtenis' if result.pushed == 1 else 'gebeurtenissen'} "
             f"verstuurd, {result.pulled} ontvangen; {store.pending_count()} "
@@ -150,7 +171,20 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             print(result.gazetteer)
         if abs(result.skew_ms) >= WARN_SKEW_MS:
             print(f"Let op: de klok van deze laptop wijkt {result.skew_ms // 1000} seconden af van de server.")
-    return 0
+        if result.released or result.rejected:
+            print(f"De beheerder gaf {result.released} geweigerde wijziging(en) vrij en wees er {result.rejected} af.")
+        if result.clock_fell_back:
+            print(clock_fallback_text(result.restamped))
+        refused = store.refused_events()
+        if not refused:
+            return EXIT_SYNC_OK
+        print(refused_text(len(refused)), file=sys.stderr)
+        for r in refused:
+            what, todo = refusal_help(r["code"])
+            state = "afgewezen door de beheerder" if r["verdict"] == "rejected" else "wacht op de beheerder"
+            line = f"  {r['reference'] or r['melding_id']}  {r['type']}  ({state}): {what} Server: {r['reason']}. {todo}"
+            print(for_terminal(line), file=sys.stderr)
+    return EXIT_SYNC_REFUSED
 
 
 def prepare_demo(

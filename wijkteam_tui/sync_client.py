@@ -57,10 +57,15 @@ import msgspec
 from shared.events import SCHEMA_VERSION, Event
 from shared.protocol import (
     MAX_PULL_LIMIT,
+    MAX_PUSH_EVENTS,
     PROTOCOL_VERSION,
     PullResponse,
     PushRequest,
     PushResponse,
+    RefusalCode,
+    VerdictRequest,
+    VerdictResponse,
+    VerdictState,
 )
 from wijkteam_store.local import StoreError
 
@@ -81,6 +86,7 @@ CANCEL_POLL_S = 0.1
 _push_enc = msgspec.msgpack.Encoder()
 _push_dec = msgspec.msgpack.Decoder(PushResponse)
 _pull_dec = msgspec.msgpack.Decoder(PullResponse)
+_verdict_dec = msgspec.msgpack.Decoder(VerdictResponse)
 
 
 class SyncStore(Protocol):
@@ -93,6 +99,13 @@ class SyncStore(Protocol):
     def recv_hlc(self, remote: int) -> Any: ...
     def pending_count(self) -> int: ...
     def note_server_log(self, log_id: int) -> bool: ...
+    def mark_sent(self, event_ids: list[str]) -> None: ...
+    def mark_refused(self, refusals: list[tuple[str, str, str]]) -> int: ...
+    def fall_back_clock(self, server_hlc: int) -> int: ...
+    def waiting_refused_ids(self) -> list[str]: ...
+    def apply_verdicts(self, verdicts: list[Any]) -> dict[str, int]: ...
+    def refused_count(self) -> int: ...
+    def device_code(self) -> str | None: ...
 
 
 class SyncError(Exception):
@@ -314,8 +327,13 @@ class SyncResult:
             ``abs(skew_ms) >= shared.protocol.WARN_SKEW_MS`` should be shown to the user.
         finished_at: when the round ended (aware UTC).
         pending: local events still waiting after the round (0 after a full round).
-        quarantine_reasons: the server's reason per refused event (event_id, reason).
+        quarantine_reasons: the server's reason per event refused in this round (event_id, reason).
         gazetteer: Dutch outcome of the address-file download, when one was asked for.
+        refused: refused events on this laptop that need attention after the round (waiting for the
+            admin, or rejected and not yet dismissed: ``LocalStore.refused_events``).
+        released / rejected: verdicts learnt in this round.
+        clock_fell_back: a refusal for a future stamp made this laptop's clock fall back to the
+            server's (``LocalStore.fall_back_clock``); ``restamped`` of its unsent events got new stamps.
     """
 
     pushed: int
@@ -327,6 +345,11 @@ class SyncResult:
     pending: int = 0
     quarantine_reasons: tuple[tuple[str, str], ...] = ()
     gazetteer: str | None = None
+    refused: int = 0
+    released: int = 0
+    rejected: int = 0
+    clock_fell_back: bool = False
+    restamped: int = 0
 
 
 def _wall_ms() -> int:
@@ -552,7 +575,8 @@ def _round_once(
     pull_limit: int,
     on_progress: Callable[[str, int], None] | None,
 ) -> SyncResult:
-    pushed = quarantined = 0
+    pushed = quarantined = restamped = 0
+    fell_back = False
     reasons: list[tuple[str, str]] = []
     server_hlc = 0
     # -- push --------------------------------------------------------------------------------------
@@ -570,11 +594,19 @@ def _round_once(
                 protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc
             )
         )
+        store.mark_sent(ids)  # from now on the server may hold them: their stamps stay
         resp = session.request("POST", "/api/v1/sync/push", content=body, headers={"Content-Type": MSGPACK})
         ack = _decode(_push_dec, resp)
         _check_log(store, ack.log_id)
         session.server_clock(ack.server_time_ms)
-        store.mark_acked(ids)
+        # A refused event is not acknowledged: it is kept as "geweigerd" with the server's reason.
+        refused_ids = {q.event_id for q in ack.quarantined}
+        store.mark_acked([i for i in ids if i not in refused_ids])
+        store.mark_refused([(q.event_id, q.code, q.reason) for q in ack.quarantined])
+        if any(q.code == RefusalCode.FUTURE_STAMP for q in ack.quarantined):
+            # The clock ran ahead: fall back to the server's, or every later event is refused too.
+            restamped += store.fall_back_clock(ack.server_hlc)
+            fell_back = True
         store.recv_hlc(ack.server_hlc)
         server_hlc = ack.server_hlc
         pushed += len(ids)
@@ -582,6 +614,8 @@ def _round_once(
         reasons.extend((q.event_id, q.reason) for q in ack.quarantined)
         if on_progress:
             on_progress("push", pushed)
+    # -- verdicts on events refused earlier ----------------------------------------------------------
+    verdicts = _ask_verdicts(store, session)
     # -- pull --------------------------------------------------------------------------------------
     pulled, hlc = _pull(store, session, pull_limit, on_progress)
     server_hlc = hlc if hlc is not None else server_hlc
@@ -595,7 +629,36 @@ def _round_once(
         finished_at=datetime.now(UTC),
         pending=pending,
         quarantine_reasons=tuple(reasons),
+        refused=store.refused_count(),
+        released=verdicts.get(VerdictState.RELEASED, 0),
+        rejected=verdicts.get(VerdictState.REJECTED, 0),
+        clock_fell_back=fell_back,
+        restamped=restamped,
     )
+
+
+def _ask_verdicts(store: SyncStore, session: _Session) -> dict[str, int]:
+    """Ask the server what became of this laptop's refused events and record it; the count per
+    verdict learnt. A server without the verdicts route (404/405) leaves them waiting."""
+    waiting = store.waiting_refused_ids()
+    device = store.device_code()
+    if not waiting or not device:
+        return {}
+    counts: dict[str, int] = {}
+    for start in range(0, len(waiting), MAX_PUSH_EVENTS):
+        body = _push_enc.encode(
+            VerdictRequest(protocol=PROTOCOL_VERSION, device_id=device, event_ids=waiting[start : start + MAX_PUSH_EVENTS])
+        )
+        try:
+            resp = session.request("POST", "/api/v1/sync/verdicts", content=body, headers={"Content-Type": MSGPACK})
+        except SyncError as exc:
+            if exc.status in (404, 405):
+                return counts
+            raise
+        answer = _decode(_verdict_dec, resp)
+        for state, n in store.apply_verdicts(answer.verdicts).items():
+            counts[state] = counts.get(state, 0) + n
+    return counts
 
 
 def _pull(
@@ -701,7 +764,32 @@ def describe(result: SyncResult) -> str:
         text += f", {result.quarantined} geweigerd door de server"
     if result.pending:
         text += f", {result.pending} wachten nog"
+    if result.released or result.rejected:
+        text += f"; de beheerder gaf {result.released} vrij en wees {result.rejected} af"
     if abs(result.skew_ms) >= WARN_SKEW_MS:
         minutes = result.skew_ms / 60000
         text += f". Let op: de klok van deze laptop loopt {abs(minutes):.0f} min {'voor' if minutes > 0 else 'achter'}"
+    text += "."
+    if result.clock_fell_back:
+        text += " " + clock_fallback_text(result.restamped)
+    if result.refused:
+        text += " " + refused_text(result.refused)
+    return text
+
+
+def refused_text(count: int) -> str:
+    """The Dutch warning for refused events that need attention (the TUI and ``wijkteam sync``)."""
+    if count == 1:
+        return "1 wijziging is geweigerd door de server en staat niet in het register: zie 'Geweigerd' (g)."
+    return f"{count} wijzigingen zijn geweigerd door de server en staan niet in het register: zie 'Geweigerd' (g)."
+
+
+def clock_fallback_text(restamped: int) -> str:
+    """The Dutch message after the laptop's clock fell back to the server's."""
+    text = (
+        "De klok van deze laptop liep voor op de server; de tijd van de app volgt nu de server. "
+        "Zet de klok van de laptop goed"
+    )
+    if restamped:
+        text += f"; {restamped} nog niet verstuurde {'wijziging kreeg' if restamped == 1 else 'wijzigingen kregen'} een nieuw tijdstip"
     return text + "."
