@@ -47,6 +47,7 @@ from shared.enums import Kanaal, MeldingType, VierB
 from shared.errors import ValidationError
 from shared.projection import decode_timeline, encode_timeline, iso, parse_iso
 from shared.projection import needs_timeline as _needs_timeline
+from shared.validation import MAX_INSTANT, MIN_INSTANT
 
 NVT = "n.v.t."
 
@@ -117,14 +118,14 @@ def parse_period(text: str) -> Period:
     """
     t = (text or "").strip()
     if m := _MONTH.match(t):
-        y, mo = int(m[1]), int(m[2])
+        y, mo = _year(m[1]), int(m[2])
         if 1 <= mo <= 12:
             return Period(date(y, mo, 1), _month_end(y, mo), f"{y:04d}-{mo:02d}")
     elif m := _QUARTER.match(t):
-        y, q = int(m[1]), int(m[2])
+        y, q = _year(m[1]), int(m[2])
         return Period(date(y, 3 * q - 2, 1), _month_end(y, 3 * q), f"{y:04d}-Q{q}")
     elif m := _YEAR.match(t):
-        y = int(m[1])
+        y = _year(m[1])
         return Period(date(y, 1, 1), date(y, 12, 31), f"{y:04d}")
     elif m := _RANGE.match(t):
         return period_between(m[1], m[2])
@@ -151,9 +152,24 @@ def period_between(start: str | date, end: str | date) -> Period:
         except ValueError:
             raise ValidationError(name, f"Ongeldige datum '{value}': gebruik JJJJ-MM-DD.") from None
     a, b = days
+    _year(a.year, "from")
+    _year(b.year, "to")
     if b < a:
         raise ValidationError("to", f"De einddatum {b.isoformat()} ligt vóór de begindatum {a.isoformat()}.")
     return Period(a, b, f"{a.isoformat()} t/m {b.isoformat()}")
+
+
+def _year(value: str | int, field: str = "periode") -> int:
+    """A report year within ``shared.validation``'s instant bounds (a year such as 9999 would overflow
+    the date arithmetic of the report: the day after its end does not exist).
+
+    Raises:
+        ValidationError: outside MIN_INSTANT.year … MAX_INSTANT.year.
+    """
+    y = int(value)
+    if not MIN_INSTANT.year <= y <= MAX_INSTANT.year:
+        raise ValidationError(field, f"Een periode ligt tussen {MIN_INSTANT.year} en {MAX_INSTANT.year}; {y} valt erbuiten.")
+    return y
 
 
 # -- rows --------------------------------------------------------------------------------------------------

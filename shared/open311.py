@@ -41,8 +41,10 @@ from shared.search import QueryKind, classify
 from shared.status import promise_applies
 from shared.taxonomy import Taxonomy, load_taxonomy
 from shared.validation import (
+    MAX_INSTANT,
     MAX_NAME_LENGTH,
     MAX_SHORT_TEXT_LENGTH,
+    MIN_INSTANT,
     clean_line,
     clean_text,
     normalise_email,
@@ -180,6 +182,10 @@ def _w3c(value: str, name: str) -> datetime:
         raise ValidationError(name, f"{name} is geen datum-tijd in W3C-formaat, zoals 2026-04-01T00:00:00Z.") from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=AMS)  # a local time without offset is read as Dutch time
+    # A window is computed around the dates (± 90 days, ± 1 day for the index): year 9999 would
+    # overflow, and no melding lies outside these bounds anyway.
+    if not MIN_INSTANT <= instant <= MAX_INSTANT:
+        raise ValidationError(name, f"{name} ligt buiten {MIN_INSTANT.year}–{MAX_INSTANT.year}.")
     return instant.astimezone(UTC)
 
 

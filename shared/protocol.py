@@ -20,6 +20,14 @@ MIN_CLIENT_PROTOCOL = 1
 MAX_PUSH_EVENTS = 5000
 #: Largest pull page a client may ask for.
 MAX_PULL_LIMIT = 5000
+#: Largest push body (bytes) the server reads; a laptop splits a batch whose encoding is larger.
+#: Typical events are well under 1 KB (MAX_PUSH_EVENTS of them: a few MB); the largest valid event
+#: (texts at their ``shared.validation`` limits, 4-byte characters) is under 40 KB, so any batch of
+#: at least 400 events fits.
+MAX_PUSH_BYTES = 16 * 1024 * 1024
+#: A pull page stops after about this many bytes of events, whatever ``limit`` asked (at least one
+#: event per page), so a page of large events cannot exhaust the server's or the laptop's memory.
+MAX_PULL_BYTES = 8 * 1024 * 1024
 #: Events stamped further ahead of the server's clock than this are quarantined (ms).
 MAX_FUTURE_SKEW_MS = 24 * 3600 * 1000
 #: Clock skew (ms) from which a laptop shows a warning to its user.

@@ -48,6 +48,22 @@ def record_personal_read(store: ServerStore, info: TokenInfo, melding_id: str, r
     store.audit(actor_of(info), PERSONAL_DATA_READ, melding_id, f"{reference} via {route}")
 
 
+def record_search_reads(store: ServerStore, info: TokenInfo, hits: list[tuple[str, str]], searched_on: str, route: str) -> None:
+    """Audit a KCC search that found meldingen *by personal data* (a phone number, a name, or free
+    text, which also matches the melder's name): the agent learned each melding's address from
+    that, so each hit is recorded like a detail read, in one transaction.
+
+    Args:
+        hits: ``(melding_id, reference)`` per result.
+        searched_on: the key, e.g. ``"telefoon"`` (never the search term itself: it is the personal
+            data).
+        route: e.g. ``"POST /api/v1/kcc/search"``.
+    """
+    if hits:
+        detail = f"via zoeken op {searched_on} ({route})"
+        store.audit_many(actor_of(info), PERSONAL_DATA_READ, [(mid, f"{ref} {detail}") for mid, ref in hits])
+
+
 def list_entries(
     conn: sqlite3.Connection,
     *,

@@ -4,6 +4,10 @@
 * ``shared.errors.ValidationError`` → 400, with ``field``
 * ``shared.errors.InvalidEvent`` → 400
 * ``sync_server.store.StoreError`` → 409
+* ``sync_server.store.StorageUnavailable`` (and an SQLite error meaning read-only / disk full / write
+  error) → 503 "De server kan niet opslaan: …" with ``Retry-After``
+* ``RecursionError`` (a body nested deeper than the decoder goes) → 400
+* ``OverflowError`` (a number or date beyond what can be stored or computed) → 400
 * anything unexpected → 500 "Interne serverfout" (the traceback goes to the server log only)
 
 The body has the shape of ``shared.protocol.ErrorBody`` (``status_code``, ``detail``), JSON unless the
@@ -13,13 +17,14 @@ client asked for MessagePack.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from shared.errors import InvalidEvent, TransitionError, ValidationError
-from sync_server.store import StoreError
+from sync_server.store import StorageUnavailable, StoreError, storage_failure
 
 log = logging.getLogger("wijkteam.server")
 
@@ -44,6 +49,32 @@ def invalid_event(_: Request, exc: InvalidEvent) -> Response:
 
 def store_error(_: Request, exc: StoreError) -> Response:
     return _body(409, exc.message)
+
+
+#: Seconds a client is asked to wait before trying again after a 503 for storage.
+STORAGE_RETRY_AFTER_S = 30
+
+
+def storage_unavailable(request: Request, exc: StorageUnavailable) -> Response:
+    log.error("cannot write the database (%s) on %s %s", exc.reason, request.method, request.url.path)
+    resp = _body(503, exc.message, reason=exc.reason)
+    resp.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
+    return resp
+
+
+def sqlite_error(request: Request, exc: sqlite3.Error) -> Response:
+    failure = storage_failure(exc)
+    if failure is not None:
+        return storage_unavailable(request, failure)
+    return internal_error(request, exc)
+
+
+def too_deep(_: Request, exc: RecursionError) -> Response:
+    return _body(400, "Het bericht is te diep genest; stuur een plat JSON-object of MessagePack-bericht.")
+
+
+def overflow(_: Request, exc: OverflowError) -> Response:
+    return _body(400, "Een getal of datum in het verzoek ligt buiten het bereik dat de server kan verwerken.")
 
 
 _DEFAULT_DETAILS = {
@@ -80,6 +111,10 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     ValidationError: validation_error,
     InvalidEvent: invalid_event,
     StoreError: store_error,
+    StorageUnavailable: storage_unavailable,
+    sqlite3.Error: sqlite_error,
+    RecursionError: too_deep,
+    OverflowError: overflow,
     HTTPException: http_error,
     Exception: internal_error,
 }

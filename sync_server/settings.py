@@ -27,8 +27,21 @@ GEMEENTE_ENV = "WIJKTEAM_GEMEENTE"
 DEFAULT_GEMEENTE = "Gemeente Dalfsen"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-#: Largest request body accepted (bytes); a full push of MAX_PUSH_EVENTS events fits well within it.
-MAX_BODY_BYTES = 64 * 1024 * 1024
+#: Largest request body of a route that sets no limit of its own (bytes). Each route that takes a
+#: body sets what fits it (docs/server.md, "Request limits"): push ``shared.protocol.MAX_PUSH_BYTES``,
+#: verdicts ``VERDICTS_MAX_BODY_BYTES``, Open311 POST ``OPEN311_MAX_BODY_BYTES``, KCC search
+#: ``SEARCH_MAX_BODY_BYTES``. A larger body is refused with 413 before it is read (when the client
+#: announces its length) or as soon as the limit is passed.
+MAX_BODY_BYTES = 64 * 1024
+#: Open311 POST: a form with a description of at most 4000 characters and a few short fields.
+OPEN311_MAX_BODY_BYTES = 32 * 1024
+#: ``POST /api/v1/sync/verdicts``: up to MAX_PUSH_EVENTS event ids.
+VERDICTS_MAX_BODY_BYTES = 1024 * 1024
+#: ``POST /api/v1/kcc/search``: one search term.
+SEARCH_MAX_BODY_BYTES = 4 * 1024
+#: ``/ready`` reports "not ready" when less disk space than this is free where the database lives.
+MIN_FREE_BYTES = 256 * 1024 * 1024
+MIN_FREE_ENV = "WIJKTEAM_SERVER_MIN_FREE_MB"
 
 
 def default_db_path() -> Path:
@@ -46,7 +59,9 @@ class Settings:
     Attributes:
         db_path: the SQLite database file (created with its schema on first start).
         debug: show exception details in error responses (never in production).
-        max_body_bytes: largest request body; larger answers 413.
+        max_body_bytes: largest request body of a route without its own limit; larger answers 413.
+        min_free_bytes: free disk space ``/ready`` requires next to the database
+            (``$WIJKTEAM_SERVER_MIN_FREE_MB``, default 256 MB).
         crash_point: fault injection for tests (see ``CRASH_ENV``); ``None`` in production.
         prefix: the municipality's reference prefix (``$WIJKTEAM_PREFIX``, default ``DLF``).
         gemeente: the municipality's name (``$WIJKTEAM_GEMEENTE``, default ``Gemeente Dalfsen``).
@@ -55,6 +70,7 @@ class Settings:
     db_path: Path
     debug: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
+    min_free_bytes: int = MIN_FREE_BYTES
     crash_point: str | None = None
     prefix: str = DEFAULT_PREFIX
     gemeente: str = DEFAULT_GEMEENTE
@@ -67,4 +83,14 @@ class Settings:
             crash_point=os.environ.get(CRASH_ENV) or None,
             prefix=(os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX).upper(),
             gemeente=os.environ.get(GEMEENTE_ENV) or DEFAULT_GEMEENTE,
+            min_free_bytes=_min_free_bytes(),
         )
+
+
+def _min_free_bytes() -> int:
+    """``$WIJKTEAM_SERVER_MIN_FREE_MB`` in bytes, or ``MIN_FREE_BYTES`` when unset or not a number."""
+    raw = os.environ.get(MIN_FREE_ENV, "").strip()
+    try:
+        return max(0, int(raw)) * 1024 * 1024 if raw else MIN_FREE_BYTES
+    except ValueError:
+        return MIN_FREE_BYTES

@@ -49,7 +49,15 @@ from shared.model import Melding
 from shared.projection import COLUMNS, needs_timeline, projection_row
 from shared.deadlines import DEFAULT_POLICY, HolidayPolicy
 from shared.hlc import stamp_datetime
-from shared.protocol import LATE_ARRIVAL_DAYS, RELEASABLE, PulledEvent, RefusalCode, Verdict, VerdictState
+from shared.protocol import (
+    LATE_ARRIVAL_DAYS,
+    MAX_PULL_BYTES,
+    RELEASABLE,
+    PulledEvent,
+    RefusalCode,
+    Verdict,
+    VerdictState,
+)
 from shared.trust import Refusal, judge_history, restamp
 from shared.validation import MAX_TEXT_LENGTH
 from shared.reference import DEVICE_CODE_WIDTH, device_code
@@ -66,6 +74,9 @@ from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summ
 STORE_SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
+#: Bytes a pulled event's envelope adds to its payload on the wire (ids, device, stamps, user: a
+#: generous upper bound of the JSON), for the byte bound of a pull page.
+_ENVELOPE_BYTES = 512
 
 EVENT_COLUMNS = ("event_id", "melding_id", "device_id", "device_seq", "hlc", "type", "payload", "user", "prev", "schema")
 _EVENT_SELECT = "server_seq, " + ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
@@ -80,6 +91,50 @@ class StoreError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be written now: it became read-only, the disk is full, or the disk
+    refuses to write. Nothing of the request was stored. ``message`` is Dutch, for the user; the
+    routes answer 503 with it (``sync_server.errors``), and the store recovers by itself once the
+    disk is writable again (the next write opens a fresh connection).
+
+    Attributes:
+        reason: ``"alleen-lezen"``, ``"vol"`` or ``"schrijffout"``.
+        message: "De server kan niet opslaan: …".
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+# SQLite primary result codes (https://sqlite.org/rescode.html) that mean "cannot write now".
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN, _SQLITE_FULL = 8, 10, 14, 13
+_STORAGE_REASONS = {
+    _SQLITE_READONLY: ("alleen-lezen", "de database is alleen-lezen geworden"),
+    _SQLITE_FULL: ("vol", "de schijf is vol"),
+    _SQLITE_IOERR: ("schrijffout", "de schijf weigert te schrijven (vol of defect)"),
+    _SQLITE_CANTOPEN: ("schrijffout", "het databasebestand kan niet worden geopend"),
+}
+
+
+def storage_failure(exc: BaseException) -> StorageUnavailable | None:
+    """The :class:`StorageUnavailable` an SQLite error stands for, or ``None`` for any other error
+    (a bug, a constraint: those stay what they are)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or not isinstance(code, int):
+        return None
+    found = _STORAGE_REASONS.get(code & 0xFF)
+    if found is None:
+        return None
+    reason, why = found
+    return StorageUnavailable(
+        reason,
+        f"De server kan niet opslaan: {why}. Er is niets opgeslagen; wat u stuurde blijft op uw laptop "
+        "bewaard en gaat mee bij een volgende sync. De beheerder is gewaarschuwd (zie /ready).",
+    )
 
 
 @dataclass(frozen=True)
@@ -348,6 +403,8 @@ class ServerStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        #: The last storage failure (:class:`StorageUnavailable`) since the last successful write.
+        self.storage_problem: StorageUnavailable | None = None
         self._migrate()
         self._clock = clock or wall_ms
         self.hlc = _LockedHLC(self._state("hlc_last"), clock)
@@ -373,15 +430,58 @@ class ServerStore:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: committed (durably) on success, rolled back on any error."""
+        """One ``BEGIN IMMEDIATE`` transaction: committed (durably) on success, rolled back on any error.
+
+        Raises:
+            StorageUnavailable: the database cannot be written (read-only, disk full, write error).
+                The failure is kept in :attr:`storage_problem` (``/ready`` shows it) until a write
+                succeeds again, and this thread's connection is closed so that the next write opens
+                the file afresh: the server recovers by itself once the disk is writable again.
+        """
         c = self.conn()
-        c.execute("BEGIN IMMEDIATE")
         try:
-            yield c
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+            except BaseException:
+                if c.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
+                    c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+        except sqlite3.Error as exc:
+            failure = storage_failure(exc)
+            if failure is None:
+                raise
+            self._drop_connection(c)
+            self.storage_problem = failure
+            raise failure from exc
+        self.storage_problem = None
+
+    def _drop_connection(self, c: sqlite3.Connection) -> None:
+        """Close and forget this thread's connection after a storage failure."""
+        try:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        try:
+            c.close()
+        except sqlite3.Error:
+            pass
+        with self._all_lock:
+            if c in self._all:
+                self._all.remove(c)
+        if getattr(self._local, "conn", None) is c:
+            self._local.conn = None
+
+    def probe_write(self) -> None:
+        """A tiny durable write (the ``ready_probe`` row of ``server_state``), for ``/ready``.
+
+        Raises:
+            StorageUnavailable: the database cannot be written now.
+        """
+        with self.write() as c:
+            self._set_state(c, "ready_probe", self.wall_ms())
 
     def close(self) -> None:
         """Close every connection this store opened (call once, at shutdown)."""
@@ -592,6 +692,15 @@ class ServerStore:
             "INSERT INTO audit(at, actor, action, melding_id, detail) VALUES (?, ?, ?, ?, ?)",
             (now_iso(), actor, action, melding_id, detail),
         )
+
+    def audit_many(self, actor: str, action: str, entries: Sequence[tuple[str | None, str]]) -> None:
+        """Record several ``(melding_id, detail)`` entries of one actor and action in one transaction."""
+        at = now_iso()
+        with self.write() as c:
+            c.executemany(
+                "INSERT INTO audit(at, actor, action, melding_id, detail) VALUES (?, ?, ?, ?, ?)",
+                [(at, actor, action, mid, detail) for mid, detail in entries],
+            )
 
     def audit(self, actor: str, action: str, melding_id: str | None = None, detail: str = "") -> None:
         """Record who did what (e.g. read a melding's personal data), in its own transaction."""
@@ -899,8 +1008,10 @@ class ServerStore:
 
     # -- sync: pull --------------------------------------------------------------------------------
 
-    def pull(self, after: int, limit: int) -> tuple[list[PulledEvent], int, bool]:
-        """Events with ``server_seq > after`` in ``server_seq`` order, at most ``limit``.
+    def pull(self, after: int, limit: int, max_bytes: int = MAX_PULL_BYTES) -> tuple[list[PulledEvent], int, bool]:
+        """Events with ``server_seq > after`` in ``server_seq`` order, at most ``limit`` and about
+        ``max_bytes`` of event text (payload plus a fixed envelope allowance per event; always at
+        least one event, so a page always moves on).
 
         Returns:
             ``(events, next_after, has_more)``; ``next_after`` is the last ``server_seq`` returned (or
@@ -912,6 +1023,12 @@ class ServerStore:
         ).fetchall()
         has_more = len(rows) > limit
         rows = rows[:limit]
+        size = 0
+        for i, r in enumerate(rows):  # r[7] is the payload's JSON text
+            size += len(r[7]) + _ENVELOPE_BYTES
+            if size > max_bytes and i > 0:
+                rows, has_more = rows[:i], True
+                break
         out = [PulledEvent(server_seq=r[0], event=event_from_row(r[1:])) for r in rows]
         return out, (rows[-1][0] if rows else after), has_more
 

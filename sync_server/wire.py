@@ -32,7 +32,8 @@ def decode(body: bytes, type_: type[T], content_type: str | None) -> T:
     """Decode and validate a request body.
 
     Raises:
-        ClientException (400): empty, malformed, unknown fields or wrong types; ``detail`` says where.
+        ClientException (400): empty, malformed, nested too deep, unknown fields or wrong types;
+            ``detail`` says where.
     """
     if not body:
         raise ClientException(detail="Lege body; verwacht een JSON- of MessagePack-bericht.")
@@ -45,6 +46,9 @@ def decode(body: bytes, type_: type[T], content_type: str | None) -> T:
     except msgspec.DecodeError as exc:
         kind = "MessagePack" if is_msgpack(content_type) else "JSON"
         raise ClientException(detail=f"Onleesbaar {kind}-bericht: {exc}") from None
+    except RecursionError:
+        # msgspec stops at Python's recursion limit (about 1000 levels) before using more memory.
+        raise ClientException(detail="Het bericht is te diep genest.") from None
 
 
 def respond(obj: Any, accept: str | None, status_code: int = 200) -> Response:

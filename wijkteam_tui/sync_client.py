@@ -57,6 +57,7 @@ import msgspec
 from shared.events import SCHEMA_VERSION, Event
 from shared.protocol import (
     MAX_PULL_LIMIT,
+    MAX_PUSH_BYTES,
     MAX_PUSH_EVENTS,
     PROTOCOL_VERSION,
     PullResponse,
@@ -356,6 +357,15 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _has_detail(resp: httpx.Response) -> bool:
+    """Whether the answer carries the server's own Dutch ``detail`` (a JSON object with one)."""
+    try:
+        body = resp.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("detail"), str) and bool(body["detail"])
+
+
 def _detail(resp: httpx.Response) -> str:
     try:
         body = msgspec.json.decode(resp.content)
@@ -457,6 +467,10 @@ class _Session:
             raise SyncError(f"De server kent dit token niet: {detail}", status=code)
         if code == 403:
             raise SyncError(f"Geen toegang: {detail}", status=code)
+        if code == 503 and _has_detail(resp):
+            # The server says why (e.g. "De server kan niet opslaan: de schijf is vol. …"): show that,
+            # not a status number; like an outage, the work stays here and the next round retries.
+            raise SyncError(detail, offline=True, status=code)
         if code in _TRANSIENT_STATUS:
             raise SyncError(f"De server is even niet bereikbaar ({code}); later opnieuw.", offline=True, status=code)
         if code >= 500:
@@ -585,15 +599,23 @@ def _round_once(
         events = store.unacked_events(push_batch)
         if not events:
             break
-        ids = [e.event_id for e in events]
-        if ids == last_ids:
-            raise SyncError("De lokale opslag markeert verstuurde events niet als ontvangen; sync gestopt.")
-        last_ids = ids
         body = _push_enc.encode(
             PushRequest(
                 protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc
             )
         )
+        while len(body) > MAX_PUSH_BYTES and len(events) > 1:
+            # Long texts: send fewer events per request, so the server's body limit is never hit.
+            events = events[: len(events) // 2]
+            body = _push_enc.encode(
+                PushRequest(
+                    protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc
+                )
+            )
+        ids = [e.event_id for e in events]
+        if ids == last_ids:
+            raise SyncError("De lokale opslag markeert verstuurde events niet als ontvangen; sync gestopt.")
+        last_ids = ids
         store.mark_sent(ids)  # from now on the server may hold them: their stamps stay
         resp = session.request("POST", "/api/v1/sync/push", content=body, headers={"Content-Type": MSGPACK})
         ack = _decode(_push_dec, resp)

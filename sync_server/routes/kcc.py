@@ -1,7 +1,11 @@
 """``/api/v1/kcc/…``: the contact centre's status look-up (issue 5), read-only.
 
-* ``GET /api/v1/kcc/search?q=…``: one search box for every key (reference, postcode + huisnummer,
-  street, phone, name, free text; ``shared.search.classify``); results without personal data.
+* ``POST /api/v1/kcc/search`` with ``{"q": "…"}``: one search box for every key (reference, postcode +
+  huisnummer, street, phone, name, free text; ``shared.search.classify``); results without personal
+  data. The term travels in the body, never in the URL, so no access log or proxy log holds a phone
+  number or a name. A search on a phone number, a name or free text (which also matches the melder's
+  name) that finds meldingen is audited like a detail read: the agent learned an address from
+  personal data (``sync_server.audit.record_search_reads``).
 * ``GET /api/v1/kcc/meldingen/{reference}``: one melding in full, reporter and full history included;
   every answer that shows reporter details is written to the audit (``sync_server.audit``). When more
   than one live melding carries the reference (a reference clash, ``sync_server.clashes``), the answer
@@ -16,23 +20,32 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-from litestar import Controller, MediaType, Request, Response, get
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
 from shared.enums import Role
 from shared.reference import normalise_reference
-from shared.search import dutch_date
+from shared.search import QueryKind, dutch_date
 from shared.taxonomy import load_taxonomy
 from sync_server import search as kcc_search
-from sync_server.audit import record_personal_read
+from sync_server.audit import record_personal_read, record_search_reads
 from sync_server.auth import requires_role
 from sync_server.clashes import ReferenceClash, the_one
-from sync_server.settings import Settings
+from sync_server.settings import SEARCH_MAX_BODY_BYTES, Settings
 from sync_server.store import ServerStore, TokenInfo
 
 #: Roles that may use the KCC look-up.
 KCC_ROLES = (Role.KCC, Role.MANAGER, Role.ADMIN)
+#: Search keys that find meldingen by the melder's personal data (free text includes the name).
+PERSONAL_KINDS = frozenset({QueryKind.PHONE.value, QueryKind.NAME.value, QueryKind.TEXT.value})
+
+
+class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of ``POST /api/v1/kcc/search``: ``q``, what the agent typed."""
+
+    q: str
 
 
 def reference_prefixes(settings: Settings) -> frozenset[str]:
@@ -69,18 +82,26 @@ class KccController(Controller):
     guards: ClassVar[list[Any]] = [requires_role(*KCC_ROLES)]
     exception_handlers: ClassVar[dict[Any, Any]] = {ReferenceClash: clash_answer}
 
-    @get("/search", sync_to_thread=True, summary="Zoek een melding op elke sleutel")
+    @post(
+        "/search",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Zoek een melding op elke sleutel",
+        request_max_body_size=SEARCH_MAX_BODY_BYTES,
+    )
     def search(
-        self,
-        store: ServerStore,
-        settings: Settings,
-        q: str = Parameter(query="q", description="referentie, postcode + huisnummer, straat, telefoon, naam of tekst"),
+        self, request: Request[TokenInfo, Any, Any], store: ServerStore, settings: Settings, data: SearchRequest
     ) -> kcc_search.KccResults:
         """At most 50 meldingen, newest first; ``truncated`` when more matched.
 
-        400 (field ``zoekterm``) for an empty or too long query.
+        ``q``: referentie, postcode + huisnummer, straat, telefoon, naam of tekst. 400 (field
+        ``zoekterm``) for an empty or too long query. Audited when found by personal data.
         """
-        return kcc_search.search(store.conn(), q, prefixes=reference_prefixes(settings))
+        results = kcc_search.search(store.conn(), data.q, prefixes=reference_prefixes(settings))
+        if results.kind in PERSONAL_KINDS:
+            hits = [(h.melding_id, h.reference) for h in results.results]
+            record_search_reads(store, request.user, hits, results.kind, f"POST {request.url.path}")
+        return results
 
     @get("/meldingen/{reference:str}", sync_to_thread=True, summary="Eén melding met volledige historie")
     def detail(

@@ -46,8 +46,8 @@ from shared.reference import normalise_reference
 from shared.taxonomy import load_taxonomy
 from shared.wijken import load_wijken
 from sync_server.auth import PUBLIC_OPT, bearer_token
-from sync_server.settings import Settings
-from sync_server.store import ServerStore
+from sync_server.settings import OPEN311_MAX_BODY_BYTES, Settings
+from sync_server.store import ServerStore, StorageUnavailable, TokenInfo
 
 #: Roles whose token may create requests (the api_key).
 WRITE_ROLES = (Role.WIJKUITVOERDER, Role.ADMIN)
@@ -68,7 +68,16 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationError) -> Response[Any
 
 
 def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    return _errors(exc.status_code, str(exc.detail))
+    detail = str(exc.detail)
+    if exc.status_code == 413:
+        detail = f"Het bericht is te groot (hoogstens {OPEN311_MAX_BODY_BYTES // 1024} kB)."
+    return _errors(exc.status_code, detail)
+
+
+def _storage(_: Request[Any, Any, Any], exc: StorageUnavailable) -> Response[Any]:
+    resp = _errors(503, exc.message)
+    resp.headers["Retry-After"] = "30"
+    return resp
 
 
 class Open311Error(HTTPException):
@@ -156,25 +165,36 @@ def get_request(name: str, store: ServerStore, settings: Settings) -> list[dict[
 
 
 async def _post_params(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The POST body as a dict: JSON (an object, nesting refused) or a form.
+
+    The route's ``request_max_body_size`` (``OPEN311_MAX_BODY_BYTES``) bounds what is read: a larger
+    body is refused with 413 before it is parsed.
+    """
     content_type = request.headers.get("content-type", "")
     if "json" in content_type:
         try:
             data = msgspec.json.decode(await request.body())
         except msgspec.DecodeError:
             raise Open311Error(400, "De body is geen geldige JSON.") from None
+        except RecursionError:
+            raise Open311Error(400, "De body is te diep genest; stuur een plat JSON-object.") from None
         if not isinstance(data, dict):
             raise Open311Error(400, "De body moet een JSON-object zijn.")
+        # Every spec field is a single value; ``attribute`` (ignored: no service has attributes) may be
+        # an object in JSON as ``attribute[code]`` is in a form.
+        if any(isinstance(v, dict | list) for k, v in data.items() if k != "attribute"):
+            raise Open311Error(400, "Geef elk veld als tekst of getal; geneste objecten en lijsten horen hier niet.")
         return data
     form = await request.form()
     return {k: form.get(k) for k in form}
 
 
-@post("/requests.json", status_code=201, opt={PUBLIC_OPT: True}, summary="Open311: melding indienen")
-async def create_request(request: Request[Any, Any, Any], store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
-    """Register a melding (kanaal website); 401/403 (error array) for a missing, unknown or
-    read-only ``api_key``; 400 for bad fields."""
-    params = await _post_params(request)
-    api_key = str(params.get("api_key") or "") or bearer_token(request.headers)
+def _writer(store: ServerStore, api_key: str) -> TokenInfo:
+    """The token allowed to create requests.
+
+    Raises:
+        Open311Error: 401 for a missing, unknown or revoked key; 403 for a role that may not write.
+    """
     if not api_key:
         raise Open311Error(401, "api_key ontbreekt.")
     info = store.token_info(api_key)
@@ -182,6 +202,29 @@ async def create_request(request: Request[Any, Any, Any], store: ServerStore, se
         raise Open311Error(401, "api_key onbekend of ingetrokken.")
     if info.role not in WRITE_ROLES:
         raise Open311Error(403, f"De rol {info.role.value} mag geen meldingen indienen; nodig: wijkuitvoerder of admin.")
+    return info
+
+
+@post(
+    "/requests.json",
+    status_code=201,
+    opt={PUBLIC_OPT: True},
+    summary="Open311: melding indienen",
+    request_max_body_size=OPEN311_MAX_BODY_BYTES,
+)
+async def create_request(request: Request[Any, Any, Any], store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
+    """Register a melding (kanaal website); 401/403 (error array) for a missing, unknown or
+    read-only ``api_key``; 400 for bad fields; 413 for a body over ``OPEN311_MAX_BODY_BYTES``.
+
+    The key is checked before the body is read when the client sends it as a bearer header or as
+    ``?api_key=``; a key inside the body is checked right after the (bounded) body is parsed, before
+    any field is looked at.
+    """
+    early = bearer_token(request.headers) or str(request.query_params.get("api_key") or "")
+    info = _writer(store, early) if early else None
+    params = await _post_params(request)
+    if info is None:
+        info = _writer(store, str(params.get("api_key") or ""))
     taxonomy = load_taxonomy()
     fields = fields_from_post(params, taxonomy)
     fields = _with_wijk(fields)
@@ -218,7 +261,7 @@ def _with_wijk(fields: MeldingFields) -> MeldingFields:
 open311_router = Router(
     path="/open311/v2",
     route_handlers=[list_services, service_definition, list_requests, get_request, create_request],
-    exception_handlers={ValidationError: _validation, HTTPException: _http},
+    exception_handlers={ValidationError: _validation, HTTPException: _http, StorageUnavailable: _storage},
     tags=["open311"],
 )
 

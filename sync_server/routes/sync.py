@@ -32,8 +32,10 @@ from litestar.params import Parameter
 
 from shared.errors import InvalidEvent
 from shared.events import SCHEMA_VERSION, Event, validate_event
+from shared.validation import MAX_INT64
 from shared.protocol import (
     MAX_PULL_LIMIT,
+    MAX_PUSH_BYTES,
     MAX_PUSH_EVENTS,
     MIN_CLIENT_PROTOCOL,
     PROTOCOL_VERSION,
@@ -47,7 +49,7 @@ from shared.protocol import (
 from shared.trust import Refusal, judge_arrival
 from sync_server import wire
 from sync_server.auth import LAPTOP_ROLES, requires_role
-from sync_server.settings import Settings
+from sync_server.settings import VERDICTS_MAX_BODY_BYTES, Settings
 from sync_server.store import QuarantineEntry, ServerStore, TokenInfo
 
 
@@ -191,7 +193,13 @@ class SyncController(Controller):
     tags: ClassVar[list[str]] = ["sync"]
     guards: ClassVar[list[Any]] = [requires_role(*LAPTOP_ROLES)]
 
-    @post("/push", status_code=200, sync_to_thread=True, summary="Events van een laptop opslaan")
+    @post(
+        "/push",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Events van een laptop opslaan",
+        request_max_body_size=MAX_PUSH_BYTES,
+    )
     def push(self, request: Request, body: bytes, store: ServerStore, settings: Settings) -> Response:
         """Store a batch of events; the answer comes only after the durable commit."""
         msgpack = wire.is_msgpack(request.headers.get("content-type"))
@@ -227,7 +235,13 @@ class SyncController(Controller):
         )
         return wire.respond(answer, request.headers.get("accept"))
 
-    @post("/verdicts", status_code=200, sync_to_thread=True, summary="Besluit van de beheerder over geweigerde events")
+    @post(
+        "/verdicts",
+        status_code=200,
+        sync_to_thread=True,
+        summary="Besluit van de beheerder over geweigerde events",
+        request_max_body_size=VERDICTS_MAX_BODY_BYTES,
+    )
     def verdicts(self, request: Request, body: bytes, store: ServerStore) -> Response:
         """What the admin decided about events this device holds as refused (``shared.protocol.VerdictRequest``)."""
         header = _header_protocol(request)
@@ -250,7 +264,7 @@ class SyncController(Controller):
         self,
         request: Request,
         store: ServerStore,
-        after: int = Parameter(default=0, ge=0, description="laatste server_seq die de laptop heeft"),
+        after: int = Parameter(default=0, ge=0, le=MAX_INT64, description="laatste server_seq die de laptop heeft"),
         limit: int = Parameter(default=1000, ge=1, le=MAX_PULL_LIMIT, description="events per pagina"),
     ) -> Response:
         """One page of the server's event log after ``after``."""

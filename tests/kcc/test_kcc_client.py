@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -23,13 +25,15 @@ async def test_search_passes_query_and_returns_json() -> None:
     seen = {}
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen["q"] = request.url.params["q"]
+        seen["q"] = json.loads(request.content)["q"]
         seen["path"] = request.url.path
+        seen["method"], seen["query"] = request.method, str(request.url.query, "ascii")
         return httpx.Response(200, json={"kind": "telefoon", "searched": "…", "results": [], "truncated": False})
 
     c = KccClient("http://kcc.test/", "wt_x", transport=httpx.MockTransport(handler))
     answer = await c.search("06-12345678")
-    assert seen == {"q": "06-12345678", "path": "/api/v1/kcc/search"}
+    # The phone number travels in the body, never in the URL (access logs keep URLs).
+    assert seen == {"q": "06-12345678", "path": "/api/v1/kcc/search", "method": "POST", "query": ""}
     assert answer["kind"] == "telefoon"
 
 

@@ -12,7 +12,7 @@ PERSONAL = ("Jan Jansen", "Jansen", "612345678", "jan@example.nl", "Piet de Vrie
 
 
 def search(client: TestClient, srv: KccServer, q: str, role: str = "kcc") -> dict:
-    r = client.get("/api/v1/kcc/search", params={"q": q}, headers=bearer(srv.tokens[role]))
+    r = client.post("/api/v1/kcc/search", json={"q": q}, headers=bearer(srv.tokens[role]))
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -112,7 +112,7 @@ def test_nothing_found(kcc_client: TestClient, kcc_server: KccServer) -> None:
 
 
 def test_empty_query_is_400_with_dutch_detail(kcc_client: TestClient, kcc_server: KccServer) -> None:
-    r = kcc_client.get("/api/v1/kcc/search", params={"q": "  "}, headers=bearer(kcc_server.tokens["kcc"]))
+    r = kcc_client.post("/api/v1/kcc/search", json={"q": "  "}, headers=bearer(kcc_server.tokens["kcc"]))
     assert r.status_code == 400
     assert r.json()["field"] == "zoekterm" and "referentie" in r.json()["detail"]
 
@@ -160,8 +160,31 @@ def test_detail_of_anonymous_melding_is_not_audited(kcc_client: TestClient, kcc_
     assert list_entries(kcc_server.store.conn()) == []
 
 
-def test_search_is_not_audited(kcc_client: TestClient, kcc_server: KccServer) -> None:
-    search(kcc_client, kcc_server, "Jansen")
+@pytest.mark.parametrize("q", ["DLF-K7-0001", "7721 EJ 12", "Kerkstraat 12", "Molenweg"])
+def test_search_by_reference_or_address_is_not_audited(kcc_client: TestClient, kcc_server: KccServer, q: str) -> None:
+    assert search(kcc_client, kcc_server, q)["results"]
+    assert list_entries(kcc_server.store.conn()) == []
+
+
+@pytest.mark.parametrize(("q", "kind"), [("06-12345678", "telefoon"), ("Jansen", "naam"), ("Jan Jansen", "naam")])
+def test_search_by_phone_or_name_is_audited_like_a_detail_read(
+    kcc_client: TestClient, kcc_server: KccServer, q: str, kind: str
+) -> None:
+    """The agent learns a resident's address from a phone number or a name: each hit is recorded,
+    with the key searched on but never the term itself."""
+    answer = search(kcc_client, kcc_server, q)
+    assert answer["kind"] == kind and answer["results"]
+    entries = list_entries(kcc_server.store.conn())
+    assert {e.melding_id for e in entries} == {h["melding_id"] for h in answer["results"]}
+    for e in entries:
+        assert e.action == PERSONAL_DATA_READ and e.actor == "test-kcc (kcc)"
+        assert f"via zoeken op {kind} (POST /api/v1/kcc/search)" in e.detail
+        assert not any(p in e.detail for p in PERSONAL)
+
+
+def test_a_search_term_in_the_url_is_not_accepted(kcc_client: TestClient, kcc_server: KccServer) -> None:
+    r = kcc_client.get("/api/v1/kcc/search", params={"q": "06-12345678"}, headers=bearer(kcc_server.tokens["kcc"]))
+    assert r.status_code == 405
     assert list_entries(kcc_server.store.conn()) == []
 
 
@@ -172,14 +195,20 @@ def test_detail_unknown_is_404(kcc_client: TestClient, kcc_server: KccServer) ->
     assert kcc_client.get(f"/api/v1/kcc/meldingen/{deleted}", headers=bearer(kcc_server.tokens["kcc"])).status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/api/v1/kcc/search?q=Jansen", "/api/v1/kcc/meldingen/DLF-K7-0001"])
-def test_role_matrix(kcc_client: TestClient, kcc_server: KccServer, path: str) -> None:
-    assert kcc_client.get(path).status_code == 401
-    assert kcc_client.get(path, headers=bearer("wt_bogus")).status_code == 401
-    r = kcc_client.get(path, headers=bearer(kcc_server.tokens["wijkuitvoerder"]))
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [("post", "/api/v1/kcc/search", {"q": "Jansen"}), ("get", "/api/v1/kcc/meldingen/DLF-K7-0001", None)],
+)
+def test_role_matrix(kcc_client: TestClient, kcc_server: KccServer, method: str, path: str, body) -> None:
+    def call(**kw):
+        return getattr(kcc_client, method)(path, **({"json": body} if body else {}), **kw)
+
+    assert call().status_code == 401
+    assert call(headers=bearer("wt_bogus")).status_code == 401
+    r = call(headers=bearer(kcc_server.tokens["wijkuitvoerder"]))
     assert r.status_code == 403 and "wijkuitvoerder" in r.json()["detail"]
     for role in ("kcc", "manager", "admin"):
-        assert kcc_client.get(path, headers=bearer(kcc_server.tokens[role])).status_code == 200
+        assert call(headers=bearer(kcc_server.tokens[role])).status_code == 200
 
 
 def test_kcc_cannot_write(kcc_client: TestClient, kcc_server: KccServer) -> None:

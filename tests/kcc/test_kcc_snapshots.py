@@ -7,6 +7,8 @@ mock transport; the app's clock is fixed and it does not sync.
 
 from __future__ import annotations
 
+import json
+
 from datetime import UTC, datetime
 from functools import partial
 
@@ -49,7 +51,7 @@ def transport() -> httpx.MockTransport:
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/v1/kcc/search":
-            q = classify(request.url.params["q"])
+            q = classify(json.loads(request.content)["q"])
             answer = KccResults(q.kind.value, q.describe(), [hit_from_row(r, tax) for r, _ in data.values()])
             return httpx.Response(200, content=msgspec.json.encode(answer))
         ref = request.url.path.rsplit("/", 1)[1]

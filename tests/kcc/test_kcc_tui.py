@@ -109,13 +109,15 @@ async def test_kcc_mode_live(running: Running, tmp_path: Path) -> None:
         await pilot.press("escape", "f2")
         await pilot.pause()
         assert isinstance(app.screen, KccScreen)
-    # The two detail reads with reporter data are in the audit, under the agent's name.
+    # The detail reads with reporter data are in the audit, under the agent's name, and so is the
+    # search by phone number that found the melding (the agent learned its address from the number).
     store = ServerStore(running.proc.db)
     try:
         entries = list_entries(store.conn())
     finally:
         store.close()
-    assert [e.actor for e in entries] == ["anna (kcc)"] * 3
+    assert [e.actor for e in entries] == ["anna (kcc)"] * 4
+    assert [e.reference for e in entries if "via zoeken op telefoon" in e.detail] == [running.refs["boom"]]
     assert {e.reference for e in entries} == {running.refs["boom"], running.refs["lamp"]}
     out = running.proc.cli("audit", "list")
     assert out.returncode == 0 and "anna (kcc)" in out.stdout

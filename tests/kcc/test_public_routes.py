@@ -61,7 +61,7 @@ def test_rate_limited_per_client(kcc_client: TestClient, kcc_server: KccServer) 
     # The KCC routes have no such limit.
     from tests.kcc.conftest import bearer
 
-    assert kcc_client.get("/api/v1/kcc/search", params={"q": ref}, headers=bearer(kcc_server.tokens["kcc"])).status_code == 200
+    assert kcc_client.post("/api/v1/kcc/search", json={"q": ref}, headers=bearer(kcc_server.tokens["kcc"])).status_code == 200
 
 
 def test_doorgezet_shows_neither_our_promise_nor_our_date(kcc_client: TestClient, kcc_server: KccServer) -> None:

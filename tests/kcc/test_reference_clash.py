@@ -115,7 +115,9 @@ def test_kcc_detail_opens_the_chosen_one(kcc_client: TestClient, kcc_server: Kcc
         h["melding_id"] for h in listed["meldingen"]
     }
     # A melding_id that does not carry this reference is not found under it.
-    other = kcc_client.get(f"/api/v1/kcc/search?q={kcc_server.refs['lamp']}", headers=bearer(kcc_server.tokens["kcc"]))
+    other = kcc_client.post(
+        "/api/v1/kcc/search", json={"q": kcc_server.refs["lamp"]}, headers=bearer(kcc_server.tokens["kcc"])
+    )
     lamp_id = other.json()["results"][0]["melding_id"]
     r = kcc_client.get(
         f"/api/v1/kcc/meldingen/{ref}", params={"melding_id": lamp_id}, headers=bearer(kcc_server.tokens["kcc"])
@@ -125,7 +127,7 @@ def test_kcc_detail_opens_the_chosen_one(kcc_client: TestClient, kcc_server: Kcc
 
 def test_kcc_search_by_reference_lists_both(kcc_client: TestClient, kcc_server: KccServer, clash) -> None:
     ref, _, second = clash
-    r = kcc_client.get("/api/v1/kcc/search", params={"q": ref.lower()}, headers=bearer(kcc_server.tokens["kcc"]))
+    r = kcc_client.post("/api/v1/kcc/search", json={"q": ref.lower()}, headers=bearer(kcc_server.tokens["kcc"]))
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert [h["reference"] for h in results] == [ref, ref]
@@ -153,7 +155,8 @@ async def test_kcc_screen_lists_both_and_opens_each(
 
     def through_server(request: httpx.Request) -> httpx.Response:
         r = kcc_client.request(
-            request.method, request.url.path, params=request.url.params, headers=dict(request.headers)
+            request.method, request.url.path, params=request.url.params, headers=dict(request.headers),
+            content=request.content,
         )
         return httpx.Response(r.status_code, content=r.content, headers=r.headers)
 

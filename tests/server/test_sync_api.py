@@ -191,13 +191,21 @@ def test_oversized_batch_is_413_and_nothing_is_stored(server: Server, client: Te
 
 
 def test_body_over_the_size_limit_is_413(tmp_path: Path) -> None:
+    """A push is bounded by MAX_PUSH_BYTES; every other route by its own, smaller limit."""
+    from shared.protocol import MAX_PUSH_BYTES
+
     store = ServerStore(tmp_path / "s.db")
     token, code = store.add_user("anna", Role.WIJKUITVOERDER)
     app = create_app(Settings(db_path=tmp_path / "s.db", max_body_bytes=2_000), store=store)
+    events = make_events(code or "", 20)
+    padded = b'{"protocol": 1, "device_id": "' + (code or "").encode() + b'", "events": ['
+    padded += b",".join(msgspec.json.encode(e) for e in events) + b"]" + b" " * MAX_PUSH_BYTES + b"}"
+    headers = {**auth(token), "Content-Type": "application/json"}
     with TestClient(app) as client:
-        resp = push_json(client, token, code or "", make_events(code or "", 20))
-    assert resp.status_code == 413
-    assert store.counts()["events"] == 0
+        resp = client.post("/api/v1/sync/push", content=padded, headers=headers)
+        assert resp.status_code == 413 and resp.json()["detail"] == "Het bericht is te groot."
+        assert push_json(client, token, code or "", events).status_code == 200  # 20 events: far below the limit
+    assert store.counts()["events"] == 20
     store.close()
 
 

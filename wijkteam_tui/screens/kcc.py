@@ -63,7 +63,8 @@ class KccClient:
         """True when a server address and a token are set."""
         return bool(self.base_url and self.token)
 
-    async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+    async def _get(self, path: str, params: dict[str, str] | None = None, *, json: Any = None) -> Any:
+        """GET ``path`` (or POST ``json`` to it when given: search terms never go in a URL)."""
         if not self.configured:
             raise KccError("Geen server ingesteld: vul het serveradres en het token in bij Instellingen (F9).")
         try:
@@ -71,7 +72,7 @@ class KccClient:
                 base_url=self.base_url, timeout=TIMEOUT_S, transport=self._transport,
                 headers={"Authorization": f"Bearer {self.token}"},
             ) as client:  # fmt: skip
-                r = await client.get(path, params=params)
+                r = await (client.post(path, json=json) if json is not None else client.get(path, params=params))
         except httpx.TimeoutException:
             raise KccError(
                 f"De server ({self.base_url}) antwoordt niet binnen {TIMEOUT_S:.0f} seconden. Probeer het zo opnieuw."
@@ -84,12 +85,14 @@ class KccClient:
         return _answer(r)
 
     async def search(self, query: str) -> dict[str, Any]:
-        """``GET /api/v1/kcc/search?q=…``: ``{kind, searched, results: [hit…], truncated}``.
+        """``POST /api/v1/kcc/search`` with ``{"q": …}``: ``{kind, searched, results: [hit…], truncated}``.
+
+        The term goes in the body: a phone number or a name in a URL would end up in access logs.
 
         Raises:
             KccError: not configured, unreachable, or refused (message from the server's ``detail``).
         """
-        return await self._get(SEARCH_PATH, {"q": query})
+        return await self._get(SEARCH_PATH, json={"q": query})
 
     async def detail(self, reference: str, melding_id: str | None = None) -> dict[str, Any]:
         """``GET /api/v1/kcc/meldingen/{reference}``: the melding with reporter and history.
