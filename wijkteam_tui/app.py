@@ -57,6 +57,7 @@ class WijkteamApp(App):
         Binding("f5", "sync_now", "Sync", id="app.sync"),
         Binding("f6", "report", "Barometer", id="app.report"),
         Binding("f7", "kcc", "KCC", id="app.kcc", show=False),
+        Binding("f8", "refused", "Geweigerde wijzigingen", id="app.refused", show=False),
         Binding("f9", "settings", "Instellingen", id="app.settings"),
         Binding("ctrl+q", "quit", "Stoppen", id="app.quit", show=False, priority=True),
     ]
@@ -203,6 +204,13 @@ class WijkteamApp(App):
             return
         if not isinstance(self.screen, KccScreen):
             self.push_screen(KccScreen())
+
+    def action_refused(self) -> None:
+        """F8: the changes the server refused, with the reason and what to do (``screens.refused``)."""
+        from wijkteam_tui.screens.refused import RefusedScreen
+
+        if not isinstance(self.screen, RefusedScreen):
+            self.push_screen(RefusedScreen())
 
     def action_help(self) -> None:
         from wijkteam_tui.screens.help import HelpScreen
@@ -360,6 +368,7 @@ class WijkteamApp(App):
             self.last_sync = getattr(result, "finished_at", None) or self.now()
             self.last_skew_ms = getattr(result, "skew_ms", None)
             delay = self.config.sync_interval_s
+            self._tell_refusals(result)
             if getattr(result, "pulled", 0) and hasattr(self.screen, "refresh_rows"):
                 self.screen.refresh_rows(keep_page=True)
         else:
@@ -370,9 +379,28 @@ class WijkteamApp(App):
         self.update_sync_text(pending)
         self.schedule_sync(delay)
 
+    def _tell_refusals(self, result: Any) -> None:
+        """After a round: say what the server refused, the admin decided, or the clock did."""
+        from wijkteam_tui.sync_client import clock_fallback_text, refused_text
+
+        if getattr(result, "clock_fell_back", False):
+            self.notify(clock_fallback_text(result.restamped), severity="warning", timeout=30)
+        if getattr(result, "quarantined", 0):
+            self.notify(refused_text(result.refused or result.quarantined), severity="error", timeout=30)
+        released, rejected = getattr(result, "released", 0), getattr(result, "rejected", 0)
+        if released:
+            self.notify(f"De beheerder gaf {released} geweigerde wijziging(en) vrij; ze staan nu in het register.")
+        if rejected:
+            self.notify(f"De beheerder wees {rejected} geweigerde wijziging(en) af: zie F8.", severity="warning")
+        if (released or rejected) and hasattr(self.screen, "refresh_rows"):
+            if _is_refused(self.screen):
+                self.screen.refresh_rows()
+            else:
+                self.screen.refresh_rows(keep_page=True)
+
     def update_sync_text(self, pending: int | None = None) -> None:
         """Compose the status line: last sync, waiting events, offline, clock skew."""
-        from shared.protocol import WARN_SKEW_MS
+        from shared.protocol import MAX_REGISTERED_BEHIND_MS, WARN_SKEW_MS
         from wijkteam_tui.fmt import date_time
 
         pending = self.store.pending_count() if pending is None else pending
@@ -392,9 +420,22 @@ class WijkteamApp(App):
         else:
             parts.append("nog niet gesynchroniseerd")
         parts.append(f"{pending} wachtend")
+        refused = self.store.refused_count()
+        if refused:
+            # Persistent until the admin decides (or the user saw a rejection): never silent.
+            parts.append(f"⚠ {refused} geweigerd (F8)")
+        behind = self.store.clock_behind_ms(int(self.now().timestamp() * 1000))
+        if behind > MAX_REGISTERED_BEHIND_MS:
+            parts.append("klok staat terug: nieuwe meldingen krijgen de laatst bekende tijd!")
         if self.last_skew_ms is not None and abs(self.last_skew_ms) >= WARN_SKEW_MS:
             parts.append(f"klok wijkt {self.last_skew_ms // 1000} s af!")
         self.sync_text = " · ".join(parts)
+
+
+def _is_refused(screen: Any) -> bool:
+    from wijkteam_tui.screens.refused import RefusedScreen
+
+    return isinstance(screen, RefusedScreen)
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:

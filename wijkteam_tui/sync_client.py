@@ -802,8 +802,8 @@ def describe(result: SyncResult) -> str:
 def refused_text(count: int) -> str:
     """The Dutch warning for refused events that need attention (the TUI and ``wijkteam sync``)."""
     if count == 1:
-        return "1 wijziging is geweigerd door de server en staat niet in het register: zie 'Geweigerd' (g)."
-    return f"{count} wijzigingen zijn geweigerd door de server en staan niet in het register: zie 'Geweigerd' (g)."
+        return "1 wijziging is geweigerd door de server en staat niet in het register: zie 'Geweigerde wijzigingen' (F8)."
+    return f"{count} wijzigingen zijn geweigerd door de server en staan niet in het register: zie 'Geweigerde wijzigingen' (F8)."
 
 
 def clock_fallback_text(restamped: int) -> str:

@@ -32,6 +32,7 @@ class HelpScreen(ModalScreen[None]):
         from wijkteam_tui.screens.edit import EditScreen
         from wijkteam_tui.screens.intake import IntakeScreen
         from wijkteam_tui.screens.meldingen import MeldingenScreen
+        from wijkteam_tui.screens.refused import RefusedScreen
 
         t = Table(title="Toetsen", expand=True, show_edge=False)
         t.add_column("Scherm", no_wrap=True)
@@ -43,6 +44,7 @@ class HelpScreen(ModalScreen[None]):
             ("Nieuwe melding", IntakeScreen),
             ("Melding", DetailScreen),
             ("Bewerken", EditScreen),
+            ("Geweigerd", RefusedScreen),
         ):
             for b in cls.BINDINGS:
                 if isinstance(b, Binding) and b.description:
