@@ -186,3 +186,22 @@ class ErrorBody(msgspec.Struct):
 
     status_code: int
     detail: str
+
+
+class SnapshotInfo(msgspec.Struct, frozen=True):
+    """The server's current laptop snapshot (``GET /api/v1/sync/snapshot/info``; docs/sync.md, "Snapshot").
+
+    The file (``GET /api/v1/sync/snapshot``) is a laptop database holding every event of log
+    ``log_id`` up to ``server_seq``, with their projection and search rows, in laptop schema
+    ``store_schema``; ``length`` bytes with SHA-256 ``sha256`` (hex). ``built_at``: UTC ISO time.
+    ``log_seq``: the server's latest ``server_seq`` when it answered (the tail a laptop pulls after
+    installing the snapshot is ``log_seq - server_seq`` events, or more by then).
+    """
+
+    server_seq: int
+    log_id: int
+    store_schema: int
+    sha256: str
+    length: int
+    built_at: str
+    log_seq: int = 0

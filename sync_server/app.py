@@ -19,6 +19,7 @@ from shared.protocol import PROTOCOL_VERSION
 from sync_server.auth import AuthMiddleware
 from sync_server.errors import EXCEPTION_HANDLERS
 from sync_server.settings import Settings
+from sync_server.snapshot import SnapshotService, snapshot_dir
 from sync_server.store import ServerStore
 
 
@@ -28,6 +29,10 @@ def _store(state: State) -> ServerStore:
 
 def _settings(state: State) -> Settings:
     return state.settings
+
+
+def _snapshots(state: State) -> SnapshotService:
+    return state.snapshots
 
 
 def create_app(settings: Settings, *, store: ServerStore | None = None) -> Litestar:
@@ -44,9 +49,19 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = store is None
         app.state.store = store or ServerStore(settings.db_path)
+        # The laptop snapshot: served from its folder, rebuilt by a process of its own when it lags.
+        app.state.snapshots = SnapshotService(
+            settings.db_path,
+            snapshot_dir(settings.db_path, settings.snapshot_dir),
+            lag=settings.snapshot_lag,
+            check_s=settings.snapshot_check_s,
+            store=app.state.store,
+        )
+        app.state.snapshots.start()
         try:
             yield
         finally:
+            app.state.snapshots.stop()
             if own:
                 app.state.store.close()
 
@@ -54,7 +69,11 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
         route_handlers=list(ROUTERS),
         lifespan=[lifespan],
         middleware=[AuthMiddleware],
-        dependencies={"store": Provide(_store, sync_to_thread=False), "settings": Provide(_settings, sync_to_thread=False)},
+        dependencies={
+            "store": Provide(_store, sync_to_thread=False),
+            "settings": Provide(_settings, sync_to_thread=False),
+            "snapshots": Provide(_snapshots, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings}),
         openapi_config=OpenAPIConfig(

@@ -12,6 +12,7 @@ Subcommands (each takes ``--db PATH``; default ``sync_server.settings.default_db
   ``quarantine reject ID``: events the server refused, with the reason; release re-applies one
   refused for its time (restamped), reject refuses it for good (docs/server.md, "Quarantaine").
 * ``clashes list``: references seen on two meldingen.
+* ``snapshot build|show``: build the laptop snapshot now / show the current one (``sync_server.snapshot``).
 
 To add a subcommand: write ``def configure(sub) -> None`` that calls :func:`add_command` and sets a
 handler with ``parser.set_defaults(func=handler)`` (``handler(args) -> int``, the exit code), then add
@@ -30,7 +31,7 @@ from shared.commands import SERVER_DEVICE
 from shared.enums import Role
 from shared.protocol import VerdictState
 from sync_server import audit, gazetteer_cli
-from sync_server import report_cli
+from sync_server import report_cli, snapshot
 from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, default_db_path
 from sync_server.store import ServerStore, StoreError
 
@@ -340,6 +341,7 @@ COMMANDS: list[Configure] = [
     audit.configure,
     gazetteer_cli.configure,
     report_cli.configure_report,
+    snapshot.configure,
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -42,6 +43,15 @@ SEARCH_MAX_BODY_BYTES = 4 * 1024
 #: ``/ready`` reports "not ready" when less disk space than this is free where the database lives.
 MIN_FREE_BYTES = 256 * 1024 * 1024
 MIN_FREE_ENV = "WIJKTEAM_SERVER_MIN_FREE_MB"
+#: Rebuild the laptop snapshot when the log is more than this many events past it (0: only on demand,
+#: ``wijkteam-server snapshot build``). docs/sync.md, "Snapshot"; docs/server.md.
+SNAPSHOT_LAG_ENV = "WIJKTEAM_SNAPSHOT_LAG"
+DEFAULT_SNAPSHOT_LAG = 1000
+#: Seconds between two looks at the snapshot's lag.
+SNAPSHOT_CHECK_ENV = "WIJKTEAM_SNAPSHOT_CHECK_S"
+DEFAULT_SNAPSHOT_CHECK_S = 30.0
+#: Folder of the snapshot files (default: ``<database>.snapshots`` next to the database).
+SNAPSHOT_DIR_ENV = "WIJKTEAM_SNAPSHOT_DIR"
 
 
 def default_db_path() -> Path:
@@ -65,6 +75,10 @@ class Settings:
         crash_point: fault injection for tests (see ``CRASH_ENV``); ``None`` in production.
         prefix: the municipality's reference prefix (``$WIJKTEAM_PREFIX``, default ``DLF``).
         gemeente: the municipality's name (``$WIJKTEAM_GEMEENTE``, default ``Gemeente Dalfsen``).
+        snapshot_lag: rebuild the laptop snapshot in the background when the log is more than this
+            many events past it (``$WIJKTEAM_SNAPSHOT_LAG``, default 1000; 0: only on demand).
+        snapshot_check_s: seconds between two looks at that lag (``$WIJKTEAM_SNAPSHOT_CHECK_S``, default 30).
+        snapshot_dir: folder of the snapshot files (``$WIJKTEAM_SNAPSHOT_DIR``; None: ``<database>.snapshots``).
     """
 
     db_path: Path
@@ -74,6 +88,9 @@ class Settings:
     crash_point: str | None = None
     prefix: str = DEFAULT_PREFIX
     gemeente: str = DEFAULT_GEMEENTE
+    snapshot_lag: int = DEFAULT_SNAPSHOT_LAG
+    snapshot_check_s: float = DEFAULT_SNAPSHOT_CHECK_S
+    snapshot_dir: Path | None = None
 
     @classmethod
     def for_db(cls, db: str | Path | None) -> Settings:
@@ -84,6 +101,9 @@ class Settings:
             prefix=(os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX).upper(),
             gemeente=os.environ.get(GEMEENTE_ENV) or DEFAULT_GEMEENTE,
             min_free_bytes=_min_free_bytes(),
+            snapshot_lag=_env_number(SNAPSHOT_LAG_ENV, DEFAULT_SNAPSHOT_LAG, int),
+            snapshot_check_s=_env_number(SNAPSHOT_CHECK_ENV, DEFAULT_SNAPSHOT_CHECK_S, float),
+            snapshot_dir=Path(os.environ[SNAPSHOT_DIR_ENV]) if os.environ.get(SNAPSHOT_DIR_ENV) else None,
         )
 
 
@@ -94,3 +114,21 @@ def _min_free_bytes() -> int:
         return max(0, int(raw)) * 1024 * 1024 if raw else MIN_FREE_BYTES
     except ValueError:
         return MIN_FREE_BYTES
+
+
+def _env_number(name: str, default: float, kind: type) -> Any:
+    """``$name`` as a number ≥ 0 of ``kind``, or ``default`` when unset.
+
+    Raises:
+        SystemExit: set but not such a number (the server refuses to start with a Dutch message).
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SystemExit(f"Fout: {name}={raw!r} is geen getal van 0 of meer.")
+    return value

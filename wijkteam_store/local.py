@@ -380,6 +380,15 @@ def _event_values(e: Event, acked: int) -> tuple:
     )
 
 
+def local_work(conn: sqlite3.Connection) -> int:
+    """How many events of the laptop database on ``conn`` the server has not taken: unsent events,
+    and refused ones (waiting for the admin's verdict, or rejected and kept for the user to see). Only
+    this laptop holds them, and a snapshot would throw them away (docs/sync.md, "Snapshot")."""
+    return conn.execute(
+        "SELECT (SELECT count(*) FROM events WHERE acked = 0) + (SELECT count(*) FROM refused)"
+    ).fetchone()[0]
+
+
 class LocalStore:
     """The local SQLite store of one laptop.
 
@@ -395,12 +404,16 @@ class LocalStore:
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._open()
+
+    def _open(self) -> None:
         try:
             # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE) by this class.
             self.conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=busy_timeout_ms / 1000
+                self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000
             )
-            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
@@ -409,6 +422,16 @@ class LocalStore:
             self._migrate()
         except sqlite3.Error as exc:
             raise _store_error(exc) from exc
+
+    def reopen(self) -> None:
+        """Close the connection and open the file at ``path`` again (after a snapshot replaced it:
+        ``wijkteam_store.snapshot.install``).
+
+        Raises:
+            StoreError: the file cannot be opened or migrated.
+        """
+        self.close()
+        self._open()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -1139,6 +1162,19 @@ class LocalStore:
         registrations then take the clock's time (:meth:`register`), and the app says so.
         """
         return clock_behind_ms(now_ms if now_ms is not None else wall_ms(), self._device()["hlc_last"])
+
+    def local_work(self) -> int:
+        """How many events only this laptop holds (:func:`local_work`): a laptop with any never
+        replaces its database by a snapshot."""
+        return local_work(self.conn)
+
+    def is_empty(self) -> bool:
+        """True when the database holds no event at all (a new laptop: its first sync takes a snapshot)."""
+        return self.conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None
+
+    def server_log_id(self) -> int:
+        """The id of the server log this laptop synced with (0 before its first sync)."""
+        return self.conn.execute("SELECT server_log_id FROM device WHERE id = 1").fetchone()[0]
 
     def pull_cursor(self) -> int:
         """The server_seq after which the next pull starts (0 for a new laptop)."""

@@ -15,6 +15,8 @@ KCC mode (issue 5, ``kcc=True``): the app is read-only — no background sync, a
 from __future__ import annotations
 
 import inspect
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
@@ -123,6 +125,7 @@ class WijkteamApp(App):
         self.sync_error: str | None = None
         self.offline = False
         self.syncing = False  # a round is running in the worker thread
+        self.sync_progress = ""  # what the running round is doing (``_progress_text``)
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -316,6 +319,13 @@ class WijkteamApp(App):
         extra: dict[str, Any] = {"gazetteer_dir": self.gazetteer_dir} if self.gazetteer_dir is not None else {}
         if _accepts(sync_fn, "cancel"):
             extra["cancel"] = worker.cancelled_event
+        if _accepts(sync_fn, "snapshot_behind"):
+            extra["snapshot_behind"] = self.config.snapshot_behind
+        if _accepts(sync_fn, "exclusive"):
+            # A snapshot replaces the database file: the UI's own connection must be closed then.
+            extra["exclusive"] = partial(self._exclusive, worker)
+        if _accepts(sync_fn, "on_progress"):
+            extra["on_progress"] = _Throttled(partial(self._to_ui, worker, self._sync_progress))
         try:
             try:
                 result = sync_fn(store, self.config.server_url, self.config.token, **extra)
@@ -330,6 +340,52 @@ class WijkteamApp(App):
         if error is None:
             self._reload_gazetteer()
         self._to_ui(worker, self._sync_done, result, error, pending)
+
+    def _exclusive(self, worker: Worker[Any], fn: Callable[[], None]) -> None:
+        """From the sync worker: run ``fn`` (a snapshot's install) on the UI thread while the UI's
+        store is closed, then reopen it; waits for it, re-raising what ``fn`` raised.
+
+        The UI thread does nothing else meanwhile (the install is one rename, a few milliseconds),
+        so no screen reads a closed store. When the worker is cancelled before the UI got to it
+        (the app closes), ``fn`` never runs and ``SyncCancelled`` is raised.
+        """
+        from wijkteam_tui.sync_client import SyncCancelled
+
+        done = threading.Event()
+        lock = threading.Lock()
+        state: dict[str, Any] = {"started": False, "abandoned": False, "error": None}
+
+        def on_ui() -> None:
+            with lock:
+                if state["abandoned"]:
+                    return
+                state["started"] = True
+            try:
+                self.store.close()
+                try:
+                    fn()
+                finally:
+                    self.store.reopen()
+            except BaseException as exc:  # noqa: BLE001 - handed to the worker, which reports it
+                state["error"] = exc
+            finally:
+                done.set()
+
+        if not self._to_ui(worker, on_ui):
+            raise SyncCancelled()
+        while not done.wait(0.1):
+            if worker.is_cancelled:
+                with lock:
+                    if not state["started"]:
+                        state["abandoned"] = True
+                        raise SyncCancelled()
+        if state["error"] is not None:
+            raise state["error"]
+
+    def _sync_progress(self, stage: str, done: int, total: int | None) -> None:
+        """Progress of the running round (UI thread): shown in the status line."""
+        self.sync_progress = _progress_text(stage, done, total)
+        self.update_sync_text()
 
     def _to_ui(self, worker: Worker[Any], callback: Callable[..., Any], *args: Any) -> bool:
         """Queue ``callback`` on the UI thread (never waiting for it: ``wijkteam_tui.threads``)
@@ -357,10 +413,12 @@ class WijkteamApp(App):
 
     def _sync_started(self) -> None:
         self.syncing = True
+        self.sync_progress = ""
         self.update_sync_text()
 
     def _sync_done(self, result: Any, error: Exception | None, pending: int) -> None:
         self.syncing = False
+        self.sync_progress = ""
         if error is None:
             self._failures = 0
             self.offline = False
@@ -369,7 +427,7 @@ class WijkteamApp(App):
             self.last_skew_ms = getattr(result, "skew_ms", None)
             delay = self.config.sync_interval_s
             self._tell_refusals(result)
-            if getattr(result, "pulled", 0) and hasattr(self.screen, "refresh_rows"):
+            if (getattr(result, "pulled", 0) or getattr(result, "snapshot", 0)) and hasattr(self.screen, "refresh_rows"):
                 self.screen.refresh_rows(keep_page=True)
         else:
             self._failures += 1
@@ -410,7 +468,7 @@ class WijkteamApp(App):
         if not self.config.can_sync:
             parts.append("alleen lokaal")
         elif self.syncing:
-            parts.append("bezig met synchroniseren…")
+            parts.append(f"bezig met synchroniseren… {self.sync_progress}".rstrip())
         elif self.offline:
             parts.append("offline")
         elif self.sync_error:
@@ -436,6 +494,40 @@ def _is_refused(screen: Any) -> bool:
     from wijkteam_tui.screens.refused import RefusedScreen
 
     return isinstance(screen, RefusedScreen)
+
+
+def _mb(n: int) -> str:
+    """Bytes as Dutch megabytes with one decimal: ``12345678`` → ``"12,3"``."""
+    return f"{n / 1e6:.1f}".replace(".", ",")
+
+
+def _progress_text(stage: str, done: int, total: int | None) -> str:
+    """Dutch progress of a sync round for the status line: ``"snapshot 12,3 van 77,7 MB (16 %)"``."""
+    if stage == "snapshot" and total:
+        return f"snapshot {_mb(done)} van {_mb(total)} MB ({100 * done // total} %)"
+    if stage == "install":
+        return "snapshot controleren en installeren"
+    if stage == "push":
+        return f"{done} verstuurd"
+    if stage == "pull":
+        return f"{done} ontvangen"
+    return ""
+
+
+class _Throttled:
+    """Passes progress on at most every ``every_s`` seconds (and every stage change), so that a
+    download of 1 MB chunks does not flood the UI thread with messages."""
+
+    def __init__(self, send: Callable[..., Any], every_s: float = 0.2) -> None:
+        self.send = send
+        self.every_s = every_s
+        self._last = (0.0, "")
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if stage != self._last[1] or now - self._last[0] >= self.every_s or (total and done >= total):
+            self._last = (now, stage)
+            self.send(stage, done, total)
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:

@@ -3,7 +3,7 @@
     wijkteam [--db PATH] [--demo] [--kcc]        start the app
     wijkteam demo --db PATH --count N            fill a database with sample meldingen
     wijkteam export --db PATH --format jsonl|csv|geojson [--out FILE]
-    wijkteam sync --server URL --token T [--db PATH]
+    wijkteam sync --server URL --token T [--db PATH] [--snapshot-behind N]
 
 Messages are Dutch; a user mistake exits with status 1 or 2 and a message, never a traceback.
 ``wijkteam sync`` exits 3 when the server refused changes (:data:`SYNC_EXIT_CODES`).
@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from shared.errors import ValidationError
-from wijkteam_tui.config import Config, data_dir, load_config
+from wijkteam_tui.config import DEFAULT_SNAPSHOT_BEHIND, Config, data_dir, load_config
 from wijkteam_store.local import LocalStore, StoreError
 
 #: Sample meldingen put in the demo database on its first start.
@@ -84,6 +85,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--server", required=True)
     s.add_argument("--token", required=True)
     s.add_argument("--db", type=Path, dest="sub_db")
+    s.add_argument(
+        "--snapshot-behind",
+        type=int,
+        default=DEFAULT_SNAPSHOT_BEHIND,
+        help="installeer het snapshot van de server als de laptop meer dan N gebeurtenissen achterloopt "
+        f"en niets te versturen heeft (standaard {DEFAULT_SNAPSHOT_BEHIND}; een lege laptop altijd)",
+    )
     return p
 
 
@@ -159,7 +167,14 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     db = args.sub_db or args.db or default_db()
     with LocalStore(db) as store:
         try:
-            result = sync_once(store, args.server, args.token, gazetteer_dir=data_dir())
+            result = sync_once(
+                store,
+                args.server,
+                args.token,
+                gazetteer_dir=data_dir(),
+                snapshot_behind=args.snapshot_behind,
+                on_progress=ProgressPrinter(sys.stderr),
+            )
         except SyncError as exc:
             return _fail(f"Synchroniseren mislukt: {exc.message}", EXIT_SYNC_FAILED)
         print(
@@ -167,6 +182,10 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             f"verstuurd, {result.pulled} ontvangen; {store.pending_count()} "
             f"{'wacht' if store.pending_count() == 1 else 'wachten'} nog."
         )
+        if result.snapshot:
+            print(f"Snapshot van de server geïnstalleerd: {result.snapshot} gebeurtenissen in één keer.")
+        if result.snapshot_note:
+            print(result.snapshot_note)
         if result.gazetteer:
             print(result.gazetteer)
         if abs(result.skew_ms) >= WARN_SKEW_MS:
@@ -185,6 +204,41 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             line = f"  {r['reference'] or r['melding_id']}  {r['type']}  ({state}): {what} Server: {r['reason']}. {todo}"
             print(for_terminal(line), file=sys.stderr)
     return EXIT_SYNC_REFUSED
+
+
+class ProgressPrinter:
+    """``wijkteam sync``'s progress on stderr: the snapshot download in bytes and %, then the install.
+
+    On a terminal one line is rewritten (``\r``); otherwise (a log file) a line per 10 %.
+    """
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        self._shown = -1
+        self._open_line = False
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage == "snapshot" and total:
+            pct = 100 * done // total
+            if pct == self._shown or (not self.tty and pct // 10 == self._shown // 10 and pct < 100):
+                return
+            self._shown = pct
+            text = f"Snapshot downloaden: {done / 1e6:.1f} van {total / 1e6:.1f} MB ({pct} %)".replace(".", ",")
+            if self.tty:
+                self.out.write("\r" + text)
+                self._open_line = True
+            else:
+                self.out.write(text + "\n")
+        elif stage == "install":
+            self._end_line()
+            self.out.write("Snapshot controleren en installeren…\n")
+        self.out.flush()
+
+    def _end_line(self) -> None:
+        if self._open_line:
+            self.out.write("\n")
+            self._open_line = False
 
 
 def prepare_demo(

@@ -20,6 +20,10 @@ from shared.errors import ValidationError
 from shared.reference import ALPHABET
 
 APP_NAME = "wijkteam"
+#: A laptop with no work of its own waiting installs the server's snapshot instead of pulling when the
+#: snapshot is more than this many events past its cursor; an empty laptop always does
+#: (docs/sync.md, "Snapshot"). Pulling costs roughly ten times more per event than installing.
+DEFAULT_SNAPSHOT_BEHIND = 20_000
 
 
 def _default_user() -> str:
@@ -40,6 +44,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
         prefix: the municipality's reference prefix (2–5 letters).
         user: who works on this laptop (shown in the history); default the OS login.
         sync_interval_s: seconds between background syncs (when server_url and token are set).
+        snapshot_behind: install the server's snapshot instead of pulling when it is more than this
+            many events ahead and nothing of this laptop waits (``DEFAULT_SNAPSHOT_BEHIND``).
     """
 
     server_url: str | None = None
@@ -48,6 +54,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     prefix: str = "DLF"
     user: str = msgspec.field(default_factory=_default_user)
     sync_interval_s: int = 60
+    snapshot_behind: int = DEFAULT_SNAPSHOT_BEHIND
 
     @property
     def can_sync(self) -> bool:

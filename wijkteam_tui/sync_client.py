@@ -69,6 +69,7 @@ from shared.protocol import (
     VerdictState,
 )
 from wijkteam_store.local import StoreError
+from wijkteam_tui.config import DEFAULT_SNAPSHOT_BEHIND
 
 MSGPACK = "application/msgpack"
 #: Events per push request (the server accepts up to ``shared.protocol.MAX_PUSH_EVENTS``).
@@ -83,6 +84,13 @@ READ_TIMEOUT_S = 30.0
 _TRANSIENT_STATUS = {429, 502, 503, 504}
 #: Longest wait on a socket (seconds) before a cancellable round looks at its cancel flag again.
 CANCEL_POLL_S = 0.1
+#: A laptop with no work of its own waiting takes the server's snapshot instead of pulling when the
+#: snapshot is more than this many events past its cursor; an empty laptop always takes it
+#: (``wijkteam_tui.snapshot_client``; docs/sync.md, "Snapshot").
+SNAPSHOT_BEHIND = DEFAULT_SNAPSHOT_BEHIND
+
+#: ``on_progress(stage, done, total)`` (see :func:`sync_once`).
+Progress = Callable[[str, int, int | None], None]
 
 _push_enc = msgspec.msgpack.Encoder()
 _push_dec = msgspec.msgpack.Decoder(PushResponse)
@@ -335,6 +343,9 @@ class SyncResult:
         released / rejected: verdicts learnt in this round.
         clock_fell_back: a refusal for a future stamp made this laptop's clock fall back to the
             server's (``LocalStore.fall_back_clock``); ``restamped`` of its unsent events got new stamps.
+        snapshot: events installed from the server's snapshot at the start of the round (0: none;
+            ``pulled`` counts the tail pulled after it).
+        snapshot_note: Dutch, when a snapshot was tried but not used (the round pulled instead).
     """
 
     pushed: int
@@ -351,6 +362,8 @@ class SyncResult:
     rejected: int = 0
     clock_fell_back: bool = False
     restamped: int = 0
+    snapshot: int = 0
+    snapshot_note: str | None = None
 
 
 def _wall_ms() -> int:
@@ -450,7 +463,10 @@ class _Session:
 
     def wait(self, attempt: int) -> None:
         """The pause before retry ``attempt``; cut short by a cancel."""
-        delay = self.delays[min(attempt, len(self.delays) - 1)]
+        self.pause(self.delays[min(attempt, len(self.delays) - 1)])
+
+    def pause(self, delay: float) -> None:
+        """Wait ``delay`` seconds (the round's ``sleep``); cut short by a cancel."""
         if self.sleep is time.sleep and isinstance(self.cancel, threading.Event):
             self.cancel.wait(delay)
         else:
@@ -498,10 +514,13 @@ def sync_once(
     retries: int = 2,
     sleep: Callable[[float], None] = time.sleep,
     retry_delays: Sequence[float] = RETRY_DELAYS,
-    on_progress: Callable[[str, int], None] | None = None,
+    on_progress: Progress | None = None,
     clock: Callable[[], int] = _wall_ms,
     gazetteer_dir: Path | None = None,
     cancel: CancelFlag | None = None,
+    snapshot_behind: int | None = SNAPSHOT_BEHIND,
+    exclusive: Callable[[Callable[[], None]], None] | None = None,
+    fault: Callable[[str], None] | None = None,
 ) -> SyncResult:
     """One sync round: push everything waiting, then pull until the server has nothing more.
 
@@ -512,13 +531,21 @@ def sync_once(
         client: an ``httpx.Client`` to use (tests pass one with a special transport); default a new one.
         push_batch / pull_limit: events per request.
         retries: extra attempts for a transient failure, waiting ``retry_delays`` seconds.
-        on_progress: called with ``("push" | "pull", events so far)`` after each request.
+        on_progress: called as ``on_progress(stage, done, total)``: ``("snapshot", bytes, total
+            bytes)`` while a snapshot downloads, ``("install", 0, None)`` while it is checked and
+            installed, ``("push" | "pull", events so far, None)`` after each request.
         clock: this laptop's wall clock in ms (for the skew; tests simulate a wrong clock).
         gazetteer_dir: when given, the municipality's address file is refreshed there after the
             round (a cheap 304 when unchanged); a failed download never fails the sync.
         cancel: a flag (``threading.Event``, a Textual worker's ``cancelled_event``) that stops the
             round once set: within :data:`CANCEL_POLL_S` while waiting on the network when the round
             makes its own client (:func:`cancellable_client`), else before the next request.
+        snapshot_behind: when the store can be replaced (a ``LocalStore``), take the server's
+            snapshot first if the laptop is empty, or has no work of its own waiting and is more than
+            this many events behind it (``wijkteam_tui.snapshot_client``); None: never.
+        exclusive: runs the snapshot's install while no other connection of this process has the
+            database open (the TUI closes its own first); default: runs it directly.
+        fault: a test hook for the crash tests (see ``snapshot_client.maybe_take_snapshot``).
 
     Raises:
         SyncCancelled: ``cancel`` was set (a ``SyncError``; what was committed before stays).
@@ -534,7 +561,8 @@ def sync_once(
         http = httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT_S, connect=5.0))
     session = _Session(http, server_url, token, retries, sleep, retry_delays, clock, cancel)
     try:
-        result = _round(store, session, push_batch, pull_limit, on_progress)
+        plan = _Plan(push_batch, pull_limit, on_progress, snapshot_behind, exclusive, fault)
+        result = _round(store, session, plan)
         if gazetteer_dir is not None:
             session.check_cancel()
             result = replace(result, gazetteer=_refresh_gazetteer(http, server_url, token, gazetteer_dir))
@@ -566,29 +594,49 @@ def _check_log(store: SyncStore, log_id: int) -> None:
         raise _NewServerLog
 
 
-def _round(
-    store: SyncStore,
-    session: _Session,
-    push_batch: int,
-    pull_limit: int,
-    on_progress: Callable[[str, int], None] | None,
-) -> SyncResult:
+@dataclass(frozen=True)
+class _Plan:
+    """The options of one round (see :func:`sync_once`)."""
+
+    push_batch: int
+    pull_limit: int
+    on_progress: Progress | None
+    snapshot_behind: int | None
+    exclusive: Callable[[Callable[[], None]], None] | None
+    fault: Callable[[str], None] | None
+
+
+def _round(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
     """Push then pull; once more from the start when the server turns out to have a new log."""
     try:
-        return _round_once(store, session, push_batch, pull_limit, on_progress)
+        return _round_once(store, session, plan)
     except _NewServerLog:
         # The store now holds this laptop's own events as unsent and its cursor at 0; the server
         # stores each event once, so re-sending and re-pulling can double nothing.
-        return _round_once(store, session, push_batch, pull_limit, on_progress)
+        return _round_once(store, session, plan)
 
 
-def _round_once(
-    store: SyncStore,
-    session: _Session,
-    push_batch: int,
-    pull_limit: int,
-    on_progress: Callable[[str, int], None] | None,
-) -> SyncResult:
+def _can_be_replaced(store: Any) -> bool:
+    """Whether ``store`` is a laptop database that a snapshot can replace (not a test double)."""
+    return all(hasattr(store, name) for name in ("path", "reopen", "is_empty", "local_work", "server_log_id"))
+
+
+def _round_once(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
+    push_batch, pull_limit, on_progress = plan.push_batch, plan.pull_limit, plan.on_progress
+    installed = 0
+    note = None
+    if plan.snapshot_behind is not None and _can_be_replaced(store):
+        from wijkteam_tui.snapshot_client import maybe_take_snapshot
+
+        outcome = maybe_take_snapshot(
+            store,
+            session,
+            behind=plan.snapshot_behind,
+            on_progress=on_progress,
+            exclusive=plan.exclusive,
+            fault=plan.fault,
+        )
+        installed, note = outcome.events, outcome.note
     pushed = quarantined = restamped = 0
     fell_back = False
     reasons: list[tuple[str, str]] = []
@@ -635,7 +683,7 @@ def _round_once(
         quarantined += len(ack.quarantined)
         reasons.extend((q.event_id, q.reason) for q in ack.quarantined)
         if on_progress:
-            on_progress("push", pushed)
+            on_progress("push", pushed, None)
     # -- verdicts on events refused earlier ----------------------------------------------------------
     verdicts = _ask_verdicts(store, session)
     # -- pull --------------------------------------------------------------------------------------
@@ -656,6 +704,8 @@ def _round_once(
         rejected=verdicts.get(VerdictState.REJECTED, 0),
         clock_fell_back=fell_back,
         restamped=restamped,
+        snapshot=installed,
+        snapshot_note=note,
     )
 
 
@@ -687,7 +737,7 @@ def _pull(
     store: SyncStore,
     session: _Session,
     pull_limit: int,
-    on_progress: Callable[[str, int], None] | None,
+    on_progress: Progress | None,
 ) -> tuple[int, int | None]:
     """Pull pages until the server has no more; returns (events pulled, last ``server_hlc`` or None).
 
@@ -728,7 +778,7 @@ def _pull(
                 server_hlc = page.server_hlc
                 pulled += page.count
                 if on_progress:
-                    on_progress("pull", pulled)
+                    on_progress("pull", pulled, None)
                 after = page.next_after
         finally:
             if ahead is not None:
@@ -781,7 +831,10 @@ def describe(result: SyncResult) -> str:
     """A Dutch one-line summary of a round (``wijkteam sync`` prints it)."""
     from shared.protocol import WARN_SKEW_MS
 
-    text = f"Sync klaar: {result.pushed} verstuurd, {result.pulled} ontvangen"
+    text = "Sync klaar: "
+    if result.snapshot:
+        text += f"snapshot met {result.snapshot} gebeurtenissen geïnstalleerd, "
+    text += f"{result.pushed} verstuurd, {result.pulled} ontvangen"
     if result.quarantined:
         text += f", {result.quarantined} geweigerd door de server"
     if result.pending:

@@ -12,11 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from sync_server.routes import gazetteer, kcc, open311, public, reports, system
+from sync_server.routes.snapshot import SnapshotController
 from sync_server.routes.sync import SyncController
 
 ROUTERS: list[Any] = [
     *system.ROUTES,
     SyncController,
+    SnapshotController,
     *kcc.ROUTES,
     *public.ROUTES,
     *open311.ROUTES,
