@@ -224,9 +224,12 @@ def prepare(path: Path, stamp: SnapshotStamp, own: DeviceRow) -> int:
         try:
             conn.execute("PRAGMA synchronous = FULL")
             mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
-            check = [r[0] for r in conn.execute("PRAGMA quick_check")]
         except sqlite3.DatabaseError as exc:
             raise SnapshotError(f"Het snapshot is geen leesbare database: {exc}") from exc
+        try:
+            check = [r[0] for r in conn.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as exc:
+            check = [str(exc)]
         if mode != "delete" or check != ["ok"]:
             raise SnapshotError(f"Het snapshot is beschadigd ({'; '.join(check[:3])}).")
         if _schema(conn) != expected_schema():
