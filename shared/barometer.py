@@ -51,6 +51,9 @@ from shared.validation import MAX_INSTANT, MIN_INSTANT
 
 NVT = "n.v.t."
 
+#: The roles that may see the barometer (the server's guard and the TUI's F6 both ask this).
+REPORT_ROLES: frozenset[str] = frozenset({"manager", "admin"})
+
 #: Dimensions a report can be grouped by (``hoofdcategorie`` is the part of ``categorie`` before "/").
 GROUP_BY: tuple[str, ...] = ("wijk", "categorie", "hoofdcategorie", "kanaal", "vier_b", "type")
 
@@ -185,7 +188,21 @@ F_VIER_B = 32
 F_KANAAL = 64
 F_HAS_NORM = 128  # closed and a deadline is known: within-norm is decided
 F_WITHIN = 256  # first closure at or before the deadline
+F_SPOED = 512  # prioriteit spoed
+F_CONFLICT = 1024  # at least one concurrent edit was decided by the fold (conflict_count > 0)
 F_COMPLETE = F_LOCATION | F_CATEGORIE | F_VIER_B | F_KANAAL
+
+#: The call-back lead time (working days from registration to the first terugkoppeling) rides in the
+#: flags' high bits as ``min(days, CALLBACK_CAP) + 1`` (0: no call-back), so the report can judge it
+#: against the terugbelnorm in force when it is made, not when the row was written.
+CALLBACK_SHIFT = 11
+CALLBACK_CAP = 30
+_CALLBACK_MASK = 0x3F << CALLBACK_SHIFT
+
+
+def callback_code(flags: int) -> int:
+    """The call-back part of ``flags``: 0 without a call-back, else ``min(days, CALLBACK_CAP) + 1``."""
+    return (flags & _CALLBACK_MASK) >> CALLBACK_SHIFT
 
 
 def make_flags(
@@ -198,8 +215,12 @@ def make_flags(
     has_categorie: bool,
     has_vier_b: bool,
     has_kanaal: bool,
+    spoed: bool = False,
+    conflict: bool = False,
+    callback_days: int | None = None,
 ) -> int:
-    """The ``flags`` bit mask of a :class:`BarometerRow` (``within_norm`` ``None``: not decided)."""
+    """The ``flags`` bit mask of a :class:`BarometerRow` (``within_norm`` ``None``: not decided;
+    ``callback_days``: working days to the first terugkoppeling, ``None``: none)."""
     return (
         (F_REOPENED if reopened else 0)
         | (F_CONTACT if has_contact else 0)
@@ -209,6 +230,9 @@ def make_flags(
         | (F_VIER_B if has_vier_b else 0)
         | (F_KANAAL if has_kanaal else 0)
         | (0 if within_norm is None else F_HAS_NORM | (F_WITHIN if within_norm else 0))
+        | (F_SPOED if spoed else 0)
+        | (F_CONFLICT if conflict else 0)
+        | (0 if callback_days is None else (min(max(callback_days, 0), CALLBACK_CAP) + 1) << CALLBACK_SHIFT)
     )
 
 
@@ -222,7 +246,8 @@ class BarometerRow(NamedTuple):
         registered_date: Europe/Amsterdam registration date, ``YYYY-MM-DD``.
         lead_days: working days from registration to the first closure; ``None`` = never closed.
         flags: bit mask of ``F_*`` (see :func:`make_flags`): reopened, contact details, terugkoppeling,
-            the four completeness fields, and whether the first closure was within the norm.
+            the four completeness fields, whether the first closure was within the norm, spoed,
+            a concurrent-edit conflict, and the call-back lead time (:func:`callback_code`).
         wijk, categorie, kanaal, vier_b, type: the grouping values (``None`` when not filled).
         n: how many meldingen this row stands for.
     """
@@ -250,6 +275,8 @@ class BacklogRow(NamedTuple):
         timeline: the status changes ``(at, closed after it)`` in order, from the projection's ``status_timeline`` column;
             only needed when the melding changed status after its first closure, else ``None``.
         wijk, categorie, kanaal, vier_b, type: the grouping values.
+        servicenorm: the melding's norm in working days (``None``: none), for the backlog's
+            "more than 3× the norm".
     """
 
     registered_at: str
@@ -262,6 +289,7 @@ class BacklogRow(NamedTuple):
     kanaal: str | None = None
     vier_b: str | None = None
     type: str | None = None
+    servicenorm: int | None = None
 
 
 class RowCodes(NamedTuple):
@@ -367,6 +395,9 @@ def barometer_row(p: Mapping[str, Any]) -> BarometerRow | None:
             has_categorie=_filled(p.get("categorie")),
             has_vier_b=_filled(p.get("vier_b")),
             has_kanaal=_filled(p.get("kanaal")),
+            spoed=p.get("prioriteit") == "spoed",
+            conflict=(p.get("conflict_count") or 0) > 0,
+            callback_days=lead_days(p["registered_date"], p.get("first_callback_at")),
         ),
         wijk=p.get("wijk") or None,
         categorie=p.get("categorie") or None,
@@ -398,6 +429,7 @@ def backlog_row(p: Mapping[str, Any]) -> BacklogRow | None:
         kanaal=p.get("kanaal") or None,
         vier_b=p.get("vier_b") or None,
         type=p.get("type") or None,
+        servicenorm=p.get("servicenorm"),
     )
 
 
@@ -433,29 +465,82 @@ def open_at(row: BacklogRow, t: str) -> bool:
     return False
 
 
+#: Age classes of the backlog, in working days at the backlog moment: ``(label, lowest, highest)``
+#: (``None``: no upper bound). Roughly a week, a month, a quarter, and older.
+BACKLOG_AGES: tuple[tuple[str, int, int | None], ...] = (
+    ("0–5 werkdagen", 0, 5),
+    ("6–20 werkdagen", 6, 20),
+    ("21–60 werkdagen", 21, 60),
+    ("meer dan 60 werkdagen", 61, None),
+)
+
+
+def age_class(age: int) -> int:
+    """The index in :data:`BACKLOG_AGES` of an age in working days."""
+    for i, (_, _low, high) in enumerate(BACKLOG_AGES):
+        if high is None or age <= high:
+            return i
+    return len(BACKLOG_AGES) - 1
+
+
+def age_day(t: str) -> date:
+    """The Europe/Amsterdam date the backlog's age is counted to: the last day before the moment
+    ``t`` (UTC ISO): the period's last day at the end of a period, today in a running one."""
+    return (parse_iso(t) - timedelta(microseconds=1)).astimezone(AMS).date()
+
+
+def backlog_age(registered_at: str, to_day: date) -> int:
+    """Age in working days on ``to_day`` of a melding registered at ``registered_at`` (UTC ISO):
+    working days after its registration date up to and including ``to_day``
+    (``shared.deadlines.working_days_between``)."""
+    return _lead(_local_day_of_utc_hour(registered_at[:13]).isoformat(), to_day)
+
+
+def over_three_times_norm(age: int, servicenorm: int | None) -> bool:
+    """Whether an open melding is older than three times its servicenorm (working days)."""
+    return servicenorm is not None and servicenorm > 0 and age > 3 * servicenorm
+
+
 # -- indicators --------------------------------------------------------------------------------------------
 
 
 class Indicators(msgspec.Struct, kw_only=True):
     """The barometer figures of one group. Counts are meldingen; ``pct_*`` are percentages rounded to
-    one decimal, ``None`` when their denominator is 0 ("n.v.t."); lead times in working days.
+    one decimal, ``None`` when their denominator is 0 ("n.v.t."); lead times in working days;
+    ``received_per_1000`` per 1,000 inhabitants, two decimals (totals and months only).
 
-    Backlog fields are ``None`` where no backlog was computed (the monthly trend).
+    Backlog fields are ``None`` where no backlog was computed (the monthly trend). Each field's
+    definition, rule and source: :data:`INDICATORS` and docs/barometer.md.
     """
 
     received: int = 0
+    received_per_1000: float | None = None
     closed: int = 0
     closed_with_norm: int = 0
     within_norm: int = 0
     pct_within_norm: float | None = None
+    closed_with_norm_regulier: int = 0
+    within_norm_regulier: int = 0
+    pct_within_norm_regulier: float | None = None
+    closed_with_norm_spoed: int = 0
+    within_norm_spoed: int = 0
+    pct_within_norm_spoed: float | None = None
     lead_median: float | None = None
     lead_p90: int | None = None
     backlog: int | None = None
     backlog_overdue: int | None = None
     pct_overdue: float | None = None
+    backlog_over_3x_norm: int | None = None
+    backlog_age_0_5: int | None = None
+    backlog_age_6_20: int | None = None
+    backlog_age_21_60: int | None = None
+    backlog_age_over_60: int | None = None
     contact_closed: int = 0
     terugkoppeling: int = 0
     pct_terugkoppeling: float | None = None
+    contact_received: int = 0
+    callback_in_norm: int = 0
+    pct_callback_in_norm: float | None = None
     reopened: int = 0
     pct_reopened: float | None = None
     complete: int = 0
@@ -464,36 +549,204 @@ class Indicators(msgspec.Struct, kw_only=True):
     pct_categorie: float | None = None
     pct_vier_b: float | None = None
     pct_kanaal: float | None = None
+    without_location: int = 0
+    without_categorie: int = 0
+    conflicts: int = 0
+
+
+#: The backlog age fields of :class:`Indicators`, in :data:`BACKLOG_AGES` order.
+AGE_FIELDS: tuple[str, ...] = ("backlog_age_0_5", "backlog_age_6_20", "backlog_age_21_60", "backlog_age_over_60")
 
 
 class IndicatorInfo(NamedTuple):
-    """How renderers show one indicator: field name, Dutch label, kind (``count``, ``pct``, ``days``)."""
+    """How renderers show one indicator, and what the glossary says about it.
+
+    Attributes:
+        field: the :class:`Indicators` field.
+        label: Dutch column header.
+        kind: ``count``, ``pct`` (percent), ``days`` (working days) or ``rate`` (per 1,000 inhabitants).
+        block: the table block it is shown in (:data:`BLOCKS`): wide tables are split into these.
+        definitie, regel, bron: the glossary — what it is, how it is computed (one or two sentences),
+            and where the data comes from.
+        better: ``"up"`` when a higher value is better, ``"down"`` when lower is, ``""`` neutral.
+    """
 
     field: str
     label: str
     kind: str
+    block: str
+    definitie: str
+    regel: str
+    bron: str
+    better: str = ""
 
 
-#: The indicators in the order every rendering shows them.
+#: Table blocks ``(key, Dutch title, in the monthly trend)``: every rendering splits the indicator
+#: table into these so that no table is wider than an A4 page.
+BLOCKS: tuple[tuple[str, str, bool], ...] = (
+    ("instroom", "Instroom en afhandeling binnen de norm", True),
+    ("doorloop", "Doorlooptijd en heropend", True),
+    ("terugkoppeling", "Terugkoppeling aan de melder", True),
+    ("werkvoorraad", "Werkvoorraad aan het einde van de periode", False),
+    ("leeftijd", "Werkvoorraad naar leeftijd", False),
+    ("registratie", "Registratie", True),
+)
+
+_SRC_CLOSED = "projectie: first_closed_at (eerste keer gesloten), deadline (vastgelegd bij het categoriseren)"
+
+#: The indicators in the order every rendering shows them, with their glossary.
 INDICATORS: tuple[IndicatorInfo, ...] = (
-    IndicatorInfo("received", "Ontvangen", "count"),
-    IndicatorInfo("closed", "Afgehandeld", "count"),
-    IndicatorInfo("pct_within_norm", "Binnen servicenorm (%)", "pct"),
-    IndicatorInfo("lead_median", "Doorlooptijd mediaan (werkdagen)", "days"),
-    IndicatorInfo("lead_p90", "Doorlooptijd p90 (werkdagen)", "days"),
-    IndicatorInfo("backlog", "Openstaand einde periode", "count"),
-    IndicatorInfo("backlog_overdue", "Waarvan over de norm", "count"),
-    IndicatorInfo("pct_terugkoppeling", "Teruggekoppeld (%)", "pct"),
-    IndicatorInfo("pct_reopened", "Heropend (%)", "pct"),
-    IndicatorInfo("pct_complete", "Volledig geregistreerd (%)", "pct"),
-    IndicatorInfo("pct_location", "Met locatie (%)", "pct"),
-    IndicatorInfo("pct_categorie", "Met categorie (%)", "pct"),
-    IndicatorInfo("pct_vier_b", "Met vier B (%)", "pct"),
-    IndicatorInfo("pct_kanaal", "Met kanaal (%)", "pct"),
+    IndicatorInfo(
+        "received", "Ontvangen", "count", "instroom",
+        "Meldingen die in de periode zijn geregistreerd.",
+        "Telt op de registratiedatum in Nederlandse tijd; verwijderde meldingen en duplicaten van een "
+        "andere melding tellen niet.",
+        "projectie: registered_date, deleted, duplicaat_van",
+    ),
+    IndicatorInfo(
+        "received_per_1000", "Per 1.000 inwoners", "rate", "instroom",
+        "Ontvangen meldingen per 1.000 inwoners.",
+        "Ontvangen × 1.000 gedeeld door het inwonertal, over de hele periode (niet omgerekend naar een "
+        "jaar); n.v.t. zonder inwonertal en per groep.",
+        "gemeenteconfiguratie: inwoners",
+    ),
+    IndicatorInfo(
+        "closed", "Afgehandeld", "count", "instroom",
+        "Van de ontvangen meldingen: de meldingen die minstens één keer gesloten zijn.",
+        "Gesloten = status afgehandeld, geannuleerd of doorgezet, tot het moment van de gegevens; een "
+        "later heropende melding blijft meetellen.",
+        "projectie: first_closed_at",
+    ),
+    IndicatorInfo(
+        "pct_within_norm", "Binnen servicenorm (%)", "pct", "instroom",
+        "Van de afgehandelde meldingen met een servicenorm: het deel dat bij de eerste sluiting binnen "
+        "de norm was.",
+        "Binnen de norm = eerste sluiting uiterlijk op de deadline (23:59:59 op de laatste werkdag). "
+        "Heropenen verandert het oordeel niet; meldingen zonder categorie (geen norm) tellen niet mee.",
+        _SRC_CLOSED, "up",
+    ),
+    IndicatorInfo(
+        "pct_within_norm_regulier", "Regulier binnen norm (%)", "pct", "instroom",
+        "Als 'Binnen servicenorm', voor de meldingen zonder prioriteit spoed.",
+        "Zelfde regel, alleen meldingen met prioriteit laag, normaal of hoog.",
+        _SRC_CLOSED + ", prioriteit", "up",
+    ),
+    IndicatorInfo(
+        "pct_within_norm_spoed", "Spoed binnen norm (%)", "pct", "instroom",
+        "Als 'Binnen servicenorm', voor de meldingen met prioriteit spoed.",
+        "Zelfde regel, tegen de deadline die de spoedmelding bij het categoriseren kreeg (de spoednorm "
+        "uit de gemeenteconfiguratie).",
+        _SRC_CLOSED + ", prioriteit", "up",
+    ),
+    IndicatorInfo(
+        "lead_median", "Doorlooptijd mediaan (werkdagen)", "days", "doorloop",
+        "De middelste doorlooptijd van de afgehandelde meldingen.",
+        "Doorlooptijd = werkdagen na de registratiedatum tot en met de dag van de eerste sluiting "
+        "(zelfde dag = 0); bij een even aantal het gemiddelde van de twee middelste.",
+        "projectie: registered_date, first_closed_at; werkdagen volgens de feestdagenregeling",
+        "down",
+    ),
+    IndicatorInfo(
+        "lead_p90", "Doorlooptijd p90 (werkdagen)", "days", "doorloop",
+        "De doorlooptijd waarbinnen 90 % van de afgehandelde meldingen gesloten is.",
+        "Nearest rank: van klein naar groot de waarde op plaats 0,9 × n, naar boven afgerond.",
+        "projectie: registered_date, first_closed_at", "down",
+    ),
+    IndicatorInfo(
+        "pct_reopened", "Heropend (%)", "pct", "doorloop",
+        "Van de afgehandelde meldingen: het deel dat minstens één keer is heropend.",
+        "Een heropende melding telt één keer, in de periode van ontvangst.",
+        "projectie: reopen_count", "down",
+    ),
+    IndicatorInfo(
+        "pct_terugkoppeling", "Teruggekoppeld (%)", "pct", "terugkoppeling",
+        "Van de afgehandelde meldingen waarvan de melder contactgegevens achterliet: het deel met "
+        "minstens één vastgelegde terugkoppeling.",
+        "Contactgegevens = telefoonnummer of e-mailadres, niet anoniem; open meldingen tellen niet mee.",
+        "projectie: has_contact, callback_count", "up",
+    ),
+    IndicatorInfo(
+        "pct_callback_in_norm", "Teruggebeld binnen terugbelnorm (%)", "pct", "terugkoppeling",
+        "Van de ontvangen meldingen met contactgegevens: het deel met een eerste terugkoppeling binnen "
+        "de terugbelnorm.",
+        "Binnen de norm = eerste terugkoppeling uiterlijk het aantal werkdagen van de terugbelnorm na de "
+        "registratiedatum; zonder terugkoppeling telt een melding als niet binnen de norm.",
+        "projectie: first_callback_at, has_contact; gemeenteconfiguratie: terugbelnorm", "up",
+    ),
+    IndicatorInfo(
+        "backlog", "Openstaand", "count", "werkvoorraad",
+        "Meldingen die op het moment T openstonden: geregistreerd vóór T en toen niet gesloten.",
+        "T = 00:00 na de laatste dag van de periode, of het moment van de gegevens als dat eerder is; "
+        "heropende meldingen volgen hun statusgeschiedenis.",
+        "projectie: registered_at, first_closed_at, closed_at, status_timeline", "down",
+    ),
+    IndicatorInfo(
+        "backlog_overdue", "Waarvan over de norm", "count", "werkvoorraad",
+        "Van de openstaande meldingen: die waarvan de deadline vóór T lag.",
+        "Deadline zoals vastgelegd bij het categoriseren; zonder deadline nooit over de norm.",
+        "projectie: deadline", "down",
+    ),
+    IndicatorInfo(
+        "pct_overdue", "Over de norm (%)", "pct", "werkvoorraad",
+        "Het deel van de werkvoorraad dat over de norm is.",
+        "Waarvan over de norm gedeeld door openstaand.",
+        "projectie: deadline", "down",
+    ),
+    IndicatorInfo(
+        "backlog_over_3x_norm", "Ouder dan 3× de norm", "count", "werkvoorraad",
+        "Openstaande meldingen die op T meer dan drie keer hun servicenorm oud waren.",
+        "Leeftijd (werkdagen na de registratiedatum tot en met de laatste dag vóór T) groter dan "
+        "3 × de servicenorm.",
+        "projectie: registered_at, servicenorm", "down",
+    ),
+    *(
+        IndicatorInfo(
+            field, label, "count", "leeftijd",
+            f"Openstaande meldingen met een leeftijd van {label} op T.",
+            "Leeftijd = werkdagen na de registratiedatum tot en met de laatste dag vóór T.",
+            "projectie: registered_at",
+        )
+        for field, (label, _, _) in zip(AGE_FIELDS, BACKLOG_AGES)
+    ),
+    IndicatorInfo(
+        "pct_complete", "Volledig geregistreerd (%)", "pct", "registratie",
+        "Van de ontvangen meldingen: het deel met locatie, categorie, vier B én kanaal.",
+        "Locatie = adres (straat of postcode), kaartpunt of locatieomschrijving.",
+        "projectie: straat, postcode, lat, locatie_omschrijving, categorie, vier_b, kanaal", "up",
+    ),
+    IndicatorInfo(
+        "pct_location", "Met locatie (%)", "pct", "registratie",
+        "Van de ontvangen meldingen: het deel met een locatie.",
+        "Adres (straat of postcode), kaartpunt of locatieomschrijving.",
+        "projectie: straat, postcode, lat, locatie_omschrijving", "up",
+    ),
+    IndicatorInfo(
+        "pct_categorie", "Met categorie (%)", "pct", "registratie",
+        "Van de ontvangen meldingen: het deel met een categorie.", "Categorie ingevuld.",
+        "projectie: categorie", "up",
+    ),
+    IndicatorInfo(
+        "pct_vier_b", "Met vier B (%)", "pct", "registratie",
+        "Van de ontvangen meldingen: het deel met een vier B.", "Vier B ingevuld.", "projectie: vier_b", "up",
+    ),
+    IndicatorInfo(
+        "pct_kanaal", "Met kanaal (%)", "pct", "registratie",
+        "Van de ontvangen meldingen: het deel met een kanaal.", "Kanaal ingevuld.", "projectie: kanaal", "up",
+    ),
 )
 
 #: The indicators of the monthly trend (no backlog: that is a stock at the end of the period).
-MONTH_INDICATORS: tuple[IndicatorInfo, ...] = tuple(i for i in INDICATORS if not i.field.startswith("backlog"))
+MONTH_INDICATORS: tuple[IndicatorInfo, ...] = tuple(
+    i for i in INDICATORS if any(b == i.block and in_months for b, _, in_months in BLOCKS)
+)
+
+#: The headline figures page one compares with the previous period and a year earlier.
+HEADLINE: tuple[str, ...] = (
+    "received", "received_per_1000", "pct_within_norm", "pct_within_norm_spoed", "lead_median",
+    "pct_terugkoppeling", "pct_callback_in_norm", "backlog", "pct_overdue", "pct_complete",
+)
+
+INFO: dict[str, IndicatorInfo] = {i.field: i for i in INDICATORS}
 
 
 def pct(numerator: int, denominator: int) -> float | None:
@@ -501,6 +754,13 @@ def pct(numerator: int, denominator: int) -> float | None:
     if denominator <= 0:
         return None
     return round(100.0 * numerator / denominator, 1)
+
+
+def per_1000(count: int, inwoners: int | None) -> float | None:
+    """``count`` per 1,000 inhabitants, two decimals; ``None`` without a (positive) inhabitant count."""
+    if not inwoners or inwoners <= 0:
+        return None
+    return round(1000.0 * count / inwoners, 2)
 
 
 def median_and_p90(hist: Mapping[int, int]) -> tuple[float | None, int | None]:
@@ -531,22 +791,29 @@ class _Acc:
     """Running counts for one group."""
 
     __slots__ = (
+        "ages",
         "backlog",
+        "callback_in_norm",
         "categorie",
         "cells",
         "closed",
         "closed_with_norm",
         "complete",
+        "conflicts",
         "contact_closed",
+        "contact_received",
         "kanaal",
         "lead",
         "location",
+        "norm_spoed",
+        "over_3x",
         "overdue",
         "received",
         "reopened",
         "terugkoppeling",
         "vier_b",
         "within_norm",
+        "within_spoed",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -554,8 +821,9 @@ class _Acc:
             setattr(self, s, 0)
         self.lead: Counter[int] = Counter()
         self.cells: Counter[tuple[int | None, int]] = Counter()
+        self.ages = [0] * len(BACKLOG_AGES)
 
-    def add(self, lead: int | None, flags: int, n: int) -> None:
+    def add(self, lead: int | None, flags: int, n: int, terugbelnorm: int) -> None:
         """Add ``n`` meldingen with this lead time and these flags."""
         self.received += n
         if flags & F_LOCATION:
@@ -568,13 +836,25 @@ class _Acc:
             self.kanaal += n
         if flags & F_COMPLETE == F_COMPLETE:
             self.complete += n
+        if flags & F_CONFLICT:
+            self.conflicts += n
+        if flags & F_CONTACT:
+            self.contact_received += n
+            code = callback_code(flags)
+            if code and code - 1 <= terugbelnorm:
+                self.callback_in_norm += n
         if lead is not None:
             self.closed += n
             self.lead[lead] += n
             if flags & F_HAS_NORM:
                 self.closed_with_norm += n
-                if flags & F_WITHIN:
+                within = flags & F_WITHIN
+                if within:
                     self.within_norm += n
+                if flags & F_SPOED:
+                    self.norm_spoed += n
+                    if within:
+                        self.within_spoed += n
             if flags & F_REOPENED:
                 self.reopened += n
             if flags & F_CONTACT:
@@ -584,29 +864,54 @@ class _Acc:
 
     def put(self, lead: int | None, flags: int, n: int) -> None:
         """Note ``n`` meldingen with this lead time and flags; counted once per combination in
-        :meth:`result` (a million meldingen have only a few hundred combinations per group)."""
+        :meth:`result` (a million meldingen have only a few thousand combinations per group)."""
         self.cells[lead, flags] += n
 
-    def result(self, *, with_backlog: bool) -> Indicators:
+    def open_one(self, overdue: bool, age: int, over_3x: bool, n: int = 1) -> None:
+        """Add ``n`` meldingen open at the backlog moment, of this age class (``age``: index in
+        :data:`BACKLOG_AGES`)."""
+        self.backlog += n
+        self.overdue += n * overdue
+        self.over_3x += n * over_3x
+        self.ages[age] += n
+
+    def result(self, *, with_backlog: bool, terugbelnorm: int = 2, inwoners: int | None = None) -> Indicators:
         for (lead, flags), n in self.cells.items():
-            self.add(lead, flags, n)
+            if n:
+                self.add(lead, flags, n, terugbelnorm)
         self.cells.clear()
-        med, p90 = median_and_p90(self.lead)
+        med, p90 = median_and_p90(+self.lead)
         r = self.received
+        regular_norm = self.closed_with_norm - self.norm_spoed
+        regular_within = self.within_norm - self.within_spoed
+        backlog = {
+            "backlog": self.backlog,
+            "backlog_overdue": self.overdue,
+            "pct_overdue": pct(self.overdue, self.backlog),
+            "backlog_over_3x_norm": self.over_3x,
+            **dict(zip(AGE_FIELDS, self.ages)),
+        } if with_backlog else {}
         return Indicators(
             received=r,
+            received_per_1000=per_1000(r, inwoners),
             closed=self.closed,
             closed_with_norm=self.closed_with_norm,
             within_norm=self.within_norm,
             pct_within_norm=pct(self.within_norm, self.closed_with_norm),
+            closed_with_norm_regulier=regular_norm,
+            within_norm_regulier=regular_within,
+            pct_within_norm_regulier=pct(regular_within, regular_norm),
+            closed_with_norm_spoed=self.norm_spoed,
+            within_norm_spoed=self.within_spoed,
+            pct_within_norm_spoed=pct(self.within_spoed, self.norm_spoed),
             lead_median=med,
             lead_p90=p90,
-            backlog=self.backlog if with_backlog else None,
-            backlog_overdue=self.overdue if with_backlog else None,
-            pct_overdue=pct(self.overdue, self.backlog) if with_backlog else None,
             contact_closed=self.contact_closed,
             terugkoppeling=self.terugkoppeling,
             pct_terugkoppeling=pct(self.terugkoppeling, self.contact_closed),
+            contact_received=self.contact_received,
+            callback_in_norm=self.callback_in_norm,
+            pct_callback_in_norm=pct(self.callback_in_norm, self.contact_received),
             reopened=self.reopened,
             pct_reopened=pct(self.reopened, self.closed),
             complete=self.complete,
@@ -615,6 +920,10 @@ class _Acc:
             pct_categorie=pct(self.categorie, r),
             pct_vier_b=pct(self.vier_b, r),
             pct_kanaal=pct(self.kanaal, r),
+            without_location=r - self.location,
+            without_categorie=r - self.categorie,
+            conflicts=self.conflicts,
+            **backlog,
         )
 
 
@@ -649,19 +958,97 @@ class CriterionResult(msgspec.Struct):
     level: str | None
 
 
+class ReportSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What a report takes from the municipality configuration (``shared.gemeente``), or the package
+    defaults: the municipality's name and CBS code, its inhabitants (for "per 1,000 inhabitants"),
+    the terugbelnorm in working days (default 2) and after how many days an event that reached the
+    server counts as late for the data-quality section (default 7)."""
+
+    gemeente: str = ""
+    gemeente_code: str = ""
+    inwoners: int | None = None
+    terugbelnorm: int = 2
+    late_after_days: int = 7
+
+
+def report_settings() -> ReportSettings:
+    """The :class:`ReportSettings` of the active municipality configuration (``shared.gemeente``),
+    or the package defaults where it has no such value."""
+    try:
+        from shared.gemeente import gemeente
+    except ImportError:  # the configuration module is not there (yet)
+        return ReportSettings()
+    g = gemeente()
+    defaults = ReportSettings()
+    return ReportSettings(
+        gemeente=getattr(g, "naam", "") or "",
+        gemeente_code=getattr(g, "code", "") or "",
+        inwoners=getattr(g, "inwoners", None) or None,
+        terugbelnorm=getattr(g, "terugbelnorm", None) or defaults.terugbelnorm,
+    )
+
+
+class DataQuality(msgspec.Struct, kw_only=True):
+    """How far the period's figures can be trusted (docs/barometer.md, "Data quality").
+
+    ``None`` where the database cannot know (a laptop keeps no arrival times, quarantine or clash
+    list). Attributes:
+        late_after_days: the threshold N in days.
+        events: events whose stated time (their HLC clock) lies in the period, that reached the server.
+        late_events: of those, the ones that reached the server more than N days after their stated time.
+        pct_late: ``late_events / events`` in percent.
+        quarantined: events the server refused (quarantine) that arrived in the period.
+        reference_clashes: meldingen received in the period whose reference another melding also carries.
+        conflicts: meldingen received in the period with at least one concurrent edit (decided by the fold).
+        without_location, without_categorie: meldingen received in the period without a location / categorie.
+    """
+
+    late_after_days: int = 7
+    events: int | None = None
+    late_events: int | None = None
+    pct_late: float | None = None
+    quarantined: int | None = None
+    reference_clashes: int | None = None
+    conflicts: int = 0
+    without_location: int = 0
+    without_categorie: int = 0
+
+
+class Comparison(msgspec.Struct):
+    """The totals of a period page one compares with: ``kind`` ``vorige_periode`` or ``vorig_jaar``."""
+
+    kind: str
+    label: str
+    period_label: str
+    period_from: str
+    period_to: str
+    totaal: Indicators
+
+
 class BarometerReport(msgspec.Struct):
     """A full barometer report.
 
     Attributes:
         period_from, period_to: the period's first and last Europe/Amsterdam date (ISO).
         period_label: e.g. ``2026-Q3``.
-        as_of: when the report was computed (UTC ISO); closures known then count.
+        as_of: the moment of the data (UTC ISO): on the server the arrival of the last event counted
+            (``server_seq``), on a laptop the moment the report was made; closures known then count.
         backlog_at: the moment ``T`` of the backlog (UTC ISO).
         totaal: the figures of the whole period.
         groups: per grouping dimension (``GROUP_BY``) asked for, its groups sorted by label.
         months: the monthly trend.
         criteria: the certificate criteria judged on ``totaal``; ``certificate_level`` the level
             every criterion reaches (``None``: not even brons).
+        gemeente, gemeente_code, inwoners, terugbelnorm: from :class:`ReportSettings`.
+        made_at: when the report was made (UTC ISO; shown in Europe/Amsterdam, to the minute).
+        server_seq: the last server event counted (``None`` on a laptop); ``wijkteam-server report
+            --as-of SEQ`` makes the same figures again.
+        figures_hash: SHA-256 of the figures (:func:`figures_hash`): everything but ``made_at``,
+            ``herkomst`` and the hash itself.
+        herkomst: meldingen in the database per origin (``live``, ``demo``, ``import``);
+            ``herkomst_note`` the warning every page carries when the data is demo or imported only.
+        data_quality: :class:`DataQuality` of the period.
+        comparisons: the totals of the previous period and of the same period a year earlier.
     """
 
     period_from: str
@@ -674,11 +1061,22 @@ class BarometerReport(msgspec.Struct):
     months: list[Month] = []
     criteria: list[CriterionResult] = []
     certificate_level: str | None = None
+    gemeente: str = ""
+    gemeente_code: str = ""
+    inwoners: int | None = None
+    terugbelnorm: int = 2
+    made_at: str = ""
+    server_seq: int | None = None
+    figures_hash: str = ""
+    herkomst: dict[str, int] = {}
+    herkomst_note: str | None = None
+    data_quality: DataQuality | None = None
+    comparisons: list[Comparison] = []
 
 
 _DIM_INDEX = {"wijk": 3, "categorie": 4, "kanaal": 5, "vier_b": 6, "type": 7}
 _BACKLOG_DIM_INDEX = {"wijk": 5, "categorie": 6, "kanaal": 7, "vier_b": 8, "type": 9}
-_CELL_DIM_INDEX = {"wijk": 2, "categorie": 3, "kanaal": 4, "vier_b": 5, "type": 6}
+_CELL_DIM_INDEX = {"wijk": 4, "categorie": 5, "kanaal": 6, "vier_b": 7, "type": 8}
 
 
 def _key_getter(dim: str, index: Mapping[str, int]):
@@ -751,6 +1149,7 @@ def barometer(
     group_by: Sequence[str] = (),
     criteria: Any = None,
     codes: RowCodes | None = None,
+    settings: ReportSettings | None = None,
 ) -> BarometerReport:
     """Compute the barometer report.
 
@@ -765,6 +1164,8 @@ def barometer(
         criteria: a ``shared.certificering.Criteria`` (default: the configured one).
         codes: set when ``rows`` carry coded days and grouping values (:class:`RowCodes`); such rows
             must all lie in ``period`` (the report layer's SQL selects them so).
+        settings: the municipality's name, inhabitants, terugbelnorm (:class:`ReportSettings`;
+            default the package defaults).
 
     Raises:
         ValidationError: an unknown grouping dimension.
@@ -815,7 +1216,7 @@ def barometer(
                 acc = accs[k] = _Acc()
             acc.cells[lead, flags] += n
 
-    return _finish(period, as_of, dims, total, months, groups, backlog_rows, criteria)
+    return _finish(period, as_of, dims, total, months, groups, backlog_rows, criteria, settings=settings)
 
 
 def barometer_from_cells(
@@ -828,6 +1229,7 @@ def barometer_from_cells(
     group_by: Sequence[str] = (),
     criteria: Any = None,
     backlog_cells: Iterable[Sequence[Any]] = (),
+    settings: ReportSettings | None = None,
 ) -> BarometerReport:
     """:func:`barometer` from counts made elsewhere (the server's summary table, by SQL ``GROUP BY``):
     the same report as :func:`barometer` over the rows those counts were made of.
@@ -838,9 +1240,12 @@ def barometer_from_cells(
         group_cells: per grouping dimension, ``(value, lead_days, flags, n)`` over the same meldingen
             (``None``: not filled). ``hoofdcategorie`` is derived from the ``categorie`` cells.
         backlog_rows, period, as_of, group_by, criteria: as for :func:`barometer`.
-        backlog_cells: ``(overdue, n, wijk, categorie, kanaal, vier_b, type)``: ``n`` meldingen
-            surely open at the backlog moment ``T`` (:func:`surely_open_at`), overdue (deadline before
-            ``T``) or not; they must not also be in ``backlog_rows``.
+        backlog_cells: ``(overdue, age class, over 3× norm, n, wijk, categorie, kanaal, vier_b, type)``:
+            ``n`` meldingen surely open at the backlog moment ``T`` (:func:`surely_open_at`), overdue
+            (deadline before ``T``) or not, of that age class (:func:`age_class`) and older than three
+            times their norm or not; they must not also be in ``backlog_rows``. ``n`` may be negative
+            (``--as-of`` takes out the meldingen that changed since).
+        settings: as for :func:`barometer`.
 
     Raises:
         ValidationError: an unknown grouping dimension.
@@ -864,7 +1269,7 @@ def barometer_from_cells(
             if acc is None:
                 acc = accs[k] = _Acc()
             acc.cells[lead, flags] += n
-    return _finish(period, as_of, dims, total, months, groups, backlog_rows, criteria, backlog_cells)
+    return _finish(period, as_of, dims, total, months, groups, backlog_rows, criteria, backlog_cells, settings)
 
 
 def _finish(
@@ -877,53 +1282,73 @@ def _finish(
     backlog_rows: Iterable[BacklogRow],
     criteria: Any,
     backlog_cells: Iterable[Sequence[Any]] = (),
+    settings: ReportSettings | None = None,
 ) -> BarometerReport:
     """Add the backlog to the counted cells and make the report (shared by both entry points)."""
+    settings = settings or ReportSettings()
     lo, hi = period.start.isoformat(), period.end.isoformat()
     t_instant = backlog_moment(period, as_of)
-    t = iso(t_instant)
+    t = iso(t_instant) or ""
+    to_day = age_day(t)
     bgetters = [(groups[d], _key_getter(d, _BACKLOG_DIM_INDEX)) for d in dims]
     for b in backlog_rows:
         if not open_at(b, t):
             continue
         overdue = b.deadline is not None and b.deadline < t
-        total.backlog += 1
-        total.overdue += overdue
+        age = backlog_age(b.registered_at, to_day)
+        cls, over = age_class(age), over_three_times_norm(age, b.servicenorm)
+        total.open_one(overdue, cls, over)
         for accs, get in bgetters:
             k = get(b)
             acc = accs.get(k)
             if acc is None:
                 acc = accs[k] = _Acc()
-            acc.backlog += 1
-            acc.overdue += overdue
+            acc.open_one(overdue, cls, over)
     cgetters = [(groups[d], _key_getter(d, _CELL_DIM_INDEX)) for d in dims]
     for cell in backlog_cells:
-        overdue, n = cell[0], cell[1]
-        total.backlog += n
-        total.overdue += n * overdue
+        overdue, cls, over, n = bool(cell[0]), cell[1], bool(cell[2]), cell[3]
+        total.open_one(overdue, cls, over, n)
         for accs, get in cgetters:
             k = get(cell) or None
             acc = accs.get(k)
             if acc is None:
                 acc = accs[k] = _Acc()
-            acc.backlog += n
-            acc.overdue += n * overdue
+            acc.open_one(overdue, cls, over, n)
 
+    norm, inwoners = settings.terugbelnorm, settings.inwoners
+    totaal = total.result(with_backlog=True, terugbelnorm=norm, inwoners=inwoners)
     report = BarometerReport(
         period_from=lo,
         period_to=hi,
         period_label=period.label,
         as_of=iso(as_of) or "",
-        backlog_at=t or "",
-        totaal=total.result(with_backlog=True),
+        backlog_at=t,
+        totaal=totaal,
         groups={
             d: sorted(
-                (Group(k, group_label(d, k), a.result(with_backlog=True)) for k, a in groups[d].items()),
+                (
+                    Group(k, group_label(d, k), a.result(with_backlog=True, terugbelnorm=norm))
+                    for k, a in groups[d].items()
+                    # A group whose meldingen all moved away (``--as-of``) is not shown.
+                    if a.received or a.backlog or any(a.cells.values())
+                ),
                 key=lambda g: (g.key is None, g.label.lower()),
             )
             for d in dims
         },
-        months=[Month(m, a.result(with_backlog=False)) for m, a in months.items()],
+        months=[
+            Month(m, a.result(with_backlog=False, terugbelnorm=norm, inwoners=inwoners)) for m, a in months.items()
+        ],
+        gemeente=settings.gemeente,
+        gemeente_code=settings.gemeente_code,
+        inwoners=settings.inwoners,
+        terugbelnorm=settings.terugbelnorm,
+        data_quality=DataQuality(
+            late_after_days=settings.late_after_days,
+            conflicts=totaal.conflicts,
+            without_location=totaal.without_location,
+            without_categorie=totaal.without_categorie,
+        ),
     )
     from shared.certificering import evaluate, load_criteria
 
@@ -938,8 +1363,12 @@ def compute_from_projection(
     as_of: datetime,
     group_by: Sequence[str] = (),
     criteria: Any = None,
+    settings: ReportSettings | None = None,
+    compare: bool = True,
 ) -> BarometerReport:
-    """:func:`barometer` over projection rows (mappings of ``COLUMNS``), via the reference conversions.
+    """:func:`barometer` over projection rows (mappings of ``COLUMNS``), via the reference conversions,
+    with the comparisons of page one (``compare``) and :func:`figures_hash` set (``made_at`` =
+    ``as_of``).
 
     Slow but plain: the report layer's SQL path must give the same report (tests compare them).
     """
@@ -949,7 +1378,73 @@ def compute_from_projection(
             rows.append(r)
         if (b := backlog_row(p)) is not None:
             backlog.append(b)
-    return barometer(rows, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria)
+
+    def make(p: Period, dims: Sequence[str]) -> BarometerReport:
+        return barometer(rows, backlog, p, as_of=as_of, group_by=dims, criteria=criteria, settings=settings)
+
+    report = make(period, group_by)
+    if compare:
+        report.comparisons = [
+            comparison(kind, label, p, make(p, ()).totaal) for kind, label, p in comparison_periods(period)
+        ]
+    report.made_at = report.as_of
+    return seal(report)
+
+
+def comparison_periods(period: Period) -> list[tuple[str, str, Period]]:
+    """The periods page one compares ``period`` with: ``(kind, Dutch label, period)`` for the previous
+    period of the same kind and the same period a year earlier."""
+    return [
+        ("vorige_periode", "Vorige periode", shift_period(period, -1)),
+        ("vorig_jaar", "Zelfde periode vorig jaar", year_earlier(period)),
+    ]
+
+
+def comparison(kind: str, label: str, period: Period, totaal: Indicators) -> Comparison:
+    """A :class:`Comparison` of ``period``'s totals."""
+    return Comparison(kind, label, period.label, period.start.isoformat(), period.end.isoformat(), totaal)
+
+
+def year_earlier(period: Period) -> Period:
+    """The same period one year earlier (29 February becomes 28 February)."""
+    label = period.label
+    if _YEAR.match(label):
+        return shift_period(period, -1)
+    if _QUARTER.match(label):
+        return shift_period(period, -4)
+    if _MONTH.match(label):
+        return shift_period(period, -12)
+
+    def back(d: date) -> date:
+        try:
+            return d.replace(year=d.year - 1)
+        except ValueError:  # 29 February
+            return d.replace(year=d.year - 1, day=28)
+
+    return period_between(back(period.start), back(period.end))
+
+
+#: Fields of :class:`BarometerReport` left out of :func:`figures_hash`: when it was made, what the
+#: database holds beyond the counted data, and the hash itself.
+UNHASHED = ("made_at", "herkomst", "herkomst_note", "figures_hash")
+
+
+def figures_hash(report: BarometerReport) -> str:
+    """SHA-256 (hex) of the report's figures: its JSON with sorted keys, without :data:`UNHASHED`.
+    Two reports with the same hash show the same figures for the same period, data moment
+    (``server_seq``/``as_of``), configuration and groupings."""
+    import hashlib
+
+    data = msgspec.to_builtins(report)
+    for key in UNHASHED:
+        data.pop(key, None)
+    return hashlib.sha256(msgspec.json.encode(data, order="sorted")).hexdigest()
+
+
+def seal(report: BarometerReport) -> BarometerReport:
+    """Set ``report.figures_hash`` (call after the last figure is filled in); returns the report."""
+    report.figures_hash = figures_hash(report)
+    return report
 
 
 def format_value(value: float | None, kind: str) -> str:
@@ -960,6 +1455,8 @@ def format_value(value: float | None, kind: str) -> str:
         return f"{value}"
     if float(value).is_integer() and kind == "days":
         return f"{int(value)}"
+    if kind == "rate":
+        return f"{value:.2f}".replace(".", ",")
     return f"{value:.1f}".replace(".", ",")
 
 
@@ -1009,6 +1506,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "closed_at": "TEXT",
     "deadline": "TEXT",
     "timeline": "TEXT",
+    "servicenorm": "INTEGER",
 }
 
 def summary_row(p: Mapping[str, Any]) -> tuple | None:
@@ -1036,4 +1534,5 @@ def summary_row(p: Mapping[str, Any]) -> tuple | None:
         b.closed_at,
         b.deadline,
         encode_timeline(b.timeline),
+        b.servicenorm,
     )

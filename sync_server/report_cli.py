@@ -1,8 +1,9 @@
-"""``wijkteam-server report``: the barometer report of a period, as md, csv, xlsx or html.
+"""``wijkteam-server report``: the barometer report of a period, as pdf, html, xlsx, csv, md or json.
 
-    wijkteam-server report --period 2026-Q3 --format html --out barometer.html [--db PATH]
+    wijkteam-server report --period 2026-Q3 --format pdf --out barometer.pdf [--db PATH]
     wijkteam-server report --from 2026-01-05 --to 2026-02-01 --format csv
     wijkteam-server report --period 2026 --group-by wijk,categorie,kanaal --criteria eigen.toml
+    wijkteam-server report --period 2026-Q3 --as-of 123456      # the figures as of that server_seq
 
 Registered in ``sync_server.cli.COMMANDS`` as :func:`configure_report`.
 """
@@ -41,8 +42,12 @@ def run_report(args: argparse.Namespace) -> int:
             raise ValidationError("periode", "Geef een periode: --period 2026-Q3, of --from en --to.")
         group_by = tuple(g for g in (args.group_by or ",".join(DEFAULT_GROUP_BY)).split(",") if g.strip())
         criteria = load_criteria(args.criteria) if args.criteria else None
-        if args.format == "xlsx" and not args.out:
-            raise ValidationError("out", "Een xlsx-bestand kan niet naar het scherm: geef --out BESTAND.xlsx.")
+        if args.format in ("xlsx", "pdf") and not args.out:
+            raise ValidationError(
+                "out", f"Een {args.format}-bestand kan niet naar het scherm: geef --out BESTAND.{args.format}."
+            )
+        if args.as_of is not None and args.as_of < 0:
+            raise ValidationError("as_of", "--as-of is een server_seq: 0 of hoger.")
         db = db_path(args)
         try:
             conn = open_readonly(db)
@@ -50,7 +55,7 @@ def run_report(args: argparse.Namespace) -> int:
             print(f"Fout: database {db} niet gevonden of niet leesbaar.", file=sys.stderr)
             return 1
         try:
-            report = build_report(conn, period, group_by=group_by, criteria=criteria)
+            report = build_report(conn, period, group_by=group_by, criteria=criteria, upto_seq=args.as_of)
         except sqlite3.OperationalError as exc:
             print(f"Fout: de database {db} heeft geen meldingen-tabel ({exc}).", file=sys.stderr)
             return 1
@@ -68,8 +73,7 @@ def run_report(args: argparse.Namespace) -> int:
         if isinstance(out, bytes):
             path.write_bytes(out)
         else:
-            # A BOM lets Excel read a CSV as UTF-8.
-            path.write_text(("\ufeff" if args.format == "csv" else "") + out, encoding="utf-8")
+            path.write_text(out, encoding="utf-8", newline="")
         print(f"Barometer {report.period_label} geschreven naar {path}", file=sys.stderr)
     else:
         sys.stdout.write(out if isinstance(out, str) else "")
@@ -81,11 +85,15 @@ def configure_report(sub: Any) -> None:
     from sync_server.cli import add_command
     from wijkteam_reports.render import FORMATS
 
-    p = add_command(sub, "report", "barometerrapport van een periode (md, csv, xlsx of html)")
+    p = add_command(sub, "report", "barometerrapport van een periode (pdf, html, xlsx, csv, md of json)")
     p.add_argument("--period", default=None, help="2026-03 (maand), 2026-Q3 (kwartaal), 2026 (jaar) of 2026-01-05..2026-02-01")
     p.add_argument("--from", dest="date_from", default=None, help="begindatum JJJJ-MM-DD (met --to)")
     p.add_argument("--to", dest="date_to", default=None, help="einddatum JJJJ-MM-DD, tot en met")
     p.add_argument("--format", choices=FORMATS, default="md", help="uitvoerformaat (standaard md)")
+    p.add_argument(
+        "--as-of", type=int, default=None, metavar="SEQ",
+        help="tel de gebeurtenissen tot en met deze server_seq (staat in elk rapport): dezelfde cijfers als toen",
+    )
     p.add_argument("--out", type=Path, default=None, help="schrijf naar dit bestand (standaard: het scherm)")
     p.add_argument("--group-by", default=None, help=f"groeperingen, komma-gescheiden (standaard {','.join(DEFAULT_GROUP_BY)})")
     p.add_argument("--criteria", type=Path, default=None, help="eigen certificeringscriteria (TOML)")

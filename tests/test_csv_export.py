@@ -13,8 +13,8 @@ import pytest
 from shared.barometer import group_label
 from shared.csvexport import (
     BOM,
-    PERSONAL_COLUMNS,
     INTERNATIONAL,
+    PERSONAL_COLUMNS,
     cell,
     melding_columns,
     neutralise,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from shared.csvexport import melding_columns
 from shared.fold import fold
+from wijkteam_store.local import LIST_COLUMNS, LocalStore
 from wijkteam_tui.cli import main
 from wijkteam_tui.demo import DEMO_DEVICES, fill_demo
-from wijkteam_store.local import LIST_COLUMNS, LocalStore
 
 NOW = datetime(2026, 4, 24, 8, 15, tzinfo=UTC)
 

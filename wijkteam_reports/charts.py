@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from shared.barometer import NVT, BarometerReport, format_value
+from shared.barometer import GROUP_LABELS, NVT, BarometerReport, format_value
 
 _FONT = "font-family='sans-serif' font-size='12'"
 
@@ -64,6 +64,7 @@ def trend_chart(report: BarometerReport) -> str:
     plot_w, plot_h = w - left - right, h - top - bottom
     n = max(len(months), 1)
     slot = plot_w / n
+    every = -(-n // 12)
     peak = max([m.indicators.received for m in months] + [1])
     title = "Maandelijkse trend: ontvangen, afgehandeld en % binnen norm"
     parts = [
@@ -88,7 +89,8 @@ def trend_chart(report: BarometerReport) -> str:
                 f"<rect x='{x + slot * 0.12 + j * bw:.1f}' y='{top + plot_h - bh:.1f}' width='{bw:.1f}' "
                 f"height='{bh:.1f}' fill='{colour}'><title>{m.maand}: {value}</title></rect>"
             )
-        parts.append(f"<text x='{x + slot / 2:.1f}' y='{top + plot_h + 14}' text-anchor='middle'>{m.maand[2:]}</text>")
+        if i % every == 0:  # a five-year trend labels every few months, not 60 overlapping labels
+            parts.append(f"<text x='{x + slot / 2:.1f}' y='{top + plot_h + 14}' text-anchor='middle'>{m.maand[2:]}</text>")
         if ind.pct_within_norm is not None:
             y = top + plot_h * (1 - ind.pct_within_norm / 100)
             points.append((x + slot / 2, y, ind.pct_within_norm))
@@ -108,3 +110,24 @@ def trend_chart(report: BarometerReport) -> str:
         "</svg>",
     ]
     return "".join(parts)
+
+
+def report_charts(report: BarometerReport) -> list[str]:
+    """The charts of a report: the monthly trend; % within the norm per categorie (or
+    hoofdcategorie) and the backlog per wijk with its overdue part, when the report is grouped so."""
+    out = [trend_chart(report)]
+    dim = next((d for d in ("categorie", "hoofdcategorie") if d in report.groups), None)
+    if dim:
+        items = [(g.label, g.indicators.pct_within_norm) for g in report.groups[dim]]
+        out.append(hbar_chart(f"% binnen servicenorm per {GROUP_LABELS[dim].lower()}", items, unit="%", maximum=100))
+    if "wijk" in report.groups:
+        groups = report.groups["wijk"]
+        out.append(
+            hbar_chart(
+                "Werkvoorraad per wijk aan het einde van de periode",
+                [(g.label, g.indicators.backlog) for g in groups],
+                secondary=[g.indicators.backlog_overdue for g in groups],
+                secondary_label="over de norm",
+            )
+        )
+    return out

@@ -17,29 +17,42 @@ from pathlib import Path
 from typing import Any
 
 from shared.barometer import (
+    BACKLOG_AGES,
+    CALLBACK_CAP,
+    CALLBACK_SHIFT,
     F_CALLBACK,
     F_CATEGORIE,
+    F_CONFLICT,
     F_CONTACT,
     F_HAS_NORM,
     F_KANAAL,
     F_LOCATION,
     F_REOPENED,
+    F_SPOED,
     F_VIER_B,
     F_WITHIN,
     BacklogRow,
     BarometerReport,
     Period,
+    ReportSettings,
     RowCodes,
+    age_day,
     backlog_moment,
+    backlog_row,
     barometer,
     barometer_from_cells,
+    barometer_row,
     check_group_by,
+    comparison,
+    comparison_periods,
     decode_timeline,
-    lead_days,
+    report_settings,
+    seal,
     vocabularies,
 )
 from shared.deadlines import AMS, is_working_day, utcnow
 from shared.projection import iso
+from wijkteam_reports import asof, quality
 from wijkteam_reports.summary import TABLE as SUMMARY_TABLE
 from wijkteam_reports.summary import summary_ready
 
@@ -64,7 +77,15 @@ _FLAGS = f"""(
   | (NULLIF(kanaal, '') IS NOT NULL) * {F_KANAAL}
   | CASE WHEN first_closed_at IS NULL OR deadline IS NULL THEN 0
          WHEN first_closed_at <= deadline THEN {F_HAS_NORM | F_WITHIN} ELSE {F_HAS_NORM} END
+  | COALESCE(prioriteit = 'spoed', 0) * {F_SPOED}
+  | (COALESCE(conflict_count, 0) > 0) * {F_CONFLICT}
+  | CASE WHEN first_callback_at IS NULL THEN 0
+         WHEN hc.wd IS NULL THEN -{1 << 40}
+         ELSE (min(max(hc.wd - d.wd, 0), {CALLBACK_CAP}) + 1) << {CALLBACK_SHIFT} END
 )"""
+# The callback part reads the calendar joins of rows_from_sql (``d``: registration day, ``hc``: the
+# hour of the first terugkoppeling); a stamp outside the calendar makes the mask negative, and the
+# rows are then computed the slow way (as a closure outside the calendar does).
 
 
 @lru_cache(maxsize=8)
@@ -131,12 +152,18 @@ def _use_index(conn: sqlite3.Connection, lo: str, hi: str) -> bool:
 
 
 def rows_from_sql(
-    conn: sqlite3.Connection, period: Period, group_by: Sequence[str] = (), *, as_of: datetime | None = None
+    conn: sqlite3.Connection,
+    period: Period,
+    group_by: Sequence[str] = (),
+    *,
+    as_of: datetime | None = None,
+    skip: bool = False,
 ) -> tuple[list[tuple], RowCodes]:
     """The meldingen registered in ``period`` as plain 8-tuples in :class:`BarometerRow` field order
     (one melding each), with the day and grouping values coded as integers (:class:`RowCodes`, returned
     alongside; pass it to ``barometer``). Only the dimensions in ``group_by`` are read
-    (``hoofdcategorie`` reads ``categorie``); the others are ``None``.
+    (``hoofdcategorie`` reads ``categorie``); the others are ``None``. ``skip``: leave out the
+    meldingen listed in the temp table ``_bar_skip`` (``--as-of``, :mod:`wijkteam_reports.asof`).
 
     Needs a connection that may create TEMP tables (a read-only database file is fine).
     """
@@ -149,6 +176,7 @@ def rows_from_sql(
     until = max(as_of or utcnow(), utcnow(), period.end_instant()) + _CALENDAR_SLACK
     _fill_calendar(conn, period.start - timedelta(days=1), until.date().replace(day=1))
     table = "meldingen AS m" if _use_index(conn, lo, hi) else "meldingen AS m NOT INDEXED"
+    skipped = f" AND m.melding_id NOT IN (SELECT melding_id FROM {asof.SKIP})" if skip else ""
     sql = f"""
         SELECT CAST(replace(m.registered_date, '-', '') AS INTEGER),
                CASE WHEN first_closed_at IS NULL THEN NULL WHEN h.wd IS NULL THEN -1 ELSE max(h.wd - d.wd, 0) END,
@@ -156,20 +184,37 @@ def rows_from_sql(
         FROM {table}
         CROSS JOIN _bar_day AS d ON d.d = m.registered_date
         LEFT JOIN _bar_hour AS h ON h.h = substr(m.first_closed_at, 1, 13)
-        WHERE m.registered_date BETWEEN ? AND ? AND {_COUNTS}"""
+        LEFT JOIN _bar_hour AS hc ON hc.h = substr(m.first_callback_at, 1, 13)
+        WHERE m.registered_date BETWEEN ? AND ? AND {_COUNTS}{skipped}"""
     rows = conn.execute(sql, (lo, hi)).fetchall()
-    # -1: a closure outside the calendar (a corrupt stamp); then the lead times are computed the slow way.
-    if -1 in map(itemgetter(1), rows):
-        return _rows_slow(conn, lo, hi, dim_cols), codes
+    # -1 / a negative mask: a closure or call-back outside the calendar (a corrupt stamp); then the
+    # lead times are computed the slow way.
+    if -1 in map(itemgetter(1), rows) or (rows and min(map(itemgetter(2), rows)) < 0):
+        return _rows_slow(conn, lo, hi, dims, codes, skipped), codes
     return rows, codes
 
 
-def _rows_slow(conn: sqlite3.Connection, lo: str, hi: str, dim_cols: str) -> list[tuple]:
-    sql = f"""SELECT registered_date, first_closed_at, {_FLAGS}, {dim_cols} FROM meldingen
-              WHERE registered_date BETWEEN ? AND ? AND {_COUNTS}"""
-    return [
-        (int(d.replace("-", "")), lead_days(d, fc), *rest) for d, fc, *rest in conn.execute(sql, (lo, hi))
-    ]
+def _rows_slow(
+    conn: sqlite3.Connection, lo: str, hi: str, dims: set[str], codes: RowCodes, skipped: str
+) -> list[tuple]:
+    """:func:`rows_from_sql` through the reference conversion ``barometer_row`` (any stamp works)."""
+    cur = conn.execute(
+        f"SELECT * FROM meldingen AS m WHERE registered_date BETWEEN ? AND ? AND {_COUNTS}{skipped}", (lo, hi)
+    )
+    names = [d[0] for d in cur.description]
+    out = []
+    for values in cur:
+        r = barometer_row(dict(zip(names, values)))
+        if r is None:
+            continue
+        dimvals = [_code(codes, d, getattr(r, d)) if d in dims else None for d in _DIMS]
+        out.append((int(r.registered_date.replace("-", "")), r.lead_days, r.flags, *dimvals))
+    return out
+
+
+def _code(codes: RowCodes, dim: str, value: str | None) -> int | str | None:
+    vocab = codes.vocab[dim]
+    return vocab.index(value) if value in vocab else value
 
 
 def _dim_sql(dim: str, wanted: set[str]) -> str:
@@ -190,25 +235,29 @@ def _coded_dim_sql(dim: str, wanted: set[str], vocab: Sequence[str]) -> str:
     return f"CASE {dim} {whens} ELSE NULLIF({dim}, '') END"
 
 
-def backlog_rows_from_sql(conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = ()) -> list[BacklogRow]:
+def backlog_rows_from_sql(
+    conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = (), *, skip: bool = False
+) -> list[BacklogRow]:
     """The :class:`BacklogRow` values of the meldingen that may be open at ``t`` (UTC): registered
     before ``t`` and not closed now with their last closure before ``t``. The status timeline (the
-    ``status_timeline`` column) is read only for those that changed status after a first closure before ``t``."""
+    ``status_timeline`` column) is read only for those that changed status after a first closure
+    before ``t``. ``skip``: as for :func:`rows_from_sql`."""
     dims = set(check_group_by(group_by))
     if "hoofdcategorie" in dims:
         dims.add("categorie")
     dim_cols = ", ".join(_dim_sql(d, dims) for d in _DIMS)
     ts = iso(t)
+    skipped = f" AND melding_id NOT IN (SELECT melding_id FROM {asof.SKIP})" if skip else ""
     sql = f"""
         SELECT registered_at, first_closed_at, closed_at, deadline,
                CASE WHEN first_closed_at < :t AND (COALESCE(reopen_count, 0) > 0 OR closed_at IS NULL
                          OR closed_at != first_closed_at) THEN status_timeline END,
-               {dim_cols}
+               {dim_cols}, servicenorm
         FROM meldingen
-        WHERE registered_at < :t AND (closed_at IS NULL OR closed_at >= :t) AND {_COUNTS}"""
+        WHERE registered_at < :t AND (closed_at IS NULL OR closed_at >= :t) AND {_COUNTS}{skipped}"""
     out = []
-    for reg, first, closed, dl, timeline, *dimvals in conn.execute(sql, {"t": ts}):
-        out.append(BacklogRow(reg, first, closed, dl, decode_timeline(timeline), *dimvals))
+    for reg, first, closed, dl, timeline, *rest in conn.execute(sql, {"t": ts}):
+        out.append(BacklogRow(reg, first, closed, dl, decode_timeline(timeline), *rest))
     return out
 
 
@@ -245,41 +294,88 @@ def summary_cells(
     return months, groups
 
 
+def _fill_day_numbers(conn: sqlite3.Connection, first: date, last: date) -> None:
+    """Temp table ``_bar_dayno``: local date as ``YYYYMMDD`` → working-day number (the cumulative
+    count of ``shared.deadlines.is_working_day``), so that the backlog's age in working days is a
+    difference of two numbers in SQL (``working_days_between``)."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _bar_dayno (day INTEGER PRIMARY KEY, wd INTEGER)")
+    have = conn.execute("SELECT min(day), max(day) FROM _bar_dayno").fetchone()
+    want = (_day_int(first), _day_int(last))
+    if have[0] is not None and have[0] <= want[0] and have[1] >= want[1]:
+        return
+    rows, wd, day = [], 0, first
+    while day <= last:
+        wd += is_working_day(day)
+        rows.append((_day_int(day), wd))
+        day += timedelta(days=1)
+    conn.execute("SAVEPOINT bar_dayno")
+    try:
+        conn.execute("DELETE FROM _bar_dayno")
+        conn.executemany("INSERT INTO _bar_dayno VALUES (?, ?)", rows)
+    except BaseException:
+        conn.execute("ROLLBACK TO bar_dayno")
+        conn.execute("RELEASE bar_dayno")
+        raise
+    conn.execute("RELEASE bar_dayno")
+
+
+def _day_int(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def _age_class_sql(age: str) -> str:
+    """``shared.barometer.age_class`` as a SQL CASE over the expression ``age``."""
+    whens = " ".join(f"WHEN {age} <= {high} THEN {i}" for i, (_, _, high) in enumerate(BACKLOG_AGES) if high is not None)
+    return f"CASE {whens} ELSE {len(BACKLOG_AGES) - 1} END"
+
+
 def summary_backlog(
     conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = ()
-) -> tuple[list[BacklogRow], list[tuple]]:
+) -> tuple[list[tuple[str, BacklogRow]], list[tuple]]:
     """The backlog at ``t`` (UTC) from the summary table ``barometer_rows`` (meldingen that count),
     for ``shared.barometer.barometer_from_cells``: the meldingen surely open at ``t``
-    (``shared.barometer.surely_open_at``) counted per ``(overdue, wijk, categorie, kanaal, vier_b,
-    type)`` (dimensions not asked for are NULL), and the other candidates — first closed before ``t``
-    and not closed now before ``t`` — as :class:`BacklogRow` values with their status timeline.
+    (``shared.barometer.surely_open_at``) counted per ``(overdue, age class, older than 3× the
+    norm, wijk, categorie, kanaal, vier_b, type)`` (dimensions not asked for are NULL) — as cells
+    ``(overdue, age class, over 3×, n, wijk, …)`` —, and the other candidates — first closed before
+    ``t`` and not closed now before ``t`` — as ``(melding_id, BacklogRow)`` with their status timeline.
 
     Reads two ranges of the covering index ``barometer_rows_backlog`` (open now; last closed at or
-    after ``t``), never the table."""
+    after ``t``), never the table; the age comes from the temp table ``_bar_dayno``."""
     dims = set(check_group_by(group_by))
     if "hoofdcategorie" in dims:
         dims.add("categorie")
+    ts = iso(t) or ""
+    to_day = age_day(ts)
+    first_month = conn.execute(f"SELECT min(month) FROM {SUMMARY_TABLE}").fetchone()[0]
+    first = date(first_month // 100, first_month % 100, 1) if first_month else to_day
+    _fill_day_numbers(conn, min(first, to_day), to_day)
     dim_cols = ", ".join(_dim_sql(d, dims) for d in _DIMS)
     aliased = ", ".join(f"{_dim_sql(d, dims)} AS d_{d}" for d in _DIMS)
     index = f"{SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_backlog"
     ranges = ("closed_at IS NULL AND registered_at < :t", "closed_at >= :t AND registered_at < :t")
+    # Age in working days on the last day before T (0 when registered that day); a registration day
+    # outside the calendar cannot happen (the calendar starts at the table's first month).
+    age = "max(:twd - COALESCE(dn.wd, :twd), 0)"
     surely = " UNION ALL ".join(
-        f"""SELECT COALESCE(deadline < :t, 0) AS overdue, {aliased} FROM {index}
+        f"""SELECT COALESCE(deadline < :t, 0) AS overdue, {_age_class_sql(age)} AS age,
+                   (COALESCE(servicenorm, 0) > 0 AND {age} > 3 * servicenorm) AS over3, {aliased}
+            FROM {index} LEFT JOIN _bar_dayno AS dn ON dn.day = {SUMMARY_TABLE}.day
             WHERE {r} AND (first_closed_at IS NULL OR first_closed_at >= :t)"""
         for r in ranges
     )
     keys = ", ".join(f"d_{d}" for d in _DIMS)
-    cells_sql = f"SELECT overdue, count(*), {keys} FROM ({surely}) GROUP BY overdue, {keys}"
+    cells_sql = f"SELECT overdue, age, over3, count(*), {keys} FROM ({surely}) GROUP BY overdue, age, over3, {keys}"
     rows_sql = " UNION ALL ".join(
-        f"""SELECT registered_at, first_closed_at, closed_at, deadline, timeline, {dim_cols}
+        f"""SELECT melding_id, registered_at, first_closed_at, closed_at, deadline, timeline, {dim_cols}, servicenorm
             FROM {index} WHERE {r} AND first_closed_at < :t"""
         for r in ranges
     )
-    params = {"t": iso(t)}
+    twd = conn.execute("SELECT wd FROM _bar_dayno WHERE day = ?", (_day_int(to_day),)).fetchone()[0]
+    params = {"t": ts, "twd": twd}
     cells = conn.execute(cells_sql, params).fetchall()
     rows = [
-        BacklogRow(reg, first, closed, dl, decode_timeline(tl), *dimvals)
-        for reg, first, closed, dl, tl, *dimvals in conn.execute(rows_sql, params)
+        (mid, BacklogRow(reg, first_, closed, dl, decode_timeline(tl), *rest))
+        for mid, reg, first_, closed, dl, tl, *rest in conn.execute(rows_sql, params)
     ]
     return rows, cells
 
@@ -293,54 +389,142 @@ def build_report(
     criteria: Any = None,
     progress: Callable[[float, str], None] | None = None,
     use_summary: bool | None = None,
+    settings: ReportSettings | None = None,
+    upto_seq: int | None = None,
+    compare: bool = True,
+    made_at: datetime | None = None,
 ) -> BarometerReport:
     """The barometer report of ``period`` over the ``meldingen`` table of ``conn``.
+
+    On a server database (an ``events`` table with arrival times) the report counts the events up
+    to a ``server_seq`` — the last one, or ``upto_seq`` (``wijkteam-server report --as-of``), in which
+    case the meldingen changed since are refolded from their events up to it
+    (:mod:`wijkteam_reports.asof`) — and its moment (``as_of``) is that event's arrival, so the same
+    ``server_seq`` gives the same figures, whenever the report is made. It also fills the
+    data-quality section (:mod:`wijkteam_reports.quality`). On a laptop database the moment is now.
 
     Args:
         conn: a connection to a laptop or server database (read only is enough).
         group_by: dimensions of ``shared.barometer.GROUP_BY``.
-        as_of: the report's moment (default now, UTC).
+        as_of: the moment of the data (default: see above); bounds the backlog moment.
         criteria: ``shared.certificering.Criteria`` (default the configured ones).
         progress: called with (fraction done, Dutch step text) between the steps.
         use_summary: read the summary table ``barometer_rows`` (``wijkteam_reports.summary``)
             instead of the projection; default: when the database has it and it is up to date
             (``summary_ready``; the server store keeps it).
+        settings: ``shared.barometer.ReportSettings`` (default: the municipality configuration).
+        upto_seq: count the server's events up to this ``server_seq`` only (server databases).
+        compare: add the previous period and the same period a year earlier (page one).
+        made_at: when the report is made (default: ``as_of`` when given, else now).
 
     Raises:
-        ValidationError: an unknown grouping dimension.
+        ValidationError: an unknown grouping dimension; ``upto_seq`` (field ``as_of``) beyond the
+            server's last event, below 0, or on a database without a server event log.
     """
-    as_of = as_of or utcnow()
+    from shared.errors import ValidationError
+
+    settings = settings or report_settings()
+    made = made_at or as_of or utcnow()
     step = progress or (lambda f, s: None)
     step(0.0, "Meldingen van de periode lezen")
-    # The server keeps a narrow summary table; a laptop database (or any other) has only the projection.
-    t = backlog_moment(period, as_of)
-    # One read transaction: the counts and the backlog see the same snapshot while pushes commit.
+    # One read transaction: counts, backlog, comparisons and data quality see the same snapshot
+    # while pushes commit.
     own = not conn.in_transaction
     if own:
         conn.execute("BEGIN")
     try:
+        server = quality.is_server_db(conn)
+        seq = None
+        overlay = None
+        if server:
+            top = quality.max_seq(conn)
+            seq = top if upto_seq is None else upto_seq
+            if not 0 <= seq <= top:
+                raise ValidationError(
+                    "as_of", f"server_seq {seq} bestaat niet: de server heeft gebeurtenissen 1 t/m {top}."
+                )
+            if as_of is None:
+                as_of = quality.moment_of(conn, seq) or min(period.end_instant(), utcnow())
+            if seq < top:
+                step(0.05, f"Meldingen terugrekenen tot server_seq {seq}")
+                overlay = asof.overlay(conn, seq)
+        elif upto_seq is not None:
+            raise ValidationError("as_of", "--as-of kan alleen op de database van de server (met server_seq).")
+        as_of = as_of or utcnow()
         summary = summary_ready(conn) if use_summary is None else use_summary
-        if summary:
-            months, groups = summary_cells(conn, period, group_by)
-            step(0.6, "Werkvoorraad aan het einde van de periode")
-            backlog, backlog_cells = summary_backlog(conn, t, group_by)
+        if overlay is not None and not summary:
+            asof.fill_skip(conn, overlay)
+
+        def compute(p: Period, dims: Sequence[str], part: float) -> BarometerReport:
+            return _compute(conn, p, dims, as_of, criteria, settings, summary, overlay, step, part)
+
+        report = compute(period, group_by, 0.6)
+        if compare:
+            step(0.7, "Vergelijking met de vorige periode en vorig jaar")
+            report.comparisons = [
+                comparison(kind, label, p, compute(p, (), 0.0).totaal) for kind, label, p in comparison_periods(period)
+            ]
+        if server:
+            step(0.85, "Datakwaliteit")
+            quality.fill(conn, report.data_quality, period, seq, as_of)
+        report.herkomst = quality.origins(conn)
     finally:
         if own:
             conn.execute("COMMIT")
-    if summary:
-        step(0.8, "Indicatoren berekenen")
-        report = barometer_from_cells(
-            months, groups, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria,
-            backlog_cells=backlog_cells,
-        )
-    else:
-        rows, codes = rows_from_sql(conn, period, group_by, as_of=as_of)
-        step(0.6, "Werkvoorraad aan het einde van de periode")
-        backlog = backlog_rows_from_sql(conn, t, group_by)
-        step(0.8, "Indicatoren berekenen")
-        report = barometer(rows, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria, codes=codes)
+    report.server_seq = seq
+    report.made_at = iso(made) or ""
+    report.herkomst_note = quality.origin_note(report.herkomst)
     step(1.0, "Klaar")
-    return report
+    return seal(report)
+
+
+def _compute(
+    conn: sqlite3.Connection,
+    period: Period,
+    group_by: Sequence[str],
+    as_of: datetime,
+    criteria: Any,
+    settings: ReportSettings,
+    summary: bool,
+    overlay: asof.Overlay | None,
+    step: Callable[[float, str], None],
+    part: float,
+) -> BarometerReport:
+    """One period's report (no comparisons), from the summary table or the projection."""
+    t = backlog_moment(period, as_of)
+    if summary:
+        months, groups = summary_cells(conn, period, group_by)
+        if part:
+            step(part, "Werkvoorraad aan het einde van de periode")
+        candidates, backlog_cells = summary_backlog(conn, t, group_by)
+        if overlay is not None:
+            extra = asof.summary_corrections(overlay, period, iso(t) or "", group_by)
+            months += extra.months
+            for d, cells in extra.groups.items():
+                if d in groups:
+                    groups[d] = groups[d] + cells
+            backlog_cells += extra.backlog_cells
+            candidates = [c for c in candidates if c[0] not in overlay.ids] + extra.candidates
+        return barometer_from_cells(
+            months, groups, [b for _, b in candidates], period, as_of=as_of, group_by=group_by,
+            criteria=criteria, backlog_cells=backlog_cells, settings=settings,
+        )
+    skip = overlay is not None
+    rows, codes = rows_from_sql(conn, period, group_by, as_of=as_of, skip=skip)
+    if part:
+        step(part, "Werkvoorraad aan het einde van de periode")
+    backlog = backlog_rows_from_sql(conn, t, group_by, skip=skip)
+    if overlay is not None:
+        lo, hi = period.start.isoformat(), period.end.isoformat()
+        for p in overlay.rows_at_seq.values():
+            r = barometer_row(p)
+            if r is not None and lo <= r.registered_date <= hi:
+                rows.append((int(r.registered_date.replace("-", "")), *r[1:8]))
+            if (b := backlog_row(p)) is not None:
+                backlog.append(b)
+    return barometer(
+        rows, backlog, period, as_of=as_of, group_by=group_by, criteria=criteria, codes=codes, settings=settings
+    )
 
 
 def open_readonly(path: str | Path) -> sqlite3.Connection:

@@ -28,8 +28,9 @@ TABLE = "barometer_rows"
 
 #: Bump when the summary's columns, indexes or content rules change: the store then drops the table
 #: and rebuilds it from the projection. (1: a first layout with one row-level index; 2: ``month``,
-#: the per-key ``GROUP BY`` indexes and the covering backlog index.)
-SUMMARY_VERSION = 2
+#: the per-key ``GROUP BY`` indexes and the covering backlog index; 3: spoed, conflict and call-back
+#: lead time in ``flags``, ``servicenorm`` and ``day`` in the backlog index for its age.)
+SUMMARY_VERSION = 3
 
 DIRTY = "barometer_dirty"
 
@@ -51,7 +52,7 @@ SCHEMA: tuple[str, ...] = (
     # The backlog at T reads only meldingen with no closure or a last closure at/after T, from this
     # index alone (``timeline`` is NULL for nearly all rows, so carrying it costs little).
     f"""CREATE INDEX IF NOT EXISTS {TABLE}_backlog ON {TABLE}(closed_at, registered_at, first_closed_at, deadline,
-  {", ".join(GROUP_COLUMNS)}, timeline)""",
+  {", ".join(GROUP_COLUMNS)}, day, servicenorm, timeline)""",
     f"CREATE TABLE IF NOT EXISTS {DIRTY} (melding_id TEXT PRIMARY KEY) WITHOUT ROWID",
     f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_ai AFTER INSERT ON meldingen BEGIN
   INSERT OR IGNORE INTO {DIRTY} VALUES (new.melding_id);
@@ -122,6 +123,7 @@ _BACKFILL_COLUMNS = [
         "melding_id", "registered_at", "registered_date", "type", "kanaal", "categorie", "deadline", "vier_b",
         "wijk", "straat", "postcode", "lat", "locatie_omschrijving", "has_contact", "first_closed_at",
         "closed_at", "reopen_count", "callback_count", "duplicaat_van", "deleted", "status_timeline",
+        "prioriteit", "conflict_count", "first_callback_at", "servicenorm",
     }
 ]  # fmt: skip
 _BACKFILL_SQL = f"SELECT {', '.join(_BACKFILL_COLUMNS)} FROM meldingen"

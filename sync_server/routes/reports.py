@@ -6,8 +6,10 @@ Query parameters:
 * ``period``: ``2026-03``, ``2026-Q3``, ``2026`` or ``2026-01-05..2026-02-01``;
 * ``group_by``: comma-separated dimensions (``wijk``, ``categorie``, ``hoofdcategorie``, ``kanaal``,
   ``vier_b``, ``type``); may be empty;
-* ``format``: ``json`` (default: ``shared.barometer.BarometerReport``), or ``md``, ``csv``, ``xlsx``,
-  ``html`` as a download.
+* ``format``: ``json`` (default: ``shared.barometer.BarometerReport``), or ``pdf``, ``html``, ``xlsx``,
+  ``csv``, ``md`` as a download;
+* ``as_of``: a ``server_seq`` — the figures as they were when the event log ended there (every report
+  states its ``server_seq`` and the hash of its figures; the same ``as_of`` gives the same hash).
 
 Bad parameters answer 400 with a Dutch ``detail`` (and ``field``).
 
@@ -24,7 +26,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 
-from shared.barometer import BarometerReport, parse_period, period_between
+from shared.barometer import REPORT_ROLES, BarometerReport, parse_period, period_between
 from shared.enums import Role
 from shared.errors import ValidationError
 from sync_server.audit import actor_of
@@ -36,12 +38,13 @@ _MEDIA = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
 }
 
 
 @get(
     "/api/v1/reports/barometer",
-    guards=[requires_role(Role.MANAGER, Role.ADMIN)],
+    guards=[requires_role(*(Role(r) for r in sorted(REPORT_ROLES)))],
     sync_to_thread=True,
     tags=["rapportages"],
 )
@@ -51,7 +54,8 @@ def barometer_report(
     date_to: Annotated[str | None, QueryParameter(query="to", description="einddatum JJJJ-MM-DD (tot en met)")] = None,
     period: Annotated[str | None, QueryParameter(query="period", description="2026-03, 2026-Q3, 2026, …")] = None,
     group_by: Annotated[str, QueryParameter(query="group_by", description="bijv. wijk,categorie")] = "",
-    fmt: Annotated[str, QueryParameter(query="format", description="json, md, csv, xlsx of html")] = "json",
+    fmt: Annotated[str, QueryParameter(query="format", description="json, pdf, html, xlsx, csv of md")] = "json",
+    as_of: Annotated[int | None, QueryParameter(query="as_of", description="server_seq: de cijfers van toen")] = None,
 ) -> BarometerReport | Response:
     """The barometer report of a period over the server's meldingen (see docs/barometer.md)."""
     from wijkteam_reports.render import render
@@ -67,7 +71,7 @@ def barometer_report(
         raise ValidationError("from", "Geef een periode: from en to (JJJJ-MM-DD), of period (bijv. 2026-Q3).")
     if fmt != "json" and fmt not in _MEDIA:
         raise ValidationError("format", f"Onbekend formaat '{fmt}'; kies uit json, {', '.join(_MEDIA)}.")
-    report = build_report(store.conn(), p, group_by=[g for g in group_by.split(",") if g.strip()])
+    report = build_report(store.conn(), p, group_by=[g for g in group_by.split(",") if g.strip()], upto_seq=as_of)
     if fmt == "json":
         return report
     media, ext = _MEDIA[fmt]

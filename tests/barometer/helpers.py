@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.commands import DeviceClock, change_status, edit, log_callback, register
-from shared.enums import Kanaal, MeldingType, Status, VierB
+from shared.enums import Kanaal, MeldingType, Prioriteit, Status, VierB
 from shared.events import MeldingFields
 from shared.fold import fold
 from shared.hlc import HLC
@@ -55,6 +55,7 @@ class World:
         type_: MeldingType = MeldingType.MELDING,
         contact: bool = True,
         location: bool = True,
+        prioriteit: Prioriteit | None = None,
     ) -> str:
         self.at(registered)
         self.counter += 1
@@ -69,6 +70,7 @@ class World:
             adres=Adres(straat="Kerkstraat", huisnummer=12, huisletter="A", postcode="7721EJ", woonplaats="Dalfsen")
             if location
             else None,
+            **({"prioriteit": prioriteit} if prioriteit else {}),
         )
         dev = self._new_dev()
         e = register(dev, prefix="DLF", counter=self.counter, fields=fields, registered_at=utc(registered))
@@ -116,3 +118,21 @@ def make_summary_db(rows: list[dict[str, Any]]) -> sqlite3.Connection:
     ensure_summary(conn, 0)
     conn.commit()
     return conn
+
+
+#: What only a server database knows (its event log, quarantine, clashes) and what follows from it.
+SERVER_ONLY = ("server_seq", "figures_hash", "made_at")
+SERVER_QUALITY = ("events", "late_events", "pct_late", "quarantined", "reference_clashes")
+
+
+def figures(report) -> dict:
+    """The report as builtins without what only a server database can know, so a server store's
+    report compares with the reference over its projection rows."""
+    import msgspec
+
+    data = msgspec.to_builtins(report)
+    for key in SERVER_ONLY:
+        data.pop(key, None)
+    for key in SERVER_QUALITY:
+        (data.get("data_quality") or {}).pop(key, None)
+    return data

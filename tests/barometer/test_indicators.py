@@ -10,6 +10,7 @@ import pytest
 
 from shared.barometer import (
     Period,
+    ReportSettings,
     barometer_row,
     compute_from_projection,
     format_value,
@@ -18,7 +19,7 @@ from shared.barometer import (
     period_between,
 )
 from shared.commands import delete
-from shared.enums import Status, VierB
+from shared.enums import Prioriteit, Status, VierB
 from shared.errors import ValidationError
 from wijkteam_reports.render import to_markdown
 from wijkteam_reports.sql import build_report
@@ -28,12 +29,13 @@ from .helpers import World, make_db, utc
 AS_OF = utc("2025-12-01 12:00")
 
 
-def report(world_or_rows, period: str | Period, group_by=(), as_of=AS_OF):
+def report(world_or_rows, period: str | Period, group_by=(), as_of=AS_OF, settings=None):
     """The report by the reference path, checked equal to the SQL path."""
     rows = world_or_rows.rows() if isinstance(world_or_rows, World) else world_or_rows
     p = parse_period(period) if isinstance(period, str) else period
-    ref = compute_from_projection(rows, p, as_of=as_of, group_by=group_by)
-    fast = build_report(make_db(rows), p, as_of=as_of, group_by=group_by)
+    settings = settings or ReportSettings()
+    ref = compute_from_projection(rows, p, as_of=as_of, group_by=group_by, settings=settings)
+    fast = build_report(make_db(rows), p, as_of=as_of, group_by=group_by, settings=settings)
     assert msgspec.to_builtins(fast) == msgspec.to_builtins(ref)
     return ref
 
@@ -287,3 +289,99 @@ def test_format_value():
     assert format_value(2.5, "days") == "2,5"
     assert format_value(0, "count") == "0"
     assert not math.isnan(0.0)
+
+
+def test_spoed_and_regular_within_norm_apart():
+    w = World()
+    spoed = w.melding("2025-03-03 09:00", prioriteit=Prioriteit.SPOED)  # deadline Mon 10 March (groen/boom)
+    w.status(spoed, "2025-03-12 09:00", Status.AFGEHANDELD)  # too late
+    regular = w.melding("2025-03-03 09:00", prioriteit=Prioriteit.HOOG)
+    w.status(regular, "2025-03-04 09:00", Status.AFGEHANDELD)
+    regular2 = w.melding("2025-03-03 09:00")
+    w.status(regular2, "2025-03-05 09:00", Status.AFGEHANDELD)
+    t = report(w, "2025-03").totaal
+    assert (t.closed_with_norm_spoed, t.within_norm_spoed, t.pct_within_norm_spoed) == (1, 0, 0.0)
+    assert (t.closed_with_norm_regulier, t.within_norm_regulier, t.pct_within_norm_regulier) == (2, 2, 100.0)
+    assert t.pct_within_norm == 66.7
+    # Without any spoed melding the spoed figure is n.v.t., not 0 %.
+    assert report(w, "2025-04").totaal.pct_within_norm_spoed is None
+
+
+def test_callback_within_the_terugbelnorm():
+    w = World()
+    in_norm = w.melding("2025-03-07 09:00")  # Friday
+    w.callback(in_norm, "2025-03-11 15:00")  # Tuesday: 2 working days later
+    late = w.melding("2025-03-07 09:00")
+    w.callback(late, "2025-03-12 08:00")  # Wednesday: 3 working days
+    w.melding("2025-03-07 09:00")  # contact details, never called back: not within the norm
+    anonymous = w.melding("2025-03-07 09:00", contact=False)  # no contact details: left out
+    w.callback(anonymous, "2025-03-07 10:00")
+    t = report(w, "2025-03").totaal
+    assert (t.contact_received, t.callback_in_norm, t.pct_callback_in_norm) == (3, 1, 33.3)
+    # The norm is the configuration's: with 3 working days the Wednesday call counts too.
+    t3 = report(w, "2025-03", settings=ReportSettings(terugbelnorm=3)).totaal
+    assert (t3.callback_in_norm, t3.pct_callback_in_norm) == (2, 66.7)
+
+
+def test_received_per_1000_inhabitants():
+    w = World()
+    for _ in range(3):
+        w.melding("2025-03-03 09:00")
+    r = report(w, "2025-03", settings=ReportSettings(inwoners=2000))
+    assert r.totaal.received_per_1000 == 1.5 and r.inwoners == 2000
+    assert [m.indicators.received_per_1000 for m in r.months] == [1.5]
+    assert report(w, "2025-03").totaal.received_per_1000 is None  # no inhabitants configured: n.v.t.
+    grouped = report(w, "2025-03", group_by=["wijk"], settings=ReportSettings(inwoners=2000))
+    assert grouped.groups["wijk"][0].indicators.received_per_1000 is None
+
+
+def test_backlog_by_age_and_over_three_times_the_norm():
+    w = World()
+    w.melding("2025-01-06 09:00")  # Monday: on Mon 31 March 60 working days old
+    w.melding("2025-01-03 09:00")  # Friday: 61 working days
+    w.melding("2025-03-24 09:00")  # Monday: 5 working days; groen/boom norm 5, 5 <= 15
+    w.melding("2025-03-10 09:00", categorie=None)  # 15 working days, no norm: never "3x"
+    closed = w.melding("2025-03-03 09:00")
+    w.status(closed, "2025-03-04 09:00", Status.AFGEHANDELD)
+    t = report(w, "2025-Q1").totaal
+    assert t.backlog == 4
+    assert (t.backlog_age_0_5, t.backlog_age_6_20, t.backlog_age_21_60, t.backlog_age_over_60) == (1, 1, 1, 1)
+    assert t.backlog_over_3x_norm == 2
+    assert report(w, "2025-Q1").months[0].indicators.backlog_age_0_5 is None  # no backlog in the trend
+
+
+def test_data_quality_counts_conflicts_and_missing_fields():
+    w = World()
+    w.melding("2025-03-03 09:00", location=False)
+    w.melding("2025-03-03 09:00", categorie=None)
+    w.melding("2025-03-03 09:00")
+    r = report(w, "2025-03", settings=ReportSettings(late_after_days=3))
+    dq = r.data_quality
+    assert (dq.without_location, dq.without_categorie, dq.conflicts, dq.late_after_days) == (1, 1, 0, 3)
+    # A laptop database knows no arrival times, quarantine or clashes: n.v.t., not 0.
+    assert (dq.events, dq.late_events, dq.quarantined, dq.reference_clashes) == (None, None, None, None)
+
+
+def test_comparisons_with_previous_period_and_a_year_earlier():
+    w = World()
+    w.melding("2025-03-03 09:00")
+    w.melding("2025-02-03 09:00")
+    w.melding("2025-02-04 09:00")
+    for _ in range(4):
+        w.melding("2024-03-05 09:00")
+    r = report(w, "2025-03")
+    prev, year = r.comparisons
+    assert (prev.kind, prev.period_label, prev.totaal.received) == ("vorige_periode", "2025-02", 2)
+    assert (year.kind, year.period_label, year.totaal.received) == ("vorig_jaar", "2024-03", 4)
+    q = report(w, "2025-01-01..2025-03-31")
+    assert [c.period_label for c in q.comparisons] == ["2024-10-03 t/m 2024-12-31", "2024-01-01 t/m 2024-03-31"]  # 90 days back
+
+
+def test_figures_hash_follows_the_figures_only():
+    w = World()
+    w.melding("2025-03-03 09:00")
+    a = report(w, "2025-03")
+    b = report(w, "2025-03")
+    assert a.figures_hash == b.figures_hash and len(a.figures_hash) == 64
+    w.melding("2025-03-04 09:00")
+    assert report(w, "2025-03").figures_hash != a.figures_hash

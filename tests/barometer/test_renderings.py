@@ -10,14 +10,15 @@ from html.parser import HTMLParser
 import pytest
 from litestar.testing import TestClient
 
-from shared.barometer import INDICATORS, MONTH_INDICATORS
+from shared.barometer import BLOCKS, INDICATORS, MONTH_INDICATORS
+from shared.csvexport import BOM
 from shared.enums import Kanaal, Role, Status, VierB
 from shared.projection import COLUMNS
 from sync_server.app import create_app
 from sync_server.cli import main as server_main
-from wijkteam_reports.render import KEY_COLUMNS, to_html
 from sync_server.settings import Settings
 from sync_server.store import ServerStore
+from wijkteam_reports.render import KEY_COLUMNS, to_html
 
 from .helpers import World, make_db, utc
 
@@ -69,16 +70,17 @@ def api(client, headers, **params):
 
 
 def expected_table(report: dict) -> list[tuple[str, str, dict]]:
-    rows = [("Totaal", "", report["totaal"])]
+    rows = [("Totaal", report["period_label"], report["totaal"])]
+    rows += [("Vergelijking", f"{c['label']} ({c['period_label']})", c["totaal"]) for c in report["comparisons"]]
     labels = {"wijk": "Wijk", "categorie": "Categorie", "kanaal": "Kanaal", "vier_b": "Vier B", "type": "Type"}
     for dim, groups in report["groups"].items():
-        rows += [(labels[dim], g["key"] or "", g["indicators"]) for g in groups]
+        rows += [(labels[dim], g["label"], g["indicators"]) for g in groups]
     rows += [("Maand", m["maand"], m["indicators"]) for m in report["months"]]
     return rows
 
 
 def parse_nl(text: str):
-    if text == "n.v.t.":
+    if text == "":
         return None
     return float(text.replace(",", "."))
 
@@ -93,7 +95,7 @@ def test_roles_and_errors(server):
         ({"from": "2025-07-01"}, "from"),
         ({"from": "2025-07-01", "to": "1 juli"}, "to"),
         ({"period": "2025-Q3", "group_by": "postcode"}, "group_by"),
-        ({"period": "2025-Q3", "format": "pdf"}, "format"),
+        ({"period": "2025-Q3", "format": "docx"}, "format"),
     ]:
         r = client.get(url, params=params, headers=manager)
         assert r.status_code == 400, (params, r.text)
@@ -112,58 +114,81 @@ def test_api_from_to_equals_period_and_local_computation(server):
 def test_csv_parsed_back_equals_api(server):
     client, manager, _, _ = server
     report = api(client, manager, period="2025-Q3", group_by=GROUPS).json()
-    text = api(client, manager, period="2025-Q3", group_by=GROUPS, format="csv").text
-    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    raw = api(client, manager, period="2025-Q3", group_by=GROUPS, format="csv").content
+    assert raw.startswith(BOM.encode())  # the shared CSV rules: BOM, ';', decimal comma
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
     assert rows[0] == [*KEY_COLUMNS, *[i.label for i in INDICATORS]]
     expected = expected_table(report)
     assert len(rows) - 1 == len(expected)
-    for row, (sectie, key, ind) in zip(rows[1:], expected, strict=True):
-        assert (row[0], row[1]) == (sectie, key)
-        for cell, info in zip(row[3:], INDICATORS, strict=True):
-            assert parse_nl(cell) == ind[info.field], (sectie, key, info.field)
+    for row, (sectie, groep, ind) in zip(rows[1:], expected, strict=True):
+        assert (row[0], row[1]) == (sectie, groep)
+        for cell, info in zip(row[2:], INDICATORS, strict=True):
+            assert parse_nl(cell) == ind[info.field], (sectie, groep, info.field)
+    assert "n.v.t." not in raw.decode("utf-8-sig")  # no value is an empty cell
 
 
-def test_xlsx_parsed_back_equals_api(server):
+def test_xlsx_numbers_are_numbers_with_charts(server):
     from openpyxl import load_workbook
 
     client, manager, _, _ = server
     report = api(client, manager, period="2025-Q3", group_by=GROUPS).json()
     data = api(client, manager, period="2025-Q3", group_by=GROUPS, format="xlsx").content
     wb = load_workbook(io.BytesIO(data))
-    ws = wb["Indicatoren"]
-    rows = list(ws.iter_rows(values_only=True))
-    expected = expected_table(report)
-    assert len(rows) - 1 == len(expected)
-    for row, (sectie, key, ind) in zip(rows[1:], expected, strict=True):
-        assert (row[0], row[1] or "") == (sectie, key)
-        for cell, info in zip(row[3:], INDICATORS, strict=True):
-            assert (None if cell == "n.v.t." else cell) == ind[info.field]
-    crit = list(wb["Criteria"].iter_rows(values_only=True))
-    assert [r[0] for r in crit[1 : 1 + len(report["criteria"])]] == [c["indicator"] for c in report["criteria"]]
-    for r, c in zip(crit[1:], report["criteria"]):
-        assert (None if r[3] == "n.v.t." else r[3]) == c["value"]
-        assert r[-1] == (c["level"] or "geen")
+    labels = {"wijk": "Wijk", "categorie": "Categorie", "kanaal": "Kanaal", "vier_b": "Vier B", "type": "Type"}
+    assert {f"Per {labels[d].lower()}" for d in GROUPS.split(",")} <= set(wb.sheetnames)
+    empty_with_comment = 0
+    for dim, groups in report["groups"].items():
+        ws = wb[f"Per {labels[dim].lower()}"]
+        assert ws.freeze_panes == "B2" and ws.auto_filter.ref.startswith("A1:")
+        header = [c.value for c in ws[1]]
+        assert header == [labels[dim], *[i.label for i in INDICATORS]]
+        for g, row in zip(groups, ws.iter_rows(min_row=2), strict=True):
+            assert row[0].value == g["label"]
+            for cell, info in zip(row[1:], INDICATORS, strict=True):
+                want = g["indicators"][info.field]
+                if want is None:
+                    assert cell.value is None and cell.comment is not None and "n.v.t." in cell.comment.text
+                    empty_with_comment += 1
+                    continue
+                assert isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
+                if info.kind == "pct":
+                    assert cell.number_format == "0.0%" and round(cell.value * 100, 1) == want
+                else:
+                    assert cell.value == want
+    assert empty_with_comment > 0  # the sample has n.v.t. figures, so the rule was exercised
+    # Native charts: the monthly trend and the criteria.
+    assert len(wb["Per maand"]._charts) == 1 and len(wb["Criteria"]._charts) == 1
+    crit = list(wb["Criteria"].iter_rows(min_row=2, max_row=1 + len(report["criteria"]), values_only=True))
+    for r, c in zip(crit, report["criteria"], strict=True):
+        assert r[1] == c["indicator"] and r[-1] == (c["level"] or "geen")
+        if c["value"] is not None:
+            assert isinstance(r[3], float | int)
 
 
 class _Cells(HTMLParser):
-    """Collects ``data-value`` / n.v.t. cells per table (by table id or order) and svg elements."""
+    """Collects ``data-value`` / n.v.t. cells per table (by table id), headers and svg elements."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.tables: list[list[list]] = []
-        self.ids: list[str | None] = []
+        self.tables: dict[str, list[list]] = {}
+        self.headers: dict[str, list[str]] = {}
         self.row: list | None = None
+        self.current = ""
+        self.in_th = False
         self.svgs = 0
-        self._nvt = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "table":
-            self.tables.append([])
-            self.ids.append(a.get("id"))
+            self.current = a.get("id") or ""
+            self.tables[self.current] = []
+            self.headers[self.current] = []
         elif tag == "tr":
             self.row = []
-            self.tables[-1].append(self.row)
+            self.tables[self.current].append(self.row)
+        elif tag == "th":
+            self.in_th = True
+            self.headers[self.current].append("")
         elif tag == "td" and self.row is not None:
             if "data-value" in a:
                 self.row.append(float(a["data-value"]))
@@ -172,33 +197,50 @@ class _Cells(HTMLParser):
         elif tag == "svg":
             self.svgs += 1
 
+    def handle_endtag(self, tag):
+        if tag == "th":
+            self.in_th = False
 
-def test_html_parsed_back_equals_api_and_has_charts(server):
+    def handle_data(self, data):
+        if self.in_th:
+            self.headers[self.current][-1] += data
+
+
+def test_html_parsed_back_equals_api_and_prints_on_a4(server):
     client, manager, _, _ = server
     report = api(client, manager, period="2025-Q3", group_by=GROUPS).json()
     html = api(client, manager, period="2025-Q3", group_by=GROUPS, format="html").text
     p = _Cells()
     p.feed(html)
     assert p.svgs == 3  # monthly trend, % within norm per categorie, backlog per wijk
-    assert "<title>" in html and "@media print" in html
-    totaal = p.tables[p.ids.index("totaal")]
-    assert [r[0] for r in totaal] == [report["totaal"][i.field] for i in INDICATORS]
-    # Group tables follow the criteria table, in report order; then the monthly table.
-    tables = p.tables[p.ids.index("criteria") + 1 :]
-    for table, (dim, groups) in zip(tables, report["groups"].items()):
-        body = [r for r in table if r]
-        assert body == [[g["indicators"][i.field] for i in INDICATORS] for g in groups], dim
-    months = [r for r in tables[-1] if r]
-    assert months == [[m["indicators"][i.field] for i in MONTH_INDICATORS] for m in report["months"]]
+    assert "<title>" in html and "@page { size: A4" in html
+    # Every indicator of every group is in one of the group's block tables, with the API's value.
+    for dim, groups in report["groups"].items():
+        seen = set()
+        for block, _, _ in BLOCKS:
+            key = f"{dim}-{block}"
+            fields = [i.field for i in INDICATORS if i.block == block]
+            body = [r for r in p.tables[key] if r]
+            assert body == [[g["indicators"][f] for f in fields] for g in groups], key
+            seen.update(fields)
+        assert seen == {i.field for i in INDICATORS}
+    for block, _, in_months in BLOCKS:
+        if in_months:
+            fields = [i.field for i in MONTH_INDICATORS if i.block == block]
+            assert [r for r in p.tables[f"maand-{block}"] if r] == [
+                [m["indicators"][f] for f in fields] for m in report["months"]
+            ]
+    # Printed on A4 no table is wider than the page: wide tables are split into blocks.
+    assert max(len(h) for h in p.headers.values()) <= 7
 
 
 def test_markdown_holds_the_totals(server):
     client, manager, _, _ = server
     report = api(client, manager, period="2025-Q3", group_by=GROUPS).json()
     md = api(client, manager, period="2025-Q3", group_by=GROUPS, format="md").text
-    assert md.startswith("# Barometer 2025-Q3")
+    assert md.startswith("# Barometer meldingen openbare ruimte")
     assert f"| Ontvangen | {report['totaal']['received']} |" in md
-    assert "Certificeringsniveau" in md
+    assert "Certificeringsniveau" in md and report["figures_hash"] in md
 
 
 def test_group_label_is_escaped_in_html():
@@ -215,14 +257,15 @@ def test_group_label_is_escaped_in_html():
 def test_cli_report_writes_each_format(tmp_path, capsys):
     db = tmp_path / "server.sqlite3"
     make_db(sample_world().rows(), str(db)).close()
-    for fmt in ("md", "csv", "xlsx", "html"):
+    for fmt in ("md", "csv", "xlsx", "html", "pdf", "json"):
         out = tmp_path / f"r.{fmt}"
         assert server_main(["report", "--db", str(db), "--period", "2025-Q3", "--format", fmt, "--out", str(out)]) == 0
         assert out.stat().st_size > 200
     csv_text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
-    assert csv_text.splitlines()[1].startswith("Totaal;;Totaal;12;")
+    assert csv_text.splitlines()[1].startswith("Totaal;2025-Q3;12;")
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     assert server_main(["report", "--db", str(db), "--period", "2025-Q3"]) == 0
-    assert "# Barometer 2025-Q3" in capsys.readouterr().out
+    assert "# Barometer meldingen openbare ruimte" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -232,6 +275,7 @@ def test_cli_report_writes_each_format(tmp_path, capsys):
         [],
         ["--period", "2025-Q3", "--from", "2025-01-01", "--to", "2025-02-01"],
         ["--period", "2025-Q3", "--format", "xlsx"],
+        ["--period", "2025-Q3", "--format", "pdf"],
         ["--period", "2025-Q3", "--group-by", "straat"],
     ],
 )

@@ -8,11 +8,11 @@ import io
 from datetime import date
 
 from textual.app import App
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import DataTable, Input, Label, ProgressBar
 
 from shared.barometer import parse_period
 from wijkteam_reports.sql import build_report
-from wijkteam_tui.screens.report import ReportScreen, ServerUnavailable
+from wijkteam_tui.screens.report import NotAllowed, ReportScreen, ServerUnavailable, not_allowed_text
 
 from .helpers import make_db
 from .test_renderings import sample_world
@@ -96,10 +96,62 @@ async def test_export_writes_files_with_the_same_numbers(tmp_path):
         await pilot.press("e")
         await settle(pilot)
         assert sorted(p.name for p in out.iterdir()) == [
-            "barometer-2025-Q3.csv", "barometer-2025-Q3.html", "barometer-2025-Q3.xlsx",
+            "barometer-2025-Q3.csv", "barometer-2025-Q3.html", "barometer-2025-Q3.pdf", "barometer-2025-Q3.xlsx",
         ]
-        rows = list(csv.reader(io.StringIO((out / "barometer-2025-Q3.csv").read_text(encoding="utf-8-sig")), delimiter=";"))
-        assert rows[1][:4] == ["Totaal", "", "Totaal", str(screen.report.totaal.received)]
+        text = (out / "barometer-2025-Q3.csv").read_text(encoding="utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+        assert rows[1][:3] == ["Totaal", "2025-Q3", str(screen.report.totaal.received)]
+        assert (out / "barometer-2025-Q3.pdf").read_bytes().startswith(b"%PDF")
+
+
+async def test_screen_shows_the_figures_of_the_pdf(tmp_path):
+    from wijkteam_reports.document import cell_text, headline_table
+
+    screen = ReportScreen(db_file(tmp_path), today=date(2025, 8, 1))
+    async with Host(screen).run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        r = screen.report
+        kop = str(screen.query_one("#rapportkop", Label).render())
+        assert r.figures_hash in kop and "2025-Q3" in kop
+        expected = headline_table(r)
+        table = screen.query_one("#kerncijfers", DataTable)
+        assert table.row_count == len(expected.rows)
+        for i, row in enumerate(expected.rows):
+            assert [str(c) for c in table.get_row_at(i)] == [cell_text(v, c.kind) for v, c in zip(row, expected.columns)]
+        months = screen.query_one("#maanden", DataTable)
+        assert [str(c.label) for c in months.columns.values()][1:] == [m.maand for m in r.months]
+        assert screen.query_one("#datakwaliteit", DataTable).row_count == 7
+
+
+async def test_a_role_without_the_report_is_told_at_once(tmp_path):
+    calls = []
+
+    def fetch(period, group_by):
+        calls.append(period)
+        raise AssertionError("no report may be asked for this role")
+
+    screen = ReportScreen(db_file(tmp_path), fetch=fetch, role_check=lambda: "wijkuitvoerder", today=date(2025, 8, 1))
+    async with Host(screen).run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        assert calls == [] and screen.report is None
+        message = str(screen.query_one("#stap", Label).render())
+        assert "wijkuitvoerder" in message and "manager" in message
+        assert not screen.query_one("#voortgang", ProgressBar).display  # no bar left standing
+        await pilot.press("b")  # the local data is not a way around it
+        await settle(pilot)
+        assert screen.report is None and calls == []
+
+
+async def test_a_403_from_the_server_is_the_same_refusal(tmp_path):
+    def fetch(period, group_by):
+        raise NotAllowed(not_allowed_text(None))
+
+    screen = ReportScreen(db_file(tmp_path), fetch=fetch, role_check=lambda: None, today=date(2025, 8, 1))
+    async with Host(screen).run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        assert screen.report is None
+        assert "mag de barometer niet inzien" in str(screen.query_one("#stap", Label).render())
+        assert not screen.query_one("#voortgang", ProgressBar).display
 
 
 async def test_server_source_and_fallback_to_local(tmp_path):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
-from shared.barometer import compute_from_projection, parse_period, vocabularies
+from shared.barometer import AGE_FIELDS, ReportSettings, compute_from_projection, parse_period, vocabularies
 from shared.deadlines import deadline, local_date
 from shared.projection import COLUMNS, iso
 from wijkteam_reports.sql import build_report
@@ -53,6 +53,9 @@ def random_rows(seed: int, n: int = 400) -> list[dict]:
             has_contact=rnd.randint(0, 1), first_closed_at=iso(first), closed_at=iso(last), reopen_count=reopen,
             callback_count=rnd.choice([0, 0, 1, 3]), duplicaat_van=rnd.choice([None] * 20 + ["DLF-K7-0001", ""]),
             deleted=int(rnd.random() < 0.05), state=state,
+            prioriteit=rnd.choice(["spoed", "normaal", "hoog", None]),
+            conflict_count=rnd.choice([0, 0, 0, 1, 2, None]),
+            first_callback_at=iso(reg + timedelta(hours=rnd.expovariate(1 / 60))) if rnd.random() < 0.6 else None,
         )
         rows.append(r)
     return rows
@@ -68,11 +71,18 @@ def test_sql_path_equals_reference(seed, period, path):
     p = parse_period(period)
     as_of = datetime(2026, 2, 1, tzinfo=UTC) if seed % 2 else datetime(2025, 11, 3, 12, tzinfo=UTC)
     dims = ("wijk", "categorie", "hoofdcategorie", "kanaal", "vier_b", "type")
-    ref = compute_from_projection(rows, p, as_of=as_of, group_by=dims)
+    settings = ReportSettings(gemeente="Dalfsen", inwoners=29_000, terugbelnorm=seed % 4)
+    ref = compute_from_projection(rows, p, as_of=as_of, group_by=dims, settings=settings)
     conn = make_summary_db(rows) if path == "summary" else make_db(rows)
-    fast = build_report(conn, p, as_of=as_of, group_by=dims, use_summary=path == "summary")
+    fast = build_report(conn, p, as_of=as_of, group_by=dims, use_summary=path == "summary", settings=settings)
     assert msgspec.to_builtins(fast) == msgspec.to_builtins(ref)
-    assert ref.totaal.received > 0
+    t = ref.totaal
+    assert t.received > 0 and t.received_per_1000 == round(t.received * 1000 / 29_000, 2)
+    # The new rules are exercised, not just equal: spoed and regular split the decided closures.
+    assert t.closed_with_norm_spoed + t.closed_with_norm_regulier == t.closed_with_norm
+    assert 0 < t.closed_with_norm_spoed < t.closed_with_norm
+    assert 0 < t.callback_in_norm < t.contact_received
+    assert t.backlog == sum(getattr(t, f) for f in AGE_FIELDS)
 
 
 def test_closure_beyond_the_calendar_takes_the_slow_path():

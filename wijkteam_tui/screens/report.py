@@ -1,13 +1,20 @@
-"""The barometer report screen for a manager: indicators, certificate criteria and terminal charts.
+"""The barometer report screen for a manager: the figures of the PDF, with terminal charts.
 
 Open it with ``ReportScreen(db_path, server_url=…, token=…)``. It computes on the laptop's own
 database (offline) or, when a server and token are configured and the source is "server", asks
 ``GET /api/v1/reports/barometer`` for the server's figures (falling back to the local data when the
 server cannot be reached). The computation runs in a thread worker with a progress bar; the figures
-are those of ``shared.barometer`` (rules in docs/barometer.md).
+are those of ``shared.barometer`` (rules in docs/barometer.md) and the tables those of the PDF
+(``wijkteam_reports.document``): page one (municipality, moment, server_seq, hash, certificate level,
+criteria, comparison with the previous period and a year earlier), every indicator per group, the
+months, the data quality, and the monthly trend as a chart.
+
+With a server configured, the screen first asks the token's role (``GET /api/v1/me``): a role that may
+not see the report (``shared.barometer.REPORT_ROLES``) gets that message at once, and nothing is
+computed — also not from the local data. A 403 from the report itself says the same.
 
 Keys: ``[`` / ``]`` previous/next period, ``p`` period field, ``g`` next grouping, ``b`` data source,
-``r`` recompute, ``e`` export (xlsx, html and csv), ``escape`` back.
+``r`` recompute, ``e`` export (pdf, xlsx, html and csv), ``escape`` back.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from shared.barometer import (
     GROUP_BY,
     GROUP_LABELS,
     INDICATORS,
+    MONTH_INDICATORS,
+    REPORT_ROLES,
     BarometerReport,
     Period,
     current_quarter,
@@ -38,9 +47,16 @@ from shared.barometer import (
     parse_period,
     shift_period,
 )
-from shared.certificering import LEVELS
 from shared.deadlines import local_date, utcnow
 from shared.errors import ValidationError
+from wijkteam_reports.document import (
+    cell_text,
+    criteria_table,
+    document,
+    headline_table,
+    local_minute,
+    meta_table,
+)
 from wijkteam_tui.threads import to_ui
 
 #: Groupings the ``g`` key cycles through ("" = totals only).
@@ -48,9 +64,27 @@ GROUPINGS: tuple[str, ...] = ("", *GROUP_BY)
 
 Fetch = Callable[[Period, Sequence[str]], BarometerReport]
 
+#: Asks the token's role on the server (``None``: cannot tell, e.g. offline).
+RoleCheck = Callable[[], "str | None"]
+
 
 class ServerUnavailable(Exception):
     """The server could not be reached (the screen then uses the local data)."""
+
+
+class NotAllowed(Exception):
+    """The token's role may not see the barometer (Dutch ``message``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def not_allowed_text(role: str | None) -> str:
+    """The message for a role that may not see the barometer."""
+    who = f"Uw rol ({role})" if role else "Dit token"
+    need = " of ".join(sorted(REPORT_ROLES))
+    return f"{who} mag de barometer niet inzien; daarvoor is de rol {need} nodig. Vraag het de beheerder."
 
 
 def fetch_from_server(server_url: str, token: str, *, timeout_s: float = 60.0) -> Fetch:
@@ -74,6 +108,8 @@ def fetch_from_server(server_url: str, token: str, *, timeout_s: float = 60.0) -
             )
         except httpx.HTTPError as exc:
             raise ServerUnavailable(str(exc)) from None
+        if resp.status_code == 403:
+            raise NotAllowed(not_allowed_text(None))
         if resp.status_code != 200:
             try:
                 detail = resp.json().get("detail", "")
@@ -108,12 +144,15 @@ def compute_local(db_path: str | Path, period: Period, group_by: Sequence[str], 
 
 
 class ReportScreen(Screen):
-    """The barometer for a period: indicators (total and per group), criteria, and two charts.
+    """The barometer for a period: the figures of the PDF (page one, indicators per group, months,
+    data quality) and two charts.
 
     Args:
         db_path: the laptop's database (the local data source).
-        server_url, token: the sync server; when both are set the server is the default source.
+        server_url, token: the sync server; when both are set the server is the default source and
+            the token's role is checked first.
         fetch: replaces the server call (tests); implies a server source.
+        role_check: replaces the role question (tests); default ``GET /api/v1/me`` when a server is set.
         export_dir: where ``e`` writes the exports (default: the user's documents folder).
         today: the Europe/Amsterdam date that picks the initial period (the current quarter).
     """
@@ -134,9 +173,12 @@ class ReportScreen(Screen):
     ReportScreen #report-bar Label { padding: 1 1 0 0; }
     ReportScreen #periode { width: 30; }
     ReportScreen #err-periode { color: $error; height: auto; }
-    ReportScreen #voortgang-rij { height: 1; }
-    ReportScreen #indicatoren { height: auto; max-height: 18; }
-    ReportScreen #criteria { height: auto; max-height: 9; }
+    ReportScreen #voortgang-rij { height: auto; }
+    ReportScreen #stap { height: auto; }
+    ReportScreen #banner { background: $error; color: $text; text-style: bold; width: 100%; height: auto; }
+    ReportScreen #rapportkop { height: auto; padding: 0 0 1 0; }
+    ReportScreen .kop { text-style: bold; padding: 1 0 0 0; }
+    ReportScreen DataTable { height: auto; max-height: 30; }
     ReportScreen #grafieken { height: 16; }
     ReportScreen PlotextPlot { width: 1fr; }
     """
@@ -148,17 +190,22 @@ class ReportScreen(Screen):
         server_url: str | None = None,
         token: str | None = None,
         fetch: Fetch | None = None,
+        role_check: RoleCheck | None = None,
         export_dir: str | Path | None = None,
         today: date | None = None,
     ) -> None:
         super().__init__()
         self.db_path = Path(db_path)
         self._fetch = fetch or (fetch_from_server(server_url, token) if server_url and token else None)
+        if role_check is None and server_url and token:
+            role_check = partial(_server_role, server_url, token)
+        self._role_check = role_check
         self.source = "server" if self._fetch else "lokaal"
         self.export_dir = Path(export_dir) if export_dir else None
         self.period = current_quarter(today or local_date(utcnow()))
         self.grouping = "wijk"
         self.report: BarometerReport | None = None
+        self.refused: str | None = None
 
     # -- layout --------------------------------------------------------------------------------------
 
@@ -173,16 +220,26 @@ class ReportScreen(Screen):
         with Horizontal(id="voortgang-rij"):
             yield ProgressBar(total=1.0, show_eta=False, id="voortgang")
             yield Label("", id="stap")
-        with VerticalScroll():
-            yield DataTable(id="indicatoren", zebra_stripes=True, cursor_type="row")
-            yield Label("", id="niveau")
+        with VerticalScroll(id="rapport"):
+            yield Label("", id="banner")
+            yield Label("", id="rapportkop")
+            yield Label("", id="niveau", classes="kop")
             yield DataTable(id="criteria", cursor_type="row")
+            yield Label("Kerncijfers vergeleken", classes="kop")
+            yield DataTable(id="kerncijfers", cursor_type="row")
             with Horizontal(id="grafieken"):
                 yield PlotextPlot(id="trend")
                 yield PlotextPlot(id="per-groep")
+            yield Label("Indicatoren", classes="kop")
+            yield DataTable(id="indicatoren", zebra_stripes=True, cursor_type="row")
+            yield Label("Per maand (naar registratiedatum)", classes="kop")
+            yield DataTable(id="maanden", zebra_stripes=True, cursor_type="row")
+            yield Label("Datakwaliteit", classes="kop")
+            yield DataTable(id="datakwaliteit", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#banner", Label).display = False
         self._show_choices()
         self.query_one("#indicatoren", DataTable).focus()
         self.compute()
@@ -237,7 +294,12 @@ class ReportScreen(Screen):
 
     def compute(self) -> None:
         """Start (or restart) the computation of the current period, grouping and source."""
-        self.query_one("#voortgang", ProgressBar).update(progress=0)
+        if self.refused:
+            self._refuse(self.refused)
+            return
+        bar = self.query_one("#voortgang", ProgressBar)
+        bar.display = True
+        bar.update(progress=0)
         self.query_one("#stap", Label).update(Text("Bezig met berekenen…"))
         self._compute(self.period, (self.grouping,) if self.grouping else (), self.source)
 
@@ -248,6 +310,10 @@ class ReportScreen(Screen):
 
         note = ""
         try:
+            if self._role_check is not None and self.refused is None:
+                role = self._role_check()
+                if role is not None and role not in REPORT_ROLES:
+                    raise NotAllowed(not_allowed_text(role))
             if source == "server" and self._fetch is not None:
                 try:
                     progress(0.1, "Rapport opvragen bij de server")
@@ -258,6 +324,9 @@ class ReportScreen(Screen):
                     report = compute_local(self.db_path, period, group_by, progress)
             else:
                 report = compute_local(self.db_path, period, group_by, progress)
+        except NotAllowed as exc:
+            to_ui(self, self._refuse, exc.message)
+            return
         except ValidationError as exc:
             to_ui(self, self._failed, exc.message)
             return
@@ -268,17 +337,43 @@ class ReportScreen(Screen):
         self.query_one("#stap", Label).update(Text(text))
 
     def _failed(self, message: str) -> None:
+        self.query_one("#voortgang", ProgressBar).display = False
         self.query_one("#stap", Label).update(Text(message))
+        self.notify(message, severity="error")
+
+    def _refuse(self, message: str) -> None:
+        """A role that may not see the report: say so, show no progress and no figures."""
+        self.refused = message
+        self.query_one("#voortgang", ProgressBar).display = False
+        self.query_one("#stap", Label).update(Text(message, style="bold"))
+        self.query_one("#rapport").display = False
         self.notify(message, severity="error")
 
     def _show(self, report: BarometerReport, note: str = "") -> None:
         self.report = report
-        self._progress(1.0, note or f"Berekend {report.as_of[:16].replace('T', ' ')} UTC")
+        made = local_minute(report.made_at)
+        self._progress(1.0, note or f"Berekend {made} (Nederlandse tijd)")
         if note:
             self.notify(note, severity="warning")
+        doc = document(report)
+        banner = self.query_one("#banner", Label)
+        banner.display = bool(report.herkomst_note)
+        banner.update(Text(report.herkomst_note or ""))
+        self.query_one("#rapportkop", Label).update(Text("\n".join(f"{k}: {v}" for k, v in meta_table(report).rows)))
         self._fill_indicators(report)
         self._fill_criteria(report)
+        self._fill_table("#kerncijfers", headline_table(report))
+        self._fill_months(report)
+        self._fill_table("#datakwaliteit", next(t for s in doc.sections for t in s.tables if t.key == "datakwaliteit"))
         self._draw_charts(report)
+
+    def _fill_table(self, selector: str, t) -> None:
+        table = self.query_one(selector, DataTable)
+        table.clear(columns=True)
+        for i, c in enumerate(t.columns):
+            table.add_column(Text(c.header), key=f"c{i}")
+        for row in t.rows:
+            table.add_row(*[Text(cell_text(v, c.kind)) for v, c in zip(row, t.columns)])
 
     def _fill_indicators(self, report: BarometerReport) -> None:
         table = self.query_one("#indicatoren", DataTable)
@@ -293,14 +388,20 @@ class ReportScreen(Screen):
             cells += [format_value(getattr(g.indicators, info.field), info.kind) for g in groups]
             table.add_row(info.label, *cells, key=info.field)
 
-    def _fill_criteria(self, report: BarometerReport) -> None:
-        table = self.query_one("#criteria", DataTable)
+    def _fill_months(self, report: BarometerReport) -> None:
+        table = self.query_one("#maanden", DataTable)
         table.clear(columns=True)
-        table.add_columns("Criterium", "Waarde", *[lvl.capitalize() for lvl in LEVELS], "Niveau")
-        for c in report.criteria:
-            kind = "days" if c.indicator.startswith("lead") else "pct"
-            met = ["n.v.t." if c.met[lvl] is None else ("ja" if c.met[lvl] else "nee") for lvl in LEVELS]
-            table.add_row(c.label, format_value(c.value, kind), *met, c.level or "geen", key=c.indicator)
+        table.add_column("Indicator", key="indicator")
+        for m in report.months:
+            table.add_column(m.maand, key=m.maand)
+        for info in MONTH_INDICATORS:
+            table.add_row(
+                info.label, *[format_value(getattr(m.indicators, info.field), info.kind) for m in report.months],
+                key=info.field,
+            )
+
+    def _fill_criteria(self, report: BarometerReport) -> None:
+        self._fill_table("#criteria", criteria_table(report))
         self.query_one("#niveau", Label).update(
             Text(f"Certificeringsniveau {report.period_label}: {report.certificate_level or 'geen'}")
         )
@@ -316,7 +417,7 @@ class ReportScreen(Screen):
             [[m.indicators.received for m in report.months], [m.indicators.closed for m in report.months]],
             labels=["ontvangen", "afgehandeld"],
         )
-        plt.title("Per maand")
+        plt.title("Trend per maand")
         trend.refresh()
         per = self.query_one("#per-groep", PlotextPlot)
         plt = per.plt
@@ -350,18 +451,24 @@ class ReportScreen(Screen):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             written = []
-            for fmt in ("xlsx", "html", "csv"):
+            for fmt in ("pdf", "xlsx", "html", "csv"):
                 path = folder / f"{stem}.{fmt}"
                 out = render(report, fmt)
                 if isinstance(out, bytes):
                     path.write_bytes(out)
                 else:
-                    path.write_text(("\ufeff" if fmt == "csv" else "") + out, encoding="utf-8")
+                    path.write_text(out, encoding="utf-8", newline="")
                 written.append(path.name)
         except OSError as exc:
             to_ui(self, partial(self.notify, severity="error"), f"Exporteren mislukt: {exc}")
             return
         to_ui(self, self.notify, f"Geëxporteerd naar {folder}: {', '.join(written)}")
+
+
+def _server_role(server_url: str, token: str) -> str | None:
+    from wijkteam_tui.screens.kcc import token_role
+
+    return token_role(server_url, token)
 
 
 def _documents_dir() -> Path:
@@ -370,4 +477,4 @@ def _documents_dir() -> Path:
     return Path(platformdirs.user_documents_dir()) / "Wijkteam"
 
 
-__all__ = ["ReportScreen", "ServerUnavailable", "compute_local", "fetch_from_server"]
+__all__ = ["NotAllowed", "ReportScreen", "ServerUnavailable", "compute_local", "fetch_from_server"]

@@ -1,0 +1,103 @@
+"""The data-quality section of the barometer and what a report reads of the server's own tables.
+
+A server database has an ``events`` log with the arrival time of every event (``received_at``,
+written by the store when a push commits), a ``quarantine`` of refused events and a list of
+``reference_clashes``. A laptop database has none of these; its figures stay ``None`` ("n.v.t.").
+
+* **Late events**: events whose stated time — their HLC clock, ``shared.hlc.physical_ms`` — lies in
+  the period and that reached the server more than N days (``ReportSettings.late_after_days``)
+  after it. Such an event may have changed the figures of a period after they were first reported.
+* **Quarantined**: refused events (``quarantine``) that arrived in the period.
+* **Reference clashes**: meldingen registered in the period whose reference another melding also
+  carries (``reference_clashes``).
+* Up to the report's ``server_seq``: later events and arrivals after its moment are not counted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from shared.barometer import DataQuality, Period, pct
+from shared.hlc import COUNTER_BITS
+from shared.projection import iso
+
+_DAY_MS = 86_400_000
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    try:
+        return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+    except sqlite3.Error:
+        return set()
+
+
+def is_server_db(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn`` is a server database: an ``events`` log with ``server_seq`` and ``received_at``."""
+    return {"server_seq", "received_at"} <= _columns(conn, "events")
+
+
+def max_seq(conn: sqlite3.Connection) -> int:
+    """The highest ``server_seq`` handed out (0 for an empty log)."""
+    return conn.execute("SELECT coalesce(max(server_seq), 0) FROM events").fetchone()[0]
+
+
+def moment_of(conn: sqlite3.Connection, seq: int) -> datetime | None:
+    """When event ``seq`` reached the server (``received_at``), or ``None`` (``seq`` 0 or gone)."""
+    row = conn.execute("SELECT received_at FROM events WHERE server_seq <= ? ORDER BY server_seq DESC LIMIT 1", (seq,)).fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+def fill(conn: sqlite3.Connection, dq: DataQuality | None, period: Period, seq: int | None, moment: datetime) -> None:
+    """Fill the server-only fields of ``dq`` for ``period``, counting events up to ``seq`` and
+    arrivals up to ``moment``."""
+    if dq is None or seq is None:
+        return
+    start = int(period.start_instant().timestamp() * 1000) << COUNTER_BITS
+    end = int(period.end_instant().timestamp() * 1000) << COUNTER_BITS
+    late_ms = dq.late_after_days * _DAY_MS
+    # received_at is UTC ISO text; julianday reads it (with its Z), in days since noon 24 Nov 4714 BC.
+    received_ms = "CAST(round((julianday(received_at) - 2440587.5) * 86400000) AS INTEGER)"
+    events, late = conn.execute(
+        f"""SELECT count(*), coalesce(sum({received_ms} - (hlc >> {COUNTER_BITS}) > ?), 0)
+            FROM events WHERE hlc >= ? AND hlc < ? AND server_seq <= ?""",
+        (late_ms, start, end, seq),
+    ).fetchone()
+    dq.events, dq.late_events, dq.pct_late = events, late, pct(late, events)
+    lo, hi = iso(period.start_instant()), iso(min(period.end_instant(), moment))
+    upto = iso(moment)
+    if "received_at" in _columns(conn, "quarantine"):
+        dq.quarantined = conn.execute(
+            "SELECT count(*) FROM quarantine WHERE received_at >= ? AND received_at < ? AND received_at <= ?",
+            (lo, hi, upto),
+        ).fetchone()[0]
+    if "detected_at" in _columns(conn, "reference_clashes"):
+        dq.reference_clashes = conn.execute(
+            """SELECT count(DISTINCT m.melding_id) FROM reference_clashes AS c
+               JOIN meldingen AS m ON m.melding_id IN (c.melding_id, c.other_melding_id)
+               WHERE m.registered_date BETWEEN ? AND ? AND c.detected_at <= ?""",
+            (period.start.isoformat(), period.end.isoformat(), upto),
+        ).fetchone()[0]
+
+
+def origins(conn: sqlite3.Connection) -> dict[str, int]:
+    """Meldingen (not deleted) per origin — ``live``, ``demo``, ``import`` — from the projection's
+    ``bron`` column (``wijkteam-server demo`` and ``import`` set it); ``{}`` without that column."""
+    if "bron" not in _columns(conn, "meldingen"):
+        return {}
+    return {
+        bron: n
+        for bron, n in conn.execute(
+            "SELECT coalesce(nullif(bron, ''), 'live'), count(*) FROM meldingen WHERE deleted = 0 GROUP BY 1"
+        )
+    }
+
+
+def origin_note(herkomst: dict[str, int]) -> str | None:
+    """The warning every page of a report carries when its database holds demo meldingen, or only
+    imported ones; ``None`` for live data."""
+    if herkomst.get("demo"):
+        return "DEMOGEGEVENS — dit rapport telt verzonnen voorbeeldmeldingen, geen echte meldingen."
+    if herkomst.get("import") and not herkomst.get("live"):
+        return "ALLEEN GEÏMPORTEERDE GEGEVENS — er zijn nog geen meldingen in Wijkteam zelf geregistreerd."
+    return None
