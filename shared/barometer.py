@@ -471,7 +471,7 @@ BACKLOG_AGES: tuple[tuple[str, int, int | None], ...] = (
     ("0–5 werkdagen", 0, 5),
     ("6–20 werkdagen", 6, 20),
     ("21–60 werkdagen", 21, 60),
-    ("meer dan 60 werkdagen", 61, None),
+    ("Meer dan 60 werkdagen", 61, None),
 )
 
 

@@ -15,7 +15,7 @@ import io
 import logging
 from typing import Any
 
-from fpdf import FPDF, FontFace
+from fpdf import FPDF
 
 from shared.barometer import BarometerReport
 from wijkteam_reports.document import Delta, Document, Table, cell_text, document
@@ -47,6 +47,8 @@ class _Pdf(FPDF):
         self.set_title(doc.title)
         self.set_creator("Wijkteam")
         self.set_lang("nl")
+        #: The header row of the table being drawn, repeated after a page break.
+        self.table_header: list | None = None
 
     def header(self) -> None:
         if not self.doc.banner:
@@ -70,39 +72,67 @@ class _Pdf(FPDF):
         self.set_text_color(0, 0, 0)
 
 
-def _style(value: Any) -> FontFace | None:
+_LINE = 3.8  # mm per text line in a table (8 pt)
+_PAD = 1.0  # mm of padding left and right in a cell
+
+
+def _colour(value: Any) -> tuple[int, int, int]:
     if isinstance(value, Delta) and value.good is not None:
-        return FontFace(color=_GOOD if value.good else _BAD, emphasis="BOLD")
-    return None
+        return _GOOD if value.good else _BAD
+    return (0, 0, 0)
+
+
+def _lines(pdf: _Pdf, text: str, width: float) -> list[str]:
+    """``text`` broken into the lines that fit ``width`` (mm); one line when it fits (the common,
+    cheap case: fpdf2's own line breaking costs about a millisecond per cell)."""
+    if not text or pdf.get_string_width(text) <= width - 2 * _PAD:
+        return [text]
+    return pdf.multi_cell(width, _LINE, text, dry_run=True, output="LINES", padding=(0, _PAD))
+
+
+def _row(pdf: _Pdf, widths: list[float], cells: list[tuple[str, str, tuple[int, int, int]]], *, head: bool) -> None:
+    """One table row at the current y: ``cells`` are ``(text, align, colour)``; borders, and a
+    shaded background for the header. Breaks the page first when the row does not fit."""
+    pdf.set_font(_FONT, "B" if head else "", 8)
+    lines = [_lines(pdf, text, w) for (text, _, _), w in zip(cells, widths)]
+    height = max(len(x) for x in lines) * _LINE + 1
+    if pdf.get_y() + height > pdf.page_break_trigger:
+        pdf.add_page()
+        if not head and pdf.table_header is not None:
+            _row(pdf, widths, pdf.table_header, head=True)
+            pdf.set_font(_FONT, "", 8)
+    x, y = pdf.l_margin, pdf.get_y()
+    for (text, align, colour), w, parts in zip(cells, widths, lines):
+        pdf.set_text_color(*colour)
+        if head:
+            pdf.set_fill_color(238, 243, 247)
+            pdf.rect(x, y, w, height, style="DF")
+        else:
+            pdf.rect(x, y, w, height)
+        for i, part in enumerate(parts):
+            pdf.set_xy(x + _PAD, y + 0.5 + i * _LINE)
+            pdf.cell(w - 2 * _PAD, _LINE, part, align=align)
+        x += w
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_xy(pdf.l_margin, y + height)
 
 
 def _table(pdf: _Pdf, t: Table) -> None:
     if t.title:
         pdf.set_font(_FONT, "B", 10)
+        if pdf.get_y() + 16 > pdf.page_break_trigger:  # keep a title with its first rows
+            pdf.add_page()
         pdf.multi_cell(_WIDTH, 6, t.title, new_x="LMARGIN", new_y="NEXT")
     total = sum(c.width for c in t.columns)
     widths = [_WIDTH * c.width / total for c in t.columns]
-    aligns = ["LEFT" if c.kind == "text" else "RIGHT" for c in t.columns]
-    headed = any(c.header for c in t.columns)
-    pdf.set_font(_FONT, "", 8)
-    with pdf.table(
-        col_widths=widths,
-        text_align=aligns,
-        first_row_as_headings=headed,
-        headings_style=FontFace(emphasis="BOLD", fill_color=(238, 243, 247)),
-        line_height=4,
-        padding=(0.8, 1),
-        width=_WIDTH,
-        align="LEFT",
-    ) as table:
-        if headed:
-            head = table.row()
-            for c in t.columns:
-                head.cell(c.header)
-        for values in t.rows:
-            row = table.row()
-            for v, c in zip(values, t.columns):
-                row.cell(cell_text(v, c.kind), style=_style(v))
+    aligns = ["L" if c.kind == "text" else "R" for c in t.columns]
+    pdf.table_header = None
+    if any(c.header for c in t.columns):
+        pdf.table_header = [(c.header, a, (0, 0, 0)) for c, a in zip(t.columns, aligns)]
+        _row(pdf, widths, pdf.table_header, head=True)
+    for values in t.rows:
+        _row(pdf, widths, [(cell_text(v, c.kind), a, _colour(v)) for v, c, a in zip(values, t.columns, aligns)], head=False)
+    pdf.table_header = None
     pdf.ln(3)
 
 
