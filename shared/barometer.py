@@ -47,6 +47,7 @@ from shared.enums import Kanaal, MeldingType, VierB
 from shared.errors import ValidationError
 from shared.projection import decode_timeline, encode_timeline, iso, parse_iso
 from shared.projection import needs_timeline as _needs_timeline
+from shared.protocol import LATE_ARRIVAL_DAYS
 from shared.validation import MAX_INSTANT, MIN_INSTANT
 
 NVT = "n.v.t."
@@ -962,13 +963,13 @@ class ReportSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What a report takes from the municipality configuration (``shared.gemeente``), or the package
     defaults: the municipality's name and CBS code, its inhabitants (for "per 1,000 inhabitants"),
     the terugbelnorm in working days (default 2) and after how many days an event that reached the
-    server counts as late for the data-quality section (default 7)."""
+    server counts as late for the data-quality section (``shared.protocol.LATE_ARRIVAL_DAYS``, 7)."""
 
     gemeente: str = ""
     gemeente_code: str = ""
     inwoners: int | None = None
     terugbelnorm: int = 2
-    late_after_days: int = 7
+    late_after_days: int = LATE_ARRIVAL_DAYS
 
 
 def report_settings() -> ReportSettings:
@@ -1003,7 +1004,7 @@ class DataQuality(msgspec.Struct, kw_only=True):
         without_location, without_categorie: meldingen received in the period without a location / categorie.
     """
 
-    late_after_days: int = 7
+    late_after_days: int = LATE_ARRIVAL_DAYS
     events: int | None = None
     late_events: int | None = None
     pct_late: float | None = None

@@ -39,6 +39,7 @@ from shared.barometer import (
 from shared.certificering import LEVELS
 from shared.deadlines import AMS
 from shared.projection import parse_iso
+from shared.protocol import LATE_ARRIVAL_DAYS
 
 _DIRECTION = {"min": "≥", "max": "≤"}
 
@@ -236,13 +237,13 @@ def totaal_table(report: BarometerReport) -> Table:
 def quality_table(report: BarometerReport) -> Table:
     """The data-quality figures with what each means."""
     dq = report.data_quality
-    n = dq.late_after_days if dq else 7
+    n = dq.late_after_days if dq else LATE_ARRIVAL_DAYS
     rows: list[list[Any]] = []
     if dq is not None:
         rows = [
             ["Gebeurtenissen met een tijdstip in de periode", dq.events,
              "Wijzigingen van meldingen die de server bereikten."],
-            [f"Waarvan meer dan {n} dagen te laat bij de server", dq.late_events,
+            [f"Waarvan {n} dagen of meer te laat bij de server", dq.late_events,
              f"{cell_text(dq.pct_late, 'pct')} %: een laptop was lang offline; eerder gemaakte rapporten over de periode "
              "kunnen daardoor andere cijfers tonen."],
             ["Geweigerde gebeurtenissen (quarantaine)", dq.quarantined,

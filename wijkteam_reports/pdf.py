@@ -102,7 +102,7 @@ def _row(pdf: _Pdf, widths: list[float], cells: list[tuple[str, str, tuple[int, 
             _row(pdf, widths, pdf.table_header, head=True)
             pdf.set_font(_FONT, "", 8)
     x, y = pdf.l_margin, pdf.get_y()
-    for (text, align, colour), w, parts in zip(cells, widths, lines):
+    for (_, align, colour), w, parts in zip(cells, widths, lines):
         pdf.set_text_color(*colour)
         if head:
             pdf.set_fill_color(238, 243, 247)

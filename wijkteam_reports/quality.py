@@ -4,9 +4,12 @@ A server database has an ``events`` log with the arrival time of every event (``
 written by the store when a push commits), a ``quarantine`` of refused events and a list of
 ``reference_clashes``. A laptop database has none of these; its figures stay ``None`` ("n.v.t.").
 
-* **Late events**: events whose stated time — their HLC clock, ``shared.hlc.physical_ms`` — lies in
-  the period and that reached the server more than N days (``ReportSettings.late_after_days``)
-  after it. Such an event may have changed the figures of a period after they were first reported.
+* **Late events**: pushed events whose stated time — their HLC clock, ``shared.hlc.physical_ms`` — lies
+  in the period and that reached the server N days or more (``ReportSettings.late_after_days``,
+  default ``shared.protocol.LATE_ARRIVAL_DAYS``) after it: the same rule as the store's
+  ``late_events`` (which counts by arrival window). Events the server made itself (device
+  ``shared.commands.SERVER_DEVICE``: imports, demo, Open311) carry the server's clock and are not
+  counted. Such an event may have changed the figures of a period after they were first reported.
 * **Quarantined**: refused events (``quarantine``) that arrived in the period.
 * **Reference clashes**: meldingen registered in the period whose reference another melding also
   carries (``reference_clashes``).
@@ -19,6 +22,7 @@ import sqlite3
 from datetime import datetime
 
 from shared.barometer import DataQuality, Period, pct
+from shared.commands import SERVER_DEVICE
 from shared.hlc import COUNTER_BITS
 from shared.projection import iso
 
@@ -59,9 +63,9 @@ def fill(conn: sqlite3.Connection, dq: DataQuality | None, period: Period, seq: 
     # received_at is UTC ISO text; julianday reads it (with its Z), in days since noon 24 Nov 4714 BC.
     received_ms = "CAST(round((julianday(received_at) - 2440587.5) * 86400000) AS INTEGER)"
     events, late = conn.execute(
-        f"""SELECT count(*), coalesce(sum({received_ms} - (hlc >> {COUNTER_BITS}) > ?), 0)
-            FROM events WHERE hlc >= ? AND hlc < ? AND server_seq <= ?""",
-        (late_ms, start, end, seq),
+        f"""SELECT count(*), coalesce(sum({received_ms} - (hlc >> {COUNTER_BITS}) >= ?), 0)
+            FROM events WHERE hlc >= ? AND hlc < ? AND server_seq <= ? AND device_id != ?""",
+        (late_ms, start, end, seq, SERVER_DEVICE),
     ).fetchone()
     dq.events, dq.late_events, dq.pct_late = events, late, pct(late, events)
     lo, hi = iso(period.start_instant()), iso(min(period.end_instant(), moment))
