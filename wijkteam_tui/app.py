@@ -23,19 +23,22 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
-from textual.filter import LineFilter
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
+from textual.filter import LineFilter
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
 from shared.deadlines import local_date, utcnow
-from wijkteam_tui.config import Config
-from wijkteam_tui.safe_display import ControlCharacterFilter
 from wijkteam_store.local import LocalStore, StoreError
+from wijkteam_tui.config import Config
+from wijkteam_tui.fmt import key_label
+from wijkteam_tui.keygate import KeyGate, edits_only
+from wijkteam_tui.safe_display import ControlCharacterFilter
 from wijkteam_tui.threads import to_ui
 from wijkteam_tui.widgets import AddressLookup
 
@@ -52,16 +55,20 @@ class WijkteamApp(App):
     """Wijkteam: register, find and follow up meldingen."""
 
     TITLE = "Wijkteam"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses (tests) find it too
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Stoppen", id="app.quit", priority=True),
+        # One meaning everywhere (issue 14): n is always "new melding", never "note".
+        Binding("n", "new_melding", "Nieuwe melding", id="app.new_n", show=False),
         Binding("f2", "new_melding", "Nieuw", id="app.new", show=False),
         Binding("f5", "sync_now", "Sync", id="app.sync"),
         Binding("f6", "report", "Barometer", id="app.report"),
         Binding("f7", "kcc", "KCC", id="app.kcc", show=False),
         Binding("f8", "refused", "Geweigerde wijzigingen", id="app.refused", show=False),
         Binding("f9", "settings", "Instellingen", id="app.settings"),
-        Binding("ctrl+q", "quit", "Stoppen", id="app.quit", show=False, priority=True),
+        # Our own entry, so the footer and the palette speak Dutch (Textual adds "palette" otherwise).
+        Binding("ctrl+p", "command_palette", "Opdrachten", id="app.palette", show=False, priority=True),
     ]
 
     sync_text: reactive[str] = reactive("")
@@ -126,6 +133,8 @@ class WijkteamApp(App):
         self.offline = False
         self.syncing = False  # a round is running in the worker thread
         self.sync_progress = ""  # what the running round is doing (``_progress_text``)
+        #: Keys typed ahead land where they were meant, in order, or nowhere (wijkteam_tui.keygate).
+        self.keygate = KeyGate(self, self._deliver_event, lambda text: self.notify(text, severity="warning"))
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -139,6 +148,32 @@ class WijkteamApp(App):
         if self._clock is None:
             return None
         return lambda: int(self._clock().timestamp() * 1000)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    # -- keys typed ahead -------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys and pastes go through :attr:`keygate` (held while the app still reacts to an earlier
+        key); every other event as Textual handles it."""
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if self.keygate.hold(event):
+                return
+            edits = edits_only(event, self._focused_or_none())
+            await super().on_event(event)
+            self.keygate.dispatched(event, edits=edits)
+            return
+        await super().on_event(event)
+
+    async def _deliver_event(self, event: events.Event) -> None:
+        """A held key, delivered now as Textual would have when it arrived."""
+        await super().on_event(event)
+
+    def _focused_or_none(self) -> Any:
+        try:
+            return self.focused
+        except Exception:  # noqa: BLE001 - no screen yet
+            return None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -166,6 +201,47 @@ class WijkteamApp(App):
 
     def on_unmount(self) -> None:
         self.store.close()
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: stop, but first ask when a half-typed melding would be thrown away."""
+        half = self.half_typed()
+        if half is None:
+            self.exit()
+            return
+        from wijkteam_tui.screens.dialogs import ConfirmModal
+
+        def chosen(stop: bool | None) -> None:
+            if stop:
+                self.exit()
+
+        await self.push_screen(
+            ConfirmModal(
+                "Stoppen?",
+                f"Er staat een half ingevulde melding ({half}). Die gaat verloren als u nu stopt.",
+                ja="Enter: toch stoppen",
+                nee="Esc: terug naar de melding",
+            ),
+            chosen,
+        )
+
+    def half_typed(self) -> str | None:
+        """A short description of what the (installed) intake form holds, or None when it is empty."""
+        if not self.is_screen_installed("intake"):
+            return None
+        from wijkteam_tui.widgets import MeldingForm
+
+        try:
+            form = self.get_screen("intake").query_one(MeldingForm)
+        except Exception:  # noqa: BLE001 - the form is not composed (never opened)
+            return None
+        return form.typed_summary()
+
+    def action_command_palette(self) -> None:
+        """The command palette, in Dutch (placeholder and "no match" text)."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            from wijkteam_tui.screens.dialogs import DutchCommandPalette
+
+            self.push_screen(DutchCommandPalette(id="--command-palette"))
 
     # -- navigation ------------------------------------------------------------------------------
 
@@ -234,18 +310,15 @@ class WijkteamApp(App):
                 if not isinstance(b, Binding) or not b.description or b.action in seen:
                     continue
                 seen.add(b.action)
+                if b.action == "command_palette":
+                    continue  # the palette is open already
                 target = self if bindings is self.BINDINGS else screen
                 if not target.check_action(b.action, ()):
                     continue  # disabled here (KCC mode is read-only; sync without a server)
-                key = b.key_display or b.key.split(",")[0]
                 yield SystemCommand(
-                    b.description, f"Toets: {key}", partial(target.run_action, b.action)
+                    b.description, f"Toets: {key_label(b)}", partial(target.run_action, b.action)
                 )
-        if self.allows("new_melding"):
-            yield SystemCommand(
-                "Nieuwe melding", "Toets: n (lijst) of F2", self.action_new_melding
-            )
-        yield SystemCommand("Stoppen", "Toets: Ctrl+Q", self.exit)
+        yield SystemCommand("Thema wisselen", "Licht of donker", self.action_toggle_dark)
 
     # -- sync ------------------------------------------------------------------------------------
 

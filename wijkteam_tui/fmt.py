@@ -117,3 +117,24 @@ def not_saved_message(n_errors: int) -> str:
     if n_errors == 1:
         return "Niet opgeslagen: 1 veld klopt nog niet."
     return f"Niet opgeslagen: {n_errors} velden kloppen nog niet."
+
+
+def key_label(binding: object) -> str:
+    """A binding's key as the help screen and the palette show it: ``Ctrl+Q``, ``Esc``, ``F1``, ``]``.
+
+    ``binding`` is a ``textual.binding.Binding``; its ``key_display`` wins when set; of several keys
+    (``"ctrl+f,slash"``) the first is shown.
+    """
+    shown = getattr(binding, "key_display", None)
+    if shown:
+        return shown
+    key = str(getattr(binding, "key", "")).split(",")[0].strip()
+    names = {"escape": "Esc", "enter": "Enter", "slash": "/", "delete": "Del", "space": "Spatie"}
+    if key in names:
+        return names[key]
+    parts = key.split("+")
+    out = [p.capitalize() if p in ("ctrl", "shift", "alt") else p for p in parts]
+    last = out[-1]
+    if len(last) > 1 and last[0] == "f" and last[1:].isdigit():
+        out[-1] = last.upper()
+    return "+".join(out)

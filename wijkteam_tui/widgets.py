@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import msgspec
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -49,6 +49,31 @@ from wijkteam_tui.threads import to_ui
 AddressLookup = Callable[
     [str, int, str | None, str | None], "Adres | tuple[Adres, Punt | None] | None"
 ]
+
+
+class OneLineInput(Input):
+    """A one-line text field that never silently drops pasted text (issue 14 §2).
+
+    Textual keeps only the first line of a multi-line paste. Here the lines are joined with one
+    space (empty lines dropped) and a message says so; a text that ends up too long for the field
+    is then refused by the field's own check (``shared.validation``), never cut without a word.
+    """
+
+    def _on_paste(self, event: events.Paste) -> None:
+        event.prevent_default()  # Input's own handler (first line only) must not run as well
+        lines = [line.strip() for line in event.text.splitlines()]
+        lines = [line for line in lines if line]
+        if lines:
+            text = " ".join(lines)
+            if self.selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *self.selection)
+            if len(lines) > 1:
+                self.app.notify(
+                    f"Geplakte tekst van {len(lines)} regels is op één regel gezet.", timeout=4
+                )
+        event.stop()
 
 
 class FormInvalid(Exception):
@@ -163,7 +188,7 @@ class CategoriePicker(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
             yield Label("Categorie", classes="field-label")
-            yield Input(
+            yield OneLineInput(
                 placeholder="typ om te zoeken, bijv. lamp",
                 id="categorie",
                 compact=True,
@@ -406,18 +431,18 @@ class MeldingForm(Vertical):
         with Horizontal(classes="pair"):
             yield _field(
                 "Naam",
-                Input(placeholder="naam melder", id="naam", compact=True),
+                OneLineInput(placeholder="naam melder", id="naam", compact=True),
                 "naam",
             )
             yield _field(
                 "Telefoon",
-                Input(placeholder="06-12345678", id="telefoon", compact=True),
+                OneLineInput(placeholder="06-12345678", id="telefoon", compact=True),
                 "telefoon",
             )
         with Horizontal(classes="pair"):
             yield _field(
                 "E-mail",
-                Input(placeholder="naam@voorbeeld.nl", id="email", compact=True),
+                OneLineInput(placeholder="naam@voorbeeld.nl", id="email", compact=True),
                 "email",
             )
             yield _field("", Checkbox("Anoniem", id="anoniem", compact=True), "anoniem")
@@ -428,24 +453,24 @@ class MeldingForm(Vertical):
         with Horizontal(classes="pair"):
             yield _field(
                 "Postcode",
-                Input(placeholder="7721 AB", id="postcode", compact=True),
+                OneLineInput(placeholder="7721 AB", id="postcode", compact=True),
                 "postcode",
             )
             yield _field(
                 "Huisnummer",
-                Input(placeholder="12a", id="huisnummer", compact=True),
+                OneLineInput(placeholder="12a", id="huisnummer", compact=True),
                 "huisnummer",
                 info=True,
             )
         with Horizontal(classes="pair"):
-            yield _field("Straat", Input(id="straat", compact=True), "straat")
+            yield _field("Straat", OneLineInput(id="straat", compact=True), "straat")
             yield _field(
-                "Woonplaats", Input(id="woonplaats", compact=True), "woonplaats"
+                "Woonplaats", OneLineInput(id="woonplaats", compact=True), "woonplaats"
             )
         with Horizontal(classes="pair"):
             yield _field(
                 "Plek",
-                Input(
+                OneLineInput(
                     placeholder="bijv. bij de speeltuin",
                     id="locatie_omschrijving",
                     compact=True,
@@ -455,7 +480,7 @@ class MeldingForm(Vertical):
             yield _field("Wijk", WijkPicker(self.wijken, id="wijk"), "wijk", info=True)
         yield _field(
             "Punt",
-            Input(
+            OneLineInput(
                 placeholder="breedte, lengte (52.50676, 6.25822) of RD x y (214074 502564)",
                 id="punt",
                 compact=True,
@@ -705,13 +730,23 @@ class MeldingForm(Vertical):
             return  # the user typed another address meanwhile
         if result.status == "gevonden":
             self.apply_keuze(result.keuzes[0], chosen=False)
-        elif result.status == "kies":
+        elif result.status == "kies" and self._still_at_address():
             self.app.push_screen(
                 AddressChoiceModal(result.keuzes, result.message),
                 lambda keuze: keuze is not None and self.apply_keuze(keuze, chosen=True),
             )
+        elif result.status == "kies":
+            # The user has moved on: a window now would take keys meant for another field. Say it
+            # beside the number instead; typing the letter there settles it.
+            self._info("huisnummer", result.message)
         elif result.message:
             self._info("huisnummer", result.message)
+
+    def _still_at_address(self) -> bool:
+        """The cursor is still in postcode or huisnummer and no typed-ahead key is waiting."""
+        focused = self.app.focused
+        gate = getattr(self.app, "keygate", None)
+        return getattr(focused, "id", None) in ("postcode", "huisnummer") and (gate is None or gate.idle)
 
     def on_adres_zoeker_chosen(self, event: Any) -> None:
         """An address taken from the free-text search (``AdresZoeker``): fill every address field,
@@ -994,6 +1029,23 @@ class MeldingForm(Vertical):
                 target = {"locatie": "postcode"}.get(fid, fid)
                 return self.query_one(f"#{target}")
         return None
+
+    def typed_summary(self) -> str | None:
+        """What was typed so far, in a few words (``"Jan Jansen, 4 velden"``), or None when nothing
+        was typed or chosen: used to ask before a half-typed melding is thrown away (Ctrl+Q)."""
+        filled = [inp for inp in self.query(Input) if inp.value.strip()]
+        count = len(filled)
+        if self.text("omschrijving").strip():
+            count += 1
+        if self.query_one(CategoriePicker).code:
+            count += 1
+        if self.query_one(VierBPicker).value:
+            count += 1
+        if not count:
+            return None
+        naam = self.text("naam").strip()
+        velden = f"{count} veld" if count == 1 else f"{count} velden"
+        return f"{naam[:40]}, {velden}" if naam else velden
 
     def clear(self) -> None:
         """Empty the form for the next call (defaults: telefoon, melding, normaal)."""

@@ -52,3 +52,14 @@ def app_factory(db_path, config):
         return make_app(kw.pop("db", db_path), kw.pop("config", config), **kw)
 
     return factory
+
+
+async def settle(pilot) -> None:
+    """Wait until every key pressed has landed (``wijkteam_tui.keygate``), every worker is done and
+    the screen has processed what that caused: the state a snapshot may be taken of, on a loaded
+    machine as on an idle one (events waited for, not time)."""
+    app = pilot.app
+    await app.keygate.wait_idle()
+    await app.workers.wait_for_complete()
+    await app.keygate.wait_idle()
+    await pilot.pause()

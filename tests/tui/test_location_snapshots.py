@@ -10,6 +10,8 @@ from __future__ import annotations
 from shared.gazetteer import load_sample_gazetteer
 from wijkteam_tui.location.service import LocationLookup
 
+from .conftest import settle
+
 SIZE = (80, 24)
 
 
@@ -23,8 +25,7 @@ def test_address_search_suggestions(snap_compare, app_factory):
         # waiting for the worker may outlast a cursor blink: keep the cursor still for the picture
         pilot.app.screen.query_one("#adres_zoek").cursor_blink = False
         await pilot.press(*"Anna Bakker", "enter", *"0612345678", "enter", "shift+tab", *"dorpsstr 3")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(location_app(app_factory), terminal_size=SIZE, run_before=search)
 
@@ -33,6 +34,6 @@ def test_buiten_de_gemeente_confirm(snap_compare, app_factory):
     async def outside(pilot):
         await pilot.press("n", *"Anna Bakker", "enter", *"0612345678", "enter", *"1234 AB", "enter", *"5", "enter")
         await pilot.press(*"lamp", "enter", "2", *"Lamp kapot", "ctrl+s")
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(location_app(app_factory), terminal_size=SIZE, run_before=outside)

@@ -12,7 +12,7 @@ import pytest
 from wijkteam_tui.demo import fill_demo
 from wijkteam_store.local import LocalStore
 
-from .conftest import NOW
+from .conftest import NOW, settle
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -28,10 +28,6 @@ def demo_db(tmp_path):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_list(snap_compare, app_factory, demo_db, size):
-    async def settle(pilot):
-        await pilot.app.workers.wait_for_complete()  # the match count runs in a worker
-        await pilot.pause()
-
     assert snap_compare(app_factory(db=demo_db), terminal_size=size, run_before=settle)
 
 
@@ -50,7 +46,7 @@ def test_intake(snap_compare, app_factory, demo_db, size):
             "enter",
         )
         await pilot.press(*"lamp")
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app_factory(db=demo_db), terminal_size=size, run_before=fill)
 
@@ -67,7 +63,7 @@ def test_detail(snap_compare, app_factory, demo_db, size):
             if r["callback_count"] and r["event_count"] >= 4
         )
         await pilot.app.push_screen(DetailScreen(row["melding_id"]))
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(
         app_factory(db=demo_db), terminal_size=size, run_before=open_detail

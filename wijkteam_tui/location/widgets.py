@@ -53,6 +53,7 @@ from wijkteam_tui.location.service import (
     SUGGEST_MIN_ONLINE,
 )
 from wijkteam_tui.screens.dialogs import SavedModal
+from wijkteam_tui.widgets import OneLineInput
 
 
 def make_address_lookup(
@@ -82,7 +83,13 @@ def make_address_lookup(
 
 
 class AddressChoiceModal(ModalScreen[AdresKeuze | None]):
-    """Choose one of several addresses (e.g. 12 A and 12 B when 12 was typed)."""
+    """Choose one of several addresses (e.g. 12 A and 12 B when 12 was typed).
+
+    It opens because of a look-up, not because the user asked: keys typed ahead before it opened
+    were meant for the next field, so they are dropped (``DISCARDS_TYPEAHEAD``, ``wijkteam_tui.keygate``).
+    """
+
+    DISCARDS_TYPEAHEAD = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Geen van deze", id="adreskeuze.cancel"),
@@ -247,12 +254,12 @@ class AdresZoeker(Vertical):
         self.location = location
         #: The answer on show (None: nothing asked yet for the current text).
         self.suggesties: Suggesties | None = None
-        self._enter_pending = False
+        self._pending = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
             yield Label("Adres", classes="field-label")
-            yield Input(placeholder="zoek: kerkstr 12 dalfsen (↓ Enter kiest)", id="adres_zoek", compact=True)
+            yield OneLineInput(placeholder="zoek: kerkstr 12 dalfsen (↓ Enter kiest)", id="adres_zoek", compact=True)
         options = OptionList(id="adres-suggesties")
         options.can_focus = False  # driven from the input (↑/↓/Enter); Tab goes on to Postcode
         yield options
@@ -262,6 +269,19 @@ class AdresZoeker(Vertical):
     def input(self) -> Input:
         """The search text field (``#adres_zoek``)."""
         return self.query_one("#adres_zoek", Input)
+
+    @property
+    def _enter_pending(self) -> bool:
+        """An Enter waits for the answer for the typed text; keys typed after it are held meanwhile
+        (``wijkteam_tui.keygate``), so they land where the chosen address sends the cursor."""
+        return self._pending
+
+    @_enter_pending.setter
+    def _enter_pending(self, pending: bool) -> None:
+        self._pending = pending
+        gate = getattr(self.app, "keygate", None)
+        if gate is not None:
+            gate.busy(f"adres-zoek-{id(self)}", pending)
 
     # The form's own Input handlers validate fields by id; this one is not a melding field.
     @on(Input.Blurred, "#adres_zoek")
@@ -382,6 +402,9 @@ class AdresZoeker(Vertical):
         if self.suggesties is not None:
             self.choose(self.suggesties.keuzes[int(event.option.id or 0)])
 
+    def on_unmount(self) -> None:
+        self._enter_pending = False  # never leave the key gate waiting on a field that is gone
+
     def choose(self, keuze: AdresKeuze) -> None:
         """Take ``keuze``: post :class:`Chosen` and empty the search field."""
         self.post_message(self.Chosen(self, keuze))
@@ -417,6 +440,9 @@ class BuitenGemeenteModal(ModalScreen[BuitenKeuze | None]):
     ``naar``, e.g. "gemeente Zwolle") and registers it as doorgezet to them; Escape goes back to the
     form and stores nothing. Issue 7: "buiten de gemeente: bevestigen of doorzetten".
     """
+
+    #: Opens on saving, as a question nobody typed ahead for (``wijkteam_tui.keygate``).
+    DISCARDS_TYPEAHEAD = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Terug naar het formulier", id="buiten.back"),

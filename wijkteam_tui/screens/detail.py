@@ -11,7 +11,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
 from shared import commands
@@ -22,6 +21,7 @@ from shared.fold import conflict_notes
 from shared.model import Melding
 from shared.status import allowed_next
 from shared.validation import format_phone
+from wijkteam_store.local import StoreError
 from wijkteam_tui.fmt import (
     categorie_label,
     date_time,
@@ -29,22 +29,22 @@ from wijkteam_tui.fmt import (
     long_date,
     wijk_label,
 )
+from wijkteam_tui.screens.base import WijkteamScreen
 from wijkteam_tui.screens.dialogs import (
     CallbackModal,
     CallbackResult,
     NoteModal,
     StatusModal,
 )
-from wijkteam_store.local import StoreError
 from wijkteam_tui.widgets import StatusBar
 
 
-class DetailScreen(Screen):
+class DetailScreen(WijkteamScreen):
     """One melding, by id."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "status", "Status", id="detail.status"),
-        Binding("n", "note", "Notitie", id="detail.note"),
+        Binding("o", "note", "Notitie", id="detail.note"),
         Binding("t", "callback", "Terugkoppeling", id="detail.callback"),
         Binding("e", "edit", "Bewerken", id="detail.edit"),
         Binding("escape", "back", "Terug", id="detail.back"),

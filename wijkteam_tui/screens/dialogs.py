@@ -14,9 +14,11 @@ import msgspec
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+from textual.widgets.option_list import Option
 
 from shared.deadlines import AMS, to_local
 from shared.enums import Kanaal, Status
@@ -26,6 +28,63 @@ from shared.status import NOTE_REQUIRED, allowed_next, check_transition
 from shared.taxonomy import load_taxonomy
 from shared.validation import clean_text
 from wijkteam_tui.fmt import long_date
+
+
+class ConfirmModal(ModalScreen[bool | None]):
+    """A yes/no question: Enter answers yes (True), Escape no (None). ``DISCARDS_TYPEAHEAD``: keys
+    typed before it opened were not meant as its answer (``wijkteam_tui.keygate``)."""
+
+    DISCARDS_TYPEAHEAD = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "yes", "Ja", id="confirm.yes"),
+        Binding("escape", "no", "Nee", id="confirm.no"),
+    ]
+
+    def __init__(self, title: str, message: str, *, ja: str = "Enter: ja", nee: str = "Esc: nee") -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.ja = ja
+        self.nee = nee
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Static(Text(self.message), id="confirm-message")
+            yield Static(Text(f"{self.ja} · {self.nee}"), classes="hint")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(None)
+
+
+class DutchCommandPalette(CommandPalette):
+    """Textual's command palette with Dutch text (issue 14: "the command palette speaks Dutch")."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("placeholder", "Zoek een opdracht…")
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    def _start_no_matches_countdown(self, search_value: str) -> None:
+        """As Textual's: after a short wait without any hit, say so — in Dutch (:meth:`show_no_matches`)."""
+        self._stop_no_matches_countdown()
+        if not search_value:
+            self._list_visible = False
+            return
+        self._no_matches_timer = self.set_timer(self._NO_MATCHES_COUNTDOWN, self.show_no_matches)
+
+    def show_no_matches(self) -> None:
+        """Add the "Geen opdracht gevonden" line to the list."""
+        from rich.align import Align
+        from textual.command import CommandList
+
+        self.query_one(CommandList).add_option(
+            Option(Align.center(Text("Geen opdracht gevonden", style="not bold")), disabled=True, id=self._NO_MATCHES)
+        )
+        self._list_visible = True
 
 
 class SavedModal(ModalScreen[Melding | None]):

@@ -9,17 +9,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Label
 
 from shared import commands
 from shared.errors import ValidationError
-from wijkteam_tui.fmt import not_saved_message
 from wijkteam_store.local import StoreError
+from wijkteam_tui.fmt import not_saved_message
+from wijkteam_tui.screens.base import WijkteamScreen
 from wijkteam_tui.widgets import FormInvalid, MeldingForm, StatusBar, changes_between
 
 
-class EditScreen(Screen):
+class EditScreen(WijkteamScreen):
     """Ctrl+S stores the changes (nothing while a field is invalid); Escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

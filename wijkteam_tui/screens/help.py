@@ -12,11 +12,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from wijkteam_tui.fmt import key_label
+
 
 def _key(b: Binding) -> str:
-    return b.key_display or b.key.split(",")[0].replace("ctrl+", "Ctrl+").replace(
-        "escape", "Esc"
-    )
+    return key_label(b)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -26,7 +26,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Label
 
 from shared import commands
@@ -35,15 +34,16 @@ from shared.errors import ValidationError
 from shared.events import MeldingFields
 from shared.model import Melding, Punt
 from shared.nearby import link_duplicate
+from wijkteam_store.local import NoDeviceCode, StoreError
 from wijkteam_tui.fmt import not_saved_message
 from wijkteam_tui.location.nearby_query import nearby_candidates
 from wijkteam_tui.location.widgets import BuitenGemeenteModal, BuitenKeuze, DoorgezetModal, NearbyModal
+from wijkteam_tui.screens.base import WijkteamScreen
 from wijkteam_tui.screens.dialogs import SavedModal
-from wijkteam_store.local import NoDeviceCode, StoreError
 from wijkteam_tui.widgets import CategoriePicker, FormInvalid, MeldingForm, StatusBar
 
 
-class IntakeScreen(Screen):
+class IntakeScreen(WijkteamScreen):
     """A new melding. Ctrl+S saves; Escape goes back to the list and keeps what was typed
     (the app installs this screen once), Ctrl+L empties the form."""
 

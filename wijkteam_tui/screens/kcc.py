@@ -23,11 +23,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from shared.search import EMPTY_MESSAGE, dutch_date
 from wijkteam_tui.fmt import categorie_short, date_time, long_date, short_date
+from wijkteam_tui.screens.base import WijkteamScreen
 
 #: Seconds to wait for the server before saying it cannot be reached.
 TIMEOUT_S = 8.0
@@ -175,7 +175,7 @@ def _expected(hit: dict[str, Any]) -> str:
     return dutch_date_text(hit["resident"].get("expected_date")) if hit["open"] else "—"
 
 
-class KccScreen(Screen):
+class KccScreen(WijkteamScreen):
     """Search box, results, detail; reads from the server, never writes."""
 
     DEFAULT_CSS = """

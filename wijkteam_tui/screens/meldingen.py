@@ -19,15 +19,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select
 from textual.worker import get_current_worker
 
 from shared.enums import Status
 from shared.projection import iso
 from shared.taxonomy import load_taxonomy
-from wijkteam_tui.fmt import categorie_short, short_date, wijk_label
 from wijkteam_store.local import COUNT_CAP, LocalStore
+from wijkteam_tui.fmt import categorie_short, short_date, wijk_label
+from wijkteam_tui.screens.base import WijkteamScreen
 from wijkteam_tui.threads import to_ui
 from wijkteam_tui.widgets import StatusBar
 
@@ -117,7 +117,7 @@ def list_columns(width: int, reference_width: int = REFERENCE_WIDTH) -> tuple[tu
     return tuple(ListColumn(k, titles[k], widths[k]) for k in ORDER if k in widths), long_dates
 
 
-class MeldingenScreen(Screen):
+class MeldingenScreen(WijkteamScreen):
     """Home screen: find and open meldingen."""
 
     # The table spans the screen: sized to its columns (the default), it would leave no room for its

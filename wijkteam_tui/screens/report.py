@@ -30,7 +30,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar
 from textual_plotext import PlotextPlot
 
@@ -57,6 +56,7 @@ from wijkteam_reports.document import (
     local_minute,
     meta_table,
 )
+from wijkteam_tui.screens.base import WijkteamScreen
 from wijkteam_tui.threads import to_ui
 
 #: Groupings the ``g`` key cycles through ("" = totals only).
@@ -143,7 +143,7 @@ def compute_local(db_path: str | Path, period: Period, group_by: Sequence[str], 
         conn.close()
 
 
-class ReportScreen(Screen):
+class ReportScreen(WijkteamScreen):
     """The barometer for a period: the figures of the PDF (page one, indicators per group, months,
     data quality) and two charts.
 

@@ -9,18 +9,18 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 
 from shared.errors import ValidationError
 from shared.validation import MAX_NAME_LENGTH, clean_line
+from wijkteam_store.local import StoreError
 from wijkteam_tui.config import (
     check_device_code,
     check_prefix,
     check_server_url,
     save_config,
 )
-from wijkteam_store.local import StoreError
+from wijkteam_tui.screens.base import WijkteamScreen
 from wijkteam_tui.widgets import FieldError
 
 EXPLANATION = (
@@ -31,7 +31,7 @@ EXPLANATION = (
 )
 
 
-class SettingsScreen(Screen):
+class SettingsScreen(WijkteamScreen):
     """Edit and save the laptop's configuration."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
