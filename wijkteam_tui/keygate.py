@@ -13,10 +13,12 @@ and paste (:meth:`WijkteamApp.on_event`):
 * A key that can only edit the focused text field (a printable character, Backspace, the arrows…
   in an ``Input`` or ``TextArea``) goes through at once: it cannot move the focus, and the field's
   queue keeps the order.
-* Any other key goes through, and then the gate **settles**: later keys are held, in order, until
-  the app has finished reacting to it — the app's queue and the queue of every widget on the
-  current screen are empty and no explicit look-up is running (:meth:`busy`). Then the held keys
-  go out again, one by one, under the same rule.
+* Any other key first waits until the keys before it have been taken in (a shortcut such as
+  Ctrl+S runs in the app at once, while text typed just before it may still sit in the field's
+  queue), goes through, and then the gate **settles**: later keys are held, in order, until the
+  app has finished reacting to it — the app's queue and the queue of every widget on the current
+  screen are empty and no explicit look-up is running (:meth:`busy`). Then the held keys go out
+  again, one by one, under the same rule.
 * When, while settling, a *question the user did not ask for* opened (a screen whose class says
   ``DISCARDS_TYPEAHEAD = True``: the 12 A / 12 B choice after a look-up, "buiten de gemeente"),
   the held keys are dropped and a message says how many: answering a question nobody saw with keys
