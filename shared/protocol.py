@@ -79,12 +79,21 @@ RELEASABLE = frozenset(
 
 
 class PushRequest(msgspec.Struct, forbid_unknown_fields=True):
-    """Events a device has not yet seen acknowledged. ``device_hlc``: the device's clock now."""
+    """Events a device has not yet seen acknowledged. ``device_hlc``: the device's clock now.
+
+    ``device_seq``: the device's own event counter now (the server tells the admin at ``user revoke``
+    how many of the device's events it has not seen). ``server_counter``: the highest reference
+    counter of the server's own meldingen (device ``00``) this laptop holds; sent after the server's
+    log id changed (a restore), so the server's counter continues past numbers only laptops still
+    hold. Both 0 when not sent.
+    """
 
     protocol: int
     device_id: str
     events: list[Event]
     device_hlc: int = 0
+    device_seq: int = 0
+    server_counter: int = 0
 
 
 class Quarantined(msgspec.Struct):

@@ -7,7 +7,8 @@ Subcommands (each takes ``--db PATH``; default ``sync_server.settings.default_db
 * ``restore BACKUP``: put a backup in place of the database (server stopped) with a new log id, so
   laptops re-send their own events and pull everything again.
 * ``user add NAME --role wijkuitvoerder|kcc|manager|admin [--device XY]``: prints the token once;
-  wijkuitvoerder and admin get a device code. ``user list``, ``user revoke NAME``.
+  wijkuitvoerder and admin get a device code. ``user list``, ``user revoke NAME`` (says how many of
+  the device's events the server has not seen), ``user rotate NAME`` (a new token, same device code).
 * ``quarantine list [--all] [--raw]``, ``quarantine show ID``, ``quarantine release ID``,
   ``quarantine reject ID``: events the server refused, with the reason; release re-applies one
   refused for its time (restamped), reject refuses it for good (docs/server.md, "Quarantaine").
@@ -30,7 +31,7 @@ from typing import Any
 from shared.commands import SERVER_DEVICE
 from shared.enums import Role
 from shared.protocol import VerdictState
-from sync_server import audit, gazetteer_cli
+from sync_server import audit, gazetteer_cli, serving
 from sync_server import report_cli, snapshot
 from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, default_db_path
 from sync_server.store import ServerStore, StoreError
@@ -78,10 +79,15 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Fout: kan niet luisteren op {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
     sock.listen(512)
+    lock = serving.hold(settings.db_path)  # 'restore' refuses while this is held (sync_server.serving)
     port = sock.getsockname()[1]
     print(f"wijkteam-server luistert op http://{args.host}:{port} (database {settings.db_path})", flush=True)
     config = uvicorn.Config(create_app(settings), log_level=args.log_level, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if lock is not None:
+            lock.close()
     return 0
 
 
@@ -120,6 +126,24 @@ def _restore(args: argparse.Namespace) -> int:
     if not source.is_file():
         raise StoreError(f"{source} bestaat niet.")
     try:
+        probe = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            probe.execute("SELECT value FROM server_state WHERE key = 'schema_version'").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{source} is geen reservekopie van wijkteam-server ({exc}).") from None
+    pid = serving.serving_pid(target)
+    if pid is not None:
+        raise StoreError(
+            f"Er draait nog een wijkteam-server op {target}"
+            + (f" (proces {pid})" if pid > 0 else "")
+            + ": stop de server eerst, zet dan terug en start hem weer."
+        )
+    # Numbers the server handed out after the backup are in the database being replaced (when it is
+    # still readable): the restored counter continues past them.
+    live_counter = ServerStore.read_server_counter(target) if target.exists() else 0
+    try:
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         try:
             src.execute("SELECT value FROM server_state WHERE key = 'schema_version'").fetchone()
@@ -136,12 +160,14 @@ def _restore(args: argparse.Namespace) -> int:
     store = ServerStore(target)  # brings an older backup up to this version's schema
     try:
         store.renew_log_id()
+        counter = store.raise_server_counter(live_counter)
     finally:
         store.close()
     print(
         f"{target} teruggezet uit {source}. Het serverlog heeft een nieuw id: elke laptop stuurt bij zijn "
         "volgende sync zijn eigen events opnieuw en haalt alles opnieuw op, zodat wat na de reservekopie "
-        "gemaakt is terugkomt."
+        f"gemaakt is terugkomt. De eigen referentieteller van de server gaat verder na {counter}; laptops "
+        "melden bij hun volgende sync het hoogste nummer dat zij kennen."
     )
     return 0
 
@@ -185,25 +211,57 @@ def _user_list(args: argparse.Namespace) -> int:
 def _user_revoke(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
-        store.revoke_user(args.name)
+        backlog = store.revoke_user(args.name)
     finally:
         store.close()
     print(f"Token van {args.name} ingetrokken.")
+    if backlog:
+        if backlog["reported_seq"]:
+            print(
+                f"Apparaat {backlog['device']}: bij de laatste sync ({backlog['reported_at']}) had de laptop "
+                f"{backlog['reported_seq']} events gemaakt; de server heeft er {backlog['seen']}, dus minstens "
+                f"{backlog['unseen']} nog niet gezien. Wat daarna op de laptop gemaakt is, kent de server niet."
+            )
+        else:
+            print(f"Apparaat {backlog['device']} heeft nooit gesynchroniseerd; de server kent geen events ervan.")
+        print(
+            "Moet die laptop zijn wachtende werk nog afleveren: geef hem met 'wijkteam-server user rotate "
+            f"{args.name}' een nieuw token voor dezelfde apparaatcode, synchroniseer, en trek het daarna weer in "
+            "(docs/server.md, 'Tokens vervangen')."
+        )
+    return 0
+
+
+def _user_rotate(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        token, code, was_revoked = store.rotate_token(args.name)
+    finally:
+        store.close()
+    print(f"Nieuw token voor {args.name}; het oude werkt niet meer." + (" De gebruiker is weer actief." if was_revoked else ""))
+    if code:
+        print(f"Apparaatcode: {code} (ongewijzigd: wachtend werk op de laptop gaat gewoon mee)")
+    print(f"Token (wordt maar één keer getoond): {token}")
     return 0
 
 
 def configure_user(sub: Any) -> None:
     p = sub.add_parser("user", help="gebruikers en tokens beheren", description="gebruikers en tokens beheren")
-    users = p.add_subparsers(dest="user_command", required=True, metavar="{add,list,revoke}")
+    users = p.add_subparsers(dest="user_command", required=True, metavar="{add,list,revoke,rotate}")
     add = add_command(users, "add", "maak een gebruiker met token (het token wordt één keer getoond)")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--device", default=None, help="gewenste apparaatcode (2 tekens), anders de eerste vrije")
     add.set_defaults(func=_user_add)
     add_command(users, "list", "toon alle gebruikers").set_defaults(func=_user_list)
-    rev = add_command(users, "revoke", "trek het token van een gebruiker in")
+    rev = add_command(users, "revoke", "trek het token van een gebruiker in (zegt hoeveel events de server nog mist)")
     rev.add_argument("name")
     rev.set_defaults(func=_user_revoke)
+    rot = add_command(
+        users, "rotate", "geef een nieuw token voor dezelfde apparaatcode (het oude vervalt; een ingetrokken gebruiker wordt weer actief)"
+    )
+    rot.add_argument("name")
+    rot.set_defaults(func=_user_rotate)
 
 
 # -- quarantine, clashes -------------------------------------------------------------------------------

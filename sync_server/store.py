@@ -60,7 +60,7 @@ from shared.protocol import (
 )
 from shared.trust import Refusal, judge_history, restamp
 from shared.validation import MAX_TEXT_LENGTH
-from shared.reference import DEVICE_CODE_WIDTH, device_code
+from shared.reference import DEVICE_CODE_WIDTH, counter_of, device_code
 from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
 
 #: Version of this database layout; a database written by newer software is refused at open.
@@ -70,7 +70,7 @@ from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summ
 #: melding's events, and the barometer reads the new ``status_timeline`` column.
 #: 4: trust in the record (issue 11): the quarantine keeps each refusal's machine code, melding and
 #: the admin's verdict; ``devices`` keeps the latest stamp each device pushed (``last_hlc``) and the
-#: highest reference counter each device is known to have used (``max_counter``).
+#: device's own event counter as its last push reported it (``reported_seq``, ``reported_at``).
 STORE_SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
@@ -564,8 +564,10 @@ class ServerStore:
             c.execute(
                 "UPDATE devices SET last_hlc = coalesce((SELECT max(hlc) FROM events WHERE device_id = devices.device_code), 0)"
             )
-        if "max_counter" not in dcols:
-            c.execute("ALTER TABLE devices ADD COLUMN max_counter INTEGER NOT NULL DEFAULT 0")
+        if "reported_seq" not in dcols:
+            c.execute("ALTER TABLE devices ADD COLUMN reported_seq INTEGER NOT NULL DEFAULT 0")
+        if "reported_at" not in dcols:
+            c.execute("ALTER TABLE devices ADD COLUMN reported_at TEXT")
         c.execute("CREATE INDEX IF NOT EXISTS quarantine_melding ON quarantine(melding_id)")
 
     def log_id(self) -> int:
@@ -659,20 +661,124 @@ class ServerStore:
         ).fetchall()
         return [UserRow(*r) for r in rows]
 
-    def revoke_user(self, name: str) -> None:
+    def revoke_user(self, name: str) -> dict[str, Any]:
         """Make ``name``'s token invalid at once. Its device code stays reserved (never issued again).
+
+        Returns:
+            :meth:`device_backlog` of the user's device (``{}`` for a user without one): how many of
+            that device's events the server has not seen, as far as it knows.
 
         Raises:
             StoreError: no such user, or already revoked.
         """
         with self.write() as c:
-            row = c.execute("SELECT revoked_at FROM users WHERE name = ?", (name,)).fetchone()
+            row = c.execute("SELECT revoked_at, device_code FROM users WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise StoreError(f"Gebruiker {name!r} bestaat niet.")
             if row[0]:
                 raise StoreError(f"Het token van {name!r} is al ingetrokken.")
             c.execute("UPDATE users SET revoked_at = ? WHERE name = ?", (now_iso(), name))
             self._audit(c, "(beheer)", "user_revoke", None, name)
+        return self.device_backlog(row[1]) if row[1] else {}
+
+    def rotate_token(self, name: str) -> tuple[str, str | None, bool]:
+        """A new bearer token for ``name``, for the same device code; the old token stops working at
+        once. A revoked user is made active again: that is how a laptop with events still waiting
+        under a revoked code delivers them (docs/server.md, "Tokens vervangen").
+
+        Returns:
+            ``(token, device_code, was_revoked)``; the token is shown once, only its sha256 is stored.
+
+        Raises:
+            StoreError: no such user.
+        """
+        token = "wt_" + secrets.token_urlsafe(32)
+        with self.write() as c:
+            row = c.execute("SELECT device_code, revoked_at FROM users WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise StoreError(f"Gebruiker {name!r} bestaat niet.")
+            c.execute("UPDATE users SET token_hash = ?, revoked_at = NULL WHERE name = ?", (hash_token(token), name))
+            self._audit(c, "(beheer)", "user_rotate", None, f"{name} (apparaat {row[0] or '-'})")
+        return token, row[0], bool(row[1])
+
+    def device_backlog(self, device_code: str) -> dict[str, Any]:
+        """What the server knows of a device's work it has not seen (issue 11 §4).
+
+        Every push carries the laptop's own event counter (``PushRequest.device_seq``): the server
+        holds (or quarantined) some of those events; the rest it has never seen.
+
+        Returns:
+            ``{"device": code, "reported_seq": the laptop's counter at its last push (0: never),
+            "reported_at": when, "seen": events of the device the server holds or quarantined,
+            "unseen": reported_seq - seen (never below 0)}``. Events made after the last push are
+            unknown to the server by nature, so ``unseen`` is a lower bound.
+        """
+        c = self.conn()
+        row = c.execute("SELECT reported_seq, reported_at FROM devices WHERE device_code = ?", (device_code,)).fetchone()
+        reported, at = row if row else (0, None)
+        seen = c.execute(
+            "SELECT count(*) FROM (SELECT device_seq FROM events WHERE device_id = ?"
+            " UNION SELECT json_extract(raw, '$.device_seq') FROM quarantine WHERE device_id = ? AND json_valid(raw))",
+            (device_code, device_code),
+        ).fetchone()[0]
+        return {"device": device_code, "reported_seq": reported, "reported_at": at, "seen": seen,
+                "unseen": max(0, reported - seen)}  # fmt: skip
+
+    def note_device_seq(self, c: sqlite3.Connection, device_code: str, seq: int) -> None:
+        """Record a device's own event counter as its push reported it (in the caller's transaction)."""
+        c.execute(
+            "UPDATE devices SET reported_seq = max(reported_seq, ?), reported_at = ? WHERE device_code = ?",
+            (min(max(seq, 0), 2**62), now_iso(), device_code),
+        )
+
+    # -- the server's own reference counter ----------------------------------------------------------
+
+    @staticmethod
+    def _highest_server_reference(c: sqlite3.Connection) -> int:
+        """The highest counter in a reference of a melding the server registered itself."""
+        best = 0
+        for (ref,) in c.execute(
+            "SELECT json_extract(payload, '$.reference') FROM events WHERE device_id = ? AND type = 'created'",
+            (SERVER_DEVICE,),
+        ):
+            try:
+                best = max(best, counter_of(ref or ""))
+            except ValueError:
+                continue
+        return best
+
+    @classmethod
+    def read_server_counter(cls, path: str | Path) -> int:
+        """The server's own reference counter as a database file (read-only) shows it: the larger of
+        its counter and its highest server reference; 0 when the file is not readable as ours."""
+        try:
+            conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return 0
+        try:
+            row = conn.execute("SELECT value FROM server_state WHERE key = 'server_melding_counter'").fetchone()
+            return max(int(row[0]) if row else 0, cls._highest_server_reference(conn))
+        except sqlite3.Error:
+            return 0
+        finally:
+            conn.close()
+
+    def raise_server_counter(self, at_least: int) -> int:
+        """Move the server's own reference counter (Open311 intake, import, demo) past ``at_least`` and
+        past every server reference in its log; never down. Returns the counter now.
+
+        Called by ``restore`` with the replaced database's counter, and by the push route with the
+        highest server reference a laptop holds (``PushRequest.server_counter``): so after a restore
+        the counter continues past numbers only laptops still hold (issue 11 §4).
+        """
+        with self.write() as c:
+            now = max(self._state("server_melding_counter", c), int(at_least), self._highest_server_reference(c))
+            self._set_state(c, "server_melding_counter", now)
+        return now
+
+    def server_counter(self) -> int:
+        """The last reference counter the server used itself."""
+        return self._state("server_melding_counter")
 
     def token_info(self, token: str) -> TokenInfo | None:
         """The user a bearer token belongs to, or ``None`` when unknown or revoked."""
@@ -717,12 +823,14 @@ class ServerStore:
         pushed_by: str = "",
         fault: Callable[[str], None] | None = None,
         judge_time: bool = False,
+        reported: tuple[str, int] | None = None,
     ) -> IngestResult:
         """Store a push: new events get the next ``server_seq``; known ``event_id``s are skipped;
         refused events go to the quarantine; the projection of every touched melding is refolded;
         reference clashes are flagged; the server's HLC merges the new stamps. One ``BEGIN IMMEDIATE``
         transaction, committed with ``synchronous=FULL`` before this returns (so before the ack).
         ``fault`` (crash tests only) is called with ``"push-before-commit"`` and ``"push-after-commit"``.
+        ``reported``: ``(device code, its own event counter)`` from the push (:meth:`device_backlog`).
 
         The caller has validated ``events`` (``sync_server.routes.sync`` does: decoding, device,
         ``shared.trust.judge_arrival``). Here, against what the server holds (DESIGN.md, "Authority
@@ -804,6 +912,8 @@ class ServerStore:
                 self.hlc.recv(max(e.hlc for e in new))
             result.server_hlc = self.hlc.now()
             self._set_state(c, "hlc_last", result.server_hlc)
+            if reported is not None and reported[1]:
+                self.note_device_seq(c, *reported)
             if fault:
                 fault("push-before-commit")
         if fault:

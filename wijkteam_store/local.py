@@ -1155,6 +1155,25 @@ class LocalStore:
                 "UPDATE refused SET seen = 1 WHERE event_id = ? AND verdict != 'waiting'", [(i,) for i in event_ids]
             )
 
+    def own_seq(self) -> int:
+        """This laptop's own event counter (the last ``device_seq`` it used)."""
+        return self._device()["seq"]
+
+    def highest_counter(self, device_id: str) -> int:
+        """The highest reference counter among the ``created`` events of ``device_id`` this laptop
+        holds (0: none). After a server restore the laptop reports it for the server's own device, so
+        the server's counter continues past numbers only laptops still hold (docs/server.md)."""
+        best = 0
+        for (ref,) in self.conn.execute(
+            "SELECT json_extract(payload, '$.reference') FROM events WHERE device_id = ? AND type = 'created'",
+            (device_id,),
+        ):
+            try:
+                best = max(best, counter_of(ref or ""))
+            except ValueError:
+                continue
+        return best
+
     def clock_behind_ms(self, now_ms: int | None = None) -> int:
         """How far this laptop's wall clock lies behind the time its clock has already seen (ms).
 

@@ -54,6 +54,7 @@ import httpcore
 import httpx
 import msgspec
 
+from shared.commands import SERVER_DEVICE
 from shared.events import SCHEMA_VERSION, Event
 from shared.protocol import (
     MAX_PULL_LIMIT,
@@ -115,6 +116,8 @@ class SyncStore(Protocol):
     def apply_verdicts(self, verdicts: list[Any]) -> dict[str, int]: ...
     def refused_count(self) -> int: ...
     def device_code(self) -> str | None: ...
+    def own_seq(self) -> int: ...
+    def highest_counter(self, device_id: str) -> int: ...
 
 
 class SyncError(Exception):
@@ -613,7 +616,22 @@ def _round(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
     except _NewServerLog:
         # The store now holds this laptop's own events as unsent and its cursor at 0; the server
         # stores each event once, so re-sending and re-pulling can double nothing.
+        _report_server_counter(store, session)
         return _round_once(store, session, plan)
+
+
+def _report_server_counter(store: SyncStore, session: _Session) -> None:
+    """After a restore: tell the server the highest number of its own meldingen this laptop holds
+    (an empty push), so its reference counter continues past it (issue 11 §4)."""
+    device = store.device_code()
+    highest = store.highest_counter(SERVER_DEVICE)
+    if not device or not highest:
+        return
+    body = _push_enc.encode(
+        PushRequest(protocol=PROTOCOL_VERSION, device_id=device, events=[], device_seq=store.own_seq(), server_counter=highest)
+    )
+    resp = session.request("POST", "/api/v1/sync/push", content=body, headers={"Content-Type": MSGPACK})
+    _decode(_push_dec, resp)
 
 
 def _can_be_replaced(store: Any) -> bool:
@@ -647,9 +665,11 @@ def _round_once(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
         events = store.unacked_events(push_batch)
         if not events:
             break
+        seq = store.own_seq()
         body = _push_enc.encode(
             PushRequest(
-                protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc
+                protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc,
+                device_seq=seq,
             )
         )
         while len(body) > MAX_PUSH_BYTES and len(events) > 1:
@@ -657,7 +677,8 @@ def _round_once(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
             events = events[: len(events) // 2]
             body = _push_enc.encode(
                 PushRequest(
-                    protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc
+                    protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc,
+                device_seq=seq,
                 )
             )
         ids = [e.event_id for e in events]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -61,6 +61,8 @@ class PushBody(msgspec.Struct, forbid_unknown_fields=True):
     device_id: str
     events: list[msgspec.Raw]
     device_hlc: int = 0
+    device_seq: Annotated[int, msgspec.Meta(ge=0, le=2**62)] = 0
+    server_counter: Annotated[int, msgspec.Meta(ge=0, le=32**6)] = 0
 
 
 class UpgradeRequired(HTTPException):
@@ -223,7 +225,12 @@ class SyncController(Controller):
             )
         server_ms = store.wall_ms()
         good, bad = classify(data, token, msgpack=msgpack, server_ms=server_ms)
-        result = store.ingest(good, bad, pushed_by=token.name, fault=_fault(settings.crash_point), judge_time=True)
+        if data.server_counter:
+            store.raise_server_counter(data.server_counter)
+        result = store.ingest(
+            good, bad, pushed_by=token.name, fault=_fault(settings.crash_point), judge_time=True,
+            reported=(token.device_code, data.device_seq),
+        )  # fmt: skip
         answer = PushResponse(
             protocol=PROTOCOL_VERSION,
             server_hlc=result.server_hlc,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -22,15 +23,18 @@ from litestar.testing import TestClient
 from shared import commands
 from shared.enums import Prioriteit, Role
 from shared.events import Event, MeldingFields
+from shared.hlc import wall_ms
+from shared.protocol import VerdictState
 from shared.status import allowed_next
 from sync_server.app import create_app
 from sync_server.settings import Settings
-from sync_server.store import ServerStore
+from sync_server.store import ServerStore, StoreError
 from tests.e2e.replicas import assert_replicas_equal
 from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import SyncError, sync_once
 
 LAPTOPS = 3
+DAY_MS = 24 * 3600 * 1000
 
 
 class Crash(Exception):
@@ -125,6 +129,29 @@ class SyncMachine(RuleBasedStateMachine):
         if events:
             store.append(events, dev)
 
+    @rule(i=st.integers(0, LAPTOPS - 1), days=st.sampled_from([2, 400]))
+    def register_with_clock_ahead(self, i: int, days: int) -> None:
+        """A laptop whose clock runs ``days`` ahead registers a melding (issue 11 §1): the server refuses
+        it (kept as geweigerd), and the laptop's clock falls back to the server's at that sync."""
+        store = self.laptops[i]
+        ahead = wall_ms() + days * DAY_MS
+        dev = store.device_clock(f"u{i}", clock=lambda: ahead)
+        at = datetime.fromtimestamp(ahead / 1000, UTC)
+        store.register(dev, prefix="DLF", fields=MeldingFields(omschrijving="klok voor"), registered_at=at)
+
+    @precondition(lambda self: bool(self.server_store.list_quarantine(status=VerdictState.WAITING)))
+    @rule(data=st.data(), release=st.booleans())
+    def admin_decides(self, data: st.DataObject, release: bool) -> None:
+        """The admin releases (restamped) or rejects a refused event; laptops learn it at their sync."""
+        entry = data.draw(st.sampled_from(self.server_store.list_quarantine(status=VerdictState.WAITING)))
+        try:
+            if release:
+                self.server_store.release_quarantined(entry["id"])
+            else:
+                self.server_store.reject_quarantined(entry["id"])
+        except StoreError:
+            pass  # not releasable (waits on its created): the teardown decides it with its created
+
     @rule(i=st.integers(0, LAPTOPS - 1))
     def full_sync(self, i: int) -> None:
         self._sync(i)
@@ -158,14 +185,30 @@ class SyncMachine(RuleBasedStateMachine):
                 m = store.get(row["melding_id"])
                 assert m is not None and m.reference == row["reference"]
 
+    @invariant()
+    def refused_events_are_neither_pending_nor_folded(self) -> None:
+        for store in self.laptops:
+            for r in store.refused_events():
+                assert not store.conn.execute("SELECT 1 FROM events WHERE event_id = ?", (r["event_id"],)).fetchone()
+
     def teardown(self) -> None:
         try:
+            for i in range(LAPTOPS):
+                self._sync(i)
+            # The admin decides everything still waiting: releases what can be, rejects the rest.
+            for entry in self.server_store.list_quarantine(status=VerdictState.WAITING):
+                try:
+                    self.server_store.release_quarantined(entry["id"])
+                except StoreError:
+                    if self.server_store.quarantine_entry(entry["id"])["status"] == VerdictState.WAITING:
+                        self.server_store.reject_quarantined(entry["id"])
             for _ in range(2):
                 for i in range(LAPTOPS):
                     self._sync(i)
             assert_replicas_equal(*(s.path for s in self.laptops), self.server_store.path)
             for store in self.laptops:
                 assert store.pending_count() == 0
+                assert store.waiting_refused_ids() == []
         finally:
             self.client.__exit__(None, None, None)
             for store in self.laptops:
