@@ -22,6 +22,8 @@ back to the canonical form.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import re
 
 from shared.errors import ValidationError
@@ -159,3 +161,15 @@ def counter_of(reference: str) -> int:
     if len(parts) != 3 or not parts[2]:
         raise ValueError(f"not a reference: {reference!r}")
     return decode(parts[2])
+
+
+def highest_counter(references: Iterable[str | None]) -> int:
+    """The highest device counter among ``references`` (0 for none); malformed ones are skipped
+    (they are the server's to flag as clashes, not a number to count)."""
+    best = 0
+    for ref in references:
+        try:
+            best = max(best, counter_of(ref or ""))
+        except ValueError:
+            continue
+    return best

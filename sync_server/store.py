@@ -60,7 +60,7 @@ from shared.protocol import (
 )
 from shared.trust import Refusal, judge_history, restamp
 from shared.validation import MAX_TEXT_LENGTH
-from shared.reference import DEVICE_CODE_WIDTH, counter_of, device_code
+from shared.reference import DEVICE_CODE_WIDTH, device_code, highest_counter
 from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
 
 #: Version of this database layout; a database written by newer software is refused at open.
@@ -736,16 +736,13 @@ class ServerStore:
     @staticmethod
     def _highest_server_reference(c: sqlite3.Connection) -> int:
         """The highest counter in a reference of a melding the server registered itself."""
-        best = 0
-        for (ref,) in c.execute(
-            "SELECT json_extract(payload, '$.reference') FROM events WHERE device_id = ? AND type = 'created'",
-            (SERVER_DEVICE,),
-        ):
-            try:
-                best = max(best, counter_of(ref or ""))
-            except ValueError:
-                continue
-        return best
+        return highest_counter(
+            ref
+            for (ref,) in c.execute(
+                "SELECT json_extract(payload, '$.reference') FROM events WHERE device_id = ? AND type = 'created'",
+                (SERVER_DEVICE,),
+            )
+        )
 
     @classmethod
     def read_server_counter(cls, path: str | Path) -> int:

@@ -39,7 +39,7 @@ from shared.hlc import HLC, wall_ms
 from shared.model import Melding
 from shared.projection import COLUMNS, iso, needs_timeline, parse_iso, projection_row
 from shared.protocol import RefusalCode, VerdictState
-from shared.reference import counter_of, normalise_reference
+from shared.reference import counter_of, highest_counter, normalise_reference
 from shared.trust import clock_behind_ms, registration_time, restamp
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
@@ -1163,16 +1163,13 @@ class LocalStore:
         """The highest reference counter among the ``created`` events of ``device_id`` this laptop
         holds (0: none). After a server restore the laptop reports it for the server's own device, so
         the server's counter continues past numbers only laptops still hold (docs/server.md)."""
-        best = 0
-        for (ref,) in self.conn.execute(
-            "SELECT json_extract(payload, '$.reference') FROM events WHERE device_id = ? AND type = 'created'",
-            (device_id,),
-        ):
-            try:
-                best = max(best, counter_of(ref or ""))
-            except ValueError:
-                continue
-        return best
+        return highest_counter(
+            ref
+            for (ref,) in self.conn.execute(
+                "SELECT json_extract(payload, '$.reference') FROM events WHERE device_id = ? AND type = 'created'",
+                (device_id,),
+            )
+        )
 
     def clock_behind_ms(self, now_ms: int | None = None) -> int:
         """How far this laptop's wall clock lies behind the time its clock has already seen (ms).
