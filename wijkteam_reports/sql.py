@@ -89,14 +89,23 @@ _FLAGS = f"""(
 
 
 @lru_cache(maxsize=8)
-def _calendar(first: date, last: date) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
-    days, wd, day = [], 0, first
-    number: dict[date, int] = {}
+def _working_day_numbers(first: date, last: date) -> list[tuple[date, int]]:
+    """Each date ``first``..``last`` with its working-day number: the count of working days
+    (``shared.deadlines.is_working_day``) from ``first`` up to and including it. The working days after
+    ``a`` up to and including ``b`` are ``number(b) - number(a)``: ``working_days_between``."""
+    out, wd, day = [], 0, first
     while day <= last:
         wd += is_working_day(day)
-        number[day] = wd
-        days.append((day.isoformat(), wd))
+        out.append((day, wd))
         day += timedelta(days=1)
+    return out
+
+
+@lru_cache(maxsize=8)
+def _calendar(first: date, last: date) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    numbered = _working_day_numbers(first, last)
+    number = dict(numbered)
+    days = [(day.isoformat(), wd) for day, wd in numbered]
     hours = []
     t = datetime.combine(first, time(0), tzinfo=UTC)
     end = datetime.combine(last, time(0), tzinfo=UTC)
@@ -107,6 +116,22 @@ def _calendar(first: date, last: date) -> tuple[list[tuple[str, int]], list[tupl
             hours.append((t.strftime("%Y-%m-%dT%H"), number[local]))
         t += step
     return days, hours
+
+
+def _refill(conn: sqlite3.Connection, tables: dict[str, list[tuple]]) -> None:
+    """Replace the rows of these temp tables in one savepoint: a single commit of the temp database,
+    whatever the connection's isolation mode."""
+    conn.execute("SAVEPOINT bar_refill")
+    try:
+        for table, rows in tables.items():
+            conn.execute(f"DELETE FROM {table}")
+            if rows:
+                conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    except BaseException:
+        conn.execute("ROLLBACK TO bar_refill")
+        conn.execute("RELEASE bar_refill")
+        raise
+    conn.execute("RELEASE bar_refill")
 
 
 def _fill_calendar(conn: sqlite3.Connection, first: date, last: date) -> None:
@@ -120,18 +145,7 @@ def _fill_calendar(conn: sqlite3.Connection, first: date, last: date) -> None:
     if have == (first.isoformat(), last.isoformat()):
         return
     days, hours = _calendar(first, last)
-    # One savepoint: a single commit of the temp database, whatever the connection's isolation mode.
-    conn.execute("SAVEPOINT bar_calendar")
-    try:
-        conn.execute("DELETE FROM _bar_day")
-        conn.execute("DELETE FROM _bar_hour")
-        conn.executemany("INSERT INTO _bar_day VALUES (?, ?)", days)
-        conn.executemany("INSERT INTO _bar_hour VALUES (?, ?)", hours)
-    except BaseException:
-        conn.execute("ROLLBACK TO bar_calendar")
-        conn.execute("RELEASE bar_calendar")
-        raise
-    conn.execute("RELEASE bar_calendar")
+    _refill(conn, {"_bar_day": days, "_bar_hour": hours})
 
 
 #: How far past "now" closures are looked up; later stamps cannot pass the sync server's future check.
@@ -303,20 +317,7 @@ def _fill_day_numbers(conn: sqlite3.Connection, first: date, last: date) -> None
     want = (_day_int(first), _day_int(last))
     if have[0] is not None and have[0] <= want[0] and have[1] >= want[1]:
         return
-    rows, wd, day = [], 0, first
-    while day <= last:
-        wd += is_working_day(day)
-        rows.append((_day_int(day), wd))
-        day += timedelta(days=1)
-    conn.execute("SAVEPOINT bar_dayno")
-    try:
-        conn.execute("DELETE FROM _bar_dayno")
-        conn.executemany("INSERT INTO _bar_dayno VALUES (?, ?)", rows)
-    except BaseException:
-        conn.execute("ROLLBACK TO bar_dayno")
-        conn.execute("RELEASE bar_dayno")
-        raise
-    conn.execute("RELEASE bar_dayno")
+    _refill(conn, {"_bar_dayno": [(_day_int(day), wd) for day, wd in _working_day_numbers(first, last)]})
 
 
 def _day_int(day: date) -> int:
