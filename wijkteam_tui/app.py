@@ -271,6 +271,7 @@ class WijkteamApp(App):
                     server_url=self.config.server_url,
                     token=self.config.token,
                     today=local_date(self.now()),
+                    demo=self.demo,
                 )
             )
 

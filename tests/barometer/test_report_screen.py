@@ -189,3 +189,18 @@ async def test_missing_local_database_is_a_message_not_a_crash(tmp_path):
         await settle(pilot)
         assert screen.report is None
         assert "Geen lokale gegevens" in str(screen.query_one("#stap", Label).render())
+
+
+async def test_demo_database_is_marked_on_screen_and_on_every_exported_page(tmp_path):
+    from pypdf import PdfReader
+
+    out = tmp_path / "export"
+    screen = ReportScreen(db_file(tmp_path), today=date(2025, 8, 1), export_dir=out, demo=True)
+    async with Host(screen).run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        banner = screen.query_one("#banner", Label)
+        assert banner.display and "DEMOGEGEVENS" in str(banner.render())
+        await pilot.press("e")
+        await settle(pilot)
+    pages = PdfReader(out / "barometer-2025-Q3.pdf").pages
+    assert len(pages) > 3 and all("DEMOGEGEVENS" in p.extract_text() for p in pages)

@@ -56,6 +56,7 @@ from wijkteam_reports.document import (
     local_minute,
     meta_table,
 )
+from wijkteam_reports.quality import origin_note
 from wijkteam_tui.screens.base import WijkteamScreen
 from wijkteam_tui.threads import to_ui
 
@@ -155,6 +156,8 @@ class ReportScreen(WijkteamScreen):
         role_check: replaces the role question (tests); default ``GET /api/v1/me`` when a server is set.
         export_dir: where ``e`` writes the exports (default: the user's documents folder).
         today: the Europe/Amsterdam date that picks the initial period (the current quarter).
+        demo: the local database holds sample data (``wijkteam --demo``): a local report, and what
+            is exported from it, says so on every page.
     """
 
     BINDINGS: ClassVar[list[Binding]] = [
@@ -193,8 +196,10 @@ class ReportScreen(WijkteamScreen):
         role_check: RoleCheck | None = None,
         export_dir: str | Path | None = None,
         today: date | None = None,
+        demo: bool = False,
     ) -> None:
         super().__init__()
+        self.demo = demo
         self.db_path = Path(db_path)
         self._fetch = fetch or (fetch_from_server(server_url, token) if server_url and token else None)
         if role_check is None and server_url and token:
@@ -314,16 +319,19 @@ class ReportScreen(WijkteamScreen):
                 role = self._role_check()
                 if role is not None and role not in REPORT_ROLES:
                     raise NotAllowed(not_allowed_text(role))
-            if source == "server" and self._fetch is not None:
+            local = source != "server" or self._fetch is None
+            if not local:
                 try:
                     progress(0.1, "Rapport opvragen bij de server")
                     report = self._fetch(period, group_by)
                     progress(1.0, "Klaar (gegevens van de server)")
                 except ServerUnavailable:
                     note = "Server niet bereikbaar: berekend op de lokale gegevens."
-                    report = compute_local(self.db_path, period, group_by, progress)
-            else:
+                    local = True
+            if local:
                 report = compute_local(self.db_path, period, group_by, progress)
+                if self.demo:  # the demo database's meldingen are made up: say so on every page
+                    report.herkomst_note = origin_note({"demo": max(report.totaal.received, 1)})
         except NotAllowed as exc:
             to_ui(self, self._refuse, exc.message)
             return
