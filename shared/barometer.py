@@ -1392,6 +1392,17 @@ def compute_from_projection(
     return seal(report)
 
 
+def origin_note(herkomst: Mapping[str, int]) -> str | None:
+    """The warning every page of a report carries when its data holds demo meldingen, or only
+    imported ones (``herkomst``: meldingen per origin ``live``/``demo``/``import``, from the
+    projection's ``bron``); ``None`` for live data."""
+    if herkomst.get("demo"):
+        return "DEMOGEGEVENS — dit rapport telt verzonnen voorbeeldmeldingen, geen echte meldingen."
+    if herkomst.get("import") and not herkomst.get("live"):
+        return "ALLEEN GEÏMPORTEERDE GEGEVENS — er zijn nog geen meldingen in Wijkteam zelf geregistreerd."
+    return None
+
+
 def comparison_periods(period: Period) -> list[tuple[str, str, Period]]:
     """The periods page one compares ``period`` with: ``(kind, Dutch label, period)`` for the previous
     period of the same kind and the same period a year earlier."""

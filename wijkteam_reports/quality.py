@@ -96,12 +96,3 @@ def origins(conn: sqlite3.Connection) -> dict[str, int]:
         )
     }
 
-
-def origin_note(herkomst: dict[str, int]) -> str | None:
-    """The warning every page of a report carries when its database holds demo meldingen, or only
-    imported ones; ``None`` for live data."""
-    if herkomst.get("demo"):
-        return "DEMOGEGEVENS — dit rapport telt verzonnen voorbeeldmeldingen, geen echte meldingen."
-    if herkomst.get("import") and not herkomst.get("live"):
-        return "ALLEEN GEÏMPORTEERDE GEGEVENS — er zijn nog geen meldingen in Wijkteam zelf geregistreerd."
-    return None

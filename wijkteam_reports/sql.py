@@ -46,6 +46,7 @@ from shared.barometer import (
     comparison,
     comparison_periods,
     decode_timeline,
+    origin_note,
     report_settings,
     seal,
     vocabularies,
@@ -474,7 +475,7 @@ def build_report(
             conn.execute("COMMIT")
     report.server_seq = seq
     report.made_at = iso(made) or ""
-    report.herkomst_note = quality.origin_note(report.herkomst)
+    report.herkomst_note = origin_note(report.herkomst)
     step(1.0, "Klaar")
     return seal(report)
 

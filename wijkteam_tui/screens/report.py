@@ -43,6 +43,7 @@ from shared.barometer import (
     Period,
     current_quarter,
     format_value,
+    origin_note,
     parse_period,
     shift_period,
 )
@@ -56,7 +57,6 @@ from wijkteam_reports.document import (
     local_minute,
     meta_table,
 )
-from wijkteam_reports.quality import origin_note
 from wijkteam_tui.screens.base import WijkteamScreen
 from wijkteam_tui.threads import to_ui
 
