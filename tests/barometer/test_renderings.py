@@ -291,3 +291,16 @@ def test_cli_report_missing_database(tmp_path, capsys):
     assert server_main(["report", "--db", str(tmp_path / "nope.sqlite3"), "--period", "2025"]) == 1
     assert "niet gevonden" in capsys.readouterr().err
     assert not (tmp_path / "nope.sqlite3").exists()
+
+
+def test_api_as_of_and_pdf_download(server):
+    client, manager, _, _ = server
+    report = api(client, manager, period="2025-Q3").json()
+    assert report["server_seq"] == 0  # meldingen written straight into the projection: no events
+    same = api(client, manager, period="2025-Q3", as_of=0).json()
+    assert same["figures_hash"] == report["figures_hash"]
+    r = client.get("/api/v1/reports/barometer", params={"period": "2025-Q3", "as_of": 5}, headers=manager)
+    assert r.status_code == 400 and r.json()["field"] == "as_of"
+    pdf = api(client, manager, period="2025-Q3", format="pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert 'filename="barometer-2025-Q3.pdf"' in pdf.headers["content-disposition"]
