@@ -85,3 +85,19 @@ def test_demo_data_is_marked_on_every_page(report):
     assert all("DEMOGEGEVENS" in p for p in pages)
     assert not any("DEMOGEGEVENS" in p for p in _pages(to_pdf(report)))
     assert all(re.search(r"pagina \d+/\d+", p) for p in pages)
+
+
+def test_demo_data_is_marked_on_every_sheet_and_in_html(report):
+    import msgspec
+    from openpyxl import load_workbook
+
+    from wijkteam_reports.render import to_html
+    from wijkteam_reports.xlsx import to_xlsx
+
+    demo = msgspec.structs.replace(report, herkomst_note="DEMOGEGEVENS — verzonnen meldingen")
+    wb = load_workbook(io.BytesIO(to_xlsx(demo)))
+    for ws in wb:
+        assert ws["A1"].value.startswith("DEMOGEGEVENS"), ws.title
+        assert "DEMOGEGEVENS" in ws.oddHeader.center.text, ws.title
+    html = to_html(demo)
+    assert "<div class='banner'>DEMOGEGEVENS" in html and ".banner { position: fixed" in html
