@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -41,9 +41,11 @@ from shared.search import QueryKind, classify
 from shared.status import promise_applies
 from shared.taxonomy import Taxonomy, load_taxonomy
 from shared.validation import (
+    MAX_EMAIL_LENGTH,
     MAX_INSTANT,
     MAX_NAME_LENGTH,
     MAX_SHORT_TEXT_LENGTH,
+    MAX_TEXT_LENGTH,
     MIN_INSTANT,
     clean_line,
     clean_text,
@@ -65,9 +67,52 @@ NL_LON = (3.3, 7.3)
 SERVICE_TYPE = "realtime"
 
 
+class GeoReportError(msgspec.Struct):
+    """One element of a GeoReport error body: ``code`` is the HTTP status, ``description`` Dutch text."""
+
+    code: int
+    description: str
+
+
 def error(code: int, description: str) -> list[dict[str, Any]]:
-    """A GeoReport error body: ``[{"code": 400, "description": "…"}]``."""
-    return [{"code": code, "description": description}]
+    """A GeoReport error body: ``[{"code": 400, "description": "…"}]`` (:class:`GeoReportError`)."""
+    return [msgspec.structs.asdict(GeoReportError(code, description))]
+
+
+def _field(description: str, **constraints: Any) -> Any:
+    return msgspec.Meta(description=description, **constraints)
+
+
+class PostRequest(msgspec.Struct):
+    """The body of ``POST requests`` (GeoReport v2), form-encoded as the spec says or a JSON object with
+    the same keys. This describes the body for the OpenAPI document; :func:`fields_from_post` reads it
+    (and words its refusals), so a change to one belongs in the other.
+
+    A location is needed: ``lat`` and ``long`` together, or ``address_string``. ``address_id``,
+    ``media_url``, ``device_id``, ``account_id`` and ``attribute[…]`` are accepted and ignored (no
+    service asks attributes; there is no address register by id).
+    """
+
+    service_code: Annotated[str, _field("De categorie, zoals in services.json (bijv. groen/boom).", min_length=1)]
+    description: Annotated[
+        str, _field("Wat er aan de hand is.", min_length=1, max_length=MAX_TEXT_LENGTH)
+    ]
+    api_key: Annotated[
+        str, _field("Token met rol wijkuitvoerder of admin; mag ook als 'Authorization: Bearer …' of ?api_key=.")
+    ] = ""
+    lat: Annotated[float, _field("Breedtegraad (WGS84), in Nederland.", ge=NL_LAT[0], le=NL_LAT[1])] | msgspec.UnsetType = msgspec.UNSET
+    long: Annotated[float, _field("Lengtegraad (WGS84), in Nederland.", ge=NL_LON[0], le=NL_LON[1])] | msgspec.UnsetType = msgspec.UNSET
+    address_string: Annotated[
+        str, _field("Adres of omschrijving van de plek.", max_length=MAX_SHORT_TEXT_LENGTH)
+    ] = ""
+    address_id: Annotated[str, _field("Genegeerd.")] = ""
+    email: Annotated[str, _field("E-mailadres van de melder.", max_length=MAX_EMAIL_LENGTH)] = ""
+    first_name: Annotated[str, _field("Voornaam van de melder.", max_length=MAX_NAME_LENGTH)] = ""
+    last_name: Annotated[str, _field("Achternaam van de melder.", max_length=MAX_NAME_LENGTH)] = ""
+    phone: Annotated[str, _field("Telefoonnummer van de melder.")] = ""
+    media_url: Annotated[str, _field("Genegeerd.")] = ""
+    device_id: Annotated[str, _field("Genegeerd.")] = ""
+    account_id: Annotated[str, _field("Genegeerd.")] = ""
 
 
 def iso_local(instant: datetime | None) -> str | None:

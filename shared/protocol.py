@@ -191,10 +191,18 @@ class VerdictResponse(msgspec.Struct):
 
 
 class ErrorBody(msgspec.Struct):
-    """The body of every 4xx/5xx from the server: ``detail`` is meant for people."""
+    """The body of every 4xx/5xx from the server (``sync_server.errors``): ``detail`` is meant for people.
+
+    ``field``: the field at fault, with a 400 for a refused value and a 409 for a status change the
+    melding's status does not allow; ``reason``: with a 503 for storage, ``alleen-lezen``, ``vol`` or
+    ``schrijffout``. Both are absent otherwise. A route may add fields of its own (the KCC's 409 for a
+    reference on several meldingen lists them).
+    """
 
     status_code: int
     detail: str
+    field: str | msgspec.UnsetType = msgspec.UNSET
+    reason: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class SnapshotInfo(msgspec.Struct, frozen=True):

@@ -13,11 +13,11 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
 from shared.protocol import PROTOCOL_VERSION
 from sync_server.auth import AuthMiddleware
 from sync_server.errors import EXCEPTION_HANDLERS
+from sync_server.openapi import openapi_config
 from sync_server.settings import Settings
 from sync_server.snapshot import SnapshotService, snapshot_dir
 from sync_server.store import ServerStore
@@ -76,7 +76,7 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
         },
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"settings": settings}),
-        openapi_config=OpenAPIConfig(
+        openapi_config=openapi_config(
             title="wijkteam-server",
             version=f"1 (syncprotocol {PROTOCOL_VERSION})",
             description="Sync, KCC-opvraag, openbare status en rapportages van Wijkteam.",

@@ -41,12 +41,16 @@ def bearer_token(headers: dict[str, str] | object) -> str:
 
 def is_public(scope: Scope) -> bool:
     """Whether the route of ``scope`` may be used without a token (see the module docstring)."""
-    path: str = scope.get("path", "")
+    return is_public_route(scope.get("path", ""), scope.get("method", ""), scope.get("route_handler"))
+
+
+def is_public_route(path: str, method: str, handler: BaseRouteHandler | None) -> bool:
+    """Whether ``method`` on ``path`` (a request path or a route template), served by ``handler``, may be
+    used without a token; the rule of :func:`is_public`, which the OpenAPI document also follows."""
     if path.startswith(PUBLIC_PREFIXES) or path == "/health":
         return True
-    if scope.get("method") in ("GET", "HEAD") and path.startswith(PUBLIC_GET_PREFIXES):
+    if method in ("GET", "HEAD") and path.startswith(PUBLIC_GET_PREFIXES):
         return True
-    handler = scope.get("route_handler")
     return bool(handler is not None and handler.opt.get(PUBLIC_OPT))
 
 
@@ -91,6 +95,18 @@ def requires_role(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], 
     guard.__name__ = f"requires_role({names})"
     guard.roles = allowed  # type: ignore[attr-defined]  # lets tests check every route's role matrix
     return guard
+
+
+def allowed_roles(handler: BaseRouteHandler) -> frozenset[Role] | None:
+    """The roles the :func:`requires_role` guards of ``handler`` and its layers let through (each guard
+    narrows), or ``None`` when no such guard applies (any valid token, or the route decides itself)."""
+    allowed: frozenset[Role] | None = None
+    for layer in handler.ownership_layers:
+        for guard in layer.guards or ():
+            roles = getattr(guard, "roles", None)
+            if roles is not None:
+                allowed = frozenset(roles) if allowed is None else allowed & roles
+    return allowed
 
 
 #: Laptops: the roles that push and pull events.

@@ -10,8 +10,9 @@
 * ``OverflowError`` (a number or date beyond what can be stored or computed) → 400
 * anything unexpected → 500 "Interne serverfout" (the traceback goes to the server log only)
 
-The body has the shape of ``shared.protocol.ErrorBody`` (``status_code``, ``detail``), JSON unless the
-client asked for MessagePack.
+The body has the shape of ``shared.protocol.ErrorBody`` (``status_code``, ``detail``, and ``field`` or
+``reason`` where said above), always JSON, also to a client that asked for MessagePack; the OpenAPI
+document says so per route (``sync_server.openapi``).
 """
 
 from __future__ import annotations

@@ -17,11 +17,14 @@ import threading
 import msgspec
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 
 from shared.gazetteer import to_csv_text
+from sync_server import openapi
 from sync_server.gazetteer_cli import gazetteer_meta, gazetteer_rows
 from sync_server.store import ServerStore
 
+CSV = "text/csv; charset=utf-8"
 _NOT_LOADED = "Nog geen adresbestand geladen; de beheerder laadt het met 'wijkteam-server gazetteer import BESTAND'."
 
 # The CSV of the current version, so repeated downloads do not rebuild it (keyed by db path + version).
@@ -42,7 +45,16 @@ def _etag(version: str) -> str:
     return f'"{version}"'
 
 
-@get("/api/v1/gazetteer/info", sync_to_thread=True, tags=["adressen"], summary="Wat er aan adressen geladen is")
+_NOT_LOADED_404 = openapi.route(errors={404: "Nog geen adresbestand geladen."})
+
+
+@get(
+    "/api/v1/gazetteer/info",
+    sync_to_thread=True,
+    tags=["adressen"],
+    summary="Wat er aan adressen geladen is",
+    opt=_NOT_LOADED_404,
+)
 def gazetteer_info(store: ServerStore) -> GazetteerInfo:
     """Count, version and import time of the loaded gazetteer; 404 before the first import."""
     meta = gazetteer_meta(store.conn())
@@ -51,7 +63,15 @@ def gazetteer_info(store: ServerStore) -> GazetteerInfo:
     return GazetteerInfo(int(meta["count"]), meta["version"], meta["imported_at"], meta.get("sample") == "1")
 
 
-@get("/api/v1/gazetteer", sync_to_thread=True, tags=["adressen"], summary="Download het adresbestand (CSV)")
+@get(
+    "/api/v1/gazetteer",
+    sync_to_thread=True,
+    tags=["adressen"],
+    summary="Download het adresbestand (CSV)",
+    media_type=CSV,
+    responses={304: ResponseSpec(None, description="De laptop heeft deze versie al (If-None-Match).")},
+    opt=_NOT_LOADED_404,
+)
 def gazetteer_download(request: Request, store: ServerStore) -> Response[bytes]:
     """The whole gazetteer as CSV (see the module docstring); 304 when ``If-None-Match`` matches."""
     conn = store.conn()
@@ -70,7 +90,7 @@ def gazetteer_download(request: Request, store: ServerStore) -> Response[bytes]:
         with _cache_lock:
             _cache.clear()
             _cache[key] = body
-    return Response(content=body, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(content=body, media_type=CSV, headers=headers)
 
 
 ROUTES = [gazetteer_info, gazetteer_download]

@@ -26,9 +26,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
 from shared.enums import Role
+from shared.protocol import ErrorBody
 from shared.reference import normalise_reference
 from shared.search import QueryKind, dutch_date
 from shared.taxonomy import load_taxonomy
+from sync_server import openapi
 from sync_server import search as kcc_search
 from sync_server.audit import record_personal_read, record_search_reads
 from sync_server.auth import requires_role
@@ -46,6 +48,14 @@ class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
     """The body of ``POST /api/v1/kcc/search``: ``q``, what the agent typed."""
 
     q: str
+
+
+class ReferenceClashBody(ErrorBody, kw_only=True):
+    """The 409 of ``GET /meldingen/{reference}`` for a reference on several meldingen: besides
+    ``detail``, the ``reference`` and its ``meldingen`` (search hits, no personal data)."""
+
+    reference: str
+    meldingen: list[kcc_search.KccHit]
 
 
 def reference_prefixes(settings: Settings) -> frozenset[str]:
@@ -68,7 +78,7 @@ def clash_answer(_: Request[Any, Any, Any], exc: ReferenceClash) -> Response[Any
         "of datum en kies de juiste melding in de zoekresultaten."
     )
     return Response(
-        content={"status_code": 409, "detail": detail, "reference": exc.reference, "meldingen": hits},
+        content=ReferenceClashBody(status_code=409, detail=detail, reference=exc.reference, meldingen=hits),
         status_code=409,
         media_type=MediaType.JSON,
     )
@@ -103,7 +113,17 @@ class KccController(Controller):
             record_search_reads(store, request.user, hits, results.kind, f"POST {request.url.path}")
         return results
 
-    @get("/meldingen/{reference:str}", sync_to_thread=True, summary="Eén melding met volledige historie")
+    @get(
+        "/meldingen/{reference:str}",
+        sync_to_thread=True,
+        summary="Eén melding met volledige historie",
+        opt=openapi.route(
+            errors={
+                404: "Geen levende melding met deze referentie (of melding_id hoort er niet bij).",
+                409: ("De referentie hoort bij meer meldingen; kies er één met melding_id.", ReferenceClashBody),
+            }
+        ),
+    )
     def detail(
         self,
         request: Request[TokenInfo, Any, Any],

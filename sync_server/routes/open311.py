@@ -21,11 +21,12 @@ requests. Every error is a GeoReport error array ``[{"code", "description"}]`` w
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.exceptions import HTTPException
+from litestar.params import QueryParameter
 
 from shared.commands import register
 from shared.deadlines import local_date
@@ -35,6 +36,8 @@ from shared.events import Event, MeldingFields
 from shared.model import Adres, Punt
 from shared.open311 import (
     MAX_REQUESTS,
+    GeoReportError,
+    PostRequest,
     error,
     fields_from_post,
     parse_request_filter,
@@ -45,6 +48,7 @@ from shared.projection import iso
 from shared.reference import normalise_reference
 from shared.taxonomy import load_taxonomy
 from shared.wijken import load_wijken
+from sync_server import openapi
 from sync_server.auth import PUBLIC_OPT, bearer_token
 from sync_server.settings import OPEN311_MAX_BODY_BYTES, Settings
 from sync_server.store import ServerStore, StorageUnavailable, TokenInfo
@@ -99,7 +103,12 @@ def list_services() -> list[dict[str, Any]]:
     return services()
 
 
-@get("/services/{name:path}", sync_to_thread=False, summary="Open311: dienstdefinitie")
+@get(
+    "/services/{name:path}",
+    sync_to_thread=False,
+    summary="Open311: dienstdefinitie",
+    opt=openapi.route(errors={404: "Onbekende service_code, of een ander formaat dan .json."}),
+)
 def service_definition(name: str) -> dict[str, Any]:
     """``services/{service_code}.json``: no service asks extra attributes (``metadata`` is false), so a
     definition has an empty ``attributes`` list; 404 (error array) for an unknown code."""
@@ -112,10 +121,30 @@ def service_definition(name: str) -> dict[str, Any]:
     return {"service_code": code, "attributes": []}
 
 
+def _query(description: str) -> Any:
+    return QueryParameter(required=False, description=description)
+
+
 @get("/requests.json", sync_to_thread=True, summary="Open311: meldingen zoeken")
-def list_requests(request: Request[Any, Any, Any], store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
+def list_requests(
+    store: ServerStore,
+    settings: Settings,
+    service_request_id: Annotated[str | None, _query("referenties, met komma's; gaat voor elk ander filter")] = None,
+    service_code: Annotated[str | None, _query("categorieën, met komma's")] = None,
+    status: Annotated[str | None, _query("open en/of closed, met komma's")] = None,
+    start_date: Annotated[str | None, _query("vanaf (W3C-datum-tijd); standaard 90 dagen voor end_date")] = None,
+    end_date: Annotated[str | None, _query("tot en met (W3C-datum-tijd); hoogstens 90 dagen na start_date")] = None,
+) -> list[dict[str, Any]]:
     """Requests matching the spec's filters, newest first; 400 (error array) for a bad filter."""
-    f = parse_request_filter({k: request.query_params.get(k) for k in request.query_params})
+    f = parse_request_filter(
+        {
+            "service_request_id": service_request_id,
+            "service_code": service_code,
+            "status": status,
+            "start_date": start_date,
+            "end_date": end_date,
+        }
+    )
     conds, params = ["1 = 1"], []
     if f.ids:
         refs = []
@@ -144,7 +173,12 @@ def list_requests(request: Request[Any, Any, Any], store: ServerStore, settings:
     return [service_request(r, taxonomy, agency=agency) for r in _rows(store, " AND ".join(conds), params, f.limit)]
 
 
-@get("/requests/{name:str}", sync_to_thread=True, summary="Open311: één melding")
+@get(
+    "/requests/{name:str}",
+    sync_to_thread=True,
+    summary="Open311: één melding",
+    opt=openapi.route(errors={404: "Geen melding met dit service_request_id, of een ander formaat dan .json."}),
+)
 def get_request(name: str, store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
     """``requests/{service_request_id}.json``: an array with the request; 404 when unknown.
 
@@ -208,9 +242,21 @@ def _writer(store: ServerStore, api_key: str) -> TokenInfo:
 @post(
     "/requests.json",
     status_code=201,
-    opt={PUBLIC_OPT: True},
     summary="Open311: melding indienen",
     request_max_body_size=OPEN311_MAX_BODY_BYTES,
+    # Public to the token middleware: the key may come in the body, so the handler checks it itself.
+    security=[{openapi.BEARER: []}, {openapi.API_KEY: []}],
+    opt={
+        PUBLIC_OPT: True,
+        **openapi.route(
+            body=PostRequest,
+            body_media=(openapi.FORM, "application/json"),
+            errors={
+                401: "api_key ontbreekt, of is onbekend of ingetrokken.",
+                403: "De rol van deze api_key mag geen meldingen indienen (nodig: wijkuitvoerder of admin).",
+            },
+        ),
+    },
 )
 async def create_request(request: Request[Any, Any, Any], store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
     """Register a melding (kanaal website); 401/403 (error array) for a missing, unknown or
@@ -263,6 +309,7 @@ open311_router = Router(
     route_handlers=[list_services, service_definition, list_requests, get_request, create_request],
     exception_handlers={ValidationError: _validation, HTTPException: _http, StorageUnavailable: _storage},
     tags=["open311"],
+    opt={openapi.ERROR_BODY: list[GeoReportError]},
 )
 
 ROUTES = [open311_router]

@@ -22,6 +22,7 @@ from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 
 from shared.reference import normalise_reference
 from shared.search import ResidentView, resident_view
+from sync_server import openapi
 from sync_server.clashes import PUBLIC_CLASH_MESSAGE, ReferenceClash, the_one
 from sync_server.store import ServerStore
 
@@ -46,7 +47,17 @@ def _too_many(_: Request[Any, Any, Any], exc: TooManyRequestsException) -> Respo
     )
 
 
-@get("/status/{reference:str}", sync_to_thread=True, summary="Openbare status van een melding")
+@get(
+    "/status/{reference:str}",
+    sync_to_thread=True,
+    summary="Openbare status van een melding",
+    opt=openapi.route(
+        errors={
+            404: "Er is geen melding met deze referentie.",
+            409: "De referentie hoort bij meer dan één melding; de bewoner belt de gemeente.",
+        }
+    ),
+)
 def public_status(store: ServerStore, reference: str) -> ResidentView:
     """What the resident may know; 404 for an unknown reference, 400 for one of the wrong shape, 409
     when the reference belongs to more than one melding (no status is shown then)."""

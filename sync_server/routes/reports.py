@@ -29,6 +29,7 @@ from litestar.params import QueryParameter
 from shared.barometer import REPORT_ROLES, BarometerReport, parse_period, period_between
 from shared.enums import Role
 from shared.errors import ValidationError
+from sync_server import openapi
 from sync_server.audit import actor_of
 from sync_server.auth import requires_role
 from sync_server.store import ServerStore
@@ -47,6 +48,7 @@ _MEDIA = {
     guards=[requires_role(*(Role(r) for r in sorted(REPORT_ROLES)))],
     sync_to_thread=True,
     tags=["rapportages"],
+    opt=openapi.route(downloads=[media for media, _ in _MEDIA.values()]),
 )
 def barometer_report(
     store: ServerStore,
@@ -102,7 +104,13 @@ class ExportReceipt(msgspec.Struct):
     detail: str
 
 
-@post("/api/v1/audit/exports", status_code=201, sync_to_thread=True, tags=["rapportages"])
+@post(
+    "/api/v1/audit/exports",
+    status_code=201,
+    sync_to_thread=True,
+    tags=["rapportages"],
+    opt=openapi.route(body=ExportNotice),
+)
 def record_export(request: Request, body: bytes, store: ServerStore) -> ExportReceipt:
     """Record an export with personal data by the token's user in the audit (any role)."""
     try:

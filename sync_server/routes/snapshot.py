@@ -21,9 +21,11 @@ from typing import Any, BinaryIO, ClassVar
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 
-from sync_server import wire
+from shared.protocol import SnapshotInfo
+from sync_server import openapi, wire
 from sync_server.auth import LAPTOP_ROLES, requires_role
 from sync_server.routes.sync import _header_protocol, check_protocol
 from sync_server.snapshot import Published, SnapshotService
@@ -111,7 +113,12 @@ class SnapshotController(Controller):
     tags: ClassVar[list[str]] = ["sync"]
     guards: ClassVar[list[Any]] = [requires_role(*LAPTOP_ROLES)]
 
-    @get("/info", sync_to_thread=True, summary="Welk laptopsnapshot er is")
+    @get(
+        "/info",
+        sync_to_thread=True,
+        summary="Welk laptopsnapshot er is",
+        opt=openapi.route(answer=SnapshotInfo, sync=True, errors={404: "Er is nog geen snapshot."}),
+    )
     def info(self, request: Request, store: ServerStore, snapshots: SnapshotService) -> Response:
         """Stamp, length and SHA-256 of the current snapshot, and the log's current end; 404 when none."""
         check_protocol(_header_protocol(request))
@@ -120,7 +127,17 @@ class SnapshotController(Controller):
             raise NotFoundException(detail=_NONE_YET)
         return wire.respond(published.info(store.max_server_seq()), request.headers.get("accept"))
 
-    @get("/", sync_to_thread=True, summary="Download het laptopsnapshot (SQLite)")
+    @get(
+        "/",
+        sync_to_thread=True,
+        summary="Download het laptopsnapshot (SQLite)",
+        media_type=MEDIA_TYPE,
+        responses={206: ResponseSpec(bytes, media_type=MEDIA_TYPE, description="Het gevraagde bereik (Range).")},
+        opt=openapi.route(
+            sync=True,
+            errors={404: "Er is nog geen snapshot.", 416: "Het gevraagde bereik valt buiten het bestand."},
+        ),
+    )
     def download(self, request: Request, snapshots: SnapshotService) -> Response:
         """The current snapshot file; ``Range`` resumes an interrupted download (see the module docstring)."""
         check_protocol(_header_protocol(request))

@@ -40,6 +40,7 @@ from shared.protocol import (
     MIN_CLIENT_PROTOCOL,
     PROTOCOL_VERSION,
     PullResponse,
+    PushRequest,
     PushResponse,
     Quarantined,
     RefusalCode,
@@ -47,7 +48,7 @@ from shared.protocol import (
     VerdictResponse,
 )
 from shared.trust import Refusal, judge_arrival
-from sync_server import wire
+from sync_server import openapi, wire
 from sync_server.auth import LAPTOP_ROLES, requires_role
 from sync_server.settings import VERDICTS_MAX_BODY_BYTES, Settings
 from sync_server.store import QuarantineEntry, ServerStore, TokenInfo
@@ -201,6 +202,16 @@ class SyncController(Controller):
         sync_to_thread=True,
         summary="Events van een laptop opslaan",
         request_max_body_size=MAX_PUSH_BYTES,
+        opt=openapi.route(
+            body=PushRequest,
+            answer=PushResponse,
+            sync=True,
+            errors={
+                409: "Een event heeft een nieuwer eventschema dan de server kent; er is niets opgeslagen.",
+                413: f"Het bericht is te groot (hoogstens {MAX_PUSH_BYTES // (1024 * 1024)} MB) of heeft meer "
+                f"dan {MAX_PUSH_EVENTS} events.",
+            },
+        ),
     )
     def push(self, request: Request, body: bytes, store: ServerStore, settings: Settings) -> Response:
         """Store a batch of events; the answer comes only after the durable commit."""
@@ -248,6 +259,12 @@ class SyncController(Controller):
         sync_to_thread=True,
         summary="Besluit van de beheerder over geweigerde events",
         request_max_body_size=VERDICTS_MAX_BODY_BYTES,
+        opt=openapi.route(
+            body=VerdictRequest,
+            answer=VerdictResponse,
+            sync=True,
+            errors={413: f"Het bericht is te groot of vraagt naar meer dan {MAX_PUSH_EVENTS} events."},
+        ),
     )
     def verdicts(self, request: Request, body: bytes, store: ServerStore) -> Response:
         """What the admin decided about events this device holds as refused (``shared.protocol.VerdictRequest``)."""
@@ -266,7 +283,12 @@ class SyncController(Controller):
         answer = VerdictResponse(protocol=PROTOCOL_VERSION, verdicts=store.verdicts(token.device_code, data.event_ids))
         return wire.respond(answer, request.headers.get("accept"))
 
-    @get("/pull", sync_to_thread=True, summary="Events na een positie in het serverlog")
+    @get(
+        "/pull",
+        sync_to_thread=True,
+        summary="Events na een positie in het serverlog",
+        opt=openapi.route(answer=PullResponse, sync=True),
+    )
     def pull(
         self,
         request: Request,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import msgspec
 from litestar import MediaType, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from shared.protocol import PROTOCOL_VERSION
 from sync_server.settings import Settings
@@ -98,6 +99,7 @@ READY_CHECKS: list[Callable[[ServerStore, Settings], Check]] = [database_writabl
     tags=["systeem"],
     opt={"public": True},
     summary="Kan de server opslaan (database schrijfbaar, genoeg schijfruimte)",
+    responses={503: ResponseSpec(Ready, description="Niet gereed: 'detail' en 'checks' zeggen wat faalt.")},
 )
 def ready(store: ServerStore, settings: Settings) -> Response[Ready]:
     """200 when every check passes; 503 with the failing checks otherwise."""
