@@ -21,10 +21,12 @@ from shared.deadlines import DEFAULT_POLICY, HolidayPolicy, deadline, utcnow
 from shared.enums import EventType, Kanaal, Status
 from shared.errors import InvalidEvent, ValidationError
 from shared.events import (
+    AssignedPayload,
     CallbackLoggedPayload,
     CreatedPayload,
     Event,
     FieldsChangedPayload,
+    MelderAddedPayload,
     MeldingFields,
     NoteAddedPayload,
     ReasonPayload,
@@ -34,11 +36,10 @@ from shared.events import (
 )
 from shared.hlc import HLC
 from shared.ids import new_id
-from shared.model import Melding
+from shared.model import Adres, Melder, Melding
 from shared.reference import make_reference
 from shared.status import check_transition
 from shared.taxonomy import Taxonomy, load_taxonomy
-from shared.model import Adres, Melder
 from shared.validation import MAX_NAME_LENGTH, MAX_SHORT_TEXT_LENGTH, clean_line, clean_text
 
 #: Device code the sync server uses for meldingen it registers itself (e.g. through Open311).
@@ -235,6 +236,31 @@ def add_note(dev: DeviceClock, state: Melding, tekst: str, *, openbaar: bool = F
     return dev._event(state.melding_id, EventType.NOTE_ADDED, NoteAddedPayload(tekst=tekst, openbaar=openbaar))
 
 
+#: How far a time entered by hand may lie ahead of the laptop's clock (seconds): a minute typed
+#: as "now" while the clock turns over is not a lie about the future.
+FUTURE_TOLERANCE_S = 120
+
+
+def check_not_future(at: datetime, now: datetime | None = None, field: str = "tijdstip") -> datetime:
+    """A time entered by hand (a call-back, a letter's receipt) as aware UTC, refused when it lies
+    in the future (issue 14: "a call-back or other time entered by hand cannot lie in the future").
+
+    Args:
+        at: the instant (aware, any zone).
+        now: the clock's now (aware UTC; default :func:`shared.deadlines.utcnow`).
+        field: the form field named in the error.
+
+    Raises:
+        ValidationError: ``at`` is naive, or more than :data:`FUTURE_TOLERANCE_S` seconds after ``now``.
+    """
+    if at.tzinfo is None:
+        raise ValidationError(field, "Tijdstip zonder tijdzone.")
+    now = now or utcnow()
+    if (at - now).total_seconds() > FUTURE_TOLERANCE_S:
+        raise ValidationError(field, "Dit tijdstip ligt in de toekomst; vul in wanneer het gebeurde.")
+    return at.astimezone(UTC)
+
+
 def log_callback(
     dev: DeviceClock,
     state: Melding,
@@ -243,17 +269,74 @@ def log_callback(
     tekst: str = "",
     at: datetime | None = None,
     bereikt: bool = True,
+    melder: str | None = None,
+    now: datetime | None = None,
 ) -> Event:
-    """A ``callback_logged`` event: the terugkoppeling to the resident (``at`` aware UTC; default now).
+    """A ``callback_logged`` event: the terugkoppeling to a resident (``at`` aware; default now).
+
+    Args:
+        melder: who was called back: the ``event_id`` of an :class:`~shared.model.ExtraMelder` of
+            ``state``, or None for the first melder.
+        now: the clock's now, for the rule that ``at`` may not lie in the future.
 
     Raises:
-        ValidationError: text too long, or ``at`` naive.
+        ValidationError: text too long, ``at`` naive or in the future (:func:`check_not_future`),
+            or ``melder`` not one of the melding's melders.
     """
-    at = at or utcnow()
-    if at.tzinfo is None:
-        raise ValidationError("tijdstip", "Tijdstip zonder tijdzone.")
-    payload = CallbackLoggedPayload(kanaal=kanaal, at=at.astimezone(UTC), tekst=clean_text(tekst, "tekst"), bereikt=bereikt)
+    at = check_not_future(at or now or utcnow(), now)
+    if melder is not None and melder not in {x.event_id for x in state.melders}:
+        raise ValidationError("melder", "Deze melder hoort niet bij de melding.")
+    payload = CallbackLoggedPayload(
+        kanaal=kanaal, at=at, tekst=clean_text(tekst, "tekst"), bereikt=bereikt, melder=melder
+    )
     return dev._event(state.melding_id, EventType.CALLBACK_LOGGED, payload)
+
+
+def add_melder(
+    dev: DeviceClock,
+    state: Melding,
+    *,
+    kanaal: Kanaal,
+    melder: Melder | None,
+    at: datetime | None = None,
+    omschrijving: str = "",
+    now: datetime | None = None,
+) -> Event:
+    """A ``melder_added`` event: another resident reported ``state``'s problem (issue 14).
+
+    They are called back and counted like the first melder; nothing of theirs becomes a melding of
+    its own.
+
+    Raises:
+        ValidationError: a text too long, ``at`` in the future, or the melding is deleted.
+    """
+    if state.deleted:
+        raise ValidationError("melding", f"{state.reference} is verwijderd; registreer een nieuwe melding.")
+    at = check_not_future(at or now or utcnow(), now)
+    if melder is not None and melder.naam:
+        melder = msgspec.structs.replace(melder, naam=clean_line(melder.naam, "naam", max_length=MAX_NAME_LENGTH))
+    if melder is not None and not melder.anoniem and not (melder.naam or melder.telefoon or melder.email or melder.postadres):
+        melder = None  # nothing given: no melder details, as for an anonymous caller who said nothing
+    payload = MelderAddedPayload(
+        kanaal=kanaal, at=at, melder=melder, omschrijving=clean_text(omschrijving, "omschrijving")
+    )
+    return dev._event(state.melding_id, EventType.MELDER_ADDED, payload)
+
+
+def assign(dev: DeviceClock, state: Melding, behandelaar: str | None, *, aan_team: bool = False) -> Event:
+    """An ``assigned`` event: ``behandelaar`` (a server user name) handles ``state`` from now on;
+    None with ``aan_team``: the wijk's team; None without: niet toegewezen. ``dev.user`` is who
+    assigned it (the history shows who assigned whom).
+
+    Raises:
+        ValidationError: the name is not a valid one-line name, or nothing would change.
+    """
+    name = clean_line(behandelaar, "behandelaar", max_length=MAX_NAME_LENGTH) if behandelaar else None
+    aan_team = bool(aan_team and not name)
+    if (name, aan_team) == (state.behandelaar, state.aan_team):
+        raise ValidationError("behandelaar", f"{state.reference} is al toegewezen aan {state.assignment_text()}.")
+    payload = AssignedPayload(behandelaar=name, aan_team=aan_team)
+    return dev._event(state.melding_id, EventType.ASSIGNED, payload, prev=state.field_setters.get("behandelaar"))
 
 
 def delete(dev: DeviceClock, state: Melding, reden: str = "") -> Event:

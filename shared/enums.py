@@ -116,6 +116,8 @@ class EventType(StrEnum):
     DELETED = "deleted"
     RESTORED = "restored"
     REPORTER_ANONYMISED = "reporter_anonymised"
+    MELDER_ADDED = "melder_added"  # a second (third, …) resident reported the same problem
+    ASSIGNED = "assigned"  # the behandelaar (or the team) changed
 
 
 class Role(StrEnum):

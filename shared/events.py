@@ -160,13 +160,45 @@ class NoteAddedPayload(msgspec.Struct, forbid_unknown_fields=True):
     openbaar: bool = False
 
 
-class CallbackLoggedPayload(msgspec.Struct, forbid_unknown_fields=True):
-    """``callback_logged``: the terugkoppeling to the resident (channel, when in UTC, what, reached)."""
+class CallbackLoggedPayload(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """``callback_logged``: the terugkoppeling to a resident (channel, when in UTC, what, reached).
+
+    ``melder``: which melder was called back — the ``event_id`` of their ``melder_added`` event — or
+    None for the first melder (every event made before second melders existed).
+    """
 
     kanaal: Kanaal
     at: AwareDatetime
     tekst: Annotated[str, FREE_TEXT] = ""
     bereikt: bool = True
+    melder: Annotated[str, ID] | None = None
+
+
+class MelderAddedPayload(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """``melder_added``: another resident reported a problem that is already registered (issue 14).
+
+    They become a second melder on the original — called back and counted like the first — instead
+    of a melding of their own. ``melder`` is None when they left no details; ``at`` (UTC) is when
+    they reported; ``kanaal`` how; ``omschrijving`` what they said, if it adds anything.
+    """
+
+    kanaal: Kanaal
+    at: AwareDatetime
+    melder: Melder | None = None
+    omschrijving: Annotated[str, FREE_TEXT] = ""
+
+
+class AssignedPayload(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """``assigned``: who handles the melding from now on (issue 14). The event's ``user`` is who
+    assigned it, so the history shows who assigned whom.
+
+    ``behandelaar``: a server user name (``/api/v1/me``); None with ``aan_team`` True: the wijk's team
+    holds it, none of them in particular; None with ``aan_team`` False: niet toegewezen. Last writer
+    wins, with ``Event.prev`` as for field edits (two concurrent reassignments are a conflict).
+    """
+
+    behandelaar: Annotated[str, NAME] | None = None
+    aan_team: bool = False
 
 
 class ReasonPayload(msgspec.Struct, forbid_unknown_fields=True):
@@ -184,6 +216,8 @@ PAYLOAD_TYPES: dict[str, type[msgspec.Struct]] = {
     EventType.DELETED: ReasonPayload,
     EventType.RESTORED: ReasonPayload,
     EventType.REPORTER_ANONYMISED: ReasonPayload,
+    EventType.MELDER_ADDED: MelderAddedPayload,
+    EventType.ASSIGNED: AssignedPayload,
 }
 
 

@@ -27,17 +27,19 @@ import msgspec.structs
 from shared.enums import EventType, Status
 from shared.errors import InvalidEvent
 from shared.events import (
+    AssignedPayload,
     CallbackLoggedPayload,
     CreatedPayload,
     Event,
     FieldsChangedPayload,
+    MelderAddedPayload,
     NoteAddedPayload,
     ReasonPayload,
     StatusChangedPayload,
     decode_payload,
 )
 from shared.hlc import stamp_datetime
-from shared.model import Conflict, HistoryEntry, Melder, Melding, Note, Terugkoppeling
+from shared.model import Conflict, ExtraMelder, HistoryEntry, Melder, Melding, Note, Terugkoppeling
 from shared.status import CLOSED
 
 _FIELD_LABELS = {
@@ -56,6 +58,8 @@ _FIELD_LABELS = {
     "prioriteit": "prioriteit",
     "duplicaat_van": "duplicaat van",
     "status": "status",
+    "behandelaar": "behandelaar",
+    "aan_team": "behandelaar",
 }
 
 
@@ -117,6 +121,8 @@ def _apply(
     m: Melding, e: Event, p: Any, setters: dict[str, str], *, is_first_created: bool, history: bool
 ) -> None:
     m.updated_hlc = max(m.updated_hlc, e.hlc)
+    # A field edit's history text names old and new values (categorie, streefdatum): read them first.
+    before = _before(m, p) if history and isinstance(p, FieldsChangedPayload) else None
     if isinstance(p, CreatedPayload):
         if is_first_created:
             _set_fields(m, e, p.fields.items(), setters, check_prev=False)
@@ -145,7 +151,13 @@ def _apply(
     elif isinstance(p, NoteAddedPayload):
         m.notes.append(Note(e.event_id, stamp_datetime(e.hlc), e.user, e.device_id, p.tekst, p.openbaar))
     elif isinstance(p, CallbackLoggedPayload):
-        m.terugkoppelingen.append(Terugkoppeling(e.event_id, p.at, e.user, e.device_id, p.kanaal, p.tekst, p.bereikt))
+        m.terugkoppelingen.append(
+            Terugkoppeling(e.event_id, p.at, e.user, e.device_id, p.kanaal, p.tekst, p.bereikt, p.melder)
+        )
+    elif isinstance(p, MelderAddedPayload):
+        m.melders.append(ExtraMelder(e.event_id, p.at, e.user, e.device_id, p.kanaal, p.melder, p.omschrijving))
+    elif isinstance(p, AssignedPayload):
+        _set_fields(m, e, {"behandelaar": p.behandelaar, "aan_team": p.aan_team}, setters, check_prev=True)
     elif isinstance(p, ReasonPayload):
         if e.type == EventType.DELETED:
             m.deleted = True
@@ -160,23 +172,79 @@ def _apply(
         m.history.append(
             HistoryEntry(
                 e.event_id, stamp_datetime(e.hlc), e.hlc, e.device_id, e.user, e.type,
-                _summary(m, e, p, is_first_created), msgspec.to_builtins(p),
+                _summary(m, e, p, is_first_created, before), msgspec.to_builtins(p),
             )
         )  # fmt: skip
 
 
-def _summary(m: Melding, e: Event, p: Any, is_first_created: bool) -> str:
-    """The Dutch one-line text of an event in the history."""
+def _before(m: Melding, p: FieldsChangedPayload) -> dict[str, Any]:
+    """The values a field edit is about to replace, for its history text (categorie and streefdatum)."""
+    changed = p.fields.items()
+    return {f: getattr(m, f) for f in ("categorie", "deadline") if f in changed}
+
+
+def _category_text(code: str | None) -> str:
+    if not code:
+        return "(geen)"
+    from shared.taxonomy import load_taxonomy
+
+    try:
+        taxonomy = load_taxonomy()
+        return taxonomy.get(code).label if code in taxonomy else code
+    except Exception:  # noqa: BLE001 - a history line never fails on a broken taxonomy
+        return code
+
+
+def _date_text(value: Any) -> str:
+    if value is None:
+        return "(geen)"
+    from shared.deadlines import local_date
+
+    return local_date(value).strftime("%d-%m-%Y")
+
+
+def _summary(m: Melding, e: Event, p: Any, is_first_created: bool, before: dict[str, Any] | None = None) -> str:
+    """The Dutch one-line text of an event in the history.
+
+    A change of categorie names the old and the new one, and the old and the new streefdatum
+    (issue 14: a changed categorie brings a changed norm, and the history must show both)."""
     if isinstance(p, CreatedPayload):
         return f"Geregistreerd als {m.reference}" if is_first_created else "Dubbele registratie genegeerd"
     if isinstance(p, FieldsChangedPayload):
-        return "Gewijzigd: " + ", ".join(_FIELD_LABELS.get(f, f) for f in p.fields.items())
+        changed = p.fields.items()
+        before = before or {}
+        parts = [_FIELD_LABELS.get(f, f) for f in changed if f not in ("categorie", "servicenorm", "deadline")]
+        text = "Gewijzigd: " + ", ".join(parts) if parts else ""
+        details = []
+        if "categorie" in changed:
+            details.append(f"categorie {_category_text(before.get('categorie'))} → {_category_text(changed['categorie'])}")
+        if "deadline" in changed:
+            details.append(f"streefdatum {_date_text(before.get('deadline'))} → {_date_text(changed['deadline'])}")
+        elif "categorie" in changed:
+            details.append(f"streefdatum blijft {_date_text(m.deadline)}")  # the new norm gives the same day
+        elif "servicenorm" in changed:
+            details.append("servicenorm")
+        if details:
+            text = (text + "; " if text else "Gewijzigd: ") + "; ".join(details)
+        return text
+    if isinstance(p, MelderAddedPayload):
+        return f"Tweede melder toegevoegd (via {p.kanaal.label})" if len(m.melders) == 1 else (
+            f"Melder {len(m.melders) + 1} toegevoegd (via {p.kanaal.label})"
+        )
+    if isinstance(p, AssignedPayload):
+        if p.behandelaar:
+            return f"Toegewezen aan {p.behandelaar}"
+        return "Toegewezen aan het team" if p.aan_team else "Niet meer toegewezen"
     if isinstance(p, StatusChangedPayload):
         return f"Status {p.van.label} → {p.naar.label}"
     if isinstance(p, NoteAddedPayload):
         return "Notitie" + (" (voor melder)" if p.openbaar else "")
     if isinstance(p, CallbackLoggedPayload):
-        return f"Terugkoppeling via {p.kanaal.label}" + ("" if p.bereikt else " (niet bereikt)")
+        who = ""
+        if p.melder is not None:
+            number = next((i for i, x in enumerate(m.melders, start=2) if x.event_id == p.melder), None)
+            who = f" aan melder {number}" if number else " aan een latere melder"
+        return f"Terugkoppeling{who} via {p.kanaal.label}" + ("" if p.bereikt else " (niet bereikt)")
     if isinstance(p, ReasonPayload):
         if e.type == EventType.DELETED:
             return "Verwijderd"
@@ -216,11 +284,15 @@ def _scrub_personal_data(m: Melding) -> None:
     that had not yet received it, is scrubbed as well, so every replica shows no personal data.
     """
     m.melder = Melder(anoniem=True)
+    # Every later melder too: anonymisation covers everyone who reported this melding.
+    m.melders = [msgspec.structs.replace(x, melder=Melder(anoniem=True)) for x in m.melders]
     for i, h in enumerate(m.history):
         fields = h.details.get("fields") if isinstance(h.details, dict) else None
         if isinstance(fields, dict) and "melder" in fields:
             details = {**h.details, "fields": {**fields, "melder": {"anoniem": True}}}
             m.history[i] = msgspec.structs.replace(h, details=details)
+        elif h.type == EventType.MELDER_ADDED and isinstance(h.details, dict) and h.details.get("melder"):
+            m.history[i] = msgspec.structs.replace(h, details={**h.details, "melder": {"anoniem": True}})
     m.conflicts = [
         msgspec.structs.replace(c, loser_value={"anoniem": True}) if c.field == "melder" else c for c in m.conflicts
     ]
@@ -240,6 +312,8 @@ def conflict_notes(m: Melding) -> dict[str, str]:
         if c.field == "_deleted":
             notes.setdefault(c.loser_event, []).append("gemaakt op een al verwijderde melding")
             continue
+        if c.field == "aan_team":
+            continue  # told with the behandelaar it belongs to
         label = _FIELD_LABELS.get(c.field, c.field)
         notes.setdefault(c.loser_event, []).append(
             f"{label} overschreven door een gelijktijdige wijziging; was: {_value_text(c.loser_value)}"

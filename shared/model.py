@@ -92,11 +92,33 @@ class Melder(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defau
     telefoon: Annotated[str, PHONE] | None = None
     email: Annotated[str, EMAIL] | None = None
     anoniem: bool = False
+    postadres: Adres | None = None  # a letter's sender (kanaal brief): where the answer goes
 
     @property
     def has_contact(self) -> bool:
-        """True when a call-back is possible (a phone number or e-mail address is known)."""
-        return not self.anoniem and bool(self.telefoon or self.email)
+        """True when the melder can be answered: a phone number, an e-mail address or a postal
+        address (a letter is answered by letter) is known."""
+        return not self.anoniem and bool(self.telefoon or self.email or self.postadres)
+
+
+class ExtraMelder(msgspec.Struct, frozen=True):
+    """Another resident who reported a problem already registered (issue 14: a *second melder*):
+    called back and counted like the first. ``event_id`` is the ``melder_added`` event's id; a
+    terugkoppeling names it in ``Terugkoppeling.melder``. ``melder`` is None when no details were
+    given; ``at`` (UTC) is when they reported; ``omschrijving`` what they said."""
+
+    event_id: str
+    at: datetime
+    user: str
+    device_id: str
+    kanaal: Kanaal
+    melder: Melder | None = None
+    omschrijving: str = ""
+
+    @property
+    def has_contact(self) -> bool:
+        """True when this melder can be called back."""
+        return self.melder is not None and self.melder.has_contact
 
 
 class Note(msgspec.Struct, frozen=True):
@@ -120,6 +142,7 @@ class Terugkoppeling(msgspec.Struct, frozen=True):
     kanaal: Kanaal
     tekst: str
     bereikt: bool = True
+    melder: str | None = None  # the ExtraMelder's event_id; None: the first melder
 
 
 class HistoryEntry(msgspec.Struct, frozen=True):
@@ -174,6 +197,8 @@ class Melding(msgspec.Struct):
     omschrijving: str = ""
     prioriteit: Prioriteit = Prioriteit.NORMAAL
     duplicaat_van: str | None = None  # reference of the melding this one duplicates
+    behandelaar: str | None = None  # server user name of who handles it; None: no one person
+    aan_team: bool = False  # with no behandelaar: the wijk's team holds it (else "niet toegewezen")
     status: Status = Status.GEMELD
     first_closed_at: datetime | None = None
     closed_at: datetime | None = None
@@ -182,6 +207,7 @@ class Melding(msgspec.Struct):
     anonymised: bool = False
     notes: list[Note] = []
     terugkoppelingen: list[Terugkoppeling] = []
+    melders: list[ExtraMelder] = []  # residents who reported it after the first (``melder_added``)
     history: list[HistoryEntry] = []  # empty when folded with ``history=False`` (projections)
     status_changes: list[tuple[datetime, Status]] = []  # (at UTC, naar) per status change, in fold order
     conflicts: list[Conflict] = []
@@ -195,6 +221,38 @@ class Melding(msgspec.Struct):
         from shared.status import is_open
 
         return is_open(self.status)
+
+    @property
+    def melder_count(self) -> int:
+        """How many residents reported it: the first melder and every ``melder_added``."""
+        return 1 + len(self.melders)
+
+    def terugbellen(self) -> tuple[int, datetime | None]:
+        """Who still waits for a call-back, and since when (issue 14, "Nog terugbellen").
+
+        A call-back is due once the melding has progressed: the last status change into
+        ``shared.status.CALLBACK_DUE`` (ingepland, or closed). Every melder who can be answered
+        (``has_contact``: the first one and each :class:`ExtraMelder`) and has no terugkoppeling at or
+        after that moment is waiting. Returns ``(count, since)``: ``(0, None)`` when nobody waits.
+        The norm (the municipality's ``terugbelnorm``, working days) is applied by whoever shows it.
+        """
+        from shared.status import CALLBACK_DUE
+
+        if self.deleted or not self.status_changes or self.status not in CALLBACK_DUE:
+            return 0, None
+        since = next((at for at, naar in reversed(self.status_changes) if naar in CALLBACK_DUE), None)
+        if since is None:
+            return 0, None
+        called = {t.melder for t in self.terugkoppelingen if t.at >= since}
+        waiting = int(self.melder is not None and self.melder.has_contact and None not in called)
+        waiting += sum(1 for x in self.melders if x.has_contact and x.event_id not in called)
+        return (waiting, since) if waiting else (0, None)
+
+    def assignment_text(self) -> str:
+        """``"jan"``, ``"het team"`` or ``"niet toegewezen"``: who handles it, as shown."""
+        if self.behandelaar:
+            return self.behandelaar
+        return "het team" if self.aan_team else "niet toegewezen"
 
     def public_note(self) -> str | None:
         """The last note meant for the resident (a public note or a status-change reason), or None."""

@@ -66,6 +66,11 @@ COLUMNS: dict[str, type] = {
     "updated_hlc": int,
     "event_count": int,
     "status_timeline": str,
+    "behandelaar": str,
+    "aan_team": int,
+    "melder_count": int,
+    "terugbellen": int,
+    "terugbellen_sinds": str,
 }
 
 _json = msgspec.json.Encoder()
@@ -103,6 +108,7 @@ def projection_row(m: Melding) -> dict[str, Any]:
     punt = m.punt
     callbacks = sorted(t.at for t in m.terugkoppelingen) if m.terugkoppelingen else None
     registered_at = m.registered_at
+    terugbellen, sinds = m.terugbellen()
     return {
         "melding_id": m.melding_id,
         "reference": m.reference,
@@ -151,6 +157,11 @@ def projection_row(m: Melding) -> dict[str, Any]:
             if needs_timeline(m.first_closed_at, m.closed_at, m.reopen_count)
             else None
         ),
+        "behandelaar": m.behandelaar,
+        "aan_team": int(m.aan_team),
+        "melder_count": 1 + len(m.melders),
+        "terugbellen": terugbellen,
+        "terugbellen_sinds": iso(sinds),
     }
 
 

@@ -31,10 +31,34 @@ NOTE_REQUIRED: frozenset[Status] = frozenset({S.AFGEHANDELD, S.GEANNULEERD, S.HE
 CLOSED: frozenset[Status] = frozenset({S.AFGEHANDELD, S.GEANNULEERD, S.DOORGEZET})
 
 
+#: Statuses after which the melder is owed a call-back (issue 14, "Nog terugbellen"): the work is
+#: planned (they hear when) or finished (they hear how). ``in_behandeling`` alone is not yet news.
+CALLBACK_DUE: frozenset[Status] = frozenset({S.INGEPLAND}) | CLOSED
+
+
 def allowed_next(current: Status) -> list[Status]:
     """The statuses a melding in ``current`` may move to, in life-cycle order."""
     order = list(Status)
     return sorted(TRANSITIONS[current], key=order.index)
+
+
+#: The next step forward from each status: what the status dialog proposes (issue 14: from
+#: *ingepland* the next step is *afgehandeld*, not back to *in behandeling*).
+FORWARD: dict[Status, Status] = {
+    S.GEMELD: S.IN_BEHANDELING,
+    S.IN_BEHANDELING: S.INGEPLAND,
+    S.INGEPLAND: S.AFGEHANDELD,
+    S.DOORGEZET: S.AFGEHANDELD,
+    S.AFGEHANDELD: S.HEROPEND,
+    S.GEANNULEERD: S.HEROPEND,
+    S.HEROPEND: S.IN_BEHANDELING,
+}
+
+
+def proposed_next(current: Status) -> Status:
+    """The status the dialog proposes first: the next step forward (:data:`FORWARD`), always one
+    of :func:`allowed_next`."""
+    return FORWARD[current]
 
 
 def check_transition(current: Status, new: Status, note: str | None) -> None:

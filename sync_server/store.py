@@ -41,14 +41,13 @@ from typing import Any
 import msgspec
 
 from shared.commands import SERVER_DEVICE, DeviceClock, add_note
+from shared.deadlines import DEFAULT_POLICY, HolidayPolicy
 from shared.enums import EventType, Role
 from shared.events import Event
 from shared.fold import fold
-from shared.hlc import HLC, wall_ms
+from shared.hlc import HLC, stamp_datetime, wall_ms
 from shared.model import Melding
 from shared.projection import COLUMNS, needs_timeline, projection_row
-from shared.deadlines import DEFAULT_POLICY, HolidayPolicy
-from shared.hlc import stamp_datetime
 from shared.protocol import (
     LATE_ARRIVAL_DAYS,
     MAX_PULL_BYTES,
@@ -62,6 +61,7 @@ from shared.trust import Refusal, judge_history, restamp
 from shared.validation import MAX_TEXT_LENGTH
 from shared.reference import DEVICE_CODE_WIDTH, device_code, highest_counter
 from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
+from wijkteam_store.local import add_projection_columns, werkvoorraad_backfill
 
 #: Version of this database layout; a database written by newer software is refused at open.
 #: 2: the barometer summary table ``barometer_rows`` (``wijkteam_reports.summary``), kept with the
@@ -71,7 +71,9 @@ from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summ
 #: 4: trust in the record (issue 11): the quarantine keeps each refusal's machine code, melding and
 #: the admin's verdict; ``devices`` keeps the latest stamp each device pushed (``last_hlc``) and the
 #: device's own event counter as its last push reported it (``reported_seq``, ``reported_at``).
-STORE_SCHEMA_VERSION = 4
+#: 5: the werkvoorraad of issue 14: projection columns ``behandelaar``, ``aan_team``, ``melder_count``,
+#: ``terugbellen``, ``terugbellen_sinds`` (``_migrate_5``).
+STORE_SCHEMA_VERSION = 5
 BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 #: Bytes a pulled event's envelope adds to its payload on the wire (ids, device, stamps, user: a
@@ -506,6 +508,7 @@ class ServerStore:
                 )
             refold = self._migrate_3(w) if row and row[0] < 3 else []
             self._migrate_4(w)
+            self._migrate_5(w)
             w.execute(
                 "INSERT INTO server_state(key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -536,6 +539,14 @@ class ServerStore:
             "SELECT melding_id, first_closed_at, closed_at, reopen_count FROM meldingen WHERE first_closed_at IS NOT NULL"
         )
         return [mid for mid, first, closed, reopens in rows if needs_timeline(first, closed, reopens)]
+
+    @staticmethod
+    def _migrate_5(c: sqlite3.Connection) -> None:
+        """Schema 4 → 5 (idempotent): the werkvoorraad columns of issue 14 (behandelaar, team,
+        number of melders, who still waits for a call-back), filled as the laptop's migration 8
+        fills them (``wijkteam_store.local.werkvoorraad_backfill``)."""
+        if add_projection_columns(c):
+            werkvoorraad_backfill(c, EVENT_COLUMNS, event_from_row)
 
     @staticmethod
     def _migrate_4(c: sqlite3.Connection) -> None:

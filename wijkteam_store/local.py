@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
@@ -40,10 +40,11 @@ from shared.model import Melding
 from shared.projection import COLUMNS, iso, needs_timeline, parse_iso, projection_row
 from shared.protocol import RefusalCode, VerdictState
 from shared.reference import counter_of, highest_counter, normalise_reference
+from shared.status import CALLBACK_DUE
 from shared.trust import clock_behind_ms, registration_time, restamp
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 #: Columns a list or search returns: the whole projection row.
 LIST_COLUMNS: tuple[str, ...] = tuple(COLUMNS)
@@ -172,7 +173,9 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     # Old rowids are small counters and new ones ~1.7e15, so moving one never hits another.
     conn.executemany("UPDATE meldingen SET rowid = ? WHERE rowid = ?", moves)
     conn.execute("DELETE FROM meldingen_fts")
-    cols = list(COLUMNS)
+    # The columns this (old) file has: later migrations add the rest.
+    have = {r[1] for r in conn.execute("PRAGMA table_info(meldingen)")}
+    cols = [c for c in COLUMNS if c in have]
     cur = conn.execute(f"SELECT rowid, {', '.join(cols)} FROM meldingen")
     conn.executemany(
         "INSERT INTO meldingen_fts (rowid, reference, omschrijving, adres, melder) VALUES (?, ?, ?, ?, ?)",
@@ -258,9 +261,82 @@ def _migration_7(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE device ADD COLUMN sent_seq INTEGER NOT NULL DEFAULT 0")
 
 
+def add_projection_columns(conn: sqlite3.Connection) -> list[str]:
+    """Add the projection columns (``shared.projection.COLUMNS``) the ``meldingen`` table lacks; the
+    laptop's and the server's migrations share this. Returns the names added."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(meldingen)")}
+    added = [name for name in COLUMNS if name not in have]
+    for name in added:
+        conn.execute(f"ALTER TABLE meldingen ADD COLUMN {name} {_SQL_TYPES[COLUMNS[name]]}")
+    return added
+
+
+def werkvoorraad_backfill(conn: sqlite3.Connection, event_columns: Sequence[str], row_to_event: Any) -> int:
+    """Fill the werkvoorraad columns of issue 14 (``behandelaar``, ``aan_team``, ``melder_count``,
+    ``terugbellen``, ``terugbellen_sinds``) for meldingen stored before they existed.
+
+    Before issue 14 no melding had an assignment or a second melder, so those are set by SQL; who
+    still waits for a call-back depends on the status history, so the meldingen that can owe one
+    (a melder with contact, a status in ``shared.status.CALLBACK_DUE``) are folded. Returns how many
+    were folded. Runs in the caller's transaction.
+    """
+    conn.execute("UPDATE meldingen SET aan_team = coalesce(aan_team, 0), melder_count = coalesce(melder_count, 1)")
+    conn.execute("UPDATE meldingen SET terugbellen = 0 WHERE terugbellen IS NULL")
+    due = sorted(s.value for s in CALLBACK_DUE)
+    ids = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT melding_id FROM meldingen WHERE has_contact = 1 AND status IN ({', '.join('?' * len(due))})", due
+        )
+    ]
+    cols = ", ".join(f'"{c}"' for c in event_columns)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        groups: dict[str, list[Event]] = {}
+        cur = conn.execute(
+            f"SELECT {cols} FROM events WHERE melding_id IN (SELECT value FROM json_each(?))",
+            (_json_encode(chunk).decode(),),
+        )
+        for r in cur:
+            e = row_to_event(r)
+            groups.setdefault(e.melding_id, []).append(e)
+        updates = []
+        for mid, evs in groups.items():
+            m = fold(evs, history=False)
+            if m is not None:
+                count, since = m.terugbellen()
+                updates.append((count, iso(since), mid))
+        conn.executemany("UPDATE meldingen SET terugbellen = ?, terugbellen_sinds = ? WHERE melding_id = ?", updates)
+    return len(ids)
+
+
+def _migration_8(conn: sqlite3.Connection) -> None:
+    """The werkvoorraad (issue 14): projection columns for the behandelaar, the team, the number of
+    melders and who still waits for a call-back, with indexes for "Mijn werkvoorraad" (open
+    meldingen of one behandelaar by deadline) and "Nog terugbellen"."""
+    add_projection_columns(conn)
+    werkvoorraad_backfill(conn, _EVENT_COLUMNS, _row_to_event)
+    _werkvoorraad_indexes(conn)
+
+
+def _werkvoorraad_indexes(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS meldingen_werkvoorraad ON meldingen(behandelaar, deadline) "
+        "WHERE is_open = 1 AND deleted = 0"
+    )
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS meldingen_terugbellen ON meldingen(behandelaar, terugbellen_sinds) "
+        "WHERE terugbellen > 0 AND deleted = 0"
+    )
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS meldingen_wijk_open ON meldingen(wijk, deadline) WHERE is_open = 1 AND deleted = 0"
+    )
+    conn.execute("CREATE INDEX IF NOT EXISTS meldingen_duplicaat_van ON meldingen(duplicaat_van) WHERE duplicaat_van IS NOT NULL")
+
+
 MIGRATIONS = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
-    7: _migration_7,
+    7: _migration_7, 8: _migration_8,
 }
 
 
@@ -955,6 +1031,17 @@ class LocalStore:
             return self.conn.execute(f"SELECT count(*){source}", args).fetchone()[0]
         sql = f"SELECT count(*) FROM (SELECT 1{source} LIMIT ?)"
         return self.conn.execute(sql, [*args, cap]).fetchone()[0]
+
+    def duplicates_of(self, reference: str) -> list[dict[str, Any]]:
+        """The meldingen linked to ``reference`` as its duplicates (``duplicaat_van``), oldest first,
+        deleted ones left out (projection rows: ``melding_id``, ``reference``, ``registered_at``,
+        ``status``)."""
+        cur = self.conn.execute(
+            "SELECT melding_id, reference, registered_at, status FROM meldingen "
+            "WHERE duplicaat_van = ? AND deleted = 0 ORDER BY registered_at",
+            (reference,),
+        )
+        return [dict(zip(("melding_id", "reference", "registered_at", "status"), r, strict=True)) for r in cur]
 
     def wijken(self) -> list[str]:
         """The wijken that occur in the projection, sorted (for the list filter)."""

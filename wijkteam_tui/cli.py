@@ -19,8 +19,8 @@ from typing import Any
 import msgspec
 
 from shared.errors import ValidationError
-from wijkteam_tui.config import DEFAULT_SNAPSHOT_BEHIND, Config, data_dir, load_config
 from wijkteam_store.local import LocalStore, StoreError
+from wijkteam_tui.config import DEFAULT_SNAPSHOT_BEHIND, Config, data_dir, load_config
 
 #: Sample meldingen put in the demo database on its first start.
 DEMO_COUNT = 2000

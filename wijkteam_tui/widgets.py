@@ -893,14 +893,20 @@ class MeldingForm(Vertical):
 
     # -- whole form ---------------------------------------------------------------------------
 
-    def values(self) -> MeldingFields:
+    def values(self, *, for_melder: bool = False) -> MeldingFields:
         """Re-validate every field and return the melding's fields.
+
+        ``for_melder``: the caller is added as a melder to a melding already registered (issue 14):
+        only what was typed is checked; the location, categorie, B and description are the
+        original's, so none of them is required (the description, if any, is what they said).
 
         Raises:
             FormInvalid: with every field's Dutch message (also shown beside the fields).
         """
         errors: dict[str, str] = {}
         vals: dict[str, Any] = {}
+        if for_melder:
+            vals["omschrijving"] = ""
         for fid in (
             "naam",
             "telefoon",
@@ -914,6 +920,9 @@ class MeldingForm(Vertical):
             "punt",
             "omschrijving",
         ):
+            if for_melder and fid == "omschrijving" and not self.text(fid).strip():
+                self.show_error(fid, None)
+                continue
             try:
                 vals[fid] = self._check(fid)
                 self.show_error(fid, None)
@@ -946,20 +955,20 @@ class MeldingForm(Vertical):
             self.text("postcode").strip() or self.text("straat").strip()
         ):
             loc_error = "Bij een huisnummer hoort een postcode of een straat."
-        elif mtype == MeldingType.MELDING and not has_location:
+        elif mtype == MeldingType.MELDING and not has_location and not for_melder:
             loc_error = "Geef een locatie: postcode en huisnummer, straat en woonplaats, of een plek (bijv. bij de speeltuin)."
         if loc_error:
             errors["locatie"] = loc_error
         self.show_error("locatie", loc_error)
         code = self.query_one(CategoriePicker).code
         cat_error = (
-            None if code else "Kies een categorie: typ een woord en druk op Enter."
+            None if code or for_melder else "Kies een categorie: typ een woord en druk op Enter."
         )
         if cat_error:
             errors["categorie"] = cat_error
         self.show_error("categorie", cat_error)
         vier_b = self.query_one(VierBPicker).value
-        b_error = None if vier_b else "Kies een van de vier B's met de toetsen 1–4."
+        b_error = None if vier_b or for_melder else "Kies een van de vier B's met de toetsen 1–4."
         if b_error:
             errors["vier_b"] = b_error
         self.show_error("vier_b", b_error)

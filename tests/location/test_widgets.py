@@ -11,16 +11,16 @@ from textual.widgets import Input, OptionList
 from shared.gazetteer import load_sample_gazetteer
 from shared.nearby import find_nearby
 from shared.projection import iso
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.app import make_app
 from wijkteam_tui.config import Config
 from wijkteam_tui.location import LocationLookup
 from wijkteam_tui.location.widgets import (
     AddressChoiceModal,
-    NearbyModal,
+    NearbyPanel,
     make_address_lookup,
 )
 from wijkteam_tui.screens.intake import IntakeScreen
-from wijkteam_store.local import LocalStore
 
 NOW = datetime(2026, 4, 24, 8, 15, tzinfo=UTC)
 SIZE = (120, 50)
@@ -88,6 +88,17 @@ class ModalHost(App[None]):
         self.result = result
 
 
+class WidgetHost(App[None]):
+    """A bare app showing one widget."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.widget = widget
+
+    def compose(self):
+        yield self.widget
+
+
 async def test_choice_between_12a_and_12b() -> None:
     found = LocationLookup(load_sample_gazetteer()).lookup_postcode("7721 EJ", "12")
     assert found.status == "kies"
@@ -124,23 +135,22 @@ def _nearby_rows() -> list[dict]:
     ]
 
 
-async def test_duplicate_prompt_links_the_chosen_melding() -> None:
+async def test_duplicate_panel_shows_the_hits_and_cycles() -> None:
     hits = find_nearby(_nearby_rows(), lat=52.506761, lon=6.2582183, categorie="verharding/losse_tegel", now=NOW)
     assert [h.reference for h in hits] == ["DLF-K7-0002", "DLF-K7-0001"]
-    host = ModalHost(NearbyModal(hits))
+    panel = NearbyPanel(key="F4")
+    host = WidgetHost(panel)
     async with host.run_test(size=SIZE) as pilot:
-        assert host.screen.query_one(OptionList).option_count == 2
-        title = str(host.screen.query_one("#nearby-title").render())
-        assert "2 open meldingen" in title and "50 m" in title
-        await pilot.press("down", "enter")
+        panel.show_hits(hits)
         await pilot.pause()
-    assert host.result == "DLF-K7-0001"
-
-
-async def test_duplicate_prompt_keep_as_new() -> None:
-    hits = find_nearby(_nearby_rows(), lat=52.506761, lon=6.2582183, categorie="verharding/losse_tegel", now=NOW)
-    host = ModalHost(NearbyModal(hits))
-    async with host.run_test(size=SIZE) as pilot:
-        await pilot.press("n")
+        text = str(panel.content)
+        assert "Mogelijk al gemeld (2, ≤ 50 m" in text and "F4" in text
+        assert "[bold]x[/bold]" in text  # user text is never read as markup
+        assert panel.reference is None
+        assert panel.cycle() == "DLF-K7-0002"
+        assert panel.cycle() == "DLF-K7-0001"
+        assert "toch nieuwe melding" in str(panel.content)
+        assert panel.cycle() is None
+        panel.show_hits([])
         await pilot.pause()
-    assert host.result is None
+        assert not panel.has_class("-shown")

@@ -18,11 +18,11 @@ from shared.gazetteer import load_sample_gazetteer
 from shared.geo import format_punt, rd_to_wgs84
 from shared.model import Punt
 from shared.wijken import BUITEN_GEMEENTE
-from wijkteam_tui.location.service import NO_ADDRESS_MESSAGE, LocationLookup
-from wijkteam_tui.location.widgets import AddressChoiceModal, BuitenGemeenteModal, NearbyModal
-from wijkteam_tui.screens.dialogs import SavedModal
-from wijkteam_tui.screens.intake import IntakeScreen
 from wijkteam_store.local import LocalStore
+from wijkteam_tui.location.service import NO_ADDRESS_MESSAGE, LocationLookup
+from wijkteam_tui.location.widgets import AddressChoiceModal, BuitenGemeenteModal, NearbyPanel
+from wijkteam_tui.screens.dialogs import MelderAddedModal, SavedModal
+from wijkteam_tui.screens.intake import IntakeScreen
 from wijkteam_tui.widgets import FieldError, FieldInfo, MeldingForm
 
 from .conftest import NOW
@@ -254,45 +254,58 @@ def _register_original(db_path, gazetteer, *, categorie="verlichting/lantaarnpaa
         return m.reference
 
 
-async def test_nearby_duplicate_is_linked(location_app, db_path, gazetteer):
+async def test_caller_of_a_known_problem_becomes_a_second_melder(location_app, db_path, gazetteer):
+    """Issue 14: the possible duplicate is shown in the form (no window takes the keys typed
+    meanwhile); F4 selects it, and saving adds the caller to it as a second melder — called back
+    and counted — instead of registering (and cancelling) a melding of their own."""
     original = _register_original(db_path, gazetteer)
     app = location_app()
     async with app.run_test(size=SIZE) as pilot:
         await start_call(pilot, nummer="12b")  # 12 B: a few metres from 12 A
         await finish_call(pilot, categorie="lamp")
-        modal = app.screen
-        assert isinstance(modal, NearbyModal)
-        assert [h.reference for h in modal.hits] == [original]
-        await pilot.press("enter")  # link
+        assert isinstance(app.screen, IntakeScreen)  # no window
+        assert app.focused is app.screen.query_one("#vier_b")  # the cursor went on as typed
+        panel = app.screen.query_one(NearbyPanel)
+        assert [h.reference for h in panel.hits] == [original]
+        assert original in shown(panel) and "F4" in shown(panel)
+        await pilot.press("f4")
+        assert panel.reference == original
+        assert f"melder van {original}" in shown(panel)
+        await pilot.press("tab", *"Ook bij nummer 12B", "ctrl+s")  # no B needed: the original has one
         await pilot.pause()
+        assert isinstance(app.screen, MelderAddedModal)
+        body = rendered(app.screen.query_one("#saved-body"))
+        assert original in body and "melder 2" in body
+        await pilot.press("enter")
         assert isinstance(app.screen, IntakeScreen)
-        assert original in rendered(app.screen.query_one("#intake-duplicaat"))
-        assert app.focused is app.screen.query_one("#vier_b")
-        await save(pilot)
+        assert not panel.hits  # the form is empty again, and so is the panel
     with LocalStore(db_path) as store:
-        rows = {r["reference"]: r for r in store.iter_rows()}
-        new = next(store.get(r["melding_id"]) for ref, r in rows.items() if ref != original)
-        assert store.get_by_reference(original).status == Status.GEMELD
-    assert new.duplicaat_van == original
-    assert new.status == Status.GEANNULEERD
-    assert any(f"Dubbele melding van {original}" in n.tekst for n in new.notes) or any(
-        f"Dubbele melding van {original}" in (h.notitie or "") for h in new.history
-    )
+        assert store.count() == 1  # no melding of their own
+        m = store.get_by_reference(original)
+        row = next(store.iter_rows())
+    assert m.status == Status.GEMELD and m.melder_count == 2
+    second = m.melders[0]
+    assert (second.melder.naam, second.melder.telefoon) == ("Jan Jansen", "+31612345678")
+    assert second.omschrijving == "Ook bij nummer 12B"
+    assert row["melder_count"] == 2
+    assert any("Tweede melder" in h.summary for h in m.history)
 
 
-async def test_nearby_duplicate_can_be_kept_as_new(location_app, db_path, gazetteer):
+async def test_f4_cycles_through_the_hits_and_back_to_a_new_melding(location_app, db_path, gazetteer):
     original = _register_original(db_path, gazetteer)
     app = location_app()
     async with app.run_test(size=SIZE) as pilot:
         await start_call(pilot, nummer="12a")
         await finish_call(pilot, categorie="lamp")
-        assert isinstance(app.screen, NearbyModal)
-        await pilot.press("n")  # keep as a new melding
-        await pilot.pause()
-        assert isinstance(app.screen, IntakeScreen)
+        panel = app.screen.query_one(NearbyPanel)
+        await pilot.press("f4")
+        assert panel.reference == original
+        await pilot.press("f4")  # past the last one: a new melding after all
+        assert panel.reference is None and "F4" in shown(panel)
         await save(pilot)
     with LocalStore(db_path) as store:
         new = [store.get(r["melding_id"]) for r in store.iter_rows() if r["reference"] != original]
+        assert store.get_by_reference(original).melder_count == 1
     assert len(new) == 1
     assert new[0].status == Status.GEMELD
     assert new[0].duplicaat_van is None
@@ -302,14 +315,15 @@ async def test_nearby_duplicate_can_be_kept_as_new(location_app, db_path, gazett
     ("categorie", "days_ago"),
     [("groen/boom", 3), ("verlichting/lantaarnpaal", 7 * 13)],  # other categorie; older than 12 weeks
 )
-async def test_no_prompt_without_a_real_candidate(location_app, db_path, gazetteer, categorie, days_ago):
+async def test_no_panel_without_a_real_candidate(location_app, db_path, gazetteer, categorie, days_ago):
     _register_original(db_path, gazetteer, categorie=categorie, days_ago=days_ago)
     app = location_app()
     async with app.run_test(size=SIZE) as pilot:
         await start_call(pilot, nummer="12a")
         await finish_call(pilot, categorie="lamp")
-        assert isinstance(app.screen, IntakeScreen), "no modal, so no extra keystroke"
+        assert isinstance(app.screen, IntakeScreen)
         assert app.focused is app.screen.query_one("#vier_b")
+        assert shown(app.screen.query_one(NearbyPanel)) == ""
         await save(pilot)
     with LocalStore(db_path) as store:
         assert store.count() == 2
@@ -323,12 +337,13 @@ async def test_typed_point_triggers_the_check_after_the_categorie(location_app, 
         await pilot.press("n")
         app.screen.query_one("#categorie", Input).focus()
         await finish_call(pilot, categorie="lamp")
-        assert isinstance(app.screen, IntakeScreen)  # no point yet: nothing to compare
+        panel = app.screen.query_one(NearbyPanel)
+        assert not panel.hits  # no point yet: nothing to compare
         app.screen.query_one("#punt", Input).focus()
         await pilot.press(*format_punt(Punt(a.lat + 0.0001, a.lon)), "enter")  # about 11 m north
         await pilot.pause()
-        assert isinstance(app.screen, NearbyModal)
-        assert app.screen.hits[0].reference == original
+        assert isinstance(app.screen, IntakeScreen)
+        assert panel.hits[0].reference == original
 
 
 async def test_background_sync_refreshes_the_gazetteer(app_factory, db_path, tmp_path):

@@ -5,9 +5,9 @@ and the "buiten de gemeente" confirm step.
   (``wijkteam_tui.widgets``; synchronous, offline, microseconds per call, so safe in the UI thread).
 * :class:`AddressChoiceModal` — ``ModalScreen[AdresKeuze | None]``: "12 bestaat als 12A en 12B": pick one
   with the arrow keys and Enter; Escape dismisses with None.
-* :class:`NearbyModal` — ``ModalScreen[str | None]``: open meldingen of the same categorie within 50 m
-  from the last 12 weeks (``shared.nearby``); Enter on one links the new melding as its duplicate
-  (returns that reference), ``n``/Escape keeps the new melding as it is (None).
+* :class:`NearbyPanel` — open meldingen of the same categorie within 50 m from the last 12 weeks
+  (``shared.nearby``), shown in the form; a key (F4) selects one, and saving then adds the caller
+  as a second melder to it (issue 14) instead of registering a new melding.
 * :class:`AdresZoeker` — the free-text address search at the top of the intake's location part:
   typing ``kerkstr 12 dalfsen`` offers matching addresses (the local gazetteer at once, PDOK
   ``suggest`` added when online) from a thread worker, so typing never waits; ↑/↓ and Enter pick one
@@ -39,6 +39,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from shared.deadlines import to_local
+from shared.enums import Status
 from shared.errors import ValidationError
 from shared.gazetteer import Gazetteer
 from shared.model import Adres, Melding, Punt
@@ -128,6 +129,7 @@ class AddressChoiceModal(ModalScreen[AdresKeuze | None]):
 
 
 def _nearby_line(hit: NearbyHit) -> Text:
+    """One hit on one line: reference, distance, date, status, address, the description's start."""
     row = hit.row
     registered = row.get("registered_at")
     when = registered if isinstance(registered, datetime) else parse_iso(registered)
@@ -135,57 +137,90 @@ def _nearby_line(hit: NearbyHit) -> Text:
     where = " ".join(str(p) for p in (row.get("straat") or "", row.get("huisnummer") or "") if p) or (
         row.get("locatie_omschrijving") or ""
     )
+    try:
+        status = Status(row.get("status")).label
+    except ValueError:
+        status = str(row.get("status") or "")
     text = Text()
     text.append(f"{row.get('reference', '?')}", style="bold")
-    text.append(f"  {hit.afstand_m:.0f} m  {date}  {row.get('status', '')}  ")
+    text.append(f"  {hit.afstand_m:.0f} m  {date}  {status}  ")
     text.append(str(where))
-    omschrijving = (row.get("omschrijving") or "").splitlines()[0:1]
+    omschrijving = " ".join((row.get("omschrijving") or "").split())
     if omschrijving:
-        text.append(f"\n    {omschrijving[0][:80]}")
+        text.append(f" — {omschrijving}", style="dim")
     return text
 
 
-class NearbyModal(ModalScreen[str | None]):
-    """Possible duplicates of a new melding; dismisses with the reference to link, or None to keep it."""
+class NearbyPanel(Static):
+    """Possible duplicates of the melding being typed, shown *in* the form (issue 14: a window
+    that opens while the user types takes keys meant for the form).
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "keep", "Toch nieuw", id="nearby.keep"),
-        Binding("n", "keep", "Toch nieuw", id="nearby.keep_n", show=False),
-    ]
-
-    DEFAULT_CSS = """
-    NearbyModal { align: center middle; }
-    NearbyModal > Vertical { width: 90; height: auto; max-height: 85%; border: thick $warning; padding: 1 2; background: $surface; }
-    NearbyModal OptionList { height: auto; max-height: 18; }
+    Nothing is chosen until the user presses the key shown (F4 in the intake): each press selects
+    the next hit, and after the last one none again. The intake then saves the caller as a second
+    melder on the selected melding instead of registering a new one.
     """
 
-    def __init__(self, hits: Sequence[NearbyHit]) -> None:
-        super().__init__()
-        self.hits = list(hits)
+    DEFAULT_CSS = """
+    NearbyPanel { display: none; height: auto; max-height: 6; border-left: thick $warning; padding: 0 1; margin: 0 1; }
+    NearbyPanel.-shown { display: block; }
+    """
 
-    def compose(self) -> ComposeResult:
+    #: Hits shown at most (the closest; the panel must not push the form off an 80×24 screen).
+    MAX_SHOWN = 3
+
+    def __init__(self, *, key: str = "F4", id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.key = key
+        self.hits: list[NearbyHit] = []
+        self.selected: int | None = None
+
+    def show_hits(self, hits: Sequence[NearbyHit]) -> None:
+        """Show ``hits`` (closest first), nothing selected; an empty list hides the panel."""
+        self.hits = list(hits)[: self.MAX_SHOWN]
+        self.selected = None
+        self._draw()
+
+    def cycle(self) -> str | None:
+        """Select the next hit (none after the last); returns the selected reference or None."""
+        if not self.hits:
+            return None
+        self.selected = 0 if self.selected is None else self.selected + 1
+        if self.selected >= len(self.hits):
+            self.selected = None
+        self._draw()
+        return self.reference
+
+    @property
+    def reference(self) -> str | None:
+        """The selected hit's reference, or None."""
+        return self.hits[self.selected].reference if self.selected is not None else None
+
+    @property
+    def melding_id(self) -> str | None:
+        """The selected hit's melding id, or None."""
+        return self.hits[self.selected].row.get("melding_id") if self.selected is not None else None
+
+    def _draw(self) -> None:
+        if not self.hits:
+            self.update("")
+            self.remove_class("-shown")
+            return
         n = len(self.hits)
-        title = (
-            f"{n} open melding{'en' if n != 1 else ''} van dezelfde categorie binnen {NEARBY_RADIUS_M:.0f} m "
-            "(laatste 12 weken). Is dit dezelfde?"
-        )
-        with Vertical():
-            yield Label(Text(title), id="nearby-title")
-            yield OptionList(*(Option(_nearby_line(h), id=str(i)) for i, h in enumerate(self.hits)), id="nearby-list")
-            yield Static(Text("Enter: koppel als dubbele melding (wordt geannuleerd) · n/Esc: toch als nieuwe melding"),
-                         classes="hint")
-
-    def on_mount(self) -> None:
-        options = self.query_one(OptionList)
-        options.highlighted = 0
-        options.focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.dismiss(self.hits[int(event.option.id or 0)].reference)
-
-    def action_keep(self) -> None:
-        self.dismiss(None)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self.selected is None:
+            text.append(
+                f"Mogelijk al gemeld ({n}, ≤ {NEARBY_RADIUS_M:.0f} m, zelfde categorie) · "
+                f"{self.key}: beller als melder toevoegen",
+                style="bold",
+            )
+        else:
+            then = "volgende" if self.selected + 1 < n else "toch nieuwe melding"
+            text.append(f"Opslaan: beller wordt melder van {self.reference} · {self.key}: {then}", style="bold")
+        for i, hit in enumerate(self.hits):
+            text.append("\n" + ("▶ " if i == self.selected else "  "))
+            text.append_text(_nearby_line(hit))
+        self.update(text)
+        self.add_class("-shown")
 
 
 # --- free-text address search --------------------------------------------------------------------

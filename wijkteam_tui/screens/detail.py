@@ -18,7 +18,7 @@ from shared.deadlines import local_date
 from shared.enums import Status
 from shared.errors import ValidationError
 from shared.fold import conflict_notes
-from shared.model import Melding
+from shared.model import Melder, Melding
 from shared.status import allowed_next
 from shared.validation import format_phone
 from wijkteam_store.local import StoreError
@@ -37,6 +37,22 @@ from wijkteam_tui.screens.dialogs import (
     StatusModal,
 )
 from wijkteam_tui.widgets import StatusBar
+
+
+def melder_line(melder: Melder | None) -> str:
+    """A melder as one line: ``"Jan Jansen · 06-12345678 · jan@example.nl"``, ``"anoniem"`` or
+    ``"(geen gegevens)"``; a letter's sender with their postal address."""
+    if melder is None:
+        return "(geen gegevens)"
+    if melder.anoniem:
+        return "anoniem"
+    parts = [
+        melder.naam,
+        format_phone(melder.telefoon) if melder.telefoon else "",
+        melder.email or "",
+        melder.postadres.oneline() if melder.postadres else "",
+    ]
+    return " · ".join(p for p in parts if p) or "(geen gegevens)"
 
 
 class DetailScreen(WijkteamScreen):
@@ -100,18 +116,9 @@ class DetailScreen(WijkteamScreen):
         t = Table.grid(padding=(0, 2))
         t.add_column(style="dim", no_wrap=True)
         t.add_column()
-        melder = m.melder
-        if melder is None:
-            melder_text = "(geen gegevens)"
-        elif melder.anoniem:
-            melder_text = "anoniem"
-        else:
-            parts = [
-                melder.naam,
-                format_phone(melder.telefoon) if melder.telefoon else "",
-                melder.email or "",
-            ]
-            melder_text = " · ".join(p for p in parts if p)
+        melder_text = melder_line(m.melder)
+        if m.melders:
+            melder_text += f"  (+{len(m.melders)} {'melder' if len(m.melders) == 1 else 'melders'}, zie Melders)"
         now = self.app.now()
         deadline = Text(long_date(m.deadline))
         if m.deadline and m.is_open and m.deadline < now:
@@ -125,6 +132,7 @@ class DetailScreen(WijkteamScreen):
             ("Melder", melder_text),
             ("Locatie", m.location_text()),
             ("Wijk", wijk_label(m.wijk)),
+            ("Behandelaar", m.assignment_text()),
             ("Categorie", categorie_label(m.categorie)),
             ("Vier B", enum_label(type(m.vier_b), m.vier_b.value) if m.vier_b else ""),
             ("Prioriteit", m.prioriteit.label),
@@ -144,6 +152,11 @@ class DetailScreen(WijkteamScreen):
 
     def _notes(self, m: Melding) -> Group:
         parts: list = []
+        if m.melders:
+            parts.append(self._melders(m))
+        duplicates = self._duplicates(m)
+        if duplicates is not None:
+            parts.append(duplicates)
         if m.notes:
             t = Table(
                 title="Notities", title_justify="left", expand=True, show_edge=False
@@ -177,9 +190,50 @@ class DetailScreen(WijkteamScreen):
                     Text(c.tekst),
                 )
             parts.append(t)
-        elif m.melder is not None and m.melder.has_contact:
+        waiting, since = m.terugbellen()
+        if waiting:
+            who = "de melder" if waiting == 1 else f"{waiting} melders"
+            parts.append(Text(f"Nog terugbellen: {who} (sinds {date_time(since)}).", style="yellow"))
+        elif not m.terugkoppelingen and m.melder is not None and m.melder.has_contact:
             parts.append(Text("Nog geen terugkoppeling aan de melder.", style="yellow"))
         return Group(*parts)
+
+    def _melders(self, m: Melding) -> Table:
+        """Everyone who reported it: the first melder and each later one (issue 14), with whether
+        they were called back since the call-back became due."""
+        _waiting, since = m.terugbellen()
+        called = {c.melder for c in m.terugkoppelingen if since is None or c.at >= since}
+        t = Table(title=f"Melders ({m.melder_count})", title_justify="left", expand=True, show_edge=False)
+        t.add_column("#", no_wrap=True)
+        t.add_column("Tijd", no_wrap=True, width=16)
+        t.add_column("Via", no_wrap=True)
+        t.add_column("Melder", ratio=1)
+        t.add_column("Teruggebeld", no_wrap=True)
+
+        def done(key: str | None, melder: Melder | None) -> Text:
+            if melder is None or not melder.has_contact:
+                return Text("n.v.t.", style="dim")
+            return Text("ja") if key in called else Text("nog niet", style="yellow")
+
+        t.add_row(Text("1"), Text(date_time(m.registered_at)), Text(m.kanaal.label), Text(melder_line(m.melder)),
+                  done(None, m.melder))
+        for i, x in enumerate(m.melders, start=2):
+            who = melder_line(x.melder) + (f" — {x.omschrijving}" if x.omschrijving else "")
+            t.add_row(Text(str(i)), Text(date_time(x.at)), Text(x.kanaal.label), Text(who), done(x.event_id, x.melder))
+        return t
+
+    def _duplicates(self, m: Melding) -> Table | None:
+        """Meldingen registered on their own and later linked to this one as its duplicates."""
+        rows = self.app.store.duplicates_of(m.reference)
+        if not rows:
+            return None
+        t = Table(title=f"Dubbele meldingen ({len(rows)})", title_justify="left", expand=True, show_edge=False)
+        t.add_column("Referentie", no_wrap=True)
+        t.add_column("Geregistreerd", no_wrap=True, width=16)
+        t.add_column("Status", no_wrap=True)
+        for r in rows:
+            t.add_row(Text(r["reference"]), Text(date_time(r["registered_at"])), Text(Status(r["status"]).label))
+        return t
 
     def _history(self, m: Melding) -> Table:
         t = Table(
@@ -264,11 +318,13 @@ class DetailScreen(WijkteamScreen):
                             tekst=result.tekst,
                             at=result.at,
                             bereikt=result.bereikt,
+                            melder=result.melder,
+                            now=self.app.now(),
                         )
                     ]
                 )
 
-        self.app.push_screen(CallbackModal(self.app.now()), done)
+        self.app.push_screen(CallbackModal(self.app.now(), self.melding), done)
 
     def action_edit(self) -> None:
         if not self.check_action("edit", ()):

@@ -20,11 +20,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from shared.commands import check_not_future
 from shared.deadlines import AMS, to_local
 from shared.enums import Kanaal, Status
 from shared.errors import ValidationError
-from shared.model import Melding
-from shared.status import NOTE_REQUIRED, allowed_next, check_transition
+from shared.model import Melder, Melding
+from shared.status import NOTE_REQUIRED, allowed_next, check_transition, proposed_next
 from shared.taxonomy import load_taxonomy
 from shared.validation import clean_text
 from wijkteam_tui.fmt import long_date
@@ -120,6 +121,30 @@ class SavedModal(ModalScreen[Melding | None]):
         self.dismiss(self.melding)
 
 
+class MelderAddedModal(SavedModal):
+    """After adding a caller as a melder to a melding already registered (issue 14): *that*
+    melding's reference to tell them, its status, the promise and the date. Enter closes."""
+
+    def compose(self) -> ComposeResult:
+        m = self.melding
+        body = Text()
+        body.append("Deze melding was al bekend\n\n", style="bold")
+        body.append("Referentie voor de melder:  ")
+        body.append(m.reference, style="bold reverse")
+        body.append("\n\n")
+        body.append(
+            f"De beller is als melder {m.melder_count} toegevoegd en wordt teruggebeld zoals de eerste. "
+            f"Status nu: {m.status.label}.\n"
+        )
+        if m.categorie and m.categorie in load_taxonomy() and m.is_open:
+            body.append(load_taxonomy().get(m.categorie).belofte + "\n")
+        if m.deadline and m.is_open:
+            body.append(f"Uiterlijk afgehandeld op {long_date(m.deadline)}.\n")
+        body.append("\nEnter: volgende melding")
+        with Vertical(classes="dialog"):
+            yield Static(body, id="saved-body")
+
+
 class StatusModal(ModalScreen[tuple[Status, str, str] | None]):
     """Change the status: only moves in the transition table; a note where it is required.
 
@@ -148,7 +173,8 @@ class StatusModal(ModalScreen[tuple[Status, str, str] | None]):
                 Text(f"Status van {self.melding.reference}: nu {current.label}"),
                 classes="dialog-title",
             )
-            yield Select(options, allow_blank=False, id="naar", compact=True)
+            # The next step forward is proposed (from ingepland: afgehandeld), never a step back.
+            yield Select(options, value=proposed_next(current).value, allow_blank=False, id="naar", compact=True)
             yield Label("Interne notitie (alleen voor collega's, niet openbaar)")
             yield TextArea(id="notitie", compact=True, tab_behavior="focus")
             yield Label("Bericht voor de melder (openbaar: statuspagina, Open311 en KCC)")
@@ -224,6 +250,7 @@ class CallbackResult(msgspec.Struct, frozen=True):
     at: datetime
     tekst: str
     bereikt: bool
+    melder: str | None = None  # the ExtraMelder's event_id; None: the first melder
 
 
 def parse_local_datetime(raw: str) -> datetime:
@@ -242,6 +269,13 @@ def parse_local_datetime(raw: str) -> datetime:
     return local.replace(tzinfo=AMS).astimezone(UTC)
 
 
+def _melder_choice(number: int, melder: Melder, called: bool) -> str:
+    """``"2 Piet · 06-12345678 (nog niet teruggebeld)"`` for the call-back dialog's melder choice."""
+    from wijkteam_tui.screens.detail import melder_line
+
+    return f"{number} {melder_line(melder)} ({'al teruggebeld' if called else 'nog niet teruggebeld'})"
+
+
 class CallbackModal(ModalScreen[CallbackResult | None]):
     """Log the terugkoppeling: channel, when (default now), what was said, reached or not."""
 
@@ -250,13 +284,39 @@ class CallbackModal(ModalScreen[CallbackResult | None]):
         Binding("ctrl+s", "ok", "Opslaan", id="callback.ok", priority=True),
     ]
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, melding: Melding | None = None) -> None:
+        """``now``: the default time (and the latest allowed); ``melding``: when it has several
+        melders who can be called back, the dialog asks which one (the first still waiting first)."""
         super().__init__()
         self.now = now
+        self.melding = melding
+
+    def _melder_options(self) -> list[tuple[str, str]]:
+        """``(label, key)`` per melder who can be called back; key ``"1"`` is the first melder, else
+        the ``melder_added`` event id. Empty unless there is a choice to make."""
+        m = self.melding
+        if m is None or not m.melders:
+            return []
+        _waiting, since = m.terugbellen()
+        called = {c.melder for c in m.terugkoppelingen if since is None or c.at >= since}
+        out: list[tuple[str, str]] = []
+        if m.melder is not None and m.melder.has_contact:
+            out.append((_melder_choice(1, m.melder, None in called), "1"))
+        for i, x in enumerate(m.melders, start=2):
+            if x.has_contact and x.melder is not None:
+                out.append((_melder_choice(i, x.melder, x.event_id in called), x.event_id))
+        if len(out) < 2:
+            return []
+        # The first one still waiting comes first (the Select's default).
+        return sorted(out, key=lambda o: "nog niet" not in o[0])
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Terugkoppeling aan de melder", classes="dialog-title")
+            melders = self._melder_options()
+            if melders:
+                yield Label("Aan")
+                yield Select(melders, allow_blank=False, id="melder", compact=True)
             yield Label("Via")
             yield Select(
                 [(k.label, k.value) for k in Kanaal],
@@ -288,18 +348,24 @@ class CallbackModal(ModalScreen[CallbackResult | None]):
     def action_ok(self) -> None:
         try:
             at = parse_local_datetime(self.query_one("#tijdstip", Input).value)
+            # Typed by hand: it may not lie in the future (issue 14; shared.commands).
+            at = check_not_future(at, self.now)
             tekst = clean_text(self.query_one("#tekst", Input).value, "tekst")
         except ValidationError as exc:
             label = self.query_one("#callback-error", Label)
             label.update(Text(exc.message))
             label.add_class("-shown")
             return
+        melder = None
+        for select in self.query("#melder").results(Select):
+            melder = None if select.value == "1" else str(select.value)
         self.dismiss(
             CallbackResult(
                 kanaal=Kanaal(self.query_one("#kanaal", Select).value),
                 at=at,
                 tekst=tekst,
                 bereikt=self.query_one("#bereikt", Checkbox).value,
+                melder=melder,
             )
         )
 

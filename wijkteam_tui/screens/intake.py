@@ -4,11 +4,13 @@ Field order follows the call (docs/intake.md counts the keys of a typical call).
 re-validates every field; nothing is stored while one is invalid; a locked or read-only database
 gives a message and the form stays filled.
 
-Nearby duplicates (issue 7, docs/location.md): once the categorie and a point are known, open
-meldingen of that categorie within 50 m from the last 12 weeks are looked up in the local
-projection (``nearby_candidates``, SQL box pre-filter) and, only when there are any, shown in
-``NearbyModal``. Linking stores the new melding and the events of ``shared.nearby.link_duplicate``
-(``duplicaat_van`` set, status geannuleerd) in one transaction.
+Nearby duplicates (issue 7 and 14, docs/location.md): once the categorie and a point are known,
+open meldingen of that categorie within 50 m from the last 12 weeks are looked up in the local
+projection (``nearby_candidates``, SQL box pre-filter) and, only when there are any, shown in the
+form (``NearbyPanel``) — never in a window, which would take the keys typed meanwhile. F4 selects
+one (again: the next, then none); saving then adds the caller as a second melder to it
+(``shared.commands.add_melder``: called back and counted like the first) and shows *its*
+reference, instead of registering a melding of their own.
 
 Outside the municipality (docs/location.md): when the location lies outside every municipality
 served (``shared.wijken``: ``buiten``) and no wijk was picked, saving first asks in
@@ -32,14 +34,13 @@ from shared import commands
 from shared.enums import Status
 from shared.errors import ValidationError
 from shared.events import MeldingFields
-from shared.model import Melding, Punt
-from shared.nearby import link_duplicate
+from shared.model import Melder, Melding, Punt
 from wijkteam_store.local import NoDeviceCode, StoreError
 from wijkteam_tui.fmt import not_saved_message
 from wijkteam_tui.location.nearby_query import nearby_candidates
-from wijkteam_tui.location.widgets import BuitenGemeenteModal, BuitenKeuze, DoorgezetModal, NearbyModal
+from wijkteam_tui.location.widgets import BuitenGemeenteModal, BuitenKeuze, DoorgezetModal, NearbyPanel
 from wijkteam_tui.screens.base import WijkteamScreen
-from wijkteam_tui.screens.dialogs import SavedModal
+from wijkteam_tui.screens.dialogs import MelderAddedModal, SavedModal
 from wijkteam_tui.widgets import CategoriePicker, FormInvalid, MeldingForm, StatusBar
 
 
@@ -51,13 +52,13 @@ class IntakeScreen(WijkteamScreen):
         Binding("ctrl+s", "save", "Opslaan", id="intake.save", priority=True),
         Binding("ctrl+l", "clear", "Leegmaken", id="intake.clear"),
         Binding("escape", "back", "Terug", id="intake.back"),
-        Binding("ctrl+d", "keep_new", "Toch nieuw", id="intake.keep_new"),
+        Binding("f4", "link", "Al gemeld", id="intake.link"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Label("Nieuwe melding", classes="screen-title")
         yield Label("", id="intake-error", classes="store-error")
-        yield Label("", id="intake-duplicaat", classes="duplicaat")
+        yield NearbyPanel(key="F4", id="intake-nearby")
         with VerticalScroll(id="intake-scroll"):
             yield MeldingForm(
                 address_lookup=getattr(self.app, "address_lookup", None),
@@ -68,13 +69,6 @@ class IntakeScreen(WijkteamScreen):
         yield StatusBar()
         yield Footer()
 
-    DEFAULT_CSS = """
-    IntakeScreen #intake-duplicaat { display: none; color: $text-warning; text-style: bold; padding: 0 1; }
-    IntakeScreen #intake-duplicaat.-shown { display: block; }
-    """
-
-    #: Reference of the melding the new one duplicates (chosen in NearbyModal), or None.
-    duplicaat_van: str | None = None
     #: (categorie, point) last checked for nearby duplicates, so a check is offered once.
     _nearby_checked: tuple[str, Punt] | None = None
 
@@ -90,13 +84,11 @@ class IntakeScreen(WijkteamScreen):
         self.check_nearby()
 
     def check_nearby(self) -> bool:
-        """Show the possible duplicates when categorie and point are known (once per pair).
-
-        Returns True when the modal was opened. No hits: nothing happens (no extra keystroke).
-        """
+        """Show the possible duplicates in the form when categorie and point are known (once per
+        pair). Returns True when there are any; nothing is selected and no key is taken."""
         code = self.form.query_one(CategoriePicker).code
         punt = self.form.current_punt()
-        if not code or punt is None or self.duplicaat_van or (code, punt) == self._nearby_checked:
+        if not code or punt is None or (code, punt) == self._nearby_checked:
             return False
         self._nearby_checked = (code, punt)
         try:
@@ -104,38 +96,30 @@ class IntakeScreen(WijkteamScreen):
                 self.app.store.conn, lat=punt.lat, lon=punt.lon, categorie=code, now=self.app.now()
             )
         except Exception:  # noqa: BLE001 - a failing check never blocks the intake
-            return False
-        if not hits:
-            return False
-        self.app.push_screen(NearbyModal(hits), self._nearby_chosen)
-        return True
+            hits = []
+        self.nearby.show_hits(hits)
+        self.refresh_bindings()
+        return bool(hits)
 
-    def _nearby_chosen(self, reference: str | None) -> None:
-        self.set_duplicaat(reference)
+    @property
+    def nearby(self) -> NearbyPanel:
+        """The panel of possible duplicates."""
+        return self.query_one(NearbyPanel)
 
-    def set_duplicaat(self, reference: str | None) -> None:
-        """Mark (or unmark) the new melding as a duplicate of ``reference``."""
-        self.duplicaat_van = reference
-        label = self.query_one("#intake-duplicaat", Label)
-        label.update(
-            Text(
-                f"Dubbele melding van {reference}: wordt bij opslaan gekoppeld en geannuleerd "
-                "(Ctrl+D: toch als nieuwe melding)."
-            )
-            if reference
-            else ""
-        )
-        label.set_class(bool(reference), "-shown")
+    @property
+    def duplicaat_van(self) -> str | None:
+        """The reference of the melding this caller will be added to as a melder (F4), or None."""
+        return self.nearby.reference
 
-    def action_keep_new(self) -> None:
-        """Undo the duplicate link chosen in the modal: save as a new melding after all."""
-        self.set_duplicaat(None)
+    def action_link(self) -> None:
+        """F4: select the next possible duplicate (after the last: none, a new melding after all)."""
+        self.nearby.cycle()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if hasattr(self.app, "allows") and not self.app.allows(action):
             return False  # KCC mode is read-only
-        if action == "keep_new":
-            return self.duplicaat_van is not None
+        if action == "link":
+            return bool(self.nearby.hits)
         return True
 
     @property
@@ -153,6 +137,9 @@ class IntakeScreen(WijkteamScreen):
         A location outside the municipality first asks :class:`BuitenGemeenteModal` (see the
         module docstring); the melding is stored only after that choice.
         """
+        if self.duplicaat_van:
+            self._add_melder()
+            return
         try:
             fields = self.form.values()
         except FormInvalid as exc:
@@ -175,10 +162,9 @@ class IntakeScreen(WijkteamScreen):
     def _buiten_message(self, fields: MeldingFields) -> str | None:
         """The "buiten de gemeente" message when saving must ask first, else None.
 
-        Asked only when no wijk is set (a wijk picked by hand places it inside) and the melding is
-        not being linked as a duplicate (it is cancelled then, not handled here or elsewhere).
+        Asked only when no wijk is set (a wijk picked by hand places it inside).
         """
-        if fields.wijk or self.duplicaat_van or (fields.adres is None and fields.punt is None):
+        if fields.wijk or (fields.adres is None and fields.punt is None):
             return None
         b = self.form.wijken.resolve(fields.adres, fields.punt)
         return b.message if b.status == "buiten" else None
@@ -206,25 +192,60 @@ class IntakeScreen(WijkteamScreen):
             return
         self._register(fields, buiten=keuze)
 
+    def _add_melder(self) -> None:
+        """Save the caller as a second melder on the selected melding (issue 14): their details,
+        the kanaal and what they said; nothing else of the form is needed."""
+        try:
+            fields = self.form.values(for_melder=True)
+        except FormInvalid as exc:
+            self._store_error(not_saved_message(len(exc.errors)))
+            widget = self.form.first_error_widget(exc.errors)
+            if widget is not None:
+                widget.focus()
+            return
+        app = self.app
+        melding_id = self.nearby.melding_id
+        try:
+            store = app.store
+            dev = store.device_clock(app.config.user, clock=app.hlc_clock)
+            with store.transaction():
+                original = store.get(melding_id) if melding_id else None
+                if original is None:
+                    raise ValidationError("melding", f"{self.duplicaat_van} is niet gevonden.")
+                melder = fields.melder if isinstance(fields.melder, Melder) else None
+                event = commands.add_melder(
+                    dev, original, kanaal=fields.kanaal, melder=melder, at=app.now(),
+                    omschrijving=fields.omschrijving or "", now=app.now(),
+                )  # fmt: skip
+                store.append([event], dev)
+            original = store.get(original.melding_id) or original
+        except StoreError as exc:
+            self._store_error(exc.message)
+            return
+        except ValidationError as exc:
+            self._store_error(f"Niet opgeslagen: {exc.message}")
+            return
+        self._store_error(None)
+        app.after_save()
+        self.app.push_screen(MelderAddedModal(original), self._after_saved)
+
     def _register(self, fields: MeldingFields, *, buiten: BuitenKeuze | None = None) -> None:
         app = self.app
         try:
             store = app.store
             dev = store.device_clock(app.config.user, clock=app.hlc_clock)
-            # One transaction: a linked duplicate or a melding passed on is never stored half.
+            # One transaction: a melding passed on is never stored half.
             with store.transaction():
                 melding = store.register(
                     dev, prefix=app.config.prefix, fields=fields, registered_at=app.now()
                 )
-                if self.duplicaat_van:
-                    store.append(link_duplicate(dev, melding, self.duplicaat_van), dev)
-                elif buiten is not None and buiten.actie == "doorzetten":
+                if buiten is not None and buiten.actie == "doorzetten":
                     note = f"Doorgezet naar {buiten.naar}: de locatie ligt buiten de gemeente."
                     store.append([commands.change_status(dev, melding, Status.DOORGEZET, voor_melder=note)], dev)
                 elif buiten is not None:
                     note = "Locatie buiten de gemeente; bij de registratie bevestigd."
                     store.append([commands.add_note(dev, melding, note)], dev)
-                if self.duplicaat_van or buiten is not None:
+                if buiten is not None:
                     melding = store.get(melding.melding_id) or melding
         except NoDeviceCode as exc:
             self._store_error(exc.message)
@@ -236,11 +257,9 @@ class IntakeScreen(WijkteamScreen):
             self.form.show_error(exc.field, exc.message)
             self._store_error(f"Niet opgeslagen: {exc.message}")
             return
-        if self.duplicaat_van:
-            self.notify(f"{melding.reference} is gekoppeld als dubbele melding van {self.duplicaat_van}.")
         self._store_error(None)
         app.after_save()
-        if buiten is not None and buiten.actie == "doorzetten" and not self.duplicaat_van:
+        if buiten is not None and buiten.actie == "doorzetten":
             self.app.push_screen(DoorgezetModal(melding, buiten.naar), self._after_saved)
             return
         self.app.push_screen(SavedModal(melding), self._after_saved)
@@ -252,7 +271,8 @@ class IntakeScreen(WijkteamScreen):
 
     def _reset_nearby(self) -> None:
         self._nearby_checked = None
-        self.set_duplicaat(None)
+        self.nearby.show_hits([])
+        self.refresh_bindings()
 
     def action_clear(self) -> None:
         self.form.clear()
