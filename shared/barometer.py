@@ -970,6 +970,7 @@ class ReportSettings(msgspec.Struct, frozen=True, kw_only=True):
     inwoners: int | None = None
     terugbelnorm: int = 2
     late_after_days: int = LATE_ARRIVAL_DAYS
+    config_version: int | None = None
 
 
 def report_settings() -> ReportSettings:
@@ -986,6 +987,7 @@ def report_settings() -> ReportSettings:
         gemeente_code=getattr(g, "code", "") or "",
         inwoners=getattr(g, "inwoners", None) or None,
         terugbelnorm=getattr(g, "terugbelnorm", None) or defaults.terugbelnorm,
+        config_version=getattr(g, "version", None),
     )
 
 
@@ -1040,7 +1042,8 @@ class BarometerReport(msgspec.Struct):
         months: the monthly trend.
         criteria: the certificate criteria judged on ``totaal``; ``certificate_level`` the level
             every criterion reaches (``None``: not even brons).
-        gemeente, gemeente_code, inwoners, terugbelnorm: from :class:`ReportSettings`.
+        gemeente, gemeente_code, inwoners, terugbelnorm, config_version: from :class:`ReportSettings`
+            (``config_version`` 0: the package default configuration).
         made_at: when the report was made (UTC ISO; shown in Europe/Amsterdam, to the minute).
         server_seq: the last server event counted (``None`` on a laptop); ``wijkteam-server report
             --as-of SEQ`` makes the same figures again.
@@ -1066,6 +1069,7 @@ class BarometerReport(msgspec.Struct):
     gemeente_code: str = ""
     inwoners: int | None = None
     terugbelnorm: int = 2
+    config_version: int | None = None
     made_at: str = ""
     server_seq: int | None = None
     figures_hash: str = ""
@@ -1344,6 +1348,7 @@ def _finish(
         gemeente_code=settings.gemeente_code,
         inwoners=settings.inwoners,
         terugbelnorm=settings.terugbelnorm,
+        config_version=settings.config_version,
         data_quality=DataQuality(
             late_after_days=settings.late_after_days,
             conflicts=totaal.conflicts,

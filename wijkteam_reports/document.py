@@ -200,6 +200,9 @@ def meta_table(report: BarometerReport) -> Table:
     ]
     if report.inwoners:
         rows.append(["Inwoners", f"{report.inwoners:,}".replace(",", ".")])
+    if report.config_version is not None:
+        rows.append(["Gemeenteconfiguratie", f"versie {report.config_version}"
+                     + (" (standaardwaarden van het pakket)" if report.config_version == 0 else "")])
     if report.server_seq is not None:
         rows.append(["Geteld tot en met server_seq", str(report.server_seq)])
     rows.append(["Vingerafdruk van de cijfers (SHA-256)", report.figures_hash])

@@ -33,7 +33,7 @@ def report():
         as_of=utc("2025-12-01 10:07"),
         made_at=datetime(2025, 12, 1, 22, 59, 30, tzinfo=UTC),  # 23:59 in Amsterdam (winter time)
         group_by=GROUPS.split(","),
-        settings=ReportSettings(gemeente="Dalfsen", inwoners=29_000),
+        settings=ReportSettings(gemeente="Dalfsen", inwoners=29_000, config_version=3),
     )
 
 
@@ -67,6 +67,7 @@ def test_page_one_has_the_municipality_period_moment_level_and_comparisons(repor
     assert "Vorige periode (2025-Q2)" in first and "Zelfde periode vorig jaar (2024-Q3)" in first
     assert "▲" in first  # 12 received against 0 before
     assert report.figures_hash in first
+    assert "Gemeenteconfiguratie versie 3" in first and "Inwoners 29.000" in first
 
 
 def test_glossary_explains_every_indicator(report):
