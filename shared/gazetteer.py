@@ -63,6 +63,7 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "woonplaats",
     "lat",
     "lon",
+    "gemeente",
 )
 
 #: Accepted header names (lower case, spaces and hyphens read as ``_``) for each field.
@@ -266,8 +267,12 @@ def _row_to_adres(get) -> GazetteerAdres:
     )
 
 
-def _address_key(a: GazetteerAdres) -> tuple[str, str, int, str]:
-    return (a.postcode or _fold(a.woonplaats), _fold(a.straat) if not a.postcode else "", a.huisnummer, a.suffix)
+def _address_key(a: GazetteerAdres) -> tuple[str, str, str, int, str]:
+    # Without a postcode the place name alone is not unique: several municipalities have the same.
+    return (
+        a.postcode or _fold(a.woonplaats), _fold(a.straat) if not a.postcode else "",
+        _fold(a.gemeente) if not a.postcode else "", a.huisnummer, a.suffix,
+    )  # fmt: skip
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -294,7 +299,7 @@ def parse_gazetteer_csv(text: str) -> ParseResult:
     cols = _map_columns(header)
     adressen: list[GazetteerAdres] = []
     errors: list[RowError] = []
-    seen: dict[tuple[str, str, int, str], int] = {}
+    seen: dict[tuple[str, str, str, int, str], int] = {}
     line = reader.line_num
     for row in reader:
         start, line = line + 1, reader.line_num
@@ -349,7 +354,7 @@ def to_csv_text(adressen: Iterable[GazetteerAdres]) -> str:
     for a in adressen:
         w.writerow(
             (a.straat, a.huisnummer, a.huisletter or "", a.huisnummertoevoeging or "", a.postcode, a.woonplaats,
-             format_coord(a.lat), format_coord(a.lon))
+             format_coord(a.lat), format_coord(a.lon), a.gemeente)
         )
     return out.getvalue()
 
@@ -409,14 +414,15 @@ class Gazetteer:
         self.sample = sample
         self.source = source
         self._by_postcode: dict[str, dict[int, list[GazetteerAdres]]] = {}
-        # (street, woonplaats) folded → its addresses, so free-text search matches words once per street.
-        self._by_street: dict[tuple[str, str], list[GazetteerAdres]] = {}
+        # (street, woonplaats, gemeente) folded → its addresses, so free-text search matches words once
+        # per street; the gemeente keeps apart two places of the same name in different municipalities.
+        self._by_street: dict[tuple[str, str, str], list[GazetteerAdres]] = {}
         self._grid: dict[tuple[int, int], list[GazetteerAdres]] = {}
         self._woonplaatsen: dict[str, str] = {}
         for a in self.adressen:
             if a.postcode:
                 self._by_postcode.setdefault(a.postcode, {}).setdefault(a.huisnummer, []).append(a)
-            self._by_street.setdefault((_fold(a.straat), _fold(a.woonplaats)), []).append(a)
+            self._by_street.setdefault((_fold(a.straat), _fold(a.woonplaats), _fold(a.gemeente)), []).append(a)
             self._grid.setdefault(_cell(a.lat, a.lon), []).append(a)
             self._woonplaatsen.setdefault(_fold(a.woonplaats), a.woonplaats)
         order = lambda a: (a.huisnummer, a.suffix)
@@ -485,18 +491,23 @@ class Gazetteer:
         return Lookup("kies", tuple(hits), message)
 
     def search(self, text: str, *, limit: int = 10) -> list[GazetteerAdres]:
-        """Free-text search: ``"kerkstraat 12a dalfsen"``, ``"7721 EJ 12"``, ``"julianastr 3"``.
+        """Free-text search: ``"kerkstraat 12a dalfsen"``, ``"7721 EJ 12"``, ``"julianastr 3"``,
+        ``"1e dwarsstraat 4"``, ``"plein 1813 2"``.
 
-        A postcode in the text takes the fast path. Otherwise every word must start a word of the
-        street or woonplaats (or occur in the street name); a number narrows to that huisnummer and
-        a letter/addition after it narrows further when it exists. Ordered by street, woonplaats,
-        number; at most ``limit`` results; empty for empty text. Never raises for odd input.
+        A postcode in the text takes the fast path. Otherwise the text is read in turn as (1) only
+        words of the street and place — a word with digits must then be a word of the street name
+        (``1e``, ``1813``; the last word may be its start) — and (2) street words plus a huisnummer,
+        trying the last number in the text first, with the letter or addition that follows it; the
+        first reading that finds addresses is the answer. So a street name with digits is never
+        taken apart for its house number (issue 14). Every street word must start a word of the street
+        or woonplaats (or occur in the street name); a letter/addition narrows when it exists.
+        Ordered by street, woonplaats, gemeente, number; at most ``limit`` results; empty for empty
+        text. Never raises for odd input.
         """
         folded = _fold(text)
         if not folded:
             return []
         m = re.search(r"\b([1-9][0-9]{3})\s?([a-z]{2})\b", folded)
-        rest = folded
         if m:
             pc = (m.group(1) + m.group(2)).upper()
             rest = (folded[: m.start()] + " " + folded[m.end() :]).strip()
@@ -509,19 +520,29 @@ class Gazetteer:
                     return []
                 return list(result.matches)[:limit]
             return [a for hits in numbers.values() for a in hits][:limit]
-        num = re.search(r"(?:^|\s)(\d{1,5})((?:\s?[a-z]\b|\s?[a-z0-9]{1,4}\b)?)", folded)
-        words = folded.split()
-        nr = suffix = None
-        if num:
-            nr = int(num.group(1))
-            suffix = num.group(2).replace(" ", "").upper()
-            words = (folded[: num.start()] + " " + folded[num.end() :]).split()
+        tokens = folded.split()
+        for words, nr, suffix in _readings(tokens):
+            hits = self._street_hits(words, nr, suffix, limit, digits_exact=nr is None)
+            if hits:
+                return hits
+        return []
+
+    def _street_hits(
+        self, words: list[str], nr: int | None, suffix: str, limit: int, *, digits_exact: bool
+    ) -> list[GazetteerAdres]:
         if not words:
             return []
+        last = len(words) - 1
+
+        def matches(w: str, i: int, street: str, place: str) -> bool:
+            if digits_exact and any(c.isdigit() for c in w):
+                # A word with digits read as part of the street name must be one of its words (the
+                # last one typed may still be incomplete).
+                return any(t == w or (i == last and t.startswith(w)) for t in street.split())
+            return w in street or any(h.startswith(w) for h in (*street.split(), *place.split()))
+
         streets = sorted(
-            (street, place)
-            for street, place in self._by_street
-            if all(w in street or any(h.startswith(w) for h in (*street.split(), *place.split())) for w in words)
+            key for key in self._by_street if all(matches(w, i, key[0], key[1]) for i, w in enumerate(words))
         )
         # Streets in order, each already sorted by number: the first ``limit`` hits are the answer, so
         # a short prefix matching half the municipality stops early (no letter to narrow by).
@@ -550,6 +571,25 @@ class Gazetteer:
                     if d <= max_m and (best is None or d < best.afstand_m):
                         best = Nearest(a, d)
         return best
+
+
+_NUMBER_TOKEN = re.compile(r"^(\d{1,5})([a-z]{0,2})$")
+
+
+def _readings(tokens: list[str]) -> Iterator[tuple[list[str], int | None, str]]:
+    """The ways to read free text as ``(street and place words, huisnummer, letter+addition)``, in
+    the order :meth:`Gazetteer.search` tries them: no number at all, then each number-like word
+    from the last to the first, with the short word after it as letter/addition and without."""
+    yield tokens, None, ""
+    for i in range(len(tokens) - 1, -1, -1):
+        m = _NUMBER_TOKEN.match(tokens[i])
+        if not m or int(m.group(1)) == 0:
+            continue
+        nr, own = int(m.group(1)), m.group(2).upper()
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if not own and after is not None and len(after) <= 4 and (len(after) == 1 or any(c.isdigit() for c in after)):
+            yield tokens[:i] + tokens[i + 2 :], nr, after.upper()
+        yield tokens[:i] + tokens[i + 1 :], nr, own
 
 
 @lru_cache(maxsize=1)

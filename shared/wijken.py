@@ -7,7 +7,8 @@ woonplaatsen and optional 4-digit postcode areas, and per wijk the same; optiona
 gemeente boundary (``properties.gemeente`` without ``wijk``). Layout: ``docs/location.md``.
 
 Decision order (:meth:`WijkConfig.resolve`): a point inside a wijk polygon; a point inside a gemeente
-boundary; the address's woonplaats; its postcode area. An address or point that matches no
+boundary; the address's woonplaats; its postcode area. Where the woonplaats and the postcode disagree
+about the municipality (a place name shared by several municipalities), the postcode decides. An address or point that matches no
 configured municipality gives the outcome ``buiten`` with the message
 "… buiten de gemeente: bevestigen of doorzetten" — never "onbekend adres" (issue 7): the wijkuitvoerder
 confirms it anyway or passes it on (status doorgezet).
@@ -207,6 +208,17 @@ class WijkConfig:
     def _inside(self, gemeente: str, bron: str) -> WijkBepaling:
         return WijkBepaling("gemeente", None, None, gemeente, bron, f"Binnen de gemeente {gemeente}, maar in geen wijk: kies de wijk.")
 
+    def _postcode_overrules(self, adres: Adres) -> bool:
+        """True when the address's postcode and its place name disagree about which municipality
+        served it lies in (or whether it lies in one): the postcode decides then (issue 14). A place
+        name is not unique in the Netherlands (Hengelo, Beek, …); a postcode is. Only when postcode
+        areas are configured can the postcode speak."""
+        if not adres.postcode or not self._gemeente_by_pc4:
+            return False
+        by_postcode = self._gemeente_by_pc4.get(adres.postcode[:4])
+        by_place = self._gemeente_by_woonplaats.get(_fold(adres.woonplaats))
+        return by_postcode != by_place
+
     def resolve(self, adres: Adres | None = None, punt: Punt | None = None) -> WijkBepaling:
         """The wijk for an address and/or WGS84 point (see the module docstring for the order).
 
@@ -220,7 +232,7 @@ class WijkConfig:
             for naam, area in self._gemeente_areas:
                 if area.contains(punt.lat, punt.lon):
                     return self._inside(naam, "polygoon")
-        if adres is not None and adres.woonplaats:
+        if adres is not None and adres.woonplaats and not self._postcode_overrules(adres):
             key = _fold(adres.woonplaats)
             codes = self._by_woonplaats.get(key, [])
             if len(codes) == 1:

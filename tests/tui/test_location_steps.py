@@ -113,8 +113,9 @@ async def test_free_text_search_offers_local_addresses_and_fills_the_choice(loca
         await settle(pilot)
         assert suggestions(app) == ["Kerkstraat 12A, 7721 EJ Dalfsen", "Kerkstraat 12B, 7721 EJ Dalfsen"]
         assert app.screen.query_one(AdresZoeker).has_class("-open")
-        assert hint(app) == OFFLINE_MESSAGE  # online=False: quietly local only
-        await pilot.press("down", "enter")  # 12 B
+        # online=False: quietly local only; the hint names the house Enter takes
+        assert hint(app) == f"Enter neemt: Kerkstraat 12A, 7721 EJ Dalfsen · {OFFLINE_MESSAGE}"
+        await pilot.press("down", "down", "enter")  # the first ↓ goes to 12 A, the second to 12 B
         await pilot.pause()
         f = form(app)
         assert (f.text("postcode"), f.text("huisnummer"), f.text("straat"), f.text("woonplaats")) == (
@@ -198,7 +199,7 @@ async def test_enter_before_the_answer_with_several_hits_opens_the_list(location
         assert suggestions(app) == ["Kerkstraat 12A, 7721 EJ Dalfsen", "Kerkstraat 12B, 7721 EJ Dalfsen"]
         assert form(app).text("straat") == ""
         assert app.focused is app.screen.query_one("#adres_zoek", Input)
-        await pilot.press("down", "enter")
+        await pilot.press("down", "down", "enter")
         await pilot.pause()
         assert form(app).text("huisnummer") == "12B"
 
@@ -226,7 +227,7 @@ async def test_the_online_part_keeps_the_highlighted_local_hit(location_app, gaz
         await pilot.press(*"dorpsstr 3")
         await pilot.pause()  # the local hits are shown while PDOK is still being asked
         assert suggestions(app) == ["Dorpsstraat 3, 8151 FV Lemelerveld", "Dorpsstraat 3, 7711 CV Nieuwleusen"]
-        await pilot.press("down")
+        await pilot.press("down", "down")  # to the second local hit
         location.release.set()
         await settle(pilot)
         assert app.screen.query_one("#adres-suggesties", OptionList).highlighted == 1
@@ -267,7 +268,7 @@ async def test_online_pdok_suggestions_follow_the_local_ones(location_app, gazet
             "Grote Markt 1, 8011 LW Zwolle  (PDOK)",
             "Grote Markt 1A, 8011 LW Zwolle  (PDOK)",
         ]
-        assert hint(app) == ""
+        assert hint(app) == "Enter neemt: Grote Markt 1, 8011 LW Zwolle"
         asked = online.requests_to("pdok")
         assert asked and {r.endpoint for r in asked} == {"suggest"}
         assert all(set(r.params) <= ALLOWED_PDOK_PARAMS for r in asked)
@@ -312,7 +313,7 @@ async def test_local_hits_are_not_repeated_from_pdok(location_app, gazetteer):
         await settle(pilot)
         # the local answers first; PDOK had nothing new for this text
         assert suggestions(app) == ["Kerkstraat 12A, 7721 EJ Dalfsen", "Kerkstraat 12B, 7721 EJ Dalfsen"]
-        assert hint(app) == ""
+        assert hint(app) == "Enter neemt: Kerkstraat 12A, 7721 EJ Dalfsen"
 
 
 @pytest.mark.parametrize("failure", [http_503, "unavailable"])
@@ -332,7 +333,8 @@ async def test_pdok_failing_degrades_to_local_quietly(location_app, gazetteer, f
         await pilot.press(*"kerkstr 12")
         await settle(pilot)
         # the local hits are offered; PDOK, asked for more, failed: said quietly
-        assert len(suggestions(app)) == 2 and hint(app) == OFFLINE_MESSAGE
+        assert len(suggestions(app)) == 2
+        assert hint(app) == f"Enter neemt: Kerkstraat 12A, 7721 EJ Dalfsen · {OFFLINE_MESSAGE}"
         assert isinstance(app.screen, IntakeScreen)
 
 

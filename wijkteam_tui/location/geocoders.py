@@ -236,6 +236,19 @@ class AdresKeuze(msgspec.Struct, frozen=True):
     label: str
     bron: str
     afstand_m: float | None = None
+    gemeente: str = ""  # the BAG municipality (gazetteer column, PDOK gemeentenaam), when known
+
+
+def with_gemeente(keuzes: list[AdresKeuze]) -> list[AdresKeuze]:
+    """The same choices, labelled with their municipality when they lie in more than one (a place
+    name such as Hengelo or Beek exists in several): the user then sees which is which, instead of
+    silently taking the first (issue 14)."""
+    gemeenten = {k.gemeente for k in keuzes if k.gemeente}
+    if len(gemeenten) < 2:
+        return keuzes
+    return [
+        msgspec.structs.replace(k, label=f"{k.label} (gemeente {k.gemeente})") if k.gemeente else k for k in keuzes
+    ]
 
 
 def _punt_or_none(lat: float | None, lon: float | None) -> Punt | None:
@@ -271,7 +284,7 @@ def _pdok_keuze(doc: dict[str, Any]) -> AdresKeuze:
         punt = _punt_or_none(lat, lon)
     afstand = doc.get("afstand")
     return AdresKeuze(adres, punt, adres.oneline() or doc.get("weergavenaam", ""), "pdok",
-                      float(afstand) if afstand is not None else None)
+                      float(afstand) if afstand is not None else None, gemeente=doc.get("gemeentenaam") or "")
 
 
 def _nominatim_keuze(raw: dict[str, Any]) -> AdresKeuze:
@@ -308,7 +321,7 @@ def location_to_keuze(location: Location, bron: str) -> AdresKeuze:
     """
     raw = location.raw
     if isinstance(raw, GazetteerAdres):
-        return AdresKeuze(raw.adres, raw.punt, raw.label(), "lokaal")
+        return AdresKeuze(raw.adres, raw.punt, raw.label(), "lokaal", gemeente=raw.gemeente)
     if bron == "pdok":
         return _pdok_keuze(raw)
     return _nominatim_keuze(raw)

@@ -37,6 +37,7 @@ from wijkteam_tui.location.geocoders import (
     PDOKLocatieserver,
     location_to_keuze,
     nominatim,
+    with_gemeente,
 )
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class LocationLookup:
         message = ""
         if self.gazetteer is not None:
             local = self.gazetteer.lookup(pc, huisnummer)
-            keuzes = [AdresKeuze(a.adres, a.punt, a.label(), "lokaal") for a in local.matches]
+            keuzes = with_gemeente([AdresKeuze(a.adres, a.punt, a.label(), "lokaal", gemeente=a.gemeente) for a in local.matches])
             if local.status == "gevonden":
                 return self._result(keuzes, "lokaal", False, "")
             if local.status == "kies":
@@ -285,7 +286,7 @@ class LocationLookup:
         if self.local is not None:
             hits = self.local.geocode(text, exactly_one=False, limit=limit)
             if hits:
-                return [location_to_keuze(loc, "lokaal") for loc in hits]
+                return with_gemeente([location_to_keuze(loc, "lokaal") for loc in hits])
         if not self.online:
             return []
         try:
@@ -310,7 +311,7 @@ class LocationLookup:
         except Exception as exc:  # noqa: BLE001 - odd input must never break typing
             log.info("location: local suggest failed: %s", exc)
             return []
-        return [location_to_keuze(loc, "lokaal") for loc in hits]
+        return with_gemeente([location_to_keuze(loc, "lokaal") for loc in hits])
 
     def suggest_online(
         self, text: str, *, limit: int = SUGGEST_LIMIT, exclude: Sequence[AdresKeuze] = ()

@@ -46,12 +46,13 @@ from shared.model import Adres, Melding, Punt
 from shared.nearby import NEARBY_RADIUS_M, NearbyHit
 from shared.projection import parse_iso
 from shared.validation import MAX_SHORT_TEXT_LENGTH, clean_line
-from wijkteam_tui.location.geocoders import AdresKeuze
+from wijkteam_tui.location.geocoders import AdresKeuze, with_gemeente
 from wijkteam_tui.location.service import (
     OFFLINE_MESSAGE,
     SUGGEST_LIMIT,
     SUGGEST_MIN_LOCAL,
     SUGGEST_MIN_ONLINE,
+    adres_key,
 )
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.widgets import OneLineInput
@@ -294,7 +295,7 @@ class AdresZoeker(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
             yield Label("Adres", classes="field-label")
-            yield OneLineInput(placeholder="zoek: kerkstr 12 dalfsen (↓ Enter kiest)", id="adres_zoek", compact=True)
+            yield OneLineInput(placeholder="zoek: kerkstr 12 dalfsen (Enter neemt het eerste, ↓ kiest)", id="adres_zoek", compact=True)
         options = OptionList(id="adres-suggesties")
         options.can_focus = False  # driven from the input (↑/↓/Enter); Tab goes on to Postcode
         yield options
@@ -349,7 +350,8 @@ class AdresZoeker(Vertical):
         extra, offline = self.location.suggest_online(text, limit=room, exclude=local)
         if worker.is_cancelled:
             return
-        self.post_message(self.Found(Suggesties(text, tuple(local + extra), offline=offline)))
+        both = with_gemeente([msgspec.structs.replace(k, label=k.adres.oneline() or k.label) for k in local + extra])
+        self.post_message(self.Found(Suggesties(text, tuple(both), offline=offline)))
 
     def on_adres_zoeker_found(self, event: Found) -> None:
         """Show the worker's answer (if it is still for the text in the field)."""
@@ -361,14 +363,19 @@ class AdresZoeker(Vertical):
         before = self.suggesties
         self.suggesties = s
         options = self.query_one(OptionList)
-        # The online part only adds below the local hits: keep the one the user moved to.
-        keep = options.highlighted if before is not None and before.tekst == s.tekst else None
+        # The online part only adds below the local hits: keep the address the user moved to (by
+        # address, not by position, so it is the same house whatever arrived meanwhile).
+        kept = None
+        if before is not None and before.tekst == s.tekst and options.highlighted is not None:
+            was = adres_key(before.keuzes[options.highlighted].adres) if options.highlighted < len(before.keuzes) else None
+            kept = next((i for i, k in enumerate(s.keuzes) if adres_key(k.adres) == was), None)
         options.clear_options()
         options.add_options([Option(self._line(k), id=str(i)) for i, k in enumerate(s.keuzes)])
-        if s.keuzes:
-            options.highlighted = min(keep or 0, len(s.keuzes) - 1)
+        # Nothing is highlighted until the user moves with ↓/↑: Enter then takes the first, and the
+        # hint says which one (issue 14: "↓ Enter" took 12 B while the hint promised the first).
+        options.highlighted = kept
         self.set_class(bool(s.keuzes) and self.input.has_focus, "-open")
-        self._hint(self._hint_text(s))
+        self._show_hint()
         if self._enter_pending and s.klaar:
             self._enter_pending = False
             if len(s.keuzes) == 1:
@@ -383,12 +390,26 @@ class AdresZoeker(Vertical):
             text.append(f"  ({k.bron.upper() if k.bron == 'pdok' else k.bron})", style="dim")
         return text
 
+    @property
+    def enter_takes(self) -> AdresKeuze | None:
+        """The address Enter takes now: the highlighted suggestion, else the first; None without any."""
+        s = self.suggesties
+        if s is None or not s.keuzes:
+            return None
+        highlighted = self.query_one(OptionList).highlighted
+        return s.keuzes[highlighted] if highlighted is not None and highlighted < len(s.keuzes) else s.keuzes[0]
+
+    def _show_hint(self) -> None:
+        s = self.suggesties
+        self._hint(self._hint_text(s, self.enter_takes) if s is not None else "")
+
     @staticmethod
-    def _hint_text(s: Suggesties) -> str:
+    def _hint_text(s: Suggesties, takes: AdresKeuze | None = None) -> str:
         if len(s.tekst) < SUGGEST_MIN_LOCAL:
             return ""
         if s.keuzes:
-            return OFFLINE_MESSAGE if s.offline else ""
+            what = f"Enter neemt: {takes.label}" if takes is not None else ""
+            return " · ".join(p for p in (what, OFFLINE_MESSAGE if s.offline else "") if p)
         if not s.klaar:
             return ""
         return f"{GEEN_ADRES_MESSAGE[:-1]} ({OFFLINE_MESSAGE})." if s.offline else GEEN_ADRES_MESSAGE
@@ -409,8 +430,11 @@ class AdresZoeker(Vertical):
         if not options.option_count:
             return
         self.add_class("-open")
-        current = options.highlighted or 0
-        options.highlighted = max(0, min(options.option_count - 1, current + delta))
+        if options.highlighted is None:
+            options.highlighted = 0  # the first ↓ (or ↑) goes to the first suggestion, not past it
+        else:
+            options.highlighted = max(0, min(options.option_count - 1, options.highlighted + delta))
+        self._show_hint()
 
     @on(Input.Submitted, "#adres_zoek")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -424,8 +448,9 @@ class AdresZoeker(Vertical):
             self._enter_pending = True  # the answer for this text is still being looked up
             return
         if s.keuzes:
-            highlighted = self.query_one(OptionList).highlighted or 0
-            self.choose(s.keuzes[min(highlighted, len(s.keuzes) - 1)])
+            takes = self.enter_takes
+            assert takes is not None
+            self.choose(takes)
         elif s.klaar:
             self.screen.focus_next()
         else:
