@@ -62,6 +62,13 @@ _EVENT_COLUMNS = (
     "payload",
 )
 _SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
+
+# Binding ``None`` costs Python's sqlite3 a failed adapter look-up and two failed attribute look-ups
+# per value (``__adapt__``, ``__conform__``); a projection row holds about twenty. With an adapter
+# registered for ``NoneType`` the look-up hits at once and the value is bound as NULL as before:
+# about half the time of a pulled page's projection insert (docs/benchmarks.md, "Incremental pull").
+# It applies to the whole process, which changes nothing else (the adapter returns its argument).
+sqlite3.register_adapter(type(None), lambda value: value)
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
 
@@ -340,24 +347,20 @@ MIGRATIONS = {
 }
 
 
+#: The projection columns of the full-text row's ``adres`` and ``melder`` texts (:func:`_fts_values`).
+_FTS_ADRES = (
+    "straat", "huisnummer", "huisletter", "huisnummertoevoeging", "postcode", "woonplaats", "locatie_omschrijving",
+    "wijk",
+)
+_FTS_MELDER = ("melder_naam", "melder_email")
+#: Every projection column :func:`_fts_values` reads: a row whose other columns change keeps its
+#: full-text row (``LocalStore._write_projections``).
+_FTS_SOURCES = ("reference", "omschrijving", *_FTS_ADRES, *_FTS_MELDER, "melder_telefoon")
+
+
 def _fts_values(row: dict[str, Any]) -> tuple[str, str, str, str]:
-    adres = " ".join(
-        str(row[k])
-        for k in (
-            "straat",
-            "huisnummer",
-            "huisletter",
-            "huisnummertoevoeging",
-            "postcode",
-            "woonplaats",
-            "locatie_omschrijving",
-            "wijk",
-        )
-        if row.get(k)
-    )
-    melder = " ".join(
-        str(row[k]) for k in ("melder_naam", "melder_email") if row.get(k)
-    )
+    adres = " ".join(str(row[k]) for k in _FTS_ADRES if row.get(k))
+    melder = " ".join(str(row[k]) for k in _FTS_MELDER if row.get(k))
     if row.get("melder_telefoon"):
         # Both the E.164 and the national form, so "0612" and "+31612" both find the caller.
         tel = row["melder_telefoon"]
@@ -368,6 +371,9 @@ def _fts_values(row: dict[str, Any]) -> tuple[str, str, str, str]:
     ref = row["reference"].split("-", 1)[-1]
     return (ref, row["omschrijving"] or "", adres, melder)
 
+
+#: :data:`_FTS_SOURCES` by position in ``COLUMNS``.
+_FTS_SOURCE_INDEXES = frozenset(list(COLUMNS).index(c) for c in _FTS_SOURCES)
 
 _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -1439,17 +1445,23 @@ class LocalStore:
         ``maybe_projected``: the meldingen that had stored events and so may already have a
         projection row (it keeps its rowid); the others get a new rowid by :func:`sort_key`, in the
         order of ``folded``, exactly as :meth:`_write_projection` would one by one.
+
+        An existing row is updated only in the columns whose value changed (grouped by which, one
+        ``executemany`` per group): SQLite then leaves alone every index without a changed column,
+        and the full-text row is rewritten only when one of its source columns changed. A pulled
+        note or status change touches a few columns of its row and no search text, and an incremental
+        pull is mostly those (docs/benchmarks.md, "Incremental pull"). Same rows as writing them whole.
         """
-        rowids: dict[str, int] = {}
+        names = list(COLUMNS)
+        old: dict[str, tuple] = {}
         if maybe_projected:
             cur = self.conn.execute(
-                "SELECT melding_id, rowid FROM meldingen WHERE melding_id IN (SELECT value FROM json_each(?))",
+                f"SELECT {', '.join(names)}, rowid FROM meldingen WHERE melding_id IN (SELECT value FROM json_each(?))",
                 (_json_encode(maybe_projected).decode(),),
             )
-            rowids = dict(cur)
-        names = list(COLUMNS)
+            old = {r[0]: r for r in cur}
         rows = [(mid, projection_row(m)) for mid, m in folded if m is not None]
-        fresh = [(mid, row) for mid, row in rows if mid not in rowids]
+        fresh = [(mid, row) for mid, row in rows if mid not in old]
         keys = [sort_key(row["registered_at"]) for _, row in fresh]
         occupied: set[int] = set()
         if keys:
@@ -1460,37 +1472,43 @@ class LocalStore:
             occupied = {r[0] for r in cur}
         taken: set[int] = set()
         values = itemgetter(*names)  # the row's values in column order, in C
-        updates, inserts, fts_rows = [], [], []
+        updates: dict[tuple[int, ...], list[tuple]] = {}
+        inserts, fts_gone, fts_rows = [], [], []
         for mid, row in rows:
-            rowid = rowids.get(mid)
-            if rowid is not None:
-                updates.append((*values(row)[1:], rowid))
+            prev = old.get(mid)
+            if prev is None:
+                continue
+            now = values(row)
+            changed = tuple(i for i, (a, b) in enumerate(zip(now, prev)) if a != b)
+            if not changed:
+                continue
+            rowid = prev[-1]
+            updates.setdefault(changed, []).append((*(now[i] for i in changed), rowid))
+            if not _FTS_SOURCE_INDEXES.isdisjoint(changed):
+                fts_gone.append((rowid,))
+                fts_rows.append((rowid, *_fts_values(row)))
         for (mid, row), key in zip(fresh, keys, strict=True):
             if key in occupied or key in taken:
                 key = _free_key(self.conn, key, taken)
             taken.add(key)
-            rowids[mid] = key
             inserts.append((key, *values(row)))
-        if updates:
-            assert names[0] == "melding_id"
+            fts_rows.append((key, *_fts_values(row)))
+        for changed, params in updates.items():
             self.conn.executemany(
-                f"UPDATE meldingen SET {', '.join(f'{n} = ?' for n in names[1:])} WHERE rowid = ?",
-                updates,
+                f"UPDATE meldingen SET {', '.join(f'{names[i]} = ?' for i in changed)} WHERE rowid = ?", params
             )
-            self.conn.executemany(
-                "DELETE FROM meldingen_fts WHERE rowid = ?", [(r[-1],) for r in updates]
-            )
+        if fts_gone:
+            self.conn.executemany("DELETE FROM meldingen_fts WHERE rowid = ?", fts_gone)
         if inserts:
             self.conn.executemany(
                 f"INSERT INTO meldingen (rowid, {', '.join(names)}) VALUES ({', '.join('?' * (len(names) + 1))})",
                 inserts,
             )
-        for mid, row in rows:
-            fts_rows.append((rowids[mid], *_fts_values(row)))
-        self.conn.executemany(
-            "INSERT INTO meldingen_fts (rowid, reference, omschrijving, adres, melder) VALUES (?, ?, ?, ?, ?)",
-            fts_rows,
-        )
+        if fts_rows:
+            self.conn.executemany(
+                "INSERT INTO meldingen_fts (rowid, reference, omschrijving, adres, melder) VALUES (?, ?, ?, ?, ?)",
+                fts_rows,
+            )
 
     def recv_hlc(self, remote: int) -> int:
         """Merge the server's HLC stamp into the persisted clock (``HLC.recv``); returns the new stamp."""
