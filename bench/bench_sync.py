@@ -1,32 +1,42 @@
-"""Sync benchmarks over loopback against a real ``wijkteam-server serve`` process (issue 4, "Benchmarks").
+"""Sync benchmarks over loopback against a real ``wijkteam-server serve`` process (issues 4 and 12).
 
-1. Pull of ``--pull`` events (default 100,000) into a fresh laptop database with ``sync_once``.
-   Floor: msgspec-decoding the same pages (MessagePack) plus one-transaction ``executemany`` of the same
-   events into a fresh laptop database's ``events`` table. Goals: ≤ 2 s and ≤ 1.5× the floor.
-   Also printed: the time inside ``LocalStore.apply_remote``; the same pull with the previous pull loop
-   (``sequential_pull``: next page fetched only after the current one is applied, the server clock
-   merged in a transaction of its own) and with the pre-batching apply path (``OneByOneStore``), both
-   asserted to give the same database, for the before/after.
-2. Push of ``--push`` events (default 10,000) from a laptop. Floor: decoding the same events plus one
-   ``executemany`` into the server schema's ``events`` table.
-3. Peak RSS of a laptop process pulling ``--rss`` events (default 1,000,000; 0 skips). Goal ≤ 200 MB.
+For each size N of the server's log (``--sizes``, default 100,000 and 1,000,000 events; realistic logs:
+every melding a ``created`` event plus a status change or a note, so N events = N/2 meldingen):
 
-Run: ``python bench/bench_sync.py [--pull N] [--push N] [--rss N]``. Prints figures; writes nothing
-outside a temp directory.
+1. **first sync** of a new laptop: it installs the server's snapshot of the first N events and pulls
+   the tail of ``--lag`` events (default 1,000, the server's default rebuild lag: the worst case between
+   two rebuilds). Floor: msgspec-decoding the pull pages of the same N + lag events plus one
+   transaction of ``executemany`` into a fresh laptop database's ``events`` table (the floor of issue 4).
+   Goals: 100,000 events ready in ≤ 0.5× the floor and ≤ 1 s; 1,000,000 in ≤ 10 s.
+2. **incremental pull** of 10,000 events (``--tail``: half of them a note or status change of existing
+   meldingen, half new meldingen with their follow-up) onto that laptop, with the server's projection
+   rows. Floor: the same decode + one-transaction insert for those 10,000 events. Goal ≤ 2× the floor.
+   Also printed: the same pull folding every melding on the laptop (a store that takes no rows).
+3. **client peak RSS** (``VmHWM``) of a separate laptop process doing the first sync. Goal ≤ 100 MB.
+4. **server**: the snapshot build from scratch (time, peak RSS of the build process) and the server
+   process's peak RSS. Goal: building from 1,000,000 events under 300 MB.
+
+For the smallest size also: the first sync without a snapshot (pulling the whole log, the path issue 4
+measured; its goal is replaced by the first-sync goal above) and a push of 10,000 events, each with its
+floor; and a check that the snapshot + tail laptop equals the laptop that pulled everything.
+
+Run: ``python bench/bench_sync.py [--sizes 100000,1000000] [--lag 1000] [--tail 10000]``. Prints figures;
+writes nothing outside a temp directory.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from itertools import groupby
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,9 +48,11 @@ import msgspec
 from shared import commands
 from shared.enums import Role, Status
 from shared.events import Event, MeldingFields
+from shared.fold import fold
 from shared.protocol import MAX_PULL_LIMIT, PullResponse
+from sync_server.snapshot import snapshot_dir
 from sync_server.store import ServerStore, now_iso
-from wijkteam_store.local import LocalStore
+from wijkteam_store.local import LocalStore, _event_values
 from wijkteam_tui.sync_client import sync_once
 
 _json = msgspec.json.Encoder()
@@ -52,9 +64,12 @@ def server_cmd(*args: str) -> list[str]:
 
 
 class Server:
+    """``wijkteam-server serve`` on a database; no background snapshot builds (the bench builds them)."""
+
     def __init__(self, db: Path) -> None:
+        env = {**os.environ, "WIJKTEAM_SNAPSHOT_LAG": "0"}
         self.proc = subprocess.Popen(
-            server_cmd("serve", "--db", str(db), "--port", "0"), stdout=subprocess.PIPE, text=True, cwd=ROOT
+            server_cmd("serve", "--db", str(db), "--port", "0"), stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
         )
         assert self.proc.stdout is not None
         m = re.search(r"http://127\.0\.0\.1:(\d+)", self.proc.stdout.readline())
@@ -62,15 +77,23 @@ class Server:
         self.url = f"http://127.0.0.1:{m.group(1)}"
         httpx.get(self.url + "/health", timeout=60).raise_for_status()
 
+    def peak_rss_mb(self) -> float:
+        return _vm_hwm_mb(self.proc.pid)
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
 
 
-def melding_events(device: str, n_events: int) -> Iterator[Event]:
-    """Realistic logs: each melding a ``created`` plus a status change or a note, until ``n_events``."""
+def _vm_hwm_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        return int(next(line.split()[1] for line in fh if line.startswith("VmHWM"))) / 1024
+
+
+def melding_events(device: str, n_events: int, start: int = 1) -> Iterator[list[Event]]:
+    """Realistic logs, one list per melding: a ``created`` plus a status change or a note, until ``n_events``."""
     dev = commands.DeviceClock(device, "bench")
-    counter = 0
+    counter = start - 1
     made = 0
     while made < n_events:
         counter += 1
@@ -78,313 +101,322 @@ def melding_events(device: str, n_events: int) -> Iterator[Event]:
             dev, prefix="DLF", counter=counter,
             fields=MeldingFields(omschrijving=f"Losse tegel voor nummer {counter}", categorie="verharding/losse_tegel"),
         )
-        yield created
-        made += 1
-        if made < n_events:
-            from shared.fold import fold
-
-            state = fold([created])
+        group = [created]
+        if made + 1 < n_events:
+            state = fold([created], history=False)
             assert state is not None
-            yield commands.change_status(dev, state, Status.IN_BEHANDELING) if counter % 2 else commands.add_note(
-                dev, state, "Gebeld met de melder"
+            group.append(
+                commands.change_status(dev, state, Status.IN_BEHANDELING) if counter % 2
+                else commands.add_note(dev, state, "Gebeld met de melder")
             )
-            made += 1
+        made += len(group)
+        yield group
 
 
 def fill_server_fast(store: ServerStore, device: str, n: int) -> None:
-    """``n`` events straight into the server's ``events`` table (no projection: pulls do not read it)."""
+    """``n`` events straight into the server's ``events`` table, with their projection rows written by
+    the server's own code (as pushes would have left them), in transactions of about 20,000 events."""
     conn = store.conn()
-    rows = []
     received = now_iso()
-    for e in melding_events(device, n):
-        rows.append((e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
-                     _json.encode(e.payload).decode(), e.user, e.prev, e.schema, received, "bench"))
+    rows: list[tuple] = []
+    meldingen = []
+    for group in melding_events(device, n):
+        for e in group:
+            rows.append((e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
+                         _json.encode(e.payload).decode(), e.user, e.prev, e.schema, received, "bench"))
+        meldingen.append(fold(group, history=False))
         if len(rows) >= 20_000:
-            _insert(conn, rows)
-            rows = []
+            _insert(store, rows, meldingen)
+            rows, meldingen = [], []
     if rows:
-        _insert(conn, rows)
+        _insert(store, rows, meldingen)
 
 
-def _insert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+def _insert(store: ServerStore, rows: list[tuple], meldingen: list) -> None:
+    conn = store.conn()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(
         'INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, payload, "user", prev, "schema",'
         " received_at, pushed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+    store._write_projection(conn, meldingen)
     conn.execute("COMMIT")
 
 
-class OneByOneStore(LocalStore):
-    """The laptop store with the apply path as it was before batching (kept here only to measure the
-    change in the same run): every touched melding is read back from the events table, folded and
-    written with its own upsert, rowid look-up and FTS delete + insert (4+ statements per melding)."""
-
-    def apply_remote(self, events: list[Event], next_after: int) -> None:
-        from wijkteam_store.local import _EVENT_COLUMNS, _event_values
-
-        with self.transaction():
-            ids = [e.event_id for e in events]
-            known: set[str] = set()
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                known.update(r[0] for r in self.conn.execute(
-                    f"SELECT event_id FROM events WHERE event_id IN ({', '.join('?' * len(chunk))})", chunk))
-            new = [e for e in events if e.event_id not in known]
-            self.conn.executemany(
-                f"INSERT OR IGNORE INTO events ({', '.join(_EVENT_COLUMNS)}, acked) VALUES ({', '.join('?' * 11)})",
-                [_event_values(e, 1) for e in new],
-            )
-            if known:
-                self.conn.executemany("UPDATE events SET acked = 1 WHERE event_id = ?", [(i,) for i in known])
-            if new:
-                self.conn.execute("UPDATE device SET hlc_last = max(hlc_last, ?) WHERE id = 1", (max(e.hlc for e in new),))
-            self._refold(dict.fromkeys(e.melding_id for e in new))
-            self.conn.execute("UPDATE device SET pull_cursor = ? WHERE id = 1", (next_after,))
+def push_tail(store: ServerStore, n: int, device: str, *, seed: int) -> None:
+    """``n`` more events through the server's own ingest (projection, summary, HLC as for a push): half
+    a note or status change of random existing meldingen, half new meldingen with their follow-up."""
+    rnd = random.Random(seed)
+    mids = [r[0] for r in store.conn().execute("SELECT melding_id FROM meldingen")]
+    dev = commands.DeviceClock(device, "bench")
+    changes = []
+    for mid in rnd.sample(mids, n // 2):
+        state = store.melding(mid)
+        assert state is not None
+        changes.append(
+            commands.change_status(dev, state, Status.IN_BEHANDELING) if state.status == Status.GEMELD
+            else commands.add_note(dev, state, "Bewoner teruggebeld")
+        )
+    fresh = [e for group in melding_events(device, n - len(changes), start=10**6) for e in group]
+    # interleaved as laptops' pushes would be, each melding's own events in order
+    events: list[Event] = []
+    while changes or fresh:
+        take = changes if changes and (not fresh or rnd.random() < 0.5) else fresh
+        events.append(take.pop(0))
+    for i in range(0, len(events), 2000):
+        store.ingest(events[i : i + 2000], pushed_by="bench")
 
 
-class TimedStore(LocalStore):
-    """The product's ``LocalStore``, adding up the time spent inside ``apply_remote`` (the laptop's
-    share of a pull; the rest is waiting for the next page: the request, the server and the MessagePack
-    decode, which ``sync_once`` overlaps with the previous page's apply)."""
-
-    apply_s = 0.0
-
-    def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> None:
-        t0 = time.perf_counter()
-        super().apply_remote(events, next_after, server_hlc)
-        self.apply_s += time.perf_counter() - t0
-
-
-def sequential_pull(store: LocalStore, url: str, token: str) -> int:
-    """The pull loop ``sync_once`` had before the prefetch (kept here only to measure the change in the
-    same run): request and decode a page, apply it, merge the server's clock in a transaction of its
-    own (a second fsync per page), only then request the next. Returns the number of events pulled."""
-    dec = msgspec.msgpack.Decoder(PullResponse)
+def pull_pages(url: str, token: str, after: int) -> list[bytes]:
+    """The pull pages after ``after`` as the server sends them (MessagePack, no projection rows)."""
+    pages: list[bytes] = []
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/msgpack", "X-Wijkteam-Protocol": "1"}
-    pulled = 0
-    after = store.pull_cursor()
     with httpx.Client(timeout=120) as c:
         while True:
             r = c.get(url + "/api/v1/sync/pull", params={"after": after, "limit": MAX_PULL_LIMIT}, headers=headers)
             r.raise_for_status()
-            page = dec.decode(r.content)
-            events = [pe.event for pe in page.events]
-            store.apply_remote(events, page.next_after)
-            store.recv_hlc(page.server_hlc)
-            pulled += len(events)
-            if not page.has_more:
-                return pulled
+            pages.append(r.content)
+            page = msgspec.msgpack.decode(r.content, type=PullResponse)
             after = page.next_after
+            if not page.has_more:
+                return pages
 
 
-def _rowids(db: Path) -> dict[str, int]:
-    conn = sqlite3.connect(db)
+def floor_s(pages: list[bytes], db: Path) -> float:
+    """Decode ``pages`` and insert their events into a fresh laptop database's ``events`` table in one
+    transaction: the floor of a pull."""
+    for p in db.parent.glob(db.name + "*"):
+        p.unlink()
+    store = LocalStore(db)
+    dec = msgspec.msgpack.Decoder(PullResponse)
+    t0 = time.perf_counter()
+    rows = [_event_values(pe.event, 1) for raw in pages for pe in dec.decode(raw).events]
+    store.conn.execute("BEGIN IMMEDIATE")
+    store.conn.executemany(
+        "INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, prev, schema, user, payload,"
+        " acked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    store.conn.execute("COMMIT")
+    took = time.perf_counter() - t0
+    store.close()
+    return took
+
+
+class FoldingStore(LocalStore):
+    """The laptop store without the server's projection rows (its ``apply_remote`` takes none): it folds
+    every touched melding itself, as every pull did before issue 12."""
+
+    def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> None:
+        super().apply_remote(events, next_after, server_hlc)
+
+
+def laptop(db: Path, kind: type[LocalStore] = LocalStore) -> LocalStore:
+    for p in db.parent.glob(db.name + "*"):
+        p.unlink()
+    store = kind(db)
+    store.set_device_code("ZZ")
+    return store
+
+
+def dump(db: Path) -> tuple:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return dict(conn.execute("SELECT melding_id, rowid FROM meldingen"))
+        return (
+            sorted(conn.execute("SELECT * FROM events")),
+            sorted(conn.execute("SELECT rowid, * FROM meldingen")),
+            sorted(conn.execute("SELECT rowid, * FROM meldingen_fts")),
+        )
     finally:
         conn.close()
 
 
-def rss_mb_of_pull(url: str, token: str, db: Path) -> float:
-    """Peak RSS (MB) of a separate laptop process doing one full pull."""
-    # VmHWM, not getrusage().ru_maxrss: on Linux the latter keeps the high-water mark of the parent
-    # this child was forked from (it survives exec), which would charge the benchmark's own memory.
+def first_sync_rss_mb(url: str, token: str, db: Path) -> tuple[float, float]:
+    """``(peak RSS MB, seconds)`` of a separate laptop process doing a first sync."""
     code = (
-        "import sys\n"
+        "import sys, time\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from wijkteam_store.local import LocalStore\n"
         "from wijkteam_tui.sync_client import sync_once\n"
         f"s = LocalStore({str(db)!r}); s.set_device_code('ZY')\n"
+        "t0 = time.perf_counter()\n"
         f"r = sync_once(s, {url!r}, {token!r})\n"
+        "took = time.perf_counter() - t0\n"
         "hwm = next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM'))\n"
-        "print(r.pulled, hwm)\n"
+        "print(r.snapshot, hwm, took)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    return int(out[1]) / 1024
+    assert int(out[0]) > 0, "the RSS run did not take the snapshot"
+    return int(out[1]) / 1024, float(out[2])
+
+
+def build_in_process_of_its_own(db: Path, folder: Path) -> tuple[float, float, int]:
+    """``(seconds, peak RSS MB, bytes)`` of a snapshot build from scratch in a process of its own, as the
+    server runs it."""
+    code = (
+        "import sys, time\nfrom pathlib import Path\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from sync_server.snapshot import build\n"
+        "t0 = time.perf_counter()\n"
+        f"p = build(Path({str(db)!r}), Path({str(folder)!r}))\n"
+        "took = time.perf_counter() - t0\n"
+        "hwm = next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM'))\n"
+        "print(took, hwm, p.length)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return float(out[0]), int(out[1]) / 1024, int(out[2])
+
+
+def timed_sync(store: LocalStore, url: str, token: str, **kw: object) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    result = sync_once(store, url, token, **kw)  # type: ignore[arg-type]
+    return time.perf_counter() - t0, result
+
+
+def size_section(tmp: Path, n: int, args: argparse.Namespace, *, smallest: bool) -> None:
+    """Every figure for a log of ``n`` events (see the module docstring)."""
+    db = tmp / f"server-{n}.sqlite3"
+    store = ServerStore(db)
+    token, _ = store.add_user("bench-laptop", Role.WIJKUITVOERDER)
+    t0 = time.perf_counter()
+    fill_server_fast(store, "B1", n)
+    fill_s = time.perf_counter() - t0
+    store.close()
+    folder = snapshot_dir(db)  # where the server looks for it
+    build_s, build_mb, length = build_in_process_of_its_own(db, folder)
+    store = ServerStore(db)
+    push_tail(store, args.lag, "B2", seed=n)
+    store.close()
+    print(f"-- log of {n:,} events ({n // 2:,} meldingen; made in {fill_s:.0f} s)", flush=True)
+    print(f"snapshot build from scratch in its own process: {build_s:.1f} s, peak RSS {build_mb:.0f} MB "
+          f"(goal < 300 MB), file {length / 1e6:.0f} MB")
+    server = Server(db)
+    try:
+        pages = pull_pages(server.url, token, 0)
+        floor = floor_s(pages, tmp / "floor.sqlite3")
+        del pages
+        runs = []
+        for run in range(2):
+            lap = laptop(tmp / f"first-{run}.sqlite3")
+            took, result = timed_sync(lap, server.url, token)
+            assert (result.snapshot, result.pulled) == (n, args.lag), result  # type: ignore[attr-defined]
+            lap.close()
+            runs.append(took)
+        first = min(runs)
+        print(f"first sync {n} events: {first:.2f} s, {first / floor:.2f}× floor "
+              f"(snapshot of {n:,} + pull of the {args.lag:,}-event tail; best of "
+              f"{' / '.join(f'{t:.2f}' for t in runs)} s; floor {floor:.2f} s = decode + one-transaction insert "
+              f"of the {n + args.lag:,} events)")
+        if smallest:
+            lap = laptop(tmp / "pulled.sqlite3")
+            took, result = timed_sync(lap, server.url, token, snapshot_behind=None)
+            lap.close()
+            print(f"  the same laptop pulling the whole log instead (issue 4's path, its goal replaced): "
+                  f"{took:.2f} s, {took / floor:.2f}× floor")
+            assert dump(tmp / "pulled.sqlite3") == dump(tmp / "first-0.sqlite3"), "snapshot + tail != pulled"
+            print("  snapshot + tail equals the pulled laptop: events, projection rows and rowids, search rows")
+        mb, took = first_sync_rss_mb(server.url, token, tmp / "rss.sqlite3")
+        print(f"  peak RSS of a laptop process doing that first sync: {mb:.0f} MB in {took:.2f} s (goal <= 100 MB)")
+
+        # -- incremental pull -------------------------------------------------------------------------
+        server.stop()
+        store = ServerStore(db)
+        push_tail(store, args.tail, "B3", seed=n + 1)
+        store.close()
+        server = Server(db)
+        after = n + args.lag
+        tail_floor = floor_s(pull_pages(server.url, token, after), tmp / "floor.sqlite3")
+        timings: dict[str, list[float]] = {"rows": [], "fold": []}
+        for kind in ("rows", "fold", "fold", "rows"):
+            db_copy = tmp / f"inc-{kind}.sqlite3"
+            for p in tmp.glob(db_copy.name + "*"):
+                p.unlink()
+            shutil.copy(tmp / "first-0.sqlite3", db_copy)
+            lap = (LocalStore if kind == "rows" else FoldingStore)(db_copy)
+            took, result = timed_sync(lap, server.url, token)
+            assert result.pulled == args.tail and result.snapshot == 0, result  # type: ignore[attr-defined]
+            lap.close()
+            timings[kind].append(took)
+        assert dump(tmp / "inc-rows.sqlite3") == dump(tmp / "inc-fold.sqlite3"), "rows != fold"
+        inc, inc_fold = min(timings["rows"]), min(timings["fold"])
+        print(f"incremental pull of {args.tail:,} events onto a {n + args.lag:,}-event laptop: {inc:.2f} s, "
+              f"{inc / tail_floor:.1f}× floor (floor {tail_floor:.3f} s; goal <= 2×; best of "
+              f"{' / '.join(f'{t:.2f}' for t in timings['rows'])} s)")
+        print(f"  the same pull folding every melding on the laptop (no server rows): {inc_fold:.2f} s, "
+              f"{inc_fold / tail_floor:.1f}× floor")
+        print(f"  peak RSS of the server process: {server.peak_rss_mb():.0f} MB")
+        if smallest:
+            push_section(tmp, db, server, args)
+    finally:
+        server.stop()
+    for p in tmp.iterdir():
+        if p.is_file():
+            p.unlink()
+        else:
+            shutil.rmtree(p)
+
+
+def push_section(tmp: Path, db: Path, server: Server, args: argparse.Namespace) -> None:
+    """A push of 10,000 events from a laptop; floor: decoding them plus one ``executemany`` into the
+    server schema's ``events`` table."""
+    push_token, push_code = ServerStore(db).add_user("bench-pusher", Role.WIJKUITVOERDER)
+    pusher = LocalStore(tmp / "pusher.sqlite3")
+    pusher.set_device_code(push_code or "")
+    groups = list(melding_events(push_code or "", 10_000))
+    pusher.bulk_load(groups, acked=False)
+    events = [e for g in groups for e in g]
+
+    class PushOnly:
+        """The laptop store, with the pull cursor at the end so that the round only pushes."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(pusher, name)
+
+        def pull_cursor(self) -> int:
+            return 10**12
+
+    took, result = timed_sync(PushOnly(), server.url, push_token)  # type: ignore[arg-type]
+    assert result.pushed == len(events) and result.quarantined == 0, result  # type: ignore[attr-defined]
+    pusher.close()
+    body = msgspec.msgpack.encode(events)
+    floor_srv = ServerStore(tmp / "floor-server.sqlite3")
+    conn = floor_srv.conn()
+    t0 = time.perf_counter()
+    decoded = msgspec.msgpack.decode(body, type=list[Event])
+    received = now_iso()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(
+        'INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, payload, "user", prev, "schema",'
+        " received_at, pushed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type, _json.encode(e.payload).decode(),
+          e.user, e.prev, e.schema, received, "bench") for e in decoded],
+    )
+    conn.execute("COMMIT")
+    push_floor = time.perf_counter() - t0
+    floor_srv.close()
+    print(f"push {len(events):,} events from a laptop: {took:.2f} s (floor {push_floor:.3f} s, "
+          f"ratio {took / push_floor:.1f}x)")
 
 
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--pull", type=int, default=100_000)
-    p.add_argument("--push", type=int, default=10_000)
-    p.add_argument("--rss", type=int, default=1_000_000)
+    p.add_argument("--sizes", default="100000,1000000", help="log sizes, comma-separated")
+    p.add_argument("--lag", type=int, default=1000, help="events after the snapshot at the first sync")
+    p.add_argument("--tail", type=int, default=10_000, help="events of the incremental pull")
     args = p.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    load = os.getloadavg()
+    print(f"load average at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} ({os.cpu_count()} cores)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
-    if args.pull and args.push:
-        pull_and_push(tmp, args)
-    rss_section(tmp, args)
-    for f in tmp.iterdir():
-        f.unlink()
-    tmp.rmdir()
-    return 0
-
-
-def pull_and_push(tmp: Path, args: argparse.Namespace) -> None:
-    """Sections 1 and 2: the 100,000-event pull and the 10,000-event push, each against its floor."""
-    # -- pull -------------------------------------------------------------------------------------------
-    store = ServerStore(tmp / "server.sqlite3")
-    token, _ = store.add_user("bench-laptop", Role.WIJKUITVOERDER)
-    fill_server_fast(store, "B1", args.pull)
-    store.close()
-    server = Server(tmp / "server.sqlite3")
     try:
-        from tests.e2e.replicas import snapshot
-
-        # The product (sync_once) and the previous pull loop twice each, in the order A B B A, so that a
-        # warming server or a load that drifts during the run does not favour either.
-        pull_runs: list[tuple[float, float]] = []  # (seconds, of which inside apply_remote)
-        sequential_runs: list[float] = []
-        for run, kind in enumerate(("new", "old", "old", "new")):
-            db = tmp / f"laptop-{run}.sqlite3"
-            if kind == "new":
-                laptop = TimedStore(db)
-                laptop.set_device_code("ZZ")
-                t0 = time.perf_counter()
-                result = sync_once(laptop, server.url, token)
-                pull_runs.append((time.perf_counter() - t0, laptop.apply_s))
-                assert result.pulled == args.pull, result
-                laptop.close()
-            else:
-                seq = LocalStore(db)
-                seq.set_device_code("ZZ")
-                t0 = time.perf_counter()
-                assert sequential_pull(seq, server.url, token) == args.pull
-                sequential_runs.append(time.perf_counter() - t0)
-                seq.close()
-            if run:  # every way of pulling gives exactly the same events, projection and rowids
-                assert snapshot(db) == snapshot(tmp / "laptop-0.sqlite3")
-                assert _rowids(db) == _rowids(tmp / "laptop-0.sqlite3")
-        pull_s, apply_s = min(pull_runs)
-        sequential_s = min(sequential_runs)
-        before = OneByOneStore(tmp / "laptop-before.sqlite3")
-        before.set_device_code("ZZ")
-        t0 = time.perf_counter()
-        sync_once(before, server.url, token)
-        before_s = time.perf_counter() - t0
-        before.close()
-        # the batched apply gives exactly the same events, projection and rowids as the old path
-        assert snapshot(tmp / "laptop-before.sqlite3") == snapshot(tmp / "laptop-0.sqlite3")
-        assert _rowids(tmp / "laptop-before.sqlite3") == _rowids(tmp / "laptop-0.sqlite3")
-
-        # floor: the same pages as bytes, decoded, and the events inserted in one transaction
-        pages: list[bytes] = []
-        after = 0
-        t_serve = time.perf_counter()
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/msgpack", "X-Wijkteam-Protocol": "1"}
-        with httpx.Client(timeout=120) as c:
-            while True:
-                r = c.get(server.url + "/api/v1/sync/pull", params={"after": after, "limit": MAX_PULL_LIMIT},
-                          headers=headers)
-                pages.append(r.content)
-                page = msgspec.msgpack.decode(r.content, type=PullResponse)
-                after = page.next_after
-                if not page.has_more:
-                    break
-        serve_s = time.perf_counter() - t_serve
-        floor_store = LocalStore(tmp / "floor.sqlite3")
-        t0 = time.perf_counter()
-        dec = msgspec.msgpack.Decoder(PullResponse)
-        rows = []
-        for raw in pages:
-            for pe in dec.decode(raw).events:
-                e = pe.event
-                rows.append((e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type, e.prev, e.schema,
-                             e.user, _json.encode(e.payload).decode(), 1))
-        floor_store.conn.execute("BEGIN IMMEDIATE")
-        floor_store.conn.executemany(
-            "INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, prev, schema, user, payload,"
-            " acked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        floor_store.conn.execute("COMMIT")
-        pull_floor = time.perf_counter() - t0
-        floor_store.close()
-        # what the laptop must do on top of the floor: fold each melding and build its projection row
-        from shared.fold import fold
-        from shared.projection import projection_row
-
-        t0 = time.perf_counter()
-        groups: dict[str, list[Event]] = {}
-        for raw in pages:
-            for pe in dec.decode(raw).events:
-                groups.setdefault(pe.event.melding_id, []).append(pe.event)
-        for evs in groups.values():
-            m = fold(evs, history=False)  # as the laptop's apply folds (projections read no history)
-            if m is not None:
-                projection_row(m)
-        domain_s = time.perf_counter() - t0
-        print(f"pull {args.pull:,} events into a fresh laptop with sync_once: {pull_s:.2f} s, best of "
-              f"{' / '.join(f'{t:.2f}' for t, _ in pull_runs)} s "
-              f"(floor {pull_floor:.2f} s, ratio {pull_s / pull_floor:.1f}x; goal <= 2 s and <= 1.5x)")
-        print(f"  of which inside LocalStore.apply_remote: {apply_s:.2f} s ({apply_s / pull_floor:.1f}x the floor); "
-              f"the rest, {pull_s - apply_s:.2f} s, is outside it (pages the prefetch did not hide, the empty push)")
-        print(f"  the previous pull loop (no prefetch, server clock in its own transaction; same result): "
-              f"{sequential_s:.2f} s, best of {' / '.join(f'{t:.2f}' for t in sequential_runs)} s "
-              f"(ratio {sequential_s / pull_floor:.1f}x; new/old {pull_s / sequential_s:.2f})")
-        print(f"  the pre-batching one-melding-at-a-time apply (same result): {before_s:.2f} s "
-              f"(ratio {before_s / pull_floor:.1f}x)")
-        print(f"  the server serving all {len(pages)} pages over loopback: {serve_s:.2f} s; "
-              f"fold + projection_row of the {len(groups):,} meldingen alone (no I/O): {domain_s:.2f} s "
-              f"({domain_s / pull_floor:.1f}x the floor)")
-
-        # -- push ---------------------------------------------------------------------------------------
-        push_token, push_code = ServerStore(tmp / "server.sqlite3").add_user("bench-pusher", Role.WIJKUITVOERDER)
-        pusher = LocalStore(tmp / "pusher.sqlite3")
-        pusher.set_device_code(push_code or "")
-        events = list(melding_events(push_code or "", args.push))
-        pusher.bulk_load((list(g) for _, g in groupby(events, key=lambda e: e.melding_id)), acked=False)
-        assert pusher.pending_count() == args.push, pusher.pending_count()
-
-        class PushOnly:
-            """The laptop store, with the pull cursor at the end so that the round only pushes."""
-
-            def __getattr__(self, name: str) -> object:
-                return getattr(pusher, name)
-
-            def pull_cursor(self) -> int:
-                return 10**12
-
-        t0 = time.perf_counter()
-        pr = sync_once(PushOnly(), server.url, push_token)  # type: ignore[arg-type]
-        push_s = time.perf_counter() - t0
-        assert pr.pushed == args.push and pr.quarantined == 0, pr
-        pusher.close()
-        # floor: decode the same events and insert them in one transaction into the server schema
-        body = msgspec.msgpack.encode(events)
-        floor_srv = ServerStore(tmp / "floor-server.sqlite3")
-        t0 = time.perf_counter()
-        decoded = msgspec.msgpack.decode(body, type=list[Event])
-        received = now_iso()
-        _insert(floor_srv.conn(), [
-            (e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type, _json.encode(e.payload).decode(),
-             e.user, e.prev, e.schema, received, "bench") for e in decoded
-        ])
-        push_floor = time.perf_counter() - t0
-        floor_srv.close()
-        print(f"push {args.push:,} events from a laptop: {push_s:.2f} s "
-              f"(floor {push_floor:.3f} s, ratio {push_s / push_floor:.1f}x)")
+        for i, n in enumerate(sizes):
+            size_section(tmp, n, args, smallest=i == 0)
     finally:
-        server.stop()
-
-
-
-def rss_section(tmp: Path, args: argparse.Namespace) -> None:
-    """Section 3: peak RSS of a laptop process pulling ``args.rss`` events."""
-    if args.rss:
-        big = ServerStore(tmp / "big.sqlite3")
-        big_token, _ = big.add_user("bench-rss", Role.WIJKUITVOERDER)
-        fill_server_fast(big, "B2", args.rss)
-        big.close()
-        server = Server(tmp / "big.sqlite3")
-        try:
-            t0 = time.perf_counter()
-            mb = rss_mb_of_pull(server.url, big_token, tmp / "rss-laptop.sqlite3")
-            took = time.perf_counter() - t0
-        finally:
-            server.stop()
-        print(f"peak RSS of a laptop pulling {args.rss:,} events: {mb:.0f} MB in {took:.0f} s (goal <= 200 MB)")
+        shutil.rmtree(tmp, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"load average at end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    return 0
 
 
 if __name__ == "__main__":

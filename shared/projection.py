@@ -73,6 +73,16 @@ COLUMNS: dict[str, type] = {
     "terugbellen_sinds": str,
 }
 
+#: Version of what :func:`projection_row` makes of a melding's events. Bump it whenever ``fold`` or
+#: ``projection_row`` would give any column another value for the same events, or ``COLUMNS`` changes:
+#: a laptop takes the server's projection rows in a pull only when their version equals its own
+#: (``shared.protocol.PullResponse.rows``), and folds the events itself otherwise.
+PROJECTION_VERSION = 1
+
+#: A projection row on the wire: the values of ``COLUMNS`` in order, each of its column's type or None
+#: (a fixed-length tuple, which msgspec checks while decoding).
+WireRow = tuple[tuple(kind | None for kind in COLUMNS.values())]  # type: ignore[misc]
+
 _json = msgspec.json.Encoder()
 _timeline_decoder = msgspec.json.Decoder(tuple[tuple[str, bool], ...])
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 import msgspec
 
 from shared.events import Event
+from shared.projection import WireRow
 
 PROTOCOL_VERSION = 1
 MIN_CLIENT_PROTOCOL = 1
@@ -145,6 +146,12 @@ class PullResponse(msgspec.Struct):
     """One page of the server's log after ``after``; ask again from ``next_after`` while ``has_more``.
 
     ``server_time_ms`` and ``log_id`` as in :class:`PushResponse`.
+
+    ``rows`` (only when the pull asked for them with ``rows=<its shared.projection.PROJECTION_VERSION>``
+    and that is the server's too; ``projection`` then says which): the server's projection rows of the
+    page's meldingen that have no event after ``next_after`` — exactly what a laptop holding the log up
+    to ``next_after`` computes for them, so it may take them instead of folding (unless it holds
+    unsent events of that melding). Older readers ignore both (docs/sync.md, "Projection rows").
     """
 
     protocol: int
@@ -154,6 +161,8 @@ class PullResponse(msgspec.Struct):
     has_more: bool
     server_time_ms: int = 0
     log_id: int = 0
+    rows: list[WireRow] = []
+    projection: int = 0
 
 
 class VerdictRequest(msgspec.Struct, forbid_unknown_fields=True):

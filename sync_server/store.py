@@ -1150,6 +1150,20 @@ class ServerStore:
         out = [PulledEvent(server_seq=r[0], event=event_from_row(r[1:])) for r in rows]
         return out, (rows[-1][0] if rows else after), has_more
 
+    def projection_as_of(self, melding_ids: Sequence[str], seq: int) -> list[tuple[Any, ...]]:
+        """The projection rows (values of ``COLUMNS`` in order) of those of ``melding_ids`` that have
+        no event after ``server_seq`` ``seq``: for them the row is what a laptop holding the log up to
+        ``seq`` computes (``shared.protocol.PullResponse.rows``). One statement, so one consistent
+        read even while pushes commit."""
+        if not melding_ids:
+            return []
+        cols = ", ".join(f'm."{c}"' for c in COLUMNS)
+        return self.conn().execute(
+            f"SELECT {cols} FROM meldingen m WHERE m.melding_id IN (SELECT value FROM json_each(?))"
+            " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.melding_id = m.melding_id AND e.server_seq > ?)",
+            (_json_encode(list(melding_ids)).decode(), seq),
+        ).fetchall()
+
     # -- reads for admins and other modules ---------------------------------------------------------
 
     def events_of(self, melding_id: str) -> list[Event]:

@@ -24,7 +24,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from operator import itemgetter
+from itertools import compress
+from operator import itemgetter, ne
 from pathlib import Path
 from typing import Any, Self
 
@@ -374,6 +375,8 @@ def _fts_values(row: dict[str, Any]) -> tuple[str, str, str, str]:
 
 #: :data:`_FTS_SOURCES` by position in ``COLUMNS``.
 _FTS_SOURCE_INDEXES = frozenset(list(COLUMNS).index(c) for c in _FTS_SOURCES)
+_REGISTERED_AT = list(COLUMNS).index("registered_at")
+_POSITIONS = range(len(COLUMNS))
 
 _FTS_TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -499,6 +502,10 @@ class LocalStore:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            # 16 MB of page cache instead of SQLite's 2 MB: a pulled page of 5,000 events touches the
+            # events, projection and index pages of thousands of meldingen; with the small cache
+            # many are read twice (docs/benchmarks.md, "Incremental pull"). Used only as filled.
+            self.conn.execute("PRAGMA cache_size = -16000")
             self._depth = 0
             self._db: Any = None
             self._migrate()
@@ -1316,7 +1323,13 @@ class LocalStore:
             self.conn.execute("UPDATE device SET server_log_id = ? WHERE id = 1", (log_id,))
             return bool(known)
 
-    def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> None:
+    def apply_remote(
+        self,
+        events: list[Event],
+        next_after: int,
+        server_hlc: int | None = None,
+        rows: Iterable[tuple[Any, ...]] | None = None,
+    ) -> None:
         """Apply one pulled page: insert unknown events (acked), refold what they touch, store the cursor.
 
         Events already known (e.g. this laptop's own, echoed back) are only marked acked. One
@@ -1329,6 +1342,13 @@ class LocalStore:
         Batched per page (docs/benchmarks.md, "Sync"): the stored events of the touched meldingen are
         read in one query, every melding is folded in memory from its stored plus its new events, and
         the projection and FTS rows are written with ``executemany``.
+
+        ``rows``: the server's projection rows of meldingen of this page (values of ``COLUMNS`` in
+        order, checked for type by the wire decoder: ``shared.protocol.PullResponse.rows``). The
+        server sends a melding's row only when it holds no event of it after ``next_after``, so once
+        this page is applied the laptop holds exactly the events the row was folded from, unless it
+        has unsent events of that melding itself: those it folds, the others it takes as they are
+        (no stored events read, no fold; docs/benchmarks.md, "Incremental pull").
         """
         # A page makes ~100,000 short-lived container objects; the cyclic GC's passes over them
         # cost ~15 % of a pull (docs/benchmarks.md, "Sync") and find nothing (fold builds no
@@ -1336,12 +1356,14 @@ class LocalStore:
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._apply_page(events, next_after, server_hlc)
+            self._apply_page(events, next_after, server_hlc, rows)
         finally:
             if gc_was_enabled:
                 gc.enable()
 
-    def _apply_page(self, events: list[Event], next_after: int, server_hlc: int | None) -> None:
+    def _apply_page(
+        self, events: list[Event], next_after: int, server_hlc: int | None, rows: Iterable[tuple[Any, ...]] | None
+    ) -> None:
         with self.transaction():
             known = self._known_event_ids([e.event_id for e in events])
             seen = set(known)
@@ -1369,7 +1391,12 @@ class LocalStore:
                     )
                     for e in changed:
                         groups.setdefault(e.melding_id, [])
-            stored = self._stored_events(list(groups))
+            given: dict[str, tuple[Any, ...]] = {}
+            if rows:
+                # (not DISTINCT: that reads the whole melding index instead of the few unsent events)
+                unsent = {r[0] for r in self.conn.execute("SELECT melding_id FROM events WHERE acked = 0")}
+                given = {r[0]: r for r in rows if r[0] in groups and r[0] not in unsent}
+            stored = self._stored_events([mid for mid in groups if mid not in given])
             if new:
                 self.conn.executemany(
                     f"INSERT OR IGNORE INTO events ({', '.join(_EVENT_COLUMNS)}, acked) VALUES ({', '.join('?' * 11)})",
@@ -1380,8 +1407,14 @@ class LocalStore:
                     (max(e.hlc for e in new),),
                 )
                 self._skip_past_own(new)
-            folded = [(mid, fold(stored.get(mid, []) + evs, history=False)) for mid, evs in groups.items()]
-            self._write_projections(folded, [mid for mid in groups if mid in stored])
+            values = itemgetter(*COLUMNS)  # a projection row's values in column order, in C
+            projected: list[tuple[str, tuple[Any, ...]]] = []
+            for mid, evs in groups.items():
+                if mid in given:
+                    projected.append((mid, given[mid]))
+                elif (m := fold(stored.get(mid, []) + evs, history=False)) is not None:
+                    projected.append((mid, values(projection_row(m))))
+            self._write_projections(projected, [mid for mid in groups if mid in stored or mid in given])
             self.conn.execute(
                 "UPDATE device SET pull_cursor = ? WHERE id = 1", (next_after,)
             )
@@ -1437,14 +1470,12 @@ class LocalStore:
             out.setdefault(r[1], []).append(_row_to_event(r))
         return out
 
-    def _write_projections(
-        self, folded: list[tuple[str, Melding | None]], maybe_projected: list[str]
-    ) -> None:
-        """Write the projection and FTS rows of folded meldingen with ``executemany``.
+    def _write_projections(self, projected: list[tuple[str, tuple[Any, ...]]], maybe_projected: list[str]) -> None:
+        """Write projection rows (values of ``COLUMNS`` in order) and their FTS rows with ``executemany``.
 
-        ``maybe_projected``: the meldingen that had stored events and so may already have a
-        projection row (it keeps its rowid); the others get a new rowid by :func:`sort_key`, in the
-        order of ``folded``, exactly as :meth:`_write_projection` would one by one.
+        ``maybe_projected``: the meldingen that may already have a projection row (it keeps its
+        rowid); the others get a new rowid by :func:`sort_key`, in the order of ``projected``, exactly
+        as :meth:`_write_projection` would one by one.
 
         An existing row is updated only in the columns whose value changed (grouped by which, one
         ``executemany`` per group): SQLite then leaves alone every index without a changed column,
@@ -1460,9 +1491,8 @@ class LocalStore:
                 (_json_encode(maybe_projected).decode(),),
             )
             old = {r[0]: r for r in cur}
-        rows = [(mid, projection_row(m)) for mid, m in folded if m is not None]
-        fresh = [(mid, row) for mid, row in rows if mid not in old]
-        keys = [sort_key(row["registered_at"]) for _, row in fresh]
+        fresh = [(mid, row) for mid, row in projected if mid not in old]
+        keys = [sort_key(row[_REGISTERED_AT]) for _, row in fresh]
         occupied: set[int] = set()
         if keys:
             cur = self.conn.execute(
@@ -1471,28 +1501,26 @@ class LocalStore:
             )
             occupied = {r[0] for r in cur}
         taken: set[int] = set()
-        values = itemgetter(*names)  # the row's values in column order, in C
         updates: dict[tuple[int, ...], list[tuple]] = {}
         inserts, fts_gone, fts_rows = [], [], []
-        for mid, row in rows:
+        for mid, row in projected:
             prev = old.get(mid)
             if prev is None:
                 continue
-            now = values(row)
-            changed = tuple(i for i, (a, b) in enumerate(zip(now, prev)) if a != b)
+            changed = tuple(compress(_POSITIONS, map(ne, row, prev)))  # the positions that differ, in C
             if not changed:
                 continue
             rowid = prev[-1]
-            updates.setdefault(changed, []).append((*(now[i] for i in changed), rowid))
+            updates.setdefault(changed, []).append((*(row[i] for i in changed), rowid))
             if not _FTS_SOURCE_INDEXES.isdisjoint(changed):
                 fts_gone.append((rowid,))
-                fts_rows.append((rowid, *_fts_values(row)))
+                fts_rows.append((rowid, *_fts_values(dict(zip(names, row)))))
         for (mid, row), key in zip(fresh, keys, strict=True):
             if key in occupied or key in taken:
                 key = _free_key(self.conn, key, taken)
             taken.add(key)
-            inserts.append((key, *values(row)))
-            fts_rows.append((key, *_fts_values(row)))
+            inserts.append((key, *row))
+            fts_rows.append((key, *_fts_values(dict(zip(names, row)))))
         for changed, params in updates.items():
             self.conn.executemany(
                 f"UPDATE meldingen SET {', '.join(f'{names[i]} = ?' for i in changed)} WHERE rowid = ?", params

@@ -6,9 +6,11 @@
 * ``unacked_events(limit) -> list[Event]``: local events the server has not acknowledged, device_seq order;
 * ``mark_acked(event_ids)``; ``pending_count() -> int``;
 * ``pull_cursor() -> int``: the last ``server_seq`` applied;
-* ``apply_remote(events, next_after, server_hlc=None)``: store a pulled page and the cursor in one
-  transaction, merging the server's clock into the persisted HLC in the same transaction (a store whose
-  ``apply_remote`` has no ``server_hlc`` parameter gets a separate ``recv_hlc`` call per page instead);
+* ``apply_remote(events, next_after, server_hlc=None, rows=None)``: store a pulled page and the cursor
+  in one transaction, merging the server's clock into the persisted HLC in the same transaction (a
+  store whose ``apply_remote`` has no ``server_hlc`` parameter gets a separate ``recv_hlc`` call per
+  page instead); ``rows``: the server's projection rows of the page (asked for only when the store
+  takes them: ``shared.protocol.PullResponse.rows``);
 * ``recv_hlc(remote)``: merge the server's clock into the laptop's persisted HLC.
 
 A round: push in batches of ``push_batch`` events until nothing is waiting, then pull pages of
@@ -56,6 +58,7 @@ import msgspec
 
 from shared.commands import SERVER_DEVICE
 from shared.events import SCHEMA_VERSION, Event
+from shared.projection import PROJECTION_VERSION
 from shared.protocol import (
     MAX_PULL_LIMIT,
     MAX_PUSH_BYTES,
@@ -767,15 +770,18 @@ def _pull(
     when the round fails or the process dies is simply fetched again next round. Errors of the
     fetch (``SyncError``) surface here, after the pages before it are applied, as without prefetch.
     """
-    merge_in_apply = _takes_server_hlc(store)
+    merge_in_apply = _takes(store, "server_hlc")
+    # The server's projection rows spare the laptop folding (shared.protocol.PullResponse.rows); asked
+    # for only when the store can take them.
+    with_rows = merge_in_apply and _takes(store, "rows")
     pulled = 0
     server_hlc: int | None = None
     after = store.pull_cursor()
     with ThreadPoolExecutor(1, thread_name_prefix="wijkteam-pull") as pool:
-        ahead: Future[_Page] | None = pool.submit(_fetch_page, session, after, pull_limit)
+        ahead: Future[_Page] | None = pool.submit(_fetch_page, session, after, pull_limit, with_rows)
         try:
             while ahead is not None:
-                page, events, skew = ahead.result()
+                page, events, rows, skew = ahead.result()
                 ahead = None
                 _check_log(store, page.log_id)  # before applying: a new log's numbers mean other events
                 if skew is not None:
@@ -787,15 +793,17 @@ def _pull(
                         f"{SCHEMA_VERSION}): werk de wijkteam-app bij."
                     )
                 if page.has_more and page.next_after > after:
-                    ahead = pool.submit(_fetch_page, session, page.next_after, pull_limit)
+                    ahead = pool.submit(_fetch_page, session, page.next_after, pull_limit, with_rows)
                 if not (events or page.next_after != after):
                     store.recv_hlc(page.server_hlc)
+                elif rows:
+                    store.apply_remote(events, page.next_after, server_hlc=page.server_hlc, rows=rows)
                 elif merge_in_apply:
                     store.apply_remote(events, page.next_after, server_hlc=page.server_hlc)
                 else:
                     store.apply_remote(events, page.next_after)
                     store.recv_hlc(page.server_hlc)
-                del events  # the page is applied: drop it before waiting for the next one
+                del events, rows  # the page is applied: drop it before waiting for the next one
                 server_hlc = page.server_hlc
                 pulled += page.count
                 if on_progress:
@@ -820,25 +828,31 @@ class _PageHead(msgspec.Struct):
     log_id: int = 0
 
 
-_Page = tuple[_PageHead, list[Event], int | None]
+_Page = tuple[_PageHead, list[Event], list[tuple[Any, ...]], int | None]
 
 
-def _fetch_page(session: _Session, after: int, limit: int) -> _Page:
-    """GET and decode one pull page (runs in the prefetch thread): its head, its events, the clock skew."""
-    resp = session.request("GET", "/api/v1/sync/pull", params={"after": after, "limit": limit})
+def _fetch_page(session: _Session, after: int, limit: int, with_rows: bool = False) -> _Page:
+    """GET and decode one pull page (runs in the prefetch thread): its head, its events, the server's
+    projection rows (empty unless ``with_rows`` and the server's projection version is this app's), the
+    clock skew."""
+    params = {"after": after, "limit": limit}
+    if with_rows:
+        params["rows"] = PROJECTION_VERSION
+    resp = session.request("GET", "/api/v1/sync/pull", params=params)
     page = _decode(_pull_dec, resp)
     events = [pe.event for pe in page.events]
+    rows = page.rows if with_rows and page.projection == PROJECTION_VERSION else []
     head = _PageHead(page.next_after, page.has_more, page.server_hlc, len(events), page.log_id)
-    return head, events, session.skew_of(page.server_time_ms)
+    return head, events, rows, session.skew_of(page.server_time_ms)
 
 
-def _takes_server_hlc(store: SyncStore) -> bool:
-    """Whether ``store.apply_remote`` accepts ``server_hlc`` (older or wrapping stores may not)."""
+def _takes(store: SyncStore, name: str) -> bool:
+    """Whether ``store.apply_remote`` accepts keyword ``name`` (older or wrapping stores may not)."""
     try:
         params = inspect.signature(store.apply_remote).parameters
     except (TypeError, ValueError):
         return False
-    return "server_hlc" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def _decode(decoder: msgspec.msgpack.Decoder, resp: httpx.Response) -> Any:

@@ -32,6 +32,7 @@ from litestar.params import Parameter
 
 from shared.errors import InvalidEvent
 from shared.events import SCHEMA_VERSION, Event, validate_event
+from shared.projection import PROJECTION_VERSION
 from shared.validation import MAX_INT64
 from shared.protocol import (
     MAX_PULL_LIMIT,
@@ -295,8 +296,14 @@ class SyncController(Controller):
         store: ServerStore,
         after: int = Parameter(default=0, ge=0, le=MAX_INT64, description="laatste server_seq die de laptop heeft"),
         limit: int = Parameter(default=1000, ge=1, le=MAX_PULL_LIMIT, description="events per pagina"),
+        rows: int = Parameter(
+            default=0, ge=0, le=MAX_INT64,
+            description="projectieversie van de laptop: is die gelijk aan die van de server, dan komen de "
+            "projectierijen van de meldingen van de pagina mee",
+        ),
     ) -> Response:
-        """One page of the server's event log after ``after``."""
+        """One page of the server's event log after ``after`` (with projection rows when asked:
+        ``shared.protocol.PullResponse.rows``)."""
         check_protocol(_header_protocol(request))
         events, next_after, has_more = store.pull(after, limit)
         answer = PullResponse(
@@ -308,4 +315,7 @@ class SyncController(Controller):
             server_time_ms=store.wall_ms(),
             log_id=store.log_id(),
         )
+        if rows == PROJECTION_VERSION and events:
+            answer.rows = store.projection_as_of(list(dict.fromkeys(pe.event.melding_id for pe in events)), next_after)
+            answer.projection = PROJECTION_VERSION
         return wire.respond(answer, request.headers.get("accept"))

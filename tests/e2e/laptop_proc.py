@@ -30,17 +30,19 @@ class CrashingStore(LocalStore):
         self.page = page
         self.pages = 0
 
-    def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> None:
+    def apply_remote(
+        self, events: list[Event], next_after: int, server_hlc: int | None = None, rows: list | None = None
+    ) -> None:
         self.pages += 1
         if self.crash is None or self.pages != self.page:
-            return super().apply_remote(events, next_after, server_hlc)
+            return super().apply_remote(events, next_after, server_hlc, rows)
         if self.crash == "before-apply":
             os.kill(os.getpid(), signal.SIGKILL)
         if self.crash == "during-apply":
             with self.transaction():
-                super().apply_remote(events, next_after, server_hlc)  # joins the outer transaction: written, not committed
+                super().apply_remote(events, next_after, server_hlc, rows)  # joins the outer transaction: written, not committed
                 os.kill(os.getpid(), signal.SIGKILL)
-        super().apply_remote(events, next_after, server_hlc)
+        super().apply_remote(events, next_after, server_hlc, rows)
         os.kill(os.getpid(), signal.SIGKILL)
 
 

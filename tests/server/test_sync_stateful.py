@@ -46,12 +46,14 @@ class CrashingStore(LocalStore):
 
     crash_next_apply = False
 
-    def apply_remote(self, events: list[Event], next_after: int, server_hlc: int | None = None) -> None:
+    def apply_remote(
+        self, events: list[Event], next_after: int, server_hlc: int | None = None, rows: list | None = None
+    ) -> None:
         if not self.crash_next_apply:
-            return super().apply_remote(events, next_after, server_hlc)
+            return super().apply_remote(events, next_after, server_hlc, rows)
         self.crash_next_apply = False
         with self.transaction():
-            super().apply_remote(events, next_after, server_hlc)
+            super().apply_remote(events, next_after, server_hlc, rows)
             raise Crash
 
 
