@@ -13,11 +13,13 @@ Loaded by ``wijkteam-server gazetteer import FILE`` (``sync_server.gazetteer_cli
 from __future__ import annotations
 
 import threading
+from typing import Annotated
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
 
 from shared.gazetteer import to_csv_text
 from sync_server import openapi
@@ -72,7 +74,12 @@ def gazetteer_info(store: ServerStore) -> GazetteerInfo:
     responses={304: ResponseSpec(None, description="De laptop heeft deze versie al (If-None-Match).")},
     opt=_NOT_LOADED_404,
 )
-def gazetteer_download(request: Request, store: ServerStore) -> Response[bytes]:
+def gazetteer_download(
+    store: ServerStore,
+    if_none_match: Annotated[
+        str | None, HeaderParameter(name="If-None-Match", description="ETag van de versie die de laptop heeft")
+    ] = None,
+) -> Response[bytes]:
     """The whole gazetteer as CSV (see the module docstring); 304 when ``If-None-Match`` matches."""
     conn = store.conn()
     meta = gazetteer_meta(conn)
@@ -80,7 +87,7 @@ def gazetteer_download(request: Request, store: ServerStore) -> Response[bytes]:
         raise NotFoundException(detail=_NOT_LOADED)
     etag = _etag(meta["version"])
     headers = {"ETag": etag, "X-Wijkteam-Sample": "1" if meta.get("sample") == "1" else "0", "Cache-Control": "no-cache"}
-    if request.headers.get("if-none-match") == etag:
+    if if_none_match == etag:
         return Response(content=b"", status_code=304, headers=headers)
     key = (str(store.path), meta["version"])
     with _cache_lock:

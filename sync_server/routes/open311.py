@@ -20,6 +20,7 @@ requests. Every error is a GeoReport error array ``[{"code", "description"}]`` w
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -51,7 +52,8 @@ from shared.wijken import load_wijken
 from sync_server import openapi
 from sync_server.auth import PUBLIC_OPT, bearer_token
 from sync_server.settings import OPEN311_MAX_BODY_BYTES, Settings
-from sync_server.store import ServerStore, StorageUnavailable, TokenInfo
+from sync_server.errors import STORAGE_RETRY_AFTER_S, internal_error
+from sync_server.store import ServerStore, StorageUnavailable, TokenInfo, storage_failure
 
 #: Roles whose token may create requests (the api_key).
 WRITE_ROLES = (Role.WIJKUITVOERDER, Role.ADMIN)
@@ -80,8 +82,14 @@ def _http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 def _storage(_: Request[Any, Any, Any], exc: StorageUnavailable) -> Response[Any]:
     resp = _errors(503, exc.message)
-    resp.headers["Retry-After"] = "30"
+    resp.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
     return resp
+
+
+def _sqlite(request: Request[Any, Any, Any], exc: sqlite3.Error) -> Response[Any]:
+    # A read that finds the disk gone is a storage failure too: answered here, in the error array.
+    failure = storage_failure(exc)
+    return internal_error(request, exc) if failure is None else _storage(request, failure)
 
 
 class Open311Error(HTTPException):
@@ -307,7 +315,12 @@ def _with_wijk(fields: MeldingFields) -> MeldingFields:
 open311_router = Router(
     path="/open311/v2",
     route_handlers=[list_services, service_definition, list_requests, get_request, create_request],
-    exception_handlers={ValidationError: _validation, HTTPException: _http, StorageUnavailable: _storage},
+    exception_handlers={
+        ValidationError: _validation,
+        HTTPException: _http,
+        StorageUnavailable: _storage,
+        sqlite3.Error: _sqlite,
+    },
     tags=["open311"],
     opt={openapi.ERROR_BODY: list[GeoReportError]},
 )

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, BinaryIO, ClassVar
+from typing import Annotated, Any, BinaryIO, ClassVar
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
 from litestar.response import Stream
 
 from shared.protocol import SnapshotInfo
@@ -138,7 +139,17 @@ class SnapshotController(Controller):
             errors={404: "Er is nog geen snapshot.", 416: "Het gevraagde bereik valt buiten het bestand."},
         ),
     )
-    def download(self, request: Request, snapshots: SnapshotService) -> Response:
+    def download(
+        self,
+        request: Request,
+        snapshots: SnapshotService,
+        range_header: Annotated[
+            str | None, HeaderParameter(name="Range", description="bytes=START-[END] of bytes=-N: hervat een download")
+        ] = None,
+        if_range: Annotated[
+            str | None, HeaderParameter(name="If-Range", description="ETag van het snapshot waarvan het bereik is")
+        ] = None,
+    ) -> Response:
         """The current snapshot file; ``Range`` resumes an interrupted download (see the module docstring)."""
         check_protocol(_header_protocol(request))
         published = snapshots.current()
@@ -149,8 +160,7 @@ class SnapshotController(Controller):
         except FileNotFoundError:
             raise NotFoundException(detail=_NONE_YET) from None
         headers = _headers(published)
-        if_range = request.headers.get("if-range")
-        wanted = None if if_range and if_range.strip() != _etag(published) else request.headers.get("range")
+        wanted = None if if_range and if_range.strip() != _etag(published) else range_header
         try:
             span = byte_range(wanted, published.length)
         except RangeNotSatisfiable:

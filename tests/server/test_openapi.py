@@ -5,6 +5,7 @@ handlers read as bytes. The routes are read from the app, so routes added later 
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
@@ -133,3 +134,22 @@ def test_describing_twice_changes_nothing(server: Server, client: TestClient) ->
     before = (list(pull.parameters), dict(pull.responses))
     describe(server.app)
     assert (pull.parameters, pull.responses) == before
+
+
+@pytest.mark.parametrize("path", ["/open311/v2/requests.json", "/api/v1/public/status/DLF-K7-0142"])
+def test_a_disk_gone_on_a_read_answers_503_in_the_documented_shape(
+    server: Server, client: TestClient, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    def broken() -> None:
+        exc = sqlite3.OperationalError("disk I/O error")
+        exc.sqlite_errorcode = 10  # SQLITE_IOERR
+        raise exc
+
+    monkeypatch.setattr(server.store, "conn", broken)
+    resp = client.get(path)
+    assert resp.status_code == 503 and resp.headers["Retry-After"]
+    body = resp.json()
+    if path.startswith("/open311/"):
+        assert body[0]["code"] == 503 and "kan niet opslaan" in body[0]["description"]
+    else:
+        assert body["status_code"] == 503 and body["reason"] == "schrijffout"
