@@ -248,7 +248,9 @@ def first_sync_rss_mb(url: str, token: str, db: Path) -> tuple[float, float]:
         "hwm = next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM'))\n"
         "print(r.snapshot, hwm, took)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.split()
     assert int(out[0]) > 0, "the RSS run did not take the snapshot"
     return int(out[1]) / 1024, float(out[2])
 
@@ -266,7 +268,9 @@ def build_in_process_of_its_own(db: Path, folder: Path) -> tuple[float, float, i
         "hwm = next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM'))\n"
         "print(took, hwm, p.length)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.split()
     return float(out[0]), int(out[1]) / 1024, int(out[2])
 
 

@@ -12,6 +12,7 @@ Europe/Amsterdam calendar date (``YYYY-MM-DD``), the day a melding counts in rep
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,10 +75,15 @@ COLUMNS: dict[str, type] = {
 }
 
 #: Version of what :func:`projection_row` makes of a melding's events. Bump it whenever ``fold`` or
-#: ``projection_row`` would give any column another value for the same events, or ``COLUMNS`` changes:
-#: a laptop takes the server's projection rows in a pull only when their version equals its own
+#: ``projection_row`` would give any column another value for the same events: a laptop takes the
+#: server's projection rows in a pull only when their :data:`PROJECTION_KEY` equals its own
 #: (``shared.protocol.PullResponse.rows``), and folds the events itself otherwise.
 PROJECTION_VERSION = 1
+#: :data:`PROJECTION_VERSION` with a checksum of ``COLUMNS`` (names and types): a changed column list
+#: never passes for the same projection, even when the version was not raised.
+PROJECTION_KEY = PROJECTION_VERSION << 32 | zlib.crc32(
+    ",".join(f"{name}:{kind.__name__}" for name, kind in COLUMNS.items()).encode()
+)
 
 #: A projection row on the wire: the values of ``COLUMNS`` in order, each of its column's type or None
 #: (a fixed-length tuple, which msgspec checks while decoding).

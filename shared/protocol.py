@@ -147,7 +147,7 @@ class PullResponse(msgspec.Struct):
 
     ``server_time_ms`` and ``log_id`` as in :class:`PushResponse`.
 
-    ``rows`` (only when the pull asked for them with ``rows=<its shared.projection.PROJECTION_VERSION>``
+    ``rows`` (only when the pull asked for them with ``rows=<its shared.projection.PROJECTION_KEY>``
     and that is the server's too; ``projection`` then says which): the server's projection rows of the
     page's meldingen that have no event after ``next_after`` — exactly what a laptop holding the log up
     to ``next_after`` computes for them, so it may take them instead of folding (unless it holds

@@ -58,7 +58,7 @@ import msgspec
 
 from shared.commands import SERVER_DEVICE
 from shared.events import SCHEMA_VERSION, Event
-from shared.projection import PROJECTION_VERSION
+from shared.projection import PROJECTION_KEY
 from shared.protocol import (
     MAX_PULL_LIMIT,
     MAX_PUSH_BYTES,
@@ -837,11 +837,11 @@ def _fetch_page(session: _Session, after: int, limit: int, with_rows: bool = Fal
     clock skew."""
     params = {"after": after, "limit": limit}
     if with_rows:
-        params["rows"] = PROJECTION_VERSION
+        params["rows"] = PROJECTION_KEY
     resp = session.request("GET", "/api/v1/sync/pull", params=params)
     page = _decode(_pull_dec, resp)
     events = [pe.event for pe in page.events]
-    rows = page.rows if with_rows and page.projection == PROJECTION_VERSION else []
+    rows = page.rows if with_rows and page.projection == PROJECTION_KEY else []
     head = _PageHead(page.next_after, page.has_more, page.server_hlc, len(events), page.log_id)
     return head, events, rows, session.skew_of(page.server_time_ms)
 

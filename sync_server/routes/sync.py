@@ -32,7 +32,7 @@ from litestar.params import Parameter
 
 from shared.errors import InvalidEvent
 from shared.events import SCHEMA_VERSION, Event, validate_event
-from shared.projection import PROJECTION_VERSION
+from shared.projection import PROJECTION_KEY
 from shared.validation import MAX_INT64
 from shared.protocol import (
     MAX_PULL_LIMIT,
@@ -315,7 +315,7 @@ class SyncController(Controller):
             server_time_ms=store.wall_ms(),
             log_id=store.log_id(),
         )
-        if rows == PROJECTION_VERSION and events:
+        if rows == PROJECTION_KEY and events:
             answer.rows = store.projection_as_of(list(dict.fromkeys(pe.event.melding_id for pe in events)), next_after)
-            answer.projection = PROJECTION_VERSION
+            answer.projection = PROJECTION_KEY
         return wire.respond(answer, request.headers.get("accept"))

@@ -15,7 +15,7 @@ from shared.enums import Status
 from shared.events import Event, MeldingFields
 from shared.fold import fold
 from shared.model import Melder
-from shared.projection import COLUMNS, PROJECTION_VERSION
+from shared.projection import COLUMNS, PROJECTION_KEY
 from shared.protocol import PullResponse
 from tests.server.conftest import Server, auth
 from tests.test_apply_remote import _dump
@@ -119,16 +119,16 @@ def test_no_row_for_a_melding_with_events_after_the_page(server: Server, client:
     body = {"protocol": 1, "device_id": code, "events": msgspec.to_builtins([first, other, note])}
     assert client.post("/api/v1/sync/push", json=body, headers=auth(token)).status_code == 200
 
-    def page(limit: int, version: int = PROJECTION_VERSION) -> PullResponse:
+    def page(limit: int, version: int = PROJECTION_KEY) -> PullResponse:
         resp = client.get(f"/api/v1/sync/pull?after=0&limit={limit}&rows={version}", headers=auth(token))
         return msgspec.json.decode(resp.content, type=PullResponse)
 
     two = page(2)  # first and other; first has a note after the page: no row for it
-    assert [r[0] for r in two.rows] == [other.melding_id] and two.projection == PROJECTION_VERSION
+    assert [r[0] for r in two.rows] == [other.melding_id] and two.projection == PROJECTION_KEY
     three = page(3)
     assert sorted(r[0] for r in three.rows) == sorted([first.melding_id, other.melding_id])
     assert dict(zip(COLUMNS, next(r for r in three.rows if r[0] == first.melding_id), strict=True))["event_count"] == 2
-    assert page(3, PROJECTION_VERSION + 1).rows == []  # another projection version: the laptop folds
+    assert page(3, PROJECTION_KEY + 1).rows == []  # another projection version: the laptop folds
     plain = msgspec.json.decode(
         client.get("/api/v1/sync/pull?after=0&limit=3", headers=auth(token)).content, type=PullResponse
     )
