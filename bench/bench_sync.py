@@ -116,7 +116,6 @@ def melding_events(device: str, n_events: int, start: int = 1) -> Iterator[list[
 def fill_server_fast(store: ServerStore, device: str, n: int) -> None:
     """``n`` events straight into the server's ``events`` table, with their projection rows written by
     the server's own code (as pushes would have left them), in transactions of about 20,000 events."""
-    conn = store.conn()
     received = now_iso()
     rows: list[tuple] = []
     meldingen = []

@@ -1515,7 +1515,7 @@ class LocalStore:
             if not _FTS_SOURCE_INDEXES.isdisjoint(changed):
                 fts_gone.append((rowid,))
                 fts_rows.append((rowid, *_fts_values(dict(zip(names, row)))))
-        for (mid, row), key in zip(fresh, keys, strict=True):
+        for (_, row), key in zip(fresh, keys, strict=True):
             if key in occupied or key in taken:
                 key = _free_key(self.conn, key, taken)
             taken.add(key)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,10 +19,9 @@ from shared.enums import Status
 from shared.events import Event, MeldingFields
 from shared.fold import fold
 from shared.reference import counter_of
-from tests.e2e.conftest import Laptop, ServerProcess
+from tests.e2e.conftest import ROOT, Laptop, ServerProcess
 from tests.e2e.replicas import assert_replicas_equal
 from tests.e2e.test_sync_e2e import _run_laptop, no_sleep, register, sync
-from wijkteam_store.local import LocalStore
 from wijkteam_tui.snapshot_client import side_files
 from wijkteam_tui.sync_client import SyncError, sync_once
 
@@ -321,3 +322,22 @@ def _wait_for_info(server: ServerProcess, headers: dict[str, str], done: Callabl
                 return resp.json()
             threading.Event().wait(0.1)
     raise AssertionError("no snapshot built within a minute")
+
+
+def test_wijkteam_sync_shows_the_download_and_says_what_it_installed(
+    server: ServerProcess, world: tuple[Laptop, Laptop], tmp_path: Path
+) -> None:
+    token, _ = server.add_user("script")
+    fresh = tmp_path / "fresh.sqlite3"
+    script = Path(sys.executable).parent / "wijkteam"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "wijkteam_tui.cli"]
+    ok = subprocess.run([*cmd, "sync", "--server", server.url, "--token", token, "--db", str(fresh)],
+                        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+    assert ok.returncode == 0, ok.stderr
+    lines = ok.stderr.splitlines()  # not a terminal: a line per 10 %
+    assert lines[0].startswith("Snapshot downloaden: ") and lines[-2].endswith("MB (100 %)"), lines
+    assert 2 <= len(lines) <= 12 and lines[-1] == "Snapshot controleren en installeren…"
+    assert "Snapshot van de server geïnstalleerd: 1200 gebeurtenissen" in ok.stdout
+    assert "60 ontvangen" in ok.stdout
+    sync(world[0], server)
+    assert_replicas_equal(fresh, world[0].path, server.db)
