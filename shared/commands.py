@@ -12,12 +12,12 @@ same transaction as the returned events.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import msgspec
 
-from shared.deadlines import DEFAULT_POLICY, HolidayPolicy, deadline, utcnow
+from shared.deadlines import AMS, DEFAULT_POLICY, HolidayPolicy, deadline, local_date, utcnow
 from shared.enums import EventType, Kanaal, Status
 from shared.errors import InvalidEvent, ValidationError
 from shared.events import (
@@ -84,11 +84,32 @@ class DeviceClock:
         return event
 
 
+def _check_received(ontvangen_op: date | None, now: datetime) -> None:
+    """A letter cannot have been received after it was registered (a date typed by hand)."""
+    if ontvangen_op is not None and ontvangen_op > local_date(now):
+        raise ValidationError("ontvangen_op", "De datum van ontvangst ligt in de toekomst.")
+
+
+def norm_start(registered_at: datetime, ontvangen_op: date | None) -> datetime:
+    """The instant the servicenorm counts from: the registration, or for a letter the day it was
+    received when that is earlier (a letter typed in on Monday that came on Friday counts from
+    Friday). ``ontvangen_op`` is a Europe/Amsterdam date; noon of that day stands for it."""
+    if ontvangen_op is None:
+        return registered_at
+    received = datetime.combine(ontvangen_op, time(12, 0), tzinfo=AMS)
+    return min(registered_at, received)
+
+
 def _with_norm(
-    fields: MeldingFields, registered_at: datetime, taxonomy: Taxonomy, policy: HolidayPolicy
+    fields: MeldingFields, registered_at: datetime, taxonomy: Taxonomy, policy: HolidayPolicy,
+    ontvangen_op: date | None = None,
 ) -> MeldingFields:
-    """Fix the servicenorm and deadline in force when a categorie is (re)set."""
+    """Fix the servicenorm and deadline in force when a categorie is (re)set, or when a letter's
+    date of receipt changes (the deadline counts from it: :func:`norm_start`)."""
     code = fields.categorie
+    if fields.ontvangen_op is not msgspec.UNSET:
+        ontvangen_op = fields.ontvangen_op
+    registered_at = norm_start(registered_at, ontvangen_op)
     if code is msgspec.UNSET:
         return fields
     if code is None:
@@ -160,6 +181,8 @@ def register(
     fields = clean_fields(fields, taxonomy)
     if fields.omschrijving in (msgspec.UNSET, ""):
         raise ValidationError("omschrijving", "Beschrijf kort waar het om gaat.")
+    if fields.ontvangen_op not in (msgspec.UNSET, None):
+        _check_received(fields.ontvangen_op, registered_at)
     fields = _with_norm(fields, registered_at, taxonomy, policy)
     payload = CreatedPayload(
         reference=make_reference(prefix, dev.device_id, counter), registered_at=registered_at, fields=fields
@@ -189,7 +212,12 @@ def edit(
         fields = msgspec.convert(changes, MeldingFields)
     except msgspec.ValidationError as exc:
         raise ValidationError("velden", f"Ongeldige wijziging: {exc}") from None
-    fields = _with_norm(clean_fields(fields, taxonomy), state.registered_at, taxonomy, policy)
+    fields = clean_fields(fields, taxonomy)
+    if fields.ontvangen_op is not msgspec.UNSET:
+        _check_received(fields.ontvangen_op, utcnow())
+        if fields.categorie is msgspec.UNSET and state.categorie:
+            fields = msgspec.structs.replace(fields, categorie=state.categorie)  # the deadline moves with it
+    fields = _with_norm(fields, state.registered_at, taxonomy, policy, state.ontvangen_op)
     really = {
         name: value
         for name, value in fields.items().items()

@@ -10,6 +10,8 @@ Instants are timezone-aware ``datetime`` in UTC; calendar days are ``date`` in E
 
 from __future__ import annotations
 
+import re
+
 import os
 from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta
@@ -182,3 +184,22 @@ def working_days_between(start: datetime, end: datetime, policy: HolidayPolicy =
 def utcnow() -> datetime:
     """The current instant, aware, in UTC (one place, so tests and devices agree on the form)."""
     return datetime.now(UTC)
+
+
+def parse_dutch_date(raw: str, field: str = "datum") -> date:
+    """A date as a Dutch user types it: ``04-05-2026``, ``4-5-2026``, ``4/5/2026`` or ``04-05-26``
+    (day first, a two-digit year is 20xx).
+
+    Raises:
+        ValidationError: not such a date (``field`` names the form field).
+    """
+    from shared.errors import ValidationError
+
+    m = re.fullmatch(r"\s*(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{2}|\d{4})\s*", raw or "")
+    if m:
+        day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        try:
+            return date(year + 2000 if year < 100 else year, month, day)
+        except ValueError:
+            pass
+    raise ValidationError(field, "Typ de datum als dd-mm-jjjj, bijv. 20-04-2026.")

@@ -12,7 +12,7 @@ concurrent; ``shared.fold`` decides them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -106,6 +106,9 @@ class MeldingFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     omschrijving: Annotated[str, FREE_TEXT] | msgspec.UnsetType = msgspec.UNSET
     prioriteit: Prioriteit | msgspec.UnsetType = msgspec.UNSET
     duplicaat_van: Annotated[str, REFERENCE] | None | msgspec.UnsetType = msgspec.UNSET
+    #: The Europe/Amsterdam date a letter (kanaal brief) was received; the servicenorm counts from
+    #: then, not from when it was typed in (issue 14). None for every other contact.
+    ontvangen_op: date | None | msgspec.UnsetType = msgspec.UNSET
 
     def items(self) -> dict[str, Any]:
         """The fields that are set, as ``{name: value}`` (typed values, not builtins)."""

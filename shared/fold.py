@@ -58,6 +58,7 @@ _FIELD_LABELS = {
     "prioriteit": "prioriteit",
     "duplicaat_van": "duplicaat van",
     "status": "status",
+    "ontvangen_op": "datum ontvangen",
     "behandelaar": "behandelaar",
     "aan_team": "behandelaar",
 }

@@ -592,6 +592,69 @@ def _readings(tokens: list[str]) -> Iterator[tuple[list[str], int | None, str]]:
         yield tokens[:i] + tokens[i + 1 :], nr, own
 
 
+_POSTCODE_IN_LINE = re.compile(r"\b([1-9][0-9]{3})\s?([A-Za-z]{2})\b")
+
+
+def parse_adres_line(text: str) -> Adres:
+    """An address as written on an envelope, in one line: ``"Kerkstraat 12a, 7721 EJ Dalfsen"``,
+    ``"Kerkstraat 12 Dalfsen"``, ``"Dorpsweg 3 bis, Ommen"``, ``"7721EJ 12"``,
+    ``"Laan 1940-1945 7, Dalfsen"``. A postcode (anywhere) is the postcode, with the woonplaats after
+    it; before it, the last word that starts with a number is the huisnummer (a short word after it
+    its letter or addition), the words before it the street, and words after it the woonplaats.
+    Used when no gazetteer can be asked.
+
+    Raises:
+        ValidationError: empty, or no street and no postcode could be read (field ``postadres``).
+    """
+    line = " ".join(clean_text(text, "postadres", max_length=MAX_SHORT_TEXT_LENGTH).split())
+    postcode: str | None = None
+    woonplaats = ""
+    before = line
+    nummer_text = ""
+    m = _POSTCODE_IN_LINE.search(line)
+    if m:
+        postcode = normalise_postcode(m.group(1) + m.group(2))
+        before, after = line[: m.start()].strip(" ,"), line[m.end() :].strip(" ,")
+        if re.fullmatch(r"\d{1,5}\S{0,5}", after):  # postcode first: "7721EJ 12"
+            nummer_text = after
+        else:
+            woonplaats = after
+    if "," in before:
+        before, rest = (p.strip() for p in before.split(",", 1))
+        woonplaats = woonplaats or rest
+    tokens = before.split()
+    straat = before
+    at = next((i for i in range(len(tokens) - 1, -1, -1) if re.match(r"\d{1,5}(?:[-/]?[A-Za-z0-9]{0,4})?$", tokens[i])), None)
+    if at is not None and at > 0 and not nummer_text:
+        tail = tokens[at + 1 :]
+        nummer_text = tokens[at]
+        # One short word after the number is its letter or addition ("3 bis", "12 a") when the place
+        # is known otherwise; without it only a word of two characters or with a digit is ("Ede" is
+        # a place).
+        if len(tail) == 1 and len(tail[0]) <= 4 and (woonplaats or len(tail[0]) <= 2 or any(c.isdigit() for c in tail[0])):
+            nummer_text += " " + tail[0]
+            tail = []
+        straat = " ".join(tokens[:at])
+        woonplaats = woonplaats or " ".join(tail)
+    nummer = None
+    if nummer_text:
+        try:
+            nummer = parse_huisnummer(nummer_text)
+        except ValidationError:
+            nummer = None
+            straat = before
+    if not straat and not postcode:
+        raise ValidationError("postadres", "Geef een adres: straat en huisnummer, of postcode en huisnummer.")
+    return Adres(
+        straat=straat,
+        huisnummer=nummer[0] if nummer else None,
+        huisletter=nummer[1] if nummer else None,
+        huisnummertoevoeging=nummer[2] if nummer else None,
+        postcode=postcode,
+        woonplaats=woonplaats,
+    )
+
+
 @lru_cache(maxsize=1)
 def load_sample_gazetteer() -> Gazetteer:
     """The shipped SAMPLE gazetteer (made-up addresses around Dalfsen; ``sample=True``), cached."""

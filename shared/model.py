@@ -6,7 +6,7 @@ All instants are aware ``datetime`` in UTC. Coordinates are WGS84 (EPSG:4326) de
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -197,6 +197,7 @@ class Melding(msgspec.Struct):
     omschrijving: str = ""
     prioriteit: Prioriteit = Prioriteit.NORMAAL
     duplicaat_van: str | None = None  # reference of the melding this one duplicates
+    ontvangen_op: date | None = None  # Europe/Amsterdam date a letter was received (kanaal brief)
     behandelaar: str | None = None  # server user name of who handles it; None: no one person
     aan_team: bool = False  # with no behandelaar: the wijk's team holds it (else "niet toegewezen")
     status: Status = Status.GEMELD

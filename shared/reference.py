@@ -22,9 +22,8 @@ back to the canonical form.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import re
+from collections.abc import Iterable
 
 from shared.errors import ValidationError
 

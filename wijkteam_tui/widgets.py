@@ -8,6 +8,7 @@ User text is only ever shown through ``rich.text.Text`` or ``markup=False``: nev
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -24,9 +25,11 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from shared.deadlines import local_date, parse_dutch_date, utcnow
 from shared.enums import Kanaal, MeldingType, Prioriteit, VierB
 from shared.errors import ValidationError
 from shared.events import MeldingFields
+from shared.gazetteer import parse_adres_line
 from shared.geo import format_punt, parse_point
 from shared.model import Adres, Melder, Melding, Punt
 from shared.taxonomy import Categorie, load_taxonomy
@@ -149,7 +152,7 @@ class VierBPicker(Widget, can_focus=True):
     def action_choose(self, index: int) -> None:
         self.value = list(VierB)[index]
         self.post_message(self.Changed(self, self.value))
-        self.screen.focus_next()
+        self.screen.focus_next()  # the description comes next
 
     def action_step(self, delta: int) -> None:
         options = list(VierB)
@@ -332,11 +335,86 @@ class WijkPicker(Select[str]):
             self.set_code(code, auto=True)
 
 
-def _enum_select(enum: type[StrEnum], default: StrEnum, widget_id: str) -> Select[str]:
-    """A compact, never-blank Select over a domain enum, showing each member's Dutch ``label``."""
-    return Select(
-        [(m.label, m.value) for m in enum], value=default.value, allow_blank=False, compact=True, id=widget_id
-    )
+class KeyChoice(Widget, can_focus=True):
+    """One of a few values, chosen with one key: the key shown before each option (issue 14: the
+    kanaal and the type with one key each). ←/→ step through the options; Enter keeps the one
+    shown. Choosing (a key or Enter) posts :class:`Chosen`, on which the form moves the cursor on;
+    ←/→ post only :class:`Changed`.
+
+    Args:
+        options: ``(key, value, label)`` per option, e.g. ``("r", "brief", "Brief")``; keys are single
+            characters, never ``n`` (that is "new melding" everywhere).
+        value: the value shown at first.
+    """
+
+    DEFAULT_CSS = """
+    KeyChoice { height: auto; width: 1fr; }
+    KeyChoice:focus { background: $boost; }
+    """
+    value: reactive[str] = reactive("")
+
+    class Changed(Message):
+        """The value changed (by a key, ←/→ or the program)."""
+
+        def __init__(self, choice: KeyChoice, value: str) -> None:
+            super().__init__()
+            self.choice = choice
+            self.value = value
+
+        @property
+        def control(self) -> KeyChoice:
+            return self.choice
+
+    class Chosen(Changed):
+        """The user chose (a key or Enter): move on."""
+
+    def __init__(self, options: list[tuple[str, str, str]], value: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        assert all(len(k) == 1 and k != "n" for k, _v, _l in options)
+        self.options = options
+        self.set_reactive(KeyChoice.value, value)
+
+    def render(self) -> Text:
+        out = Text()
+        for i, (key, value, label) in enumerate(self.options):
+            chosen = value == self.value
+            if i:
+                out.append(" ")
+            out.append(key, style="bold underline" + (" reverse" if chosen else ""))
+            out.append(f" {label}", style="reverse" if chosen else "")
+        return out
+
+    def watch_value(self, value: str) -> None:
+        self.post_message(self.Changed(self, value))
+
+    def on_key(self, event: events.Key) -> None:
+        char = event.character or ""
+        for key, value, _label in self.options:
+            if char == key:
+                event.stop()
+                event.prevent_default()
+                self.value = value
+                self.post_message(self.Chosen(self, value))
+                return
+        if event.key in ("left", "right"):
+            event.stop()
+            values = [v for _k, v, _l in self.options]
+            i = values.index(self.value) if self.value in values else 0
+            self.value = values[(i + (1 if event.key == "right" else -1)) % len(values)]
+        elif event.key == "enter":
+            event.stop()
+            self.post_message(self.Chosen(self, self.value))
+
+
+def _choice(enum: type[StrEnum], keys: str, default: StrEnum, widget_id: str) -> KeyChoice:
+    """A :class:`KeyChoice` over a domain enum: ``keys[i]`` chooses the i-th member (its Dutch label)."""
+    return KeyChoice([(k, m.value, m.label) for k, m in zip(keys, enum, strict=True)], default.value, id=widget_id)
+
+
+#: One key per kanaal, type and prioriteit (``n`` is never one: it means "new melding" everywhere).
+KANAAL_KEYS = "tbrewmk"  # telefoon balie bRief e-mail website mondeling kcc
+TYPE_KEYS = "vmk"  # vraag melding klacht
+PRIORITEIT_KEYS = "1234"  # laag normaal hoog spoed
 
 
 def _field(label: str, widget: Widget, field_id: str, *, info: bool = False) -> Vertical:
@@ -351,6 +429,7 @@ def _field(label: str, widget: Widget, field_id: str, *, info: bool = False) -> 
 
 #: Where Enter in an input goes next: the fast path of a phone call (see docs/intake.md).
 ENTER_NEXT = {
+    "ontvangen": "naam",
     "naam": "telefoon",
     "telefoon": "postcode",
     "email": "postcode",
@@ -384,6 +463,8 @@ class MeldingForm(Vertical):
     MeldingForm .pair { height: auto; }
     MeldingForm TextArea#omschrijving { height: 4; border: none; }
     MeldingForm .section { color: $accent; text-style: bold; height: 1; }
+    MeldingForm #brief-velden { display: none; }
+    MeldingForm.-brief #brief-velden { display: block; }
     """
 
     class PuntKnown(Message):
@@ -411,6 +492,7 @@ class MeldingForm(Vertical):
         self.location = location
         self._wijken = wijken
         self._punt: Punt | None = None
+        self._postadres: Adres | None = None  # a letter's sender, picked in the Postadres search
         self._lookup_key: tuple | None = None
         self._typed_punt: Punt | None = None
         self._reverse_for: Punt | None = None
@@ -424,10 +506,28 @@ class MeldingForm(Vertical):
         return self._wijken
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="pair"):
-            yield _field("Kanaal", _enum_select(Kanaal, Kanaal.TELEFOON, "kanaal"), "kanaal")
-            yield _field("Type", _enum_select(MeldingType, MeldingType.MELDING, "type"), "type")
-            yield _field("Prioriteit", _enum_select(Prioriteit, Prioriteit.NORMAAL, "prioriteit"), "prioriteit")
+        yield _field("Kanaal", _choice(Kanaal, KANAAL_KEYS, Kanaal.TELEFOON, "kanaal"), "kanaal")
+        yield _field("Type", _choice(MeldingType, TYPE_KEYS, MeldingType.MELDING, "type"), "type")
+        # A letter (kanaal brief): when it came, and where the answer goes (shown only for a letter).
+        with Horizontal(classes="pair brief", id="brief-velden"):
+            yield _field(
+                "Ontvangen", OneLineInput(placeholder="vandaag (of dd-mm-jjjj)", id="ontvangen", compact=True), "ontvangen"
+            )
+            if self.location is not None:
+                from wijkteam_tui.location.widgets import AdresZoeker
+
+                yield _field(
+                    "Postadres",
+                    AdresZoeker(self.location, id="postadres-zoeker", input_id="postadres", label="",
+                                placeholder="afzender: 7721 ej 12 of kerkstr 12"),
+                    "postadres", info=True,
+                )  # fmt: skip
+            else:
+                yield _field(
+                    "Postadres",
+                    OneLineInput(placeholder="afzender: Kerkstraat 12, 7721 EJ Dalfsen", id="postadres", compact=True),
+                    "postadres", info=True,
+                )  # fmt: skip
         with Horizontal(classes="pair"):
             yield _field(
                 "Naam",
@@ -497,6 +597,7 @@ class MeldingForm(Vertical):
             id="omschrijving", soft_wrap=True, tab_behavior="focus", compact=True
         )
         yield FieldError(id="err-omschrijving")
+        yield _field("Prioriteit", _choice(Prioriteit, PRIORITEIT_KEYS, Prioriteit.NORMAAL, "prioriteit"), "prioriteit")
 
     # -- field access -------------------------------------------------------------------------
 
@@ -543,6 +644,12 @@ class MeldingForm(Vertical):
             return parse_huisnummer(raw) if raw else None
         if field_id == "punt":
             return parse_point(raw) if raw else None
+        if field_id == "ontvangen":
+            return self._ontvangen(raw)
+        if field_id == "postadres":
+            if self.location is not None:
+                return self._postadres
+            return parse_adres_line(raw) if raw else None
         if field_id == "omschrijving":
             text = clean_text(self.text("omschrijving"), "omschrijving")
             if not text:
@@ -551,6 +658,14 @@ class MeldingForm(Vertical):
                 )
             return text
         raise KeyError(field_id)
+
+    def _ontvangen(self, raw: str) -> date:
+        """A letter's date of receipt as typed (empty: today), never after today."""
+        today = local_date(self.app.now() if hasattr(self.app, "now") else utcnow())
+        received = parse_dutch_date(raw, "ontvangen") if raw else today
+        if received > today:
+            raise ValidationError("ontvangen", "De datum van ontvangst ligt in de toekomst.")
+        return received
 
     def validate_field(self, field_id: str) -> str | None:
         """Validate one field and show (or clear) its message; returns the message or None."""
@@ -601,12 +716,21 @@ class MeldingForm(Vertical):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         fid = event.input.id
+        if fid == "postadres" and self.location is None:
+            event.stop()
+            self.validate_field("postadres")
+            self._after_postadres()
+            return
         if fid not in ENTER_NEXT:
             return
         event.stop()
         if event.value.strip():
             self.validate_field(fid)
         target = ENTER_NEXT[fid]
+        if fid == "naam" and self.is_brief:
+            target = "postadres"  # a letter: the sender's address, not a phone number
+        if fid == "ontvangen":
+            self.validate_field("ontvangen")
         if fid == "huisnummer":
             self.try_lookup()
             if not self.text("postcode").strip() and not self.text("straat").strip():
@@ -750,10 +874,58 @@ class MeldingForm(Vertical):
 
     def on_adres_zoeker_chosen(self, event: Any) -> None:
         """An address taken from the free-text search (``AdresZoeker``): fill every address field,
-        then go on along the fast path (Categorie; Huisnummer when the address has none)."""
+        then go on along the fast path (Categorie; Huisnummer when the address has none). From the
+        letter's *Postadres* search: that is the sender's address (:meth:`_after_postadres`)."""
         event.stop()
+        if event.zoeker.id == "postadres-zoeker":
+            self.set_postadres(event.keuze.adres)
+            self._after_postadres()
+            return
         self.apply_keuze(event.keuze, chosen=True)
         self._input("huisnummer" if event.keuze.adres.huisnummer is None else "categorie").focus()
+
+    def on_adres_zoeker_passed(self, event: Any) -> None:
+        """Enter in an address search with nothing to take: on along the fast path."""
+        event.stop()
+        if event.zoeker.id == "postadres-zoeker":
+            self._after_postadres()
+        else:
+            self._input("postcode").focus()
+
+    # -- kanaal, type, a letter --------------------------------------------------------------------
+
+    @property
+    def is_brief(self) -> bool:
+        """The contact is a letter (kanaal brief): its date of receipt and sender's address apply."""
+        return self.query_one("#kanaal", KeyChoice).value == Kanaal.BRIEF.value
+
+    @on(KeyChoice.Changed, "#kanaal")
+    def _kanaal_changed(self, event: KeyChoice.Changed) -> None:
+        self.set_class(event.value == Kanaal.BRIEF.value, "-brief")
+
+    @on(KeyChoice.Chosen, "#kanaal")
+    def _kanaal_chosen(self) -> None:
+        self.query_one("#type").focus()  # one key for the kanaal, one for the type
+
+    @on(KeyChoice.Chosen, "#type")
+    def _type_chosen(self) -> None:
+        """After the type, the first field that fits the kanaal: a letter's date of receipt, the
+        place where a resident stopped you (mondeling), else the caller's name."""
+        kanaal = self.query_one("#kanaal", KeyChoice).value
+        target = {Kanaal.BRIEF.value: "ontvangen", Kanaal.MONDELING.value: "locatie_omschrijving"}.get(kanaal, "naam")
+        self.query_one(f"#{target}").focus()
+
+    def set_postadres(self, adres: Adres | None) -> None:
+        """The letter's sender address (from the search, or None to clear), shown under the field."""
+        self._postadres = adres
+        self._info("postadres", f"✓ {adres.oneline()}" if adres else None, ok=True)
+        self.show_error("postadres", None)
+
+    def _after_postadres(self) -> None:
+        """From the sender's address on: the location for a report of a problem, else the categorie
+        (a complaint or question by letter needs no location)."""
+        mtype = self.query_one("#type", KeyChoice).value
+        self.query_one("#postcode" if mtype == MeldingType.MELDING.value else "#categorie").focus()
 
     def apply_keuze(self, keuze: Any, *, chosen: bool) -> None:
         """Fill the address fields from an ``AdresKeuze``. ``chosen`` (picked in the modal): every
@@ -934,12 +1106,21 @@ class MeldingForm(Vertical):
             self.text("naam").strip()
             or self.text("telefoon").strip()
             or self.text("email").strip()
+            or (self.is_brief and (self.text("postadres").strip() or self._postadres))
         ):
             errors["anoniem"] = (
                 "Anoniem: laat naam, telefoon en e-mail leeg (of zet 'Anoniem' uit)."
             )
         self.show_error("anoniem", errors.get("anoniem"))
-        mtype = MeldingType(self.query_one("#type", Select).value)
+        mtype = MeldingType(self.query_one("#type", KeyChoice).value)
+        brief = self.is_brief
+        for fid in ("ontvangen", "postadres") if brief else ():
+            try:
+                vals[fid] = self._check(fid)
+                self.show_error(fid, None)
+            except ValidationError as exc:
+                errors[fid] = exc.message
+                self.show_error(fid, exc.message)
         if vals.get("punt") is not None:
             self._typed_punt = vals["punt"]
         punt = self.current_punt() if "punt" not in errors else None
@@ -975,11 +1156,12 @@ class MeldingForm(Vertical):
         if errors:
             raise FormInvalid(errors)
 
+        postadres = vals.get("postadres") if brief else None
         if anoniem:
             melder: Melder | None = Melder(anoniem=True)
-        elif vals["naam"] or vals["telefoon"] or vals["email"]:
+        elif vals["naam"] or vals["telefoon"] or vals["email"] or postadres:
             melder = Melder(
-                naam=vals["naam"], telefoon=vals["telefoon"], email=vals["email"]
+                naam=vals["naam"], telefoon=vals["telefoon"], email=vals["email"], postadres=postadres
             )
         else:
             melder = None
@@ -1002,7 +1184,7 @@ class MeldingForm(Vertical):
             wijk = b.wijk if b.status == "wijk" else None
         return MeldingFields(
             type=mtype,
-            kanaal=Kanaal(self.query_one("#kanaal", Select).value),
+            kanaal=Kanaal(self.query_one("#kanaal", KeyChoice).value),
             melder=melder,
             adres=adres,
             punt=punt,
@@ -1011,7 +1193,8 @@ class MeldingForm(Vertical):
             categorie=code,
             vier_b=vier_b,
             omschrijving=vals["omschrijving"],
-            prioriteit=Prioriteit(self.query_one("#prioriteit", Select).value),
+            prioriteit=Prioriteit(self.query_one("#prioriteit", KeyChoice).value),
+            ontvangen_op=vals.get("ontvangen") if brief else None,
         )
 
     def first_error_widget(self, errors: dict[str, str]) -> Widget | None:
@@ -1062,9 +1245,10 @@ class MeldingForm(Vertical):
             inp.value = ""
         self.query_one("#omschrijving", TextArea).text = ""
         self.query_one("#anoniem", Checkbox).value = False
-        self.query_one("#kanaal", Select).value = Kanaal.TELEFOON.value
-        self.query_one("#type", Select).value = MeldingType.MELDING.value
-        self.query_one("#prioriteit", Select).value = Prioriteit.NORMAAL.value
+        self.query_one("#kanaal", KeyChoice).value = Kanaal.TELEFOON.value
+        self.query_one("#type", KeyChoice).value = MeldingType.MELDING.value
+        self.query_one("#prioriteit", KeyChoice).value = Prioriteit.NORMAAL.value
+        self._postadres = None
         self.query_one(VierBPicker).value = None
         self.query_one(CategoriePicker).set_code(None)
         self.query_one(WijkPicker).set_code(None)
@@ -1082,10 +1266,14 @@ class MeldingForm(Vertical):
 
     def load(self, m: Melding) -> None:
         """Fill the form with a melding's current values (for editing)."""
-        self.query_one("#kanaal", Select).value = m.kanaal.value
-        self.query_one("#type", Select).value = m.type.value
-        self.query_one("#prioriteit", Select).value = m.prioriteit.value
+        self.query_one("#kanaal", KeyChoice).value = m.kanaal.value
+        self.query_one("#type", KeyChoice).value = m.type.value
+        self.query_one("#prioriteit", KeyChoice).value = m.prioriteit.value
         melder = m.melder or Melder()
+        self._input("ontvangen").value = m.ontvangen_op.strftime("%d-%m-%Y") if m.ontvangen_op else ""
+        self.set_postadres(melder.postadres)
+        if self.location is None and melder.postadres:
+            self._input("postadres").value = melder.postadres.oneline()
         self._input("naam").value = melder.naam
         self._input("telefoon").value = (
             format_phone(melder.telefoon) if melder.telefoon else ""

@@ -13,12 +13,13 @@ from textual.keys import _character_to_key, _get_unicode_name_from_key
 
 def key_event(key: str) -> events.Key:
     """The ``events.Key`` a terminal gives for ``key`` (``"a"``, ``"enter"``, ``"ctrl+s"``, ``" "``)."""
-    if len(key) == 1 and not key.isalnum():
-        key = _character_to_key(key)
+    if len(key) == 1:
+        # A character types itself, under the key name a terminal reports for it ("-" is "minus").
+        return events.Key(key if key.isalnum() else _character_to_key(key), key)
     try:
         char = unicodedata.lookup(_get_unicode_name_from_key(key))
     except KeyError:
-        char = key if len(key) == 1 else None
+        char = None
     return events.Key(key, char)
 
 

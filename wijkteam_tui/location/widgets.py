@@ -277,6 +277,13 @@ class AdresZoeker(Vertical):
             super().__init__()
             self.suggesties = suggesties
 
+    class Passed(Message):
+        """Enter with nothing to take (an empty field, no hit): the form moves the cursor on."""
+
+        def __init__(self, zoeker: AdresZoeker) -> None:
+            super().__init__()
+            self.zoeker = zoeker
+
     class Chosen(Message):
         """An address was taken from the suggestions."""
 
@@ -285,8 +292,21 @@ class AdresZoeker(Vertical):
             self.zoeker = zoeker
             self.keuze = keuze
 
-    def __init__(self, location: Any, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        location: Any,
+        *,
+        id: str | None = None,
+        input_id: str = "adres_zoek",
+        label: str = "Adres",
+        placeholder: str = "zoek: kerkstr 12 dalfsen (Enter neemt het eerste, ↓ kiest)",
+    ) -> None:
+        """``input_id``, ``label``, ``placeholder``: the search field's id, its label (``""``: none,
+        when the caller labels it) and hint; the intake uses a second one for a letter's sender."""
         super().__init__(id=id)
+        self.input_id = input_id
+        self.label = label
+        self.placeholder = placeholder
         self.location = location
         #: The answer on show (None: nothing asked yet for the current text).
         self.suggesties: Suggesties | None = None
@@ -294,8 +314,9 @@ class AdresZoeker(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
-            yield Label("Adres", classes="field-label")
-            yield OneLineInput(placeholder="zoek: kerkstr 12 dalfsen (Enter neemt het eerste, ↓ kiest)", id="adres_zoek", compact=True)
+            if self.label:
+                yield Label(self.label, classes="field-label")
+            yield OneLineInput(placeholder=self.placeholder, id=self.input_id, compact=True)
         options = OptionList(id="adres-suggesties")
         options.can_focus = False  # driven from the input (↑/↓/Enter); Tab goes on to Postcode
         yield options
@@ -303,8 +324,8 @@ class AdresZoeker(Vertical):
 
     @property
     def input(self) -> Input:
-        """The search text field (``#adres_zoek``)."""
-        return self.query_one("#adres_zoek", Input)
+        """The search text field (``#adres_zoek`` unless another ``input_id`` was given)."""
+        return self.query_one(f"#{self.input_id}", Input)
 
     @property
     def _enter_pending(self) -> bool:
@@ -320,13 +341,17 @@ class AdresZoeker(Vertical):
             gate.busy(f"adres-zoek-{id(self)}", pending)
 
     # The form's own Input handlers validate fields by id; this one is not a melding field.
-    @on(Input.Blurred, "#adres_zoek")
+    @on(Input.Blurred)
     def _blurred(self, event: Input.Blurred) -> None:
+        if event.input.id != self.input_id:
+            return
         event.stop()
         self.remove_class("-open")
 
-    @on(Input.Changed, "#adres_zoek")
+    @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
+        if event.input.id != self.input_id:
+            return
         event.stop()
         text = event.value.strip()
         self._enter_pending = False
@@ -381,7 +406,7 @@ class AdresZoeker(Vertical):
             if len(s.keuzes) == 1:
                 self.choose(s.keuzes[0])
             elif not s.keuzes and s.tekst:
-                self.screen.focus_next()
+                self.post_message(self.Passed(self))
 
     @staticmethod
     def _line(k: AdresKeuze) -> Text:
@@ -436,12 +461,14 @@ class AdresZoeker(Vertical):
             options.highlighted = max(0, min(options.option_count - 1, options.highlighted + delta))
         self._show_hint()
 
-    @on(Input.Submitted, "#adres_zoek")
+    @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != self.input_id:
+            return
         event.stop()
         text = event.value.strip()
         if not text:
-            self.screen.focus_next()
+            self.post_message(self.Passed(self))
             return
         s = self.suggesties
         if s is None or s.tekst != text:
@@ -452,7 +479,7 @@ class AdresZoeker(Vertical):
             assert takes is not None
             self.choose(takes)
         elif s.klaar:
-            self.screen.focus_next()
+            self.post_message(self.Passed(self))
         else:
             self._enter_pending = True
 

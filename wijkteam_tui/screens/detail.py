@@ -128,7 +128,8 @@ class DetailScreen(WijkteamScreen):
                 "Geregistreerd",
                 f"{date_time(m.registered_at)} door {m.registered_by} ({m.device_id})",
             ),
-            ("Type / kanaal", f"{m.type.label} · {m.kanaal.label}"),
+            ("Type / kanaal", f"{m.type.label} · {m.kanaal.label}"
+             + (f" · ontvangen {m.ontvangen_op.strftime('%d-%m-%Y')}" if m.ontvangen_op else "")),
             ("Melder", melder_text),
             ("Locatie", m.location_text()),
             ("Wijk", wijk_label(m.wijk)),
