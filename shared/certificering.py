@@ -1,8 +1,8 @@
 """Certificate criteria: thresholds per barometer indicator for the levels brons, zilver and goud.
 
-The criteria are configuration (TOML), not code: ``shared/data/certificering.toml`` holds the
-documented defaults, which are local policy (docs/barometer.md); a municipality points
-``WIJKTEAM_CERTIFICERING`` at its own file. Layout::
+The criteria are configuration (TOML), not code: the ``certificering`` part of the municipality
+configuration (``shared.gemeente``, loaded on the server by the admin); ``shared/data/certificering.toml``
+holds the documented package defaults, which are local policy (docs/barometer.md). Layout::
 
     [criteria.pct_within_norm]          # an Indicators field
     naam = "Binnen de servicenorm afgehandeld (%)"
@@ -14,11 +14,9 @@ documented defaults, which are local policy (docs/barometer.md); a municipality 
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -27,7 +25,6 @@ import msgspec
 from shared.errors import ValidationError
 
 LEVELS: tuple[str, ...] = ("brons", "zilver", "goud")
-ENV = "WIJKTEAM_CERTIFICERING"
 
 
 class Criterion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -82,15 +79,22 @@ def parse_criteria(text: str) -> Criteria:
 
 
 @lru_cache(maxsize=8)
-def _load(path: str | None) -> Criteria:
-    if path:
-        return parse_criteria(Path(path).read_text(encoding="utf-8"))
-    return parse_criteria(resources.files("shared").joinpath("data/certificering.toml").read_text(encoding="utf-8"))
+def _read(path: str) -> Criteria:
+    return parse_criteria(Path(path).read_text(encoding="utf-8"))
 
 
 def load_criteria(path: str | Path | None = None) -> Criteria:
-    """The criteria of ``path``, else ``$WIJKTEAM_CERTIFICERING``, else the shipped defaults (cached)."""
-    return _load(str(path) if path else os.environ.get(ENV) or None)
+    """The criteria of the file ``path`` (a what-if, e.g. ``wijkteam-server report --criteria``), else
+    those of the active municipality configuration (``shared.gemeente.gemeente()``).
+
+    Raises:
+        ValidationError: the file's criteria are invalid (see :func:`parse_criteria`). OSError: unreadable.
+    """
+    if path:
+        return _read(str(path))
+    from shared.gemeente import gemeente
+
+    return gemeente().criteria
 
 
 def evaluate(criteria: Criteria, indicators: object) -> tuple[list, str | None]:

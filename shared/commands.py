@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from shared.deadlines import AMS, DEFAULT_POLICY, HolidayPolicy, deadline, local_date, utcnow
+from shared.deadlines import AMS, HolidayPolicy, deadline, local_date, utcnow
 from shared.enums import EventType, Kanaal, Status
 from shared.errors import InvalidEvent, ValidationError
 from shared.events import (
@@ -101,34 +101,56 @@ def norm_start(registered_at: datetime, ontvangen_op: date | None) -> datetime:
 
 
 def _with_norm(
-    fields: MeldingFields, registered_at: datetime, taxonomy: Taxonomy, policy: HolidayPolicy,
+    fields: MeldingFields,
+    registered_at: datetime,
+    taxonomy: Taxonomy,
+    policy: HolidayPolicy | None,
+    state: Melding | None = None,
     ontvangen_op: date | None = None,
 ) -> MeldingFields:
-    """Fix the servicenorm and deadline in force when a categorie is (re)set, or when a letter's
-    date of receipt changes (the deadline counts from it: :func:`norm_start`)."""
+    """Fix the servicenorm and deadline in force when a categorie or prioriteit is (re)set, or when a
+    letter's date of receipt changes (the deadline counts from it: :func:`norm_start`).
+
+    The norm is the categorie's norm for the melding's prioriteit (``Categorie.norm``: spoed has its
+    own), taken from the configuration in force now; a melding whose categorie, prioriteit and date
+    of receipt are not touched keeps the norm it was given, whatever the configuration says later.
+    """
     code = fields.categorie
+    prio = fields.prioriteit
     if fields.ontvangen_op is not msgspec.UNSET:
         ontvangen_op = fields.ontvangen_op
     registered_at = norm_start(registered_at, ontvangen_op)
-    if code is msgspec.UNSET:
+    if code is msgspec.UNSET and prio is msgspec.UNSET:
         return fields
+    unchanged = code in (msgspec.UNSET, state.categorie) and prio in (msgspec.UNSET, state.prioriteit) if state else False
+    if unchanged and fields.ontvangen_op is msgspec.UNSET:
+        return fields  # a form sent back whole: nothing the norm hangs on changed, so it stays
+    if code is msgspec.UNSET:
+        code = state.categorie if state is not None else None
+        if code is None:
+            return fields  # a prioriteit without categorie: no norm to fix
+    if prio is msgspec.UNSET:
+        prio = state.prioriteit if state is not None else None
     if code is None:
         return msgspec.structs.replace(fields, servicenorm=None, deadline=None)
-    cat = taxonomy.get(code)
-    return msgspec.structs.replace(
-        fields, servicenorm=cat.servicenorm, deadline=deadline(registered_at, cat.servicenorm, policy)
-    )
+    norm = taxonomy.get(code).norm(prio)
+    return msgspec.structs.replace(fields, servicenorm=norm, deadline=deadline(registered_at, norm, policy))
 
 
-def clean_fields(fields: MeldingFields, taxonomy: Taxonomy | None = None) -> MeldingFields:
-    """Clean the text fields by the text rules of ``shared.validation`` and check the categorie exists.
+def clean_fields(fields: MeldingFields, taxonomy: Taxonomy | None = None, *, keep: str | None = None) -> MeldingFields:
+    """Clean the text fields by the text rules of ``shared.validation`` and check the categorie exists
+    and may be chosen.
 
     The description is a *text* (:func:`~shared.validation.clean_text`); the location description,
     the melder's name, the street and the place are *lines* (:func:`~shared.validation.clean_line`).
     So every caller (TUI, Open311, import) stores the same cleaned text.
 
+    Args:
+        keep: a categorie the melding already carries: it may stay even when it is retired
+            (``vervallen``), so editing other fields of an old melding never fails on it.
+
     Raises:
-        ValidationError: a text too long, or an unknown categorie.
+        ValidationError: a text too long, or an unknown or retired categorie.
     """
     taxonomy = taxonomy or load_taxonomy()
     changes: dict[str, Any] = {}
@@ -147,7 +169,10 @@ def clean_fields(fields: MeldingFields, taxonomy: Taxonomy | None = None) -> Mel
         if (straat, woonplaats) != (fields.adres.straat, fields.adres.woonplaats):
             changes["adres"] = msgspec.structs.replace(fields.adres, straat=straat, woonplaats=woonplaats)
     if fields.categorie not in (msgspec.UNSET, None):
-        taxonomy.get(fields.categorie)
+        if fields.categorie == keep:
+            taxonomy.get(fields.categorie)
+        else:
+            taxonomy.kiesbaar(fields.categorie)
     return msgspec.structs.replace(fields, **changes) if changes else fields
 
 
@@ -159,18 +184,20 @@ def register(
     fields: MeldingFields,
     registered_at: datetime | None = None,
     taxonomy: Taxonomy | None = None,
-    policy: HolidayPolicy = DEFAULT_POLICY,
+    policy: HolidayPolicy | None = None,
 ) -> Event:
     """Register a new melding: the ``created`` event.
 
     Args:
         prefix: the municipality's reference prefix (``"DLF"``).
         counter: this device's next melding counter (≥ 1), persisted by the caller with the event.
-        fields: the intake form's values; ``categorie`` fixes ``servicenorm`` and ``deadline``.
+        fields: the intake form's values; ``categorie`` (with ``prioriteit``) fixes ``servicenorm``
+            and ``deadline`` from the configuration in force.
         registered_at: aware instant (any zone; stored in UTC); default now.
+        taxonomy / policy: default those of the active configuration (``shared.gemeente``).
 
     Raises:
-        ValidationError: a description is missing, a text too long, the categorie unknown,
+        ValidationError: a description is missing, a text too long, the categorie unknown or retired,
             ``registered_at`` naive, or a field value of the wrong type (the event would be invalid).
     """
     taxonomy = taxonomy or load_taxonomy()
@@ -196,7 +223,7 @@ def edit(
     changes: dict[str, Any],
     *,
     taxonomy: Taxonomy | None = None,
-    policy: HolidayPolicy = DEFAULT_POLICY,
+    policy: HolidayPolicy | None = None,
 ) -> list[Event]:
     """Events for editing plain fields of ``state`` (only fields whose value really changes).
 
@@ -212,12 +239,12 @@ def edit(
         fields = msgspec.convert(changes, MeldingFields)
     except msgspec.ValidationError as exc:
         raise ValidationError("velden", f"Ongeldige wijziging: {exc}") from None
-    fields = clean_fields(fields, taxonomy)
+    fields = clean_fields(fields, taxonomy, keep=state.categorie)
     if fields.ontvangen_op is not msgspec.UNSET:
         _check_received(fields.ontvangen_op, utcnow())
         if fields.categorie is msgspec.UNSET and state.categorie:
             fields = msgspec.structs.replace(fields, categorie=state.categorie)  # the deadline moves with it
-    fields = _with_norm(fields, state.registered_at, taxonomy, policy, state.ontvangen_op)
+    fields = _with_norm(fields, state.registered_at, taxonomy, policy, state, state.ontvangen_op)
     really = {
         name: value
         for name, value in fields.items().items()

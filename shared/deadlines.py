@@ -3,7 +3,9 @@
 Rules (DESIGN.md, "servicenorm"): a norm of N working days counts from the first working day after
 the registration date and ends at 23:59:59 Europe/Amsterdam on the N-th working day. Saturdays,
 Sundays and Dutch public holidays (the ``holidays`` package, Netherlands) are not working days.
-Whether Good Friday and Liberation Day (5 May) are days off is local policy, :class:`HolidayPolicy`.
+Whether Good Friday and Liberation Day (5 May) are days off is local policy, :class:`HolidayPolicy`,
+part of the municipality configuration (``shared.gemeente``): functions without an explicit
+``policy`` use the policy of the active configuration.
 
 Instants are timezone-aware ``datetime`` in UTC; calendar days are ``date`` in Europe/Amsterdam.
 """
@@ -11,8 +13,6 @@ Instants are timezone-aware ``datetime`` in UTC; calendar days are ``date`` in E
 from __future__ import annotations
 
 import re
-
-import os
 from bisect import bisect_right
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -39,28 +39,35 @@ class HolidayPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     bevrijdingsdag_vrij: bool = True
 
 
-def load_policy(path: str | None = None) -> HolidayPolicy:
-    """The municipality's :class:`HolidayPolicy` from a TOML file, else the documented defaults.
-
-    ``path`` defaults to ``$WIJKTEAM_POLICY``; unset or empty gives ``HolidayPolicy()``. The file
-    holds ``goede_vrijdag_vrij = true|false`` and/or ``bevrijdingsdag_vrij = true|false``; unknown
-    keys are refused (docs/policy.md).
+def load_policy(path: str | Path) -> HolidayPolicy:
+    """A :class:`HolidayPolicy` from a TOML file holding ``goede_vrijdag_vrij = true|false`` and/or
+    ``bevrijdingsdag_vrij = true|false`` (the ``[feestdagen]`` table of the configuration on its own).
 
     Raises:
         ValueError: the file cannot be read, is not TOML, or holds unknown keys or non-booleans.
     """
-    path = os.environ.get("WIJKTEAM_POLICY") if path is None else path
-    if not path:
-        return HolidayPolicy()
     try:
         return msgspec.toml.decode(Path(path).read_bytes(), type=HolidayPolicy)
     except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise ValueError(f"holiday policy {path}: {exc}") from None
 
 
-#: The policy in force when none is passed: ``$WIJKTEAM_POLICY`` if set (read once at import),
-#: else Good Friday a working day and 5 May a day off. Laptops and server must use the same file.
-DEFAULT_POLICY = load_policy()
+#: The package default policy: Good Friday a working day, 5 May a day off (docs/policy.md).
+DEFAULT_POLICY = HolidayPolicy()
+
+# The policy of the active municipality configuration; ``shared.gemeente.activate`` sets it. A
+# one-element list, read on every call without a ``policy`` argument (no import on the hot path).
+_active: list[HolidayPolicy] = [DEFAULT_POLICY]
+
+
+def set_active_policy(policy: HolidayPolicy) -> None:
+    """Make ``policy`` the one used when a function gets no ``policy`` (called by ``shared.gemeente``)."""
+    _active[0] = policy
+
+
+def active_policy() -> HolidayPolicy:
+    """The policy of the active municipality configuration."""
+    return _active[0]
 
 
 def good_friday(year: int) -> date:
@@ -83,13 +90,13 @@ def _days_off(year: int, policy: HolidayPolicy) -> frozenset[date]:
     return frozenset(off)
 
 
-def is_working_day(day: date, policy: HolidayPolicy = DEFAULT_POLICY) -> bool:
-    """True for Monday–Friday that is not a day off under ``policy``.
+def is_working_day(day: date, policy: HolidayPolicy | None = None) -> bool:
+    """True for Monday–Friday that is not a day off under ``policy`` (default: the active one).
 
     ``day`` is a Europe/Amsterdam calendar date. Days off: the Dutch public holidays of the
     ``holidays`` package (Netherlands) plus what ``policy`` adds (Good Friday, 5 May).
     """
-    return day.weekday() < 5 and day not in _days_off(day.year, policy)
+    return day.weekday() < 5 and day not in _days_off(day.year, policy or _active[0])
 
 
 def to_local(instant: datetime) -> datetime:
@@ -112,7 +119,7 @@ def local_date(instant: datetime) -> date:
     return to_local(instant).date()
 
 
-def add_working_days(start: date, n: int, policy: HolidayPolicy = DEFAULT_POLICY) -> date:
+def add_working_days(start: date, n: int, policy: HolidayPolicy | None = None) -> date:
     """The n-th working day after ``start`` (``start`` itself never counts; n ≥ 1).
 
     Raises:
@@ -120,6 +127,7 @@ def add_working_days(start: date, n: int, policy: HolidayPolicy = DEFAULT_POLICY
     """
     if n < 1:
         raise ValueError("n must be at least 1 working day")
+    policy = policy or _active[0]
     day = start
     left = n
     while left:
@@ -129,21 +137,27 @@ def add_working_days(start: date, n: int, policy: HolidayPolicy = DEFAULT_POLICY
     return day
 
 
-def deadline(registered_at: datetime, servicenorm: int, policy: HolidayPolicy = DEFAULT_POLICY) -> datetime:
+def deadline(registered_at: datetime, servicenorm: int, policy: HolidayPolicy | None = None) -> datetime:
     """The servicenorm deadline as a UTC instant: 23:59:59 Europe/Amsterdam on the n-th working day
-    after the registration date.
+    after the registration date; for a norm of 0 ("the same day", a spoed norm) 23:59:59 on the
+    registration date itself.
 
     Args:
         registered_at: aware instant of registration (any zone; its Amsterdam date counts).
-        servicenorm: working days, ≥ 1 (the categorie's norm, fixed at categorisation).
+        servicenorm: working days, ≥ 0 (the categorie's norm for the melding's prioriteit, fixed
+            at categorisation).
+        policy: the holiday policy (default: the active configuration's).
 
     Example: registered Fri 24 Apr 2026, 5 working days → Mon 4 May 2026 23:59:59 local
     (King's Day, Mon 27 Apr, is skipped). Source: DESIGN.md "servicenorm"; docs/policy.md.
 
     Raises:
-        ValueError: ``registered_at`` is naive, or ``servicenorm`` < 1.
+        ValueError: ``registered_at`` is naive, or ``servicenorm`` < 0.
     """
-    day = add_working_days(local_date(registered_at), servicenorm, policy)
+    if servicenorm < 0:
+        raise ValueError("servicenorm must be at least 0 working days")
+    start = local_date(registered_at)
+    day = add_working_days(start, servicenorm, policy) if servicenorm else start
     return datetime.combine(day, time(23, 59, 59), tzinfo=AMS).astimezone(UTC)
 
 
@@ -162,7 +176,7 @@ def _weekday_days_off(first_year: int, last_year: int, policy: HolidayPolicy) ->
     return tuple(sorted(days))
 
 
-def working_days_between(start: datetime, end: datetime, policy: HolidayPolicy = DEFAULT_POLICY) -> int:
+def working_days_between(start: datetime, end: datetime, policy: HolidayPolicy | None = None) -> int:
     """Lead time in working days: working days after ``start``'s local date up to and including
     ``end``'s local date. Closed on the day of registration → 0; closed the next working day → 1.
     A deadline is met exactly when ``working_days_between(registered, closed) <= servicenorm``.
@@ -176,7 +190,7 @@ def working_days_between(start: datetime, end: datetime, policy: HolidayPolicy =
     a, b = local_date(start), local_date(end)
     if b <= a:
         return 0
-    off = _weekday_days_off(a.year, b.year, policy)
+    off = _weekday_days_off(a.year, b.year, policy or _active[0])
     holidays_in = bisect_right(off, b.toordinal()) - bisect_right(off, a.toordinal())
     return _weekdays_upto(b) - _weekdays_upto(a) - holidays_in
 

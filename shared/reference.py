@@ -80,6 +80,11 @@ MAX_REFERENCE_CHARS = 8
 _PREFIX = re.compile(r"^[A-Z]{2,5}$")
 
 
+def is_prefix(text: str) -> bool:
+    """Whether ``text`` is a valid municipality prefix: 2–5 upper-case letters A–Z (``DLF``)."""
+    return bool(_PREFIX.match(text or ""))
+
+
 def make_reference(prefix: str, device: str, counter: int) -> str:
     """Build the reference for a laptop's ``counter``-th melding: ``("DLF", "K7", 142)`` → ``"DLF-K7-004E"``.
 

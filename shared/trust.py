@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from shared.deadlines import DEFAULT_POLICY, HolidayPolicy, deadline
+from shared.deadlines import HolidayPolicy, deadline
 from shared.enums import EventType
 from shared.events import CreatedPayload, Event, to_payload
 from shared.hlc import pack, physical_ms, stamp_datetime
@@ -146,7 +146,7 @@ def clock_behind_ms(wall_ms: int, hlc_last: int) -> int:
     return max(0, physical_ms(hlc_last) - wall_ms) if hlc_last else 0
 
 
-def restamp(event: Event, new_hlc: int, *, policy: HolidayPolicy = DEFAULT_POLICY) -> Event:
+def restamp(event: Event, new_hlc: int, *, policy: HolidayPolicy | None = None) -> Event:
     """The event as the admin's release applies it: stamped ``new_hlc`` (the server's clock).
 
     A ``created`` whose ``registered_at`` lies ahead of the new stamp or more than

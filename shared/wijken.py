@@ -1,10 +1,12 @@
 """Municipalities and wijken: which wijk a melding belongs to, decided by configuration.
 
-The municipalities served and their wijken are data, not code: a TOML file (``shared/data/wijken.toml``
-is a SAMPLE; a municipality points ``WIJKTEAM_WIJKEN`` at its own) with, per gemeente, its
+The municipalities served and their wijken are data, not code: the ``wijken`` part of the
+municipality configuration (``shared.gemeente``; ``shared/data/wijken.toml`` is the SAMPLE package
+default, the admin loads the real one on the server) with, per gemeente, its
 woonplaatsen and optional 4-digit postcode areas, and per wijk the same; optionally a GeoJSON file
 (RFC 7946, WGS84, lon/lat) with a polygon per wijk (``properties.wijk`` = wijk code) and/or per
-gemeente boundary (``properties.gemeente`` without ``wijk``). Layout: ``docs/location.md``.
+gemeente boundary (``properties.gemeente`` without ``wijk``). Each wijk names its wijkuitvoerders
+(server user names; new meldingen go to them). Layout: ``docs/location.md``.
 
 Decision order (:meth:`WijkConfig.resolve`): a point inside a wijk polygon; a point inside a gemeente
 boundary; the address's woonplaats; its postcode area. Where the woonplaats and the postcode disagree
@@ -17,13 +19,10 @@ confirms it anyway or passes it on (status doorgezet).
 from __future__ import annotations
 
 import json
-import os
 import re
 import tomllib
 import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,12 +36,14 @@ BUITEN_GEMEENTE = "buiten de gemeente: bevestigen of doorzetten"
 
 class WijkDef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One wijk: stable ``code`` (stored on meldingen), Dutch ``naam``, woonplaatsen and postcode areas
-    (4 digits) that fall wholly in it."""
+    (4 digits) that fall wholly in it, and ``wijkuitvoerders``: the server user names responsible
+    (the first is the default behandelaar of a new melding in the wijk)."""
 
     code: str
     naam: str
     woonplaatsen: tuple[str, ...] = ()
     postcodes: tuple[str, ...] = ()
+    wijkuitvoerders: tuple[str, ...] = ()
 
 
 class GemeenteDef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -58,11 +59,16 @@ class GemeenteDef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class WijkenFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The TOML file: ``sample`` (made-up data, labelled in the UI), ``geojson`` (path relative to the
-    TOML file, optional) and ``[[gemeente]]`` tables."""
+    TOML file, optional) and ``[[gemeente]]`` tables.
+
+    ``grenzen`` is the GeoJSON (a FeatureCollection, WGS84) the ``geojson`` file held: the
+    configuration import embeds it, so the configuration travels to laptops as one document.
+    """
 
     gemeente: tuple[GemeenteDef, ...]
     sample: bool = False
     geojson: str = ""
+    grenzen: dict[str, Any] | None = None
 
 
 Ring = list[tuple[float, float]]  # (lon, lat) pairs, GeoJSON order
@@ -191,6 +197,17 @@ class WijkConfig:
             for pc in w.postcodes:
                 self._gemeente_by_pc4.setdefault(pc[:4], g.naam)
 
+    @classmethod
+    def from_file(cls, data: WijkenFile, *, source: str = "") -> WijkConfig:
+        """The configuration of a parsed file whose polygons are embedded in ``data.grenzen``.
+
+        Raises:
+            ValueError: as :func:`parse_wijken`.
+        """
+        doc = data.grenzen or {}
+        features = doc.get("features", []) if doc.get("type") == "FeatureCollection" else ([doc] if doc else [])
+        return cls(data, features, source=source)
+
     @property
     def wijken(self) -> list[WijkDef]:
         """All wijken in file order (for a picker)."""
@@ -287,21 +304,12 @@ def read_wijken(path: str | Path) -> WijkConfig:
     return parse_wijken(text, geo, source=str(path))
 
 
-@lru_cache(maxsize=4)
-def _load(path: str | None) -> WijkConfig:
-    if path:
-        return read_wijken(path)
-    data = resources.files("shared").joinpath("data")
-    return parse_wijken(
-        data.joinpath("wijken.toml").read_text(encoding="utf-8"),
-        data.joinpath("wijken.geojson").read_text(encoding="utf-8"),
-        source="wijken.toml (voorbeeld)",
-    )
-
-
 def load_wijken() -> WijkConfig:
-    """The configuration in force: ``$WIJKTEAM_WIJKEN`` (a TOML path) if set, else the shipped SAMPLE (cached)."""
-    return _load(os.environ.get("WIJKTEAM_WIJKEN") or None)
+    """The configuration in force: the ``wijken`` of the active municipality configuration
+    (``shared.gemeente.gemeente()``; the SAMPLE package default until one is activated)."""
+    from shared.gemeente import gemeente
+
+    return gemeente().wijken
 
 
 def wijk_naam(value: str | None) -> str:

@@ -31,8 +31,7 @@ from typing import Any
 from shared.commands import SERVER_DEVICE
 from shared.enums import Role
 from shared.protocol import VerdictState
-from sync_server import audit, gazetteer_cli, serving
-from sync_server import report_cli, snapshot
+from sync_server import audit, gazetteer_cli, report_cli, serving, snapshot
 from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, default_db_path
 from sync_server.store import ServerStore, StoreError
 

@@ -20,12 +20,6 @@ DB_ENV = "WIJKTEAM_SERVER_DB"
 #: Fault injection for the crash tests: ``push-before-commit`` or ``push-after-commit`` makes the
 #: server kill itself (SIGKILL) at that point of a push. Never set in production.
 CRASH_ENV = "WIJKTEAM_SERVER_CRASH_POINT"
-#: The municipality's reference prefix (``DLF`` in ``DLF-K7-0142``), for meldingen the server registers.
-PREFIX_ENV = "WIJKTEAM_PREFIX"
-DEFAULT_PREFIX = "DLF"
-#: The municipality's name as shown to residents and in Open311 ``agency_responsible``.
-GEMEENTE_ENV = "WIJKTEAM_GEMEENTE"
-DEFAULT_GEMEENTE = "Gemeente Dalfsen"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 #: Largest request body of a route that sets no limit of its own (bytes). Each route that takes a
@@ -73,12 +67,13 @@ class Settings:
         min_free_bytes: free disk space ``/ready`` requires next to the database
             (``$WIJKTEAM_SERVER_MIN_FREE_MB``, default 256 MB).
         crash_point: fault injection for tests (see ``CRASH_ENV``); ``None`` in production.
-        prefix: the municipality's reference prefix (``$WIJKTEAM_PREFIX``, default ``DLF``).
-        gemeente: the municipality's name (``$WIJKTEAM_GEMEENTE``, default ``Gemeente Dalfsen``).
         snapshot_lag: rebuild the laptop snapshot in the background when the log is more than this
             many events past it (``$WIJKTEAM_SNAPSHOT_LAG``, default 1000; 0: only on demand).
         snapshot_check_s: seconds between two looks at that lag (``$WIJKTEAM_SNAPSHOT_CHECK_S``, default 30).
         snapshot_dir: folder of the snapshot files (``$WIJKTEAM_SNAPSHOT_DIR``; None: ``<database>.snapshots``).
+
+    The municipality's name and reference prefix are part of its configuration (``shared.gemeente``,
+    ``wijkteam-server config import``), not of the server's settings.
     """
 
     db_path: Path
@@ -86,8 +81,6 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     min_free_bytes: int = MIN_FREE_BYTES
     crash_point: str | None = None
-    prefix: str = DEFAULT_PREFIX
-    gemeente: str = DEFAULT_GEMEENTE
     snapshot_lag: int = DEFAULT_SNAPSHOT_LAG
     snapshot_check_s: float = DEFAULT_SNAPSHOT_CHECK_S
     snapshot_dir: Path | None = None
@@ -98,8 +91,6 @@ class Settings:
         return cls(
             db_path=Path(db) if db else default_db_path(),
             crash_point=os.environ.get(CRASH_ENV) or None,
-            prefix=(os.environ.get(PREFIX_ENV) or DEFAULT_PREFIX).upper(),
-            gemeente=os.environ.get(GEMEENTE_ENV) or DEFAULT_GEMEENTE,
             min_free_bytes=_min_free_bytes(),
             snapshot_lag=_env_number(SNAPSHOT_LAG_ENV, DEFAULT_SNAPSHOT_LAG, int),
             snapshot_check_s=_env_number(SNAPSHOT_CHECK_ENV, DEFAULT_SNAPSHOT_CHECK_S, float),

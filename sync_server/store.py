@@ -41,7 +41,7 @@ from typing import Any
 import msgspec
 
 from shared.commands import SERVER_DEVICE, DeviceClock, add_note
-from shared.deadlines import DEFAULT_POLICY, HolidayPolicy
+from shared.deadlines import HolidayPolicy
 from shared.enums import EventType, Role
 from shared.events import Event
 from shared.fold import fold
@@ -1270,7 +1270,7 @@ class ServerStore:
         return len(ids)
 
     def release_quarantined(
-        self, qid: int, *, by: str = "(beheer)", note: str = "", policy: HolidayPolicy = DEFAULT_POLICY
+        self, qid: int, *, by: str = "(beheer)", note: str = "", policy: HolidayPolicy | None = None
     ) -> list[Event]:
         """Apply quarantine entry ``qid`` after all (``wijkteam-server quarantine release``).
 

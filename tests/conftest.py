@@ -19,3 +19,14 @@ def _private_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _package_default_configuration():
+    """Every test starts and ends on the package default municipality configuration: a test that
+    activates another one (shared.gemeente.activate) cannot leak it into the next."""
+    from shared.gemeente import activate
+
+    activate(None)
+    yield
+    activate(None)

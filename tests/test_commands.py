@@ -181,9 +181,13 @@ def test_edit_groups_fields_by_their_setter():
     events = edit(dev, m, {"wijk": "Nieuwleusen", "omschrijving": "Twee bomen om", "prioriteit": "spoed"})
     by_prev = {e.prev: set(e.payload["fields"]) for e in events}
     # wijk was set by e1; omschrijving by the created event; prioriteit never (still the default).
-    assert by_prev == {e1.event_id: {"wijk"}, c.event_id: {"omschrijving"}, None: {"prioriteit"}}
+    # Spoed has its own norm (issue 13), so the norm and deadline the created event set change too.
+    assert by_prev == {
+        e1.event_id: {"wijk"}, c.event_id: {"omschrijving", "servicenorm", "deadline"}, None: {"prioriteit"}
+    }
     m = fold([c, e1, *events])
     assert (m.wijk, m.omschrijving, m.prioriteit) == ("Nieuwleusen", "Twee bomen om", Prioriteit.SPOED)
+    assert m.servicenorm == load_taxonomy().get(m.categorie).norm("spoed")
     assert m.conflicts == []
 
 
@@ -287,3 +291,52 @@ def test_instants_are_stored_in_utc_whatever_zone_comes_in():
     assert m.registered_at == local_time and m.registered_at.utcoffset().total_seconds() == 0
     cb = log_callback(dev, m, kanaal=Kanaal.TELEFOON, at=datetime(2026, 4, 25, 9, 0, tzinfo=AMS))
     assert cb.payload["at"] == "2026-04-25T07:00:00Z"
+
+
+# -- the municipality configuration decides the norm once (issue 13) ------------------------------
+
+
+def _configuration_with(**subs: dict) -> None:
+    """Activate the package default with some sub-categories of ``groen`` changed."""
+    from shared.gemeente import activate, package_default
+
+    cfg = package_default()
+    groen = cfg.taxonomy["groen"]
+    changed = {k: msgspec.structs.replace(v, **subs.get(k, {})) for k, v in groen.sub.items()}
+    taxonomy = {**cfg.taxonomy, "groen": msgspec.structs.replace(groen, sub=changed)}
+    activate(msgspec.structs.replace(cfg, version=2, taxonomy=taxonomy))
+
+
+def test_spoed_gets_the_categorie_s_spoed_norm():
+    dev = device()
+    _, m = new_melding(dev, prioriteit=Prioriteit.SPOED)
+    assert m.servicenorm == 0  # groen/boom: the same day
+    assert to_local(m.deadline).date() == to_local(REGISTERED).date()
+    _, normal = new_melding(dev)
+    assert normal.servicenorm == 5
+
+
+def test_a_norm_change_never_rewrites_an_existing_melding():
+    dev = device()
+    c, m = new_melding(dev)
+    assert m.servicenorm == 5
+    _configuration_with(boom={"servicenorm": 8, "belofte": "Binnen 8 werkdagen."})
+    # The whole form sent back with one field changed: the norm stays the one fixed at registration.
+    events = edit(dev, m, {"omschrijving": "Grote tak", "categorie": "groen/boom", "prioriteit": "normaal"})
+    assert [set(e.payload["fields"]) for e in events] == [{"omschrijving"}]
+    assert fold([c, *events]).servicenorm == 5
+    _, later = new_melding(dev)
+    assert later.servicenorm == 8
+
+
+def test_a_retired_categorie_stays_on_old_meldingen_but_cannot_be_chosen():
+    dev = device()
+    c, m = new_melding(dev)
+    _configuration_with(boom={"vervallen": True})
+    with pytest.raises(ValidationError, match="vervallen"):
+        new_melding(dev)
+    (e,) = edit(dev, m, {"omschrijving": "Nog steeds een boom", "categorie": "groen/boom"})
+    m2 = fold([c, e])
+    assert (m2.categorie, m2.servicenorm) == ("groen/boom", 5)
+    with pytest.raises(ValidationError, match="vervallen"):
+        edit(dev, fold([c, *edit(dev, m, {"categorie": "groen/plantsoen"})]), {"categorie": "groen/boom"})

@@ -47,11 +47,9 @@ def test_issue_example_liberation_day_is_policy():
 
 
 def test_default_policy_is_the_documented_one():
-    for policy in (HolidayPolicy(), load_policy("")):
+    for policy in (HolidayPolicy(), DEFAULT_POLICY):
         assert policy.bevrijdingsdag_vrij is True
         assert policy.goede_vrijdag_vrij is False
-    if not os.environ.get("WIJKTEAM_POLICY"):
-        assert DEFAULT_POLICY == HolidayPolicy()
 
 
 def test_policy_file(tmp_path):
@@ -68,13 +66,25 @@ def test_policy_file(tmp_path):
         load_policy(str(tmp_path / "missing.toml"))
 
 
-def test_policy_file_from_the_environment_becomes_the_default(tmp_path):
-    path = tmp_path / "policy.toml"
-    path.write_text("goede_vrijdag_vrij = true\n", encoding="utf-8")
-    code = "from datetime import date; from shared.deadlines import is_working_day as w; print(w(date(2026, 4, 3)))"
-    env = {**os.environ, "WIJKTEAM_POLICY": str(path)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+def test_the_active_configuration_s_policy_is_the_default():
+    import msgspec
+
+    from shared.gemeente import activate, package_default
+
+    good_friday_2026 = date(2026, 4, 3)
+    assert is_working_day(good_friday_2026)
+    activate(msgspec.structs.replace(package_default(), feestdagen=GOEDE_VRIJDAG_VRIJ))
+    assert not is_working_day(good_friday_2026)
+    assert to_local(deadline(local(2026, 4, 2), 1)) == datetime(2026, 4, 7, 23, 59, 59, tzinfo=AMS)
+    activate(None)
+    assert is_working_day(good_friday_2026)
+
+
+def test_a_norm_of_zero_ends_the_registration_day():
+    # Spoed norms may be 0: the same day, even a Sunday (issue 13).
+    assert to_local(deadline(local(2026, 4, 26, 22, 30), 0)) == datetime(2026, 4, 26, 23, 59, 59, tzinfo=AMS)
+    with pytest.raises(ValueError):
+        deadline(local(2026, 4, 26), -1)
 
 
 def test_issue_example_registration_date_is_the_amsterdam_date():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 
 import pytest
 
@@ -93,14 +94,36 @@ def test_parse_a_municipality_file():
     ],
 )
 def test_incomplete_categories_are_refused(broken):
-    with pytest.raises(ValueError, match="groen/boom"):
+    with pytest.raises(ValueError, match=r"regel \d+, groen\.sub\.boom"):
         parse_taxonomy(broken)
 
 
-def test_environment_variable_points_at_the_municipality_file(tmp_path, monkeypatch):
-    path = tmp_path / "taxonomy.toml"
-    path.write_text(VALID, encoding="utf-8")
-    monkeypatch.setenv("WIJKTEAM_TAXONOMY", str(path))
+def test_the_taxonomy_is_that_of_the_active_configuration():
+    import msgspec
+
+    from shared.gemeente import activate, check_taxonomy, package_default
+
+    activate(msgspec.structs.replace(package_default(), taxonomy=check_taxonomy(tomllib.loads(VALID))))
     assert [c.code for c in load_taxonomy().categories] == ["groen/boom"]
-    monkeypatch.delenv("WIJKTEAM_TAXONOMY")
+    activate(None)
     assert len(load_taxonomy().categories) > 1
+
+
+def test_spoed_has_its_own_norm_and_promise(tax):
+    boom = tax.get("groen/boom")
+    assert (boom.norm(), boom.norm("normaal"), boom.norm("hoog"), boom.norm("spoed")) == (5, 5, 5, 0)
+    assert "vandaag" in boom.belofte_voor("spoed")
+    assert boom.belofte_voor("laag") == boom.belofte
+    # Without a spoed norm of its own a category promises the documented fallback, in words.
+    (plain,) = parse_taxonomy(VALID).categories
+    assert plain.norm("spoed") == 1
+    assert "1 werkdag" in plain.belofte_voor("spoed")
+
+
+def test_a_retired_category_is_readable_but_not_offered_or_chosen():
+    tax = parse_taxonomy(VALID + '[groen.sub.oud]\nnaam = "Oud"\nservicenorm = 3\nbelofte = "x"\nvervallen = true\n')
+    assert tax.get("groen/oud").label == "Groen › Oud"
+    assert [c.code for c in tax.search("")] == ["groen/boom"]
+    assert [c.code for c in tax.search("oud", vervallen=True)] == ["groen/oud"]
+    with pytest.raises(ValidationError, match="vervallen"):
+        tax.kiesbaar("groen/oud")

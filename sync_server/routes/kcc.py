@@ -59,8 +59,10 @@ class ReferenceClashBody(ErrorBody, kw_only=True):
 
 
 def reference_prefixes(settings: Settings) -> frozenset[str]:
-    """The municipality's reference prefix(es) from the settings (``prefix``)."""
-    return frozenset({settings.prefix.upper()})
+    """The municipality's reference prefix(es): that of the configuration in force (``shared.gemeente``)."""
+    from shared.gemeente import gemeente
+
+    return frozenset({gemeente().prefix.upper()})
 
 
 def clash_answer(_: Request[Any, Any, Any], exc: ReferenceClash) -> Response[Any]:

@@ -34,6 +34,7 @@ from shared.deadlines import local_date
 from shared.enums import MeldingType, Role
 from shared.errors import ValidationError
 from shared.events import Event, MeldingFields
+from shared.gemeente import gemeente
 from shared.model import Adres, Punt
 from shared.open311 import (
     MAX_REQUESTS,
@@ -177,7 +178,7 @@ def list_requests(
         first, last = local_date(f.start) - timedelta(days=1), local_date(f.end) + timedelta(days=1)
         params += [first.isoformat(), last.isoformat(), iso(f.start), iso(f.end)]
     taxonomy = load_taxonomy()
-    agency = settings.gemeente
+    agency = gemeente().naam
     return [service_request(r, taxonomy, agency=agency) for r in _rows(store, " AND ".join(conds), params, f.limit)]
 
 
@@ -203,7 +204,7 @@ def get_request(name: str, store: ServerStore, settings: Settings) -> list[dict[
     rows = _rows(store, "reference = ?", [ref], 10)
     if not rows:
         raise Open311Error(404, f"Geen melding met service_request_id {ref}.")
-    return [service_request(r, agency=settings.gemeente) for r in rows]
+    return [service_request(r, agency=gemeente().naam) for r in rows]
 
 
 async def _post_params(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -282,7 +283,7 @@ async def create_request(request: Request[Any, Any, Any], store: ServerStore, se
     taxonomy = load_taxonomy()
     fields = fields_from_post(params, taxonomy)
     fields = _with_wijk(fields)
-    prefix = settings.prefix
+    prefix = gemeente().prefix
 
     def build(dev: Any, next_counter: Any) -> list[Event]:
         return [register(dev, prefix=prefix, counter=next_counter(), fields=fields, taxonomy=taxonomy)]
@@ -292,7 +293,7 @@ async def create_request(request: Request[Any, Any, Any], store: ServerStore, se
     events = await to_thread.run_sync(store.append_server_events, f"open311:{info.name}", build)
     reference = events[0].payload["reference"]
     cat = taxonomy.get(fields.categorie)
-    return [{"service_request_id": reference, "service_notice": cat.belofte, "account_id": None}]
+    return [{"service_request_id": reference, "service_notice": cat.belofte_voor(fields.prioriteit), "account_id": None}]
 
 
 def _with_wijk(fields: MeldingFields) -> MeldingFields:

@@ -76,8 +76,14 @@ def test_bad_criteria_are_refused(text):
     assert exc.value.field == "certificering"
 
 
-def test_env_points_at_own_file(tmp_path, monkeypatch):
+def test_criteria_follow_the_active_configuration_or_a_file(tmp_path):
+    import msgspec
+
+    from shared.gemeente import activate, package_default
+
     path = tmp_path / "eigen.toml"
     path.write_text(TOML, encoding="utf-8")
-    monkeypatch.setenv("WIJKTEAM_CERTIFICERING", str(path))
+    assert set(load_criteria(path).criteria) == {"pct_within_norm", "lead_p90"}
+    assert "pct_overdue" in load_criteria().criteria
+    activate(msgspec.structs.replace(package_default(), certificering=parse_criteria(TOML)))
     assert set(load_criteria().criteria) == {"pct_within_norm", "lead_p90"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ from shared.gazetteer import load_sample_gazetteer
 from shared.model import Adres, Punt
 from shared.wijken import (
     BUITEN_GEMEENTE,
-    _load,
     load_wijken,
     parse_wijken,
     point_in_polygon,
@@ -124,16 +124,17 @@ def test_multipolygon_and_gemeente_from_files(tmp_path: Path) -> None:
     assert cfg.resolve(punt=Punt(lat=52.09, lon=6.01)).status == "buiten"
 
 
-def test_env_var_points_at_the_municipality_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "eigen.toml"
-    path.write_text(TOML_NO_POLYGONS, encoding="utf-8")
-    monkeypatch.setenv("WIJKTEAM_WIJKEN", str(path))
-    _load.cache_clear()
-    try:
-        assert [w.code for w in load_wijken().wijken] == ["noord", "zuid"]
-    finally:
-        monkeypatch.delenv("WIJKTEAM_WIJKEN")
-        _load.cache_clear()
+def test_the_active_municipality_configuration_decides() -> None:
+    import msgspec
+
+    from shared.gemeente import activate, package_default
+    from shared.wijken import WijkenFile
+
+    own = msgspec.structs.replace(package_default(), wijken=msgspec.convert(tomllib.loads(TOML_NO_POLYGONS), WijkenFile))
+    activate(own)
+    assert [w.code for w in load_wijken().wijken] == ["noord", "zuid"]
+    activate(None)
+    assert [w.code for w in load_wijken().wijken] == ["dalfsen", "nieuwleusen", "lemelerveld"]
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,7 @@ class SavedModal(ModalScreen[Melding | None]):
         body.append(m.reference, style="bold reverse")
         body.append("\n\n")
         if m.categorie and m.categorie in load_taxonomy():
-            body.append(load_taxonomy().get(m.categorie).belofte + "\n\n")
+            body.append(load_taxonomy().get(m.categorie).belofte_voor(m.prioriteit) + "\n\n")
         if m.deadline:
             body.append(
                 f"Uiterlijk afgehandeld op {long_date(m.deadline)} ({m.servicenorm} werkdagen).\n"
