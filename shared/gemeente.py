@@ -58,7 +58,7 @@ from shared.errors import ValidationError
 from shared.reference import is_prefix
 from shared.status import CLOSED
 from shared.taxonomy import MAX_NORM, HoofdcategorieDef, SubcategorieDef, Taxonomy, taxonomy_from_defs
-from shared.validation import MAX_SHORT_TEXT_LENGTH, MAX_TEXT_LENGTH, clean_text
+from shared.validation import FREE_TEXT, NAME, SHORT_LINE, TextRule, check_text
 from shared.wijken import WijkConfig, WijkenFile
 
 #: Default terugbelnorm: working days within which the melder is called back (docs/policy.md).
@@ -334,18 +334,20 @@ def _table(raw: Any, src: _Source, path: Path_) -> dict[str, Any]:
 # -- reading a configuration ----------------------------------------------------------------------
 
 
-def _check_text(value: str, src: _Source, path: Path_, *, max_length: int, required: bool = True) -> None:
+def _check_text(value: str, src: _Source, path: Path_, rule: TextRule = SHORT_LINE, *, required: bool = True) -> None:
+    """A text of the configuration by the text rules of ``shared.validation`` (a configuration is
+    input like any other): no control characters the kind does not allow, within the length."""
+    if required and not value.strip():
+        raise src.error(path, "mag niet leeg zijn")
     try:
-        cleaned = clean_text(value, _dotted(path), max_length=max_length, required=required)
+        check_text(value, _dotted(path), rule)
     except ValidationError as exc:
         raise src.error(path, exc.message) from None
-    if cleaned != value.strip():
-        raise src.error(path, "bevat stuurtekens (onzichtbare tekens); typ de tekst opnieuw")
 
 
 def _check_basis(raw: dict[str, Any], src: _Source) -> _Basis:
     basis: _Basis = _convert(raw, _Basis, src)
-    _check_text(basis.naam, src, ("naam",), max_length=MAX_SHORT_TEXT_LENGTH)
+    _check_text(basis.naam, src, ("naam",), NAME)
     if not _CBS_CODE.match(basis.code):
         raise src.error(("code",), "de CBS-gemeentecode is 4 cijfers, zoals \"0148\"")
     if not is_prefix(basis.prefix):
@@ -387,15 +389,15 @@ def check_taxonomy(raw: dict[str, Any], src: _Source | None = None) -> dict[str,
         raw_sub = _table(raw_h.pop("sub", {}), src, (hoofd, "sub"))
         naam = _convert(raw_h, HoofdcategorieDef, src, (hoofd,)).naam
         if naam:
-            _check_text(naam, src, (hoofd, "naam"), max_length=MAX_SHORT_TEXT_LENGTH)
+            _check_text(naam, src, (hoofd, "naam"))
         subs: dict[str, SubcategorieDef] = {}
         for key, raw_s in raw_sub.items():
             where = (hoofd, "sub", key)
             if not _KEY.match(key):
                 raise src.error(where, "een categoriesleutel bestaat uit kleine letters, cijfers en _")
             d: SubcategorieDef = _convert(_table(raw_s, src, where), SubcategorieDef, src, where)
-            _check_text(d.naam, src, where + ("naam",), max_length=MAX_SHORT_TEXT_LENGTH)
-            _check_text(d.belofte, src, where + ("belofte",), max_length=MAX_SHORT_TEXT_LENGTH * 2)
+            _check_text(d.naam, src, where + ("naam",))
+            _check_text(d.belofte, src, where + ("belofte",), FREE_TEXT)
             if not 1 <= d.servicenorm <= MAX_NORM:
                 raise src.error(where + ("servicenorm",), f"de servicenorm is 1 tot {MAX_NORM} werkdagen")
             for prio, n in d.normen.items():
@@ -407,9 +409,9 @@ def check_taxonomy(raw: dict[str, Any], src: _Source | None = None) -> dict[str,
                         f"een eigen norm voor '{prio}' vraagt ook een eigen belofte (beloften.{prio})",
                     )
             for prio, text in d.beloften.items():
-                _check_text(text, src, where + ("beloften", str(prio)), max_length=MAX_SHORT_TEXT_LENGTH * 2)
+                _check_text(text, src, where + ("beloften", str(prio)), FREE_TEXT)
             for i, word in enumerate(d.trefwoorden):
-                _check_text(word, src, where + ("trefwoorden", i), max_length=MAX_SHORT_TEXT_LENGTH)
+                _check_text(word, src, where + ("trefwoorden", i))
             active += not d.vervallen
             subs[key] = d
         out[hoofd] = HoofdcategorieDef(naam=naam, sub=subs)
@@ -424,7 +426,7 @@ def _check_wijken(raw: dict[str, Any], src: _Source, geojson: tuple[str, str] | 
         raise src.error(("gemeente",), "noem minstens één gemeente ([[gemeente]])")
     seen: set[str] = set()
     for g_i, g in enumerate(data.gemeente):
-        _check_text(g.naam, src, ("gemeente", g_i, "naam"), max_length=MAX_SHORT_TEXT_LENGTH)
+        _check_text(g.naam, src, ("gemeente", g_i, "naam"), NAME)
         for p_i, pc in enumerate(g.postcodes):
             if not _PC4.match(pc):
                 raise src.error(("gemeente", g_i, "postcodes", p_i), f"'{pc}' is geen postcodegebied van 4 cijfers")
@@ -435,13 +437,12 @@ def _check_wijken(raw: dict[str, Any], src: _Source, geojson: tuple[str, str] | 
             if w.code in seen:
                 raise src.error(where + ("code",), f"de wijkcode '{w.code}' komt twee keer voor")
             seen.add(w.code)
-            _check_text(w.naam, src, where + ("naam",), max_length=MAX_SHORT_TEXT_LENGTH)
+            _check_text(w.naam, src, where + ("naam",), NAME)
             for p_i, pc in enumerate(w.postcodes):
                 if not _PC4.match(pc):
                     raise src.error(where + ("postcodes", p_i), f"'{pc}' is geen postcodegebied van 4 cijfers")
             for u_i, user in enumerate(w.wijkuitvoerders):
-                if not user.strip() or len(user) > MAX_SHORT_TEXT_LENGTH:
-                    raise src.error(where + ("wijkuitvoerders", u_i), "een wijkuitvoerder is een gebruikersnaam van de server")
+                _check_text(user, src, where + ("wijkuitvoerders", u_i), NAME)
     if data.grenzen is not None and geojson is None:
         raise src.error(("grenzen",), "zet de wijkgrenzen in een GeoJSON-bestand en noem dat met geojson = \"…\"")
     grenzen = None
@@ -498,8 +499,8 @@ def _check_teksten(raw: dict[str, Any], src: _Source, taxonomy: Taxonomy) -> tup
     hoofden = {c.hoofd for c in taxonomy.categories}
     for i, t in enumerate(teksten):
         where = ("tekst", i)
-        _check_text(t.titel, src, where + ("titel",), max_length=MAX_SHORT_TEXT_LENGTH)
-        _check_text(t.tekst, src, where + ("tekst",), max_length=MAX_TEXT_LENGTH)
+        _check_text(t.titel, src, where + ("titel",))
+        _check_text(t.tekst, src, where + ("tekst",), FREE_TEXT)
         if t.categorie is not None and t.categorie not in taxonomy and t.categorie not in hoofden:
             raise src.error(where + ("categorie",), f"onbekende categorie '{t.categorie}'")
     return teksten

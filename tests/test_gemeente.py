@@ -292,7 +292,7 @@ def test_bad_certificate_criteria(folder: Path, old: str, new: str, fragment: st
         ('categorie = "groen/boom"', 'categorie = "groen/palm"', "tekst[6].categorie", "onbekende categorie"),
         ('soort = "notitie"', 'soort = "memo"', "tekst[0].soort", "onbekende waarde 'memo'"),
         ('status = "ingepland"', 'status = "klaar"', "tekst[8].status", "onbekende waarde 'klaar'"),
-        ('titel = "Ter plaatse bekeken"', 'titel = "Ter plaatse\\u001b[31m"', "tekst[0].titel", "stuurtekens"),
+        ('titel = "Ter plaatse bekeken"', 'titel = "Ter plaatse\\u001b[31m"', "tekst[0].titel", "stuurteken (U+001B)"),
     ],
 )
 def test_bad_standard_texts(folder: Path, old: str, new: str, path: str, fragment: str):
