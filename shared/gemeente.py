@@ -331,6 +331,30 @@ def _table(raw: Any, src: _Source, path: Path_) -> dict[str, Any]:
     return raw
 
 
+def read_toml_struct(path: str | Path, kind: type) -> Any:
+    """Any settings file: TOML at ``path`` converted to the msgspec Struct ``kind`` (unknown keys
+    refused when ``kind`` forbids them), with errors that name file, line and field like the
+    configuration's (``wijkteam-server serve --config`` uses it).
+
+    Raises:
+        ConfigError: unreadable, not TOML, an unknown key or a value of the wrong type.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    return _convert(_load_toml(path.name, text), kind, _Source(path.name, text))
+
+
+def located_error(path: str | Path, key: str, reason: str) -> ConfigError:
+    """A :class:`ConfigError` for top-level ``key`` of the TOML file ``path``, naming its line: for
+    rules a caller checks after :func:`read_toml_struct`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return _Source(path.name, text).error((key,), reason)
+
+
 # -- reading a configuration ----------------------------------------------------------------------
 
 

@@ -124,7 +124,8 @@ def iso_local(instant: datetime | None) -> str | None:
 
 
 def services(taxonomy: Taxonomy | None = None) -> list[dict[str, Any]]:
-    """Every sub-category of the taxonomy as a GeoReport service, in file order.
+    """Every sub-category of the taxonomy that can be chosen (not retired, ``vervallen``) as a
+    GeoReport service, in file order.
 
     ``description`` is the service promise (belofte); ``group`` the main category's Dutch name;
     ``metadata`` is false (no extra attributes are asked), ``type`` is ``realtime``.
@@ -141,6 +142,7 @@ def services(taxonomy: Taxonomy | None = None) -> list[dict[str, Any]]:
             "group": c.hoofd_naam,
         }
         for c in taxonomy.categories
+        if not c.vervallen
     ]
 
 

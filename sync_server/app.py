@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
 from shared.protocol import PROTOCOL_VERSION
 from sync_server.auth import AuthMiddleware
 from sync_server.errors import EXCEPTION_HANDLERS
+from sync_server.gemeente_config import activate_stored
+from sync_server.logs import AccessLog
 from sync_server.openapi import openapi_config
 from sync_server.settings import Settings
 from sync_server.snapshot import SnapshotService, snapshot_dir
@@ -49,6 +51,7 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = store is None
         app.state.store = store or ServerStore(settings.db_path)
+        activate_stored(app.state.store.conn())
         # The laptop snapshot: served from its folder, rebuilt by a process of its own when it lags.
         app.state.snapshots = SnapshotService(
             settings.db_path,
@@ -65,8 +68,14 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
             if own:
                 app.state.store.close()
 
-    return Litestar(
+    def follow_config(request: Request) -> None:
+        # An admin imports a new configuration version with the CLI while the server runs: the next
+        # request puts it in force (one indexed read; the document is decoded once per version).
+        activate_stored(request.app.state.store.conn())
+
+    app = Litestar(
         route_handlers=list(ROUTERS),
+        before_request=follow_config,
         lifespan=[lifespan],
         middleware=[AuthMiddleware],
         dependencies={
@@ -85,3 +94,6 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
         request_max_body_size=settings.max_body_bytes,
         debug=settings.debug,
     )
+    # One log line per request, outside routing so unmatched paths and errors are logged too.
+    app.asgi_handler = AccessLog(app.asgi_handler)
+    return app

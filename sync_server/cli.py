@@ -31,8 +31,8 @@ from typing import Any
 from shared.commands import SERVER_DEVICE
 from shared.enums import Role
 from shared.protocol import VerdictState
-from sync_server import audit, gazetteer_cli, report_cli, serving, snapshot
-from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings, default_db_path
+from sync_server import audit, gazetteer_cli, gemeente_config, report_cli, serving, snapshot
+from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, default_db_path
 from sync_server.store import ServerStore, StoreError
 
 Configure = Callable[[Any], None]
@@ -46,13 +46,36 @@ def add_command(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
 
 
 def db_path(args: argparse.Namespace) -> Path:
-    """The database of ``--db`` (given before or after the subcommand), else the default."""
-    return Path(getattr(args, "db", None) or default_db_path())
+    """The database of ``--db`` (given before or after the subcommand), else ``$WIJKTEAM_SERVER_DB``,
+    else the ``db`` of the settings file ``$WIJKTEAM_SERVER_CONFIG`` (so admin commands act on the
+    file ``serve`` uses), else the default.
+
+    Raises:
+        StoreError: the settings file is invalid (its message names file and line).
+    """
+    if getattr(args, "db", None):
+        return Path(args.db)
+    import os
+
+    from sync_server.server_config import CONFIG_ENV, SettingsError, load_settings
+    from sync_server.settings import DB_ENV
+
+    if not os.environ.get(DB_ENV) and os.environ.get(CONFIG_ENV):
+        try:
+            return load_settings()[0].db_path
+        except SettingsError as exc:
+            raise StoreError(exc.message) from None
+    return default_db_path()
 
 
 def open_store(args: argparse.Namespace) -> ServerStore:
-    """The store of ``--db`` (created with its schema when missing)."""
-    return ServerStore(db_path(args))
+    """The store of ``--db`` (created with its schema when missing), with its municipality
+    configuration in force in this process (``sync_server.gemeente_config.activate_stored``)."""
+    from sync_server.gemeente_config import activate_stored
+
+    store = ServerStore(db_path(args))
+    activate_stored(store.conn())
+    return store
 
 
 # -- serve ---------------------------------------------------------------------------------------------
@@ -64,26 +87,60 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sync_server.app import create_app
+    from sync_server.gemeente_config import stored
+    from sync_server.logs import SERVER, setup_logging
+    from sync_server.server_config import SettingsError, load_settings
 
-    settings = Settings.for_db(db_path(args))
-    ServerStore(settings.db_path).close()  # create the schema (and fail early on a newer database)
+    try:
+        settings, _ = load_settings(
+            args.config,
+            {"db": getattr(args, "db", None), "host": args.host, "port": args.port, "log_level": args.log_level},
+        )
+    except SettingsError as exc:
+        print(f"Fout: {exc.message}", file=sys.stderr)
+        return 1
+    setup_logging(settings.log_level, settings.log_format)
+    store = ServerStore(settings.db_path)  # creates the schema; refuses a database of a newer server
+    try:
+        config = stored(store.conn())
+        label = f"gemeenteconfiguratie versie {config.version} ({config.config.naam})"
+    finally:
+        store.close()
     # Bind before announcing: a client that reads the announcement can connect at once (the backlog
     # holds it until uvicorn accepts), and --port 0 picks a free port that is printed.
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((args.host, args.port))
+        sock.bind((settings.host, settings.port))
     except OSError as exc:
-        print(f"Fout: kan niet luisteren op {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        print(f"Fout: kan niet luisteren op {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
     sock.listen(512)
     lock = serving.hold(settings.db_path)  # 'restore' refuses while this is held (sync_server.serving)
     port = sock.getsockname()[1]
-    print(f"wijkteam-server luistert op http://{args.host}:{port} (database {settings.db_path})", flush=True)
-    config = uvicorn.Config(create_app(settings), log_level=args.log_level, timeout_graceful_shutdown=5)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"wijkteam-server luistert op http://{host}:{port} (database {settings.db_path}, {label})", flush=True)
+    if settings.public_url:
+        print(f"Laptops bereiken de server op {settings.public_url}", flush=True)
+    proxies = ", ".join(settings.trusted_proxies) or "geen"
+    SERVER.info(
+        "gestart",
+        extra={"fields": {"url": f"http://{host}:{port}", "public_url": settings.public_url or "-", "db": str(settings.db_path),
+                          "config_version": config.version, "trusted_proxies": proxies}},
+    )  # fmt: skip
+    config_ = uvicorn.Config(
+        create_app(settings),
+        log_level=settings.log_level,
+        log_config=None,  # keep setup_logging's handlers
+        access_log=False,  # sync_server.logs.AccessLog writes the request line (no query strings)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(config_).run(sockets=[sock])
     finally:
         if lock is not None:
             lock.close()
@@ -92,28 +149,50 @@ def _serve(args: argparse.Namespace) -> int:
 
 def configure_serve(sub: Any) -> None:
     p = add_command(sub, "serve", "start de server")
-    p.add_argument("--host", default=DEFAULT_HOST, help=f"adres om op te luisteren (standaard {DEFAULT_HOST})")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"poort (standaard {DEFAULT_PORT}; 0: een vrije)")
-    p.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--config", type=Path, default=None, help="instellingenbestand (TOML; standaard $WIJKTEAM_SERVER_CONFIG)")
+    p.add_argument("--host", default=None, help=f"adres om op te luisteren (standaard {DEFAULT_HOST})")
+    p.add_argument("--port", type=int, default=None, help=f"poort (standaard {DEFAULT_PORT}; 0: een vrije)")
+    p.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"],
+                   help="standaard info")
     p.set_defaults(func=_serve)
 
 
 # -- backup --------------------------------------------------------------------------------------------
 
 
+#: File names ``backup DIR`` writes (and ``--keep`` prunes): ``wijkteam-20261128T021500123456Z.sqlite3`` (UTC).
+BACKUP_PATTERN = "wijkteam-*.sqlite3"
+
+
 def _backup(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    target = Path(args.path)
+    if target.is_dir():
+        target = target / f"wijkteam-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.sqlite3"
+    elif args.keep is not None:
+        print("Fout: --keep werkt alleen met een map als doel.", file=sys.stderr)
+        return 1
     store = open_store(args)
     try:
-        store.backup(args.path)
+        store.backup(target)
     finally:
         store.close()
-    print(f"Reservekopie geschreven naar {args.path}")
+    print(f"Reservekopie geschreven naar {target}")
+    if args.keep is not None:
+        # Names sort by time; only files this command wrote are ever removed.
+        old = sorted(Path(args.path).glob(BACKUP_PATTERN))[: -args.keep] if args.keep > 0 else []
+        for f in old:
+            f.unlink()
+            print(f"Oude reservekopie verwijderd: {f}")
     return 0
 
 
 def configure_backup(sub: Any) -> None:
     p = add_command(sub, "backup", "schrijf een consistente kopie van de database (mag terwijl de server draait)")
-    p.add_argument("path", type=Path, help="nieuw bestand voor de kopie")
+    p.add_argument("path", type=Path, help="nieuw bestand voor de kopie, of een map (dan wijkteam-<tijd>.sqlite3 erin)")
+    p.add_argument("--keep", type=int, default=None, metavar="N",
+                   help="met een map: bewaar alleen de N nieuwste reservekopieën daarin")
     p.set_defaults(func=_backup)
 
 
@@ -397,6 +476,7 @@ COMMANDS: list[Configure] = [
     configure_clashes,
     audit.configure,
     gazetteer_cli.configure,
+    gemeente_config.configure,
     report_cli.configure_report,
     snapshot.configure,
 ]

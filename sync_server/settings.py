@@ -71,6 +71,13 @@ class Settings:
             many events past it (``$WIJKTEAM_SNAPSHOT_LAG``, default 1000; 0: only on demand).
         snapshot_check_s: seconds between two looks at that lag (``$WIJKTEAM_SNAPSHOT_CHECK_S``, default 30).
         snapshot_dir: folder of the snapshot files (``$WIJKTEAM_SNAPSHOT_DIR``; None: ``<database>.snapshots``).
+        host / port: where ``serve`` listens.
+        public_url: the address laptops use (behind the reverse proxy); shown at start-up only.
+        trusted_proxies: addresses or networks whose ``X-Forwarded-For`` is believed (uvicorn's
+            proxy-headers middleware); empty: nobody's, the peer address is the client.
+        log_level / log_format: the server log (``sync_server.logs``).
+
+    Every setting, its environment variable and its default: ``sync_server.server_config.SETTINGS``.
 
     The municipality's name and reference prefix are part of its configuration (``shared.gemeente``,
     ``wijkteam-server config import``), not of the server's settings.
@@ -84,6 +91,12 @@ class Settings:
     snapshot_lag: int = DEFAULT_SNAPSHOT_LAG
     snapshot_check_s: float = DEFAULT_SNAPSHOT_CHECK_S
     snapshot_dir: Path | None = None
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    public_url: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    log_level: str = "info"
+    log_format: str = "logfmt"
 
     @classmethod
     def for_db(cls, db: str | Path | None) -> Settings:

@@ -10,6 +10,8 @@ Layout (DESIGN.md, "Storage" and "Records are event logs"):
   projection row's rowid), kept in sync by the same code path.
 * ``device``: one row with this laptop's device code, event counter, HLC, melding counter and the
   pull cursor of sync.
+* ``gemeente_config``: at most one row, the municipality configuration received from the server
+  (``shared.gemeente``; canonical JSON and the server's ETag). None: the package default applies.
 
 Every write is one ``BEGIN IMMEDIATE`` transaction with ``synchronous=FULL`` (a user's work and a
 server acknowledgement depend on the commit). The connection belongs to the thread that opened
@@ -36,6 +38,7 @@ from shared.deadlines import utcnow
 from shared.enums import EventType
 from shared.events import Event, MeldingFields
 from shared.fold import fold
+from shared.gemeente import ConfigError, GemeenteConfig, decode_config, encode_config
 from shared.hlc import HLC, wall_ms
 from shared.model import Melding
 from shared.projection import COLUMNS, iso, needs_timeline, parse_iso, projection_row
@@ -45,7 +48,7 @@ from shared.status import CALLBACK_DUE
 from shared.trust import clock_behind_ms, registration_time, restamp
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 #: Columns a list or search returns: the whole projection row.
 LIST_COLUMNS: tuple[str, ...] = tuple(COLUMNS)
@@ -342,9 +345,19 @@ def _werkvoorraad_indexes(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS meldingen_duplicaat_van ON meldingen(duplicaat_van) WHERE duplicaat_van IS NOT NULL")
 
 
+def _migration_9(conn: sqlite3.Connection) -> None:
+    """The municipality configuration received from the server (``LocalStore.gemeente_config``), kept
+    in the database so it survives a restart and a server-built snapshot carries it."""
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS gemeente_config (
+            id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, etag TEXT NOT NULL,
+            body BLOB NOT NULL, received_at TEXT NOT NULL)"""
+    )
+
+
 MIGRATIONS = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
-    7: _migration_7, 8: _migration_8,
+    7: _migration_7, 8: _migration_8, 9: _migration_9,
 }
 
 
@@ -613,6 +626,41 @@ class LocalStore:
         return self.conn.execute("SELECT max(version) FROM schema_version").fetchone()[
             0
         ]
+
+    # -- municipality configuration -------------------------------------------------------------
+
+    def gemeente_config(self) -> GemeenteConfig | None:
+        """The municipality configuration received from the server, validated; None when none was
+        received (the package default applies) or the stored one no longer validates."""
+        row = self.conn.execute("SELECT body FROM gemeente_config WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        try:
+            return decode_config(bytes(row[0]))
+        except ConfigError:
+            return None
+
+    def gemeente_config_etag(self) -> str | None:
+        """The server's ETag of the kept configuration (sent as ``If-None-Match``), or None."""
+        row = self.conn.execute("SELECT etag FROM gemeente_config WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def set_gemeente_config(self, body: bytes, etag: str) -> GemeenteConfig:
+        """Keep the configuration document ``body`` (JSON from ``GET /api/v1/config``) with its ETag.
+
+        Raises:
+            ConfigError: ``body`` is not a valid configuration (nothing is stored).
+            StoreError: the database cannot be written.
+        """
+        config = decode_config(body)
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO gemeente_config (id, version, etag, body, received_at) VALUES (1, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET version = excluded.version, etag = excluded.etag, "
+                "body = excluded.body, received_at = excluded.received_at",
+                (config.version, etag, encode_config(config), iso(utcnow())),
+            )
+        return config
 
     # -- device -----------------------------------------------------------------------------------
 

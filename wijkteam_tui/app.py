@@ -34,6 +34,7 @@ from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
 from shared.deadlines import local_date, utcnow
+from shared.gemeente import activate
 from wijkteam_store.local import LocalStore, StoreError
 from wijkteam_tui.config import Config
 from wijkteam_tui.fmt import key_label
@@ -119,6 +120,9 @@ class WijkteamApp(App):
         self._sync_fn = sync_fn
         self.auto_sync = auto_sync
         self.store = LocalStore(self.db_path, busy_timeout_ms=busy_timeout_ms)
+        # The municipality configuration this laptop received from the server (else the package
+        # default) is the one in force from now on (shared.gemeente).
+        activate(self.store.gemeente_config())
         self._startup_problem: str | None = None
         if config.device_code and self.store.device_code() != config.device_code:
             try:
@@ -497,6 +501,9 @@ class WijkteamApp(App):
             self._failures = 0
             self.offline = False
             self.sync_error = None
+            if getattr(result, "config_version", None) is not None:
+                g = activate(self.store.gemeente_config())
+                self.notify(f"Nieuwe gemeenteconfiguratie in gebruik: {g.label()}.", timeout=8)
             self.last_sync = getattr(result, "finished_at", None) or self.now()
             self.last_skew_ms = getattr(result, "skew_ms", None)
             delay = self.config.sync_interval_s

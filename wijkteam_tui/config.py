@@ -41,7 +41,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
         token: bearer token issued with ``wijkteam-server user add``; None works offline only.
         device_code: 2–3 Crockford base32 characters issued with the token; without it no new
             meldingen can be numbered (see ``shared.reference``).
-        prefix: the municipality's reference prefix (2–5 letters).
+        prefix: no longer used: the reference prefix comes from the municipality configuration
+            (``shared.gemeente``, received from the server). Kept so older files still load.
         user: who works on this laptop (shown in the history); default the OS login.
         sync_interval_s: seconds between background syncs (when server_url and token are set).
         snapshot_behind: install the server's snapshot instead of pulling when it is more than this
@@ -93,16 +94,6 @@ def check_device_code(raw: str) -> str:
             "Een apparaatcode is 2 of 3 tekens (cijfers en letters, zoals K7).",
         )
     return code
-
-
-def check_prefix(raw: str) -> str:
-    """Normalise the reference prefix. Raises ValidationError unless 2–5 letters."""
-    prefix = (raw or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{2,5}", prefix):
-        raise ValidationError(
-            "prefix", "Het voorvoegsel is 2 tot 5 letters, zoals DLF."
-        )
-    return prefix
 
 
 def check_server_url(raw: str) -> str | None:

@@ -352,6 +352,9 @@ class SyncResult:
         snapshot: events installed from the server's snapshot at the start of the round (0: none;
             ``pulled`` counts the tail pulled after it).
         snapshot_note: Dutch, when a snapshot was tried but not used (the round pulled instead).
+        config: Dutch outcome of the municipality-configuration check (``None``: the store keeps
+            no configuration, e.g. a test double).
+        config_version: the version of a configuration received in this round (``None``: unchanged).
     """
 
     pushed: int
@@ -370,6 +373,8 @@ class SyncResult:
     restamped: int = 0
     snapshot: int = 0
     snapshot_note: str | None = None
+    config: str | None = None
+    config_version: int | None = None
 
 
 def _wall_ms() -> int:
@@ -569,6 +574,10 @@ def sync_once(
     try:
         plan = _Plan(push_batch, pull_limit, on_progress, snapshot_behind, exclusive, fault)
         result = _round(store, session, plan)
+        if hasattr(store, "set_gemeente_config"):
+            session.check_cancel()
+            message, version = _refresh_config(http, server_url, token, store)
+            result = replace(result, config=message, config_version=version)
         if gazetteer_dir is not None:
             session.check_cancel()
             result = replace(result, gazetteer=_refresh_gazetteer(http, server_url, token, gazetteer_dir))
@@ -578,6 +587,31 @@ def sync_once(
     finally:
         if own:
             http.close()
+
+
+def _refresh_config(http: httpx.Client, server_url: str, token: str, store: Any) -> tuple[str, int | None]:
+    """Fetch the municipality configuration when it changed (``GET /api/v1/config`` with the kept
+    ETag: a 304 while unchanged) and keep it in the store. Returns a Dutch message and the new
+    version (None when unchanged). A failure never fails the sync: the kept configuration stays."""
+    from shared.gemeente import ConfigError
+
+    headers = {"Authorization": f"Bearer {token}"}
+    etag = store.gemeente_config_etag()
+    if etag:
+        headers["If-None-Match"] = etag
+    try:
+        resp = http.get(server_url.rstrip("/") + "/api/v1/config", headers=headers)
+    except httpx.HTTPError:
+        return "Gemeenteconfiguratie niet opgehaald; de vorige blijft in gebruik.", None
+    if resp.status_code == 304:
+        return "Gemeenteconfiguratie is actueel.", None
+    if resp.status_code != 200:
+        return f"Gemeenteconfiguratie niet opgehaald (HTTP {resp.status_code}); de vorige blijft in gebruik.", None
+    try:
+        config = store.set_gemeente_config(resp.content, resp.headers.get("ETag", ""))
+    except ConfigError as exc:
+        return f"Gemeenteconfiguratie van de server geweigerd: {exc.message}", None
+    return f"Gemeenteconfiguratie versie {config.version} ontvangen.", config.version
 
 
 def _refresh_gazetteer(http: httpx.Client, server_url: str, token: str, folder: Path) -> str:
@@ -879,6 +913,8 @@ def describe(result: SyncResult) -> str:
     if abs(result.skew_ms) >= WARN_SKEW_MS:
         minutes = result.skew_ms / 60000
         text += f". Let op: de klok van deze laptop loopt {abs(minutes):.0f} min {'voor' if minutes > 0 else 'achter'}"
+    if result.config_version is not None:
+        text += f". Gemeenteconfiguratie versie {result.config_version} ontvangen"
     text += "."
     if result.clock_fell_back:
         text += " " + clock_fallback_text(result.restamped)

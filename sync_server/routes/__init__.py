@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync_server.routes import gazetteer, kcc, open311, public, reports, system
+from sync_server.routes import config, gazetteer, kcc, open311, public, reports, system
 from sync_server.routes.snapshot import SnapshotController
 from sync_server.routes.sync import SyncController
 
@@ -23,5 +23,6 @@ ROUTERS: list[Any] = [
     *public.ROUTES,
     *open311.ROUTES,
     *gazetteer.ROUTES,
+    *config.ROUTES,
     *reports.ROUTES,
 ]

@@ -38,6 +38,7 @@ class ServerProcess:
         self.log = log
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
+        self.started_line = ""
 
     def start(self, *, env: dict[str, str] | None = None) -> None:
         full_env = {k: v for k, v in os.environ.items() if k != "WIJKTEAM_SERVER_CRASH_POINT"}
@@ -53,6 +54,7 @@ class ServerProcess:
             )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
+        self.started_line = line
         m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
         assert m, f"server did not start: {line!r}\n{self.log.read_text()}"
         self.url = f"http://127.0.0.1:{m.group(1)}"

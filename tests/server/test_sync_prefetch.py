@@ -51,6 +51,8 @@ class FakeServer:
     def handler(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/api/v1/sync/snapshot/info":  # an empty laptop asks first; none here
             return httpx.Response(404, json={"status_code": 404, "detail": "Er is nog geen snapshot."})
+        if request.url.path == "/api/v1/config":  # the round's configuration check: nothing here
+            return httpx.Response(404, json={"status_code": 404, "detail": "geen"})
         assert request.url.path == "/api/v1/sync/pull", request.url.path
         after = int(request.url.params["after"])
         limit = int(request.url.params["limit"])

@@ -119,7 +119,7 @@ class LocationLookup:
     ) -> None:
         self.gazetteer = gazetteer
         self.local = LocalGazetteerGeocoder(gazetteer) if gazetteer is not None else None
-        self.wijken = wijken or load_wijken()
+        self._wijken = wijken
         self._online = online if callable(online) else (lambda: bool(online))
         self._pdok = pdok
         self._nominatim = nominatim_geocoder
@@ -128,6 +128,12 @@ class LocationLookup:
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    @property
+    def wijken(self) -> WijkConfig:
+        """The wijk configuration: the one given, else that of the municipality configuration in
+        force now (it follows a configuration received at sync)."""
+        return self._wijken or load_wijken()
 
     def set_gazetteer(self, gazetteer: Gazetteer) -> None:
         """Install the gazetteer once it is loaded (the CLI indexes it in a background thread)."""

@@ -31,6 +31,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label
 
 from shared import commands
+from shared.gemeente import gemeente
 from shared.enums import Status
 from shared.errors import ValidationError
 from shared.events import MeldingFields
@@ -237,7 +238,7 @@ class IntakeScreen(WijkteamScreen):
             # One transaction: a melding passed on is never stored half.
             with store.transaction():
                 melding = store.register(
-                    dev, prefix=app.config.prefix, fields=fields, registered_at=app.now()
+                    dev, prefix=gemeente().prefix, fields=fields, registered_at=app.now()
                 )
                 if buiten is not None and buiten.actie == "doorzetten":
                     note = f"Doorgezet naar {buiten.naar}: de locatie ligt buiten de gemeente."

@@ -1,4 +1,5 @@
-"""Settings: sync server, token, device code, prefix, user, sync interval (saved to config.toml)."""
+"""Settings: sync server, token, device code, user, sync interval (saved to config.toml), and which
+municipality configuration this laptop runs on (received from the server; read-only here)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input, Label, Static
 
 from shared.errors import ValidationError
+from shared.gemeente import gemeente
 from shared.validation import MAX_NAME_LENGTH, clean_line
 from wijkteam_store.local import StoreError
 from wijkteam_tui.config import (
     check_device_code,
-    check_prefix,
     check_server_url,
     save_config,
 )
@@ -43,7 +44,6 @@ class SettingsScreen(WijkteamScreen):
         ("server_url", "Server", "https://wijkteam.gemeente.nl"),
         ("token", "Token", ""),
         ("device_code", "Apparaatcode", "K7"),
-        ("prefix", "Voorvoegsel", "DLF"),
         ("user", "Gebruiker", ""),
         ("sync_interval_s", "Sync (sec)", "60"),
     )
@@ -53,6 +53,7 @@ class SettingsScreen(WijkteamScreen):
         yield Label("Instellingen", classes="screen-title")
         with VerticalScroll():
             yield Static(Text(EXPLANATION), id="settings-help")
+            yield Static(Text(gemeente_text()), id="settings-gemeente")
             for key, label, placeholder in self.FIELDS:
                 value = getattr(cfg, key)
                 with Horizontal(classes="field-row"):
@@ -80,7 +81,6 @@ class SettingsScreen(WijkteamScreen):
             "server_url": check_server_url,
             "token": lambda v: v.strip() or None,
             "device_code": lambda v: check_device_code(v) if v.strip() else None,
-            "prefix": check_prefix,
             "user": lambda v: clean_line(
                 v, "user", max_length=MAX_NAME_LENGTH, required=True
             ),
@@ -118,6 +118,14 @@ class SettingsScreen(WijkteamScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def gemeente_text() -> str:
+    """Which municipality configuration is in force, for the settings screen: name, prefix, version,
+    and whether it came from the server or is the package default."""
+    g = gemeente()
+    origin = "van de server" if g.version else "pakketstandaard; de server stuurt de echte bij de volgende sync"
+    return f"Gemeente: {g.label()} ({origin}). Voorvoegsel van referenties: {g.prefix}."
 
 
 def _interval(raw: str) -> int:
