@@ -22,6 +22,7 @@ from shared.enums import EventType, Kanaal, Status
 from shared.errors import InvalidEvent, ValidationError
 from shared.events import (
     AssignedPayload,
+    Bron,
     CallbackLoggedPayload,
     CreatedPayload,
     Event,
@@ -185,6 +186,7 @@ def register(
     registered_at: datetime | None = None,
     taxonomy: Taxonomy | None = None,
     policy: HolidayPolicy | None = None,
+    bron: Bron = "",
 ) -> Event:
     """Register a new melding: the ``created`` event.
 
@@ -195,6 +197,8 @@ def register(
             and ``deadline`` from the configuration in force.
         registered_at: aware instant (any zone; stored in UTC); default now.
         taxonomy / policy: default those of the active configuration (``shared.gemeente``).
+        bron: ``""`` for a melding a person registers; ``"demo"`` / ``"import"`` for sample and
+            imported data (``shared.events.Bron``).
 
     Raises:
         ValidationError: a description is missing, a text too long, the categorie unknown or retired,
@@ -212,7 +216,7 @@ def register(
         _check_received(fields.ontvangen_op, registered_at)
     fields = _with_norm(fields, registered_at, taxonomy, policy)
     payload = CreatedPayload(
-        reference=make_reference(prefix, dev.device_id, counter), registered_at=registered_at, fields=fields
+        reference=make_reference(prefix, dev.device_id, counter), registered_at=registered_at, fields=fields, bron=bron
     )
     return dev._event(new_id(), EventType.CREATED, payload)
 

@@ -13,7 +13,7 @@ concurrent; ``shared.fold`` decides them.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import msgspec.structs
@@ -123,12 +123,19 @@ class MeldingFields(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
 FIELD_NAMES: tuple[str, ...] = MeldingFields.__struct_fields__
 
 
-class CreatedPayload(msgspec.Struct, forbid_unknown_fields=True):
-    """``created``: the reference told to the caller, when it was registered, the initial fields."""
+#: Where a melding came from (``CreatedPayload.bron``): ``""`` registered by a person (laptop,
+#: Open311), ``"demo"`` made by ``wijkteam-server demo``, ``"import"`` by ``wijkteam-server import``.
+Bron = Literal["", "demo", "import"]
+
+
+class CreatedPayload(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """``created``: the reference told to the caller, when it was registered, the initial fields,
+    and ``bron`` (:data:`Bron`; omitted when ``""``), so sample and imported data stay recognisable."""
 
     reference: Annotated[str, REFERENCE]
     registered_at: AwareDatetime
     fields: MeldingFields
+    bron: Bron = ""
 
 
 class FieldsChangedPayload(msgspec.Struct, forbid_unknown_fields=True):

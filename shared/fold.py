@@ -107,6 +107,7 @@ def fold(events: Iterable[Event], *, history: bool = True) -> Melding | None:
         registered_at=cp.registered_at,
         registered_by=ce.user,
         device_id=ce.device_id,
+        bron=cp.bron,
     )
     setters: dict[str, str] = {}
     for e, p in decoded:

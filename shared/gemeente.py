@@ -773,6 +773,16 @@ class Gemeente:
         return self.config.prefix
 
     @property
+    def code(self) -> str:
+        """CBS gemeentecode (``0148``)."""
+        return self.config.code
+
+    @property
+    def inwoners(self) -> int:
+        """Number of inhabitants (reports give figures per 1,000)."""
+        return self.config.inwoners
+
+    @property
     def terugbelnorm(self) -> int:
         """Working days within which the melder is called back."""
         return self.config.terugbelnorm

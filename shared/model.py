@@ -183,6 +183,7 @@ class Melding(msgspec.Struct):
     registered_at: datetime
     registered_by: str
     device_id: str
+    bron: str = ""  # "" registered by a person, "demo" or "import" (shared.events.Bron)
     type: MeldingType = MeldingType.MELDING
     kanaal: Kanaal = Kanaal.TELEFOON
     melder: Melder | None = None

@@ -72,6 +72,7 @@ COLUMNS: dict[str, type] = {
     "melder_count": int,
     "terugbellen": int,
     "terugbellen_sinds": str,
+    "bron": str,
 }
 
 #: Version of what :func:`projection_row` makes of a melding's events. Bump it whenever ``fold`` or
@@ -178,6 +179,7 @@ def projection_row(m: Melding) -> dict[str, Any]:
         "melder_count": 1 + len(m.melders),
         "terugbellen": terugbellen,
         "terugbellen_sinds": iso(sinds),
+        "bron": m.bron,
     }
 
 

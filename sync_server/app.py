@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar, Request
 from litestar.datastructures import State
@@ -35,6 +36,34 @@ def _settings(state: State) -> Settings:
 
 def _snapshots(state: State) -> SnapshotService:
     return state.snapshots
+
+
+#: Where the OpenAPI page's own scripts and style are served from (no CDN: the page works offline).
+SCHEMA_ASSETS = "/schema/static"
+
+
+def _swagger_offline() -> Any:
+    """Swagger UI for ``/schema`` with its assets from the ``swagger-ui-bundle`` package, served by
+    this server under :data:`SCHEMA_ASSETS` (Litestar's default loads them from a CDN)."""
+    from litestar.openapi.plugins import SwaggerRenderPlugin
+
+    return SwaggerRenderPlugin(
+        path=["/", "/swagger"],
+        js_url=f"{SCHEMA_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{SCHEMA_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{SCHEMA_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{SCHEMA_ASSETS}/favicon-32x32.png'>",
+    )
+
+
+def _schema_assets() -> Any:
+    """The static-files router for :data:`SCHEMA_ASSETS` (public, like ``/schema``)."""
+    import swagger_ui_bundle
+    from litestar.static_files import create_static_files_router
+
+    return create_static_files_router(
+        path=SCHEMA_ASSETS, directories=[swagger_ui_bundle.swagger_ui_path], include_in_schema=False, name="schema-assets"
+    )
 
 
 def create_app(settings: Settings, *, store: ServerStore | None = None) -> Litestar:
@@ -74,7 +103,7 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
         activate_stored(request.app.state.store.conn())
 
     app = Litestar(
-        route_handlers=list(ROUTERS),
+        route_handlers=[*ROUTERS, _schema_assets()],
         before_request=follow_config,
         lifespan=[lifespan],
         middleware=[AuthMiddleware],
@@ -90,6 +119,7 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
             version=f"1 (syncprotocol {PROTOCOL_VERSION})",
             description="Sync, KCC-opvraag, openbare status en rapportages van Wijkteam.",
             path="/schema",
+            render_plugins=[_swagger_offline()],
         ),
         request_max_body_size=settings.max_body_bytes,
         debug=settings.debug,

@@ -31,7 +31,7 @@ from typing import Any
 from shared.commands import SERVER_DEVICE
 from shared.enums import Role
 from shared.protocol import VerdictState
-from sync_server import audit, gazetteer_cli, gemeente_config, report_cli, serving, snapshot
+from sync_server import audit, demo_cli, gazetteer_cli, gemeente_config, import_cli, report_cli, serving, snapshot
 from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, default_db_path
 from sync_server.store import ServerStore, StoreError
 
@@ -477,6 +477,8 @@ COMMANDS: list[Configure] = [
     audit.configure,
     gazetteer_cli.configure,
     gemeente_config.configure,
+    import_cli.configure,
+    demo_cli.configure,
     report_cli.configure_report,
     snapshot.configure,
 ]

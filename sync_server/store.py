@@ -73,7 +73,8 @@ from wijkteam_store.local import add_projection_columns, werkvoorraad_backfill
 #: device's own event counter as its last push reported it (``reported_seq``, ``reported_at``).
 #: 5: the werkvoorraad of issue 14: projection columns ``behandelaar``, ``aan_team``, ``melder_count``,
 #: ``terugbellen``, ``terugbellen_sinds`` (``_migrate_5``).
-STORE_SCHEMA_VERSION = 5
+#: 6: the projection's ``bron`` column (demo and imported meldingen are recognisable, issue 13).
+STORE_SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 #: Bytes a pulled event's envelope adds to its payload on the wire (ids, device, stamps, user: a
@@ -509,6 +510,7 @@ class ServerStore:
             refold = self._migrate_3(w) if row and row[0] < 3 else []
             self._migrate_4(w)
             self._migrate_5(w)
+            self._migrate_6(w)
             w.execute(
                 "INSERT INTO server_state(key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -539,6 +541,13 @@ class ServerStore:
             "SELECT melding_id, first_closed_at, closed_at, reopen_count FROM meldingen WHERE first_closed_at IS NOT NULL"
         )
         return [mid for mid, first, closed, reopens in rows if needs_timeline(first, closed, reopens)]
+
+    @staticmethod
+    def _migrate_6(c: sqlite3.Connection) -> None:
+        """Schema 5 → 6 (idempotent): the projection's ``bron`` column ("" registered by a person,
+        "demo", "import"); meldingen from before it were all registered by people."""
+        add_projection_columns(c)
+        c.execute("UPDATE meldingen SET bron = '' WHERE bron IS NULL")
 
     @staticmethod
     def _migrate_5(c: sqlite3.Connection) -> None:
@@ -1087,7 +1096,11 @@ class ServerStore:
         )
 
     def append_server_events(
-        self, user: str, build: Callable[[DeviceClock, Callable[[], int]], list[Event]]
+        self,
+        user: str,
+        build: Callable[[DeviceClock, Callable[[], int]], list[Event]],
+        *,
+        after: Callable[[sqlite3.Connection, list[Event]], None] | None = None,
     ) -> list[Event]:
         """Make and store events on the server itself (device ``SERVER_DEVICE``, e.g. Open311 intake).
 
@@ -1095,6 +1108,8 @@ class ServerStore:
         :class:`~shared.commands.DeviceClock` and a function returning the server's next melding
         counter (for ``shared.commands.register``); the events it returns are stored like a push, so
         they sync to every laptop. If ``build`` raises (e.g. ``ValidationError``) nothing is stored.
+        ``after(c, events)`` runs in the same transaction once the events are stored (e.g. the
+        import's bookkeeping of which rows it took); if it raises, nothing is stored either.
         """
         with self.write() as c:
             seq = self._state("server_device_seq", c)
@@ -1122,6 +1137,8 @@ class ServerStore:
             self._refold(c, sorted({e.melding_id for e in events}))
             self._flag_clashes(c, [e for e in events if e.type == EventType.CREATED])
             self._set_state(c, "hlc_last", self.hlc.peek())
+            if after is not None:
+                after(c, events)
         return events
 
     # -- sync: pull --------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from shared.status import CALLBACK_DUE
 from shared.trust import clock_behind_ms, registration_time, restamp
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 #: Columns a list or search returns: the whole projection row.
 LIST_COLUMNS: tuple[str, ...] = tuple(COLUMNS)
@@ -355,9 +355,16 @@ def _migration_9(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_10(conn: sqlite3.Connection) -> None:
+    """The projection's ``bron`` column: ``""`` registered by a person, ``"demo"`` or ``"import"``
+    (``shared.events.Bron``); meldingen from before it were all registered by people."""
+    add_projection_columns(conn)
+    conn.execute("UPDATE meldingen SET bron = '' WHERE bron IS NULL")
+
+
 MIGRATIONS = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
-    7: _migration_7, 8: _migration_8, 9: _migration_9,
+    7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10,
 }
 
 

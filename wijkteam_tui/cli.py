@@ -122,6 +122,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if not Path(db).exists():
         return _fail(f"Database {db} bestaat niet.")
     with LocalStore(db) as store:
+        from shared.gemeente import activate
+
+        activate(store.gemeente_config())  # labels by the configuration this laptop received
         if args.personal and args.format != "geojson":
             # The server's audit records the export before anything with personal data is written.
             try:
