@@ -1377,9 +1377,15 @@ def compute_from_projection(
     ``as_of``).
 
     Slow but plain: the report layer's SQL path must give the same report (tests compare them).
+    ``settings`` default: those of the municipality configuration (:func:`report_settings`), as there.
     """
+    settings = settings or report_settings()
     rows, backlog = [], []
+    herkomst: dict[str, int] = {}
     for p in projection_rows:
+        if "bron" in p and not p.get("deleted"):
+            key = p.get("bron") or "live"
+            herkomst[key] = herkomst.get(key, 0) + 1
         if (r := barometer_row(p)) is not None:
             rows.append(r)
         if (b := backlog_row(p)) is not None:
@@ -1394,6 +1400,8 @@ def compute_from_projection(
             comparison(kind, label, p, make(p, ()).totaal) for kind, label, p in comparison_periods(period)
         ]
     report.made_at = report.as_of
+    report.herkomst = herkomst
+    report.herkomst_note = origin_note(herkomst)
     return seal(report)
 
 

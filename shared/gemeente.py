@@ -123,7 +123,7 @@ class _Basis(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     terugbelnorm: int = DEFAULT_TERUGBELNORM
     voorbeeld: bool = False
     feestdagen: HolidayPolicy = HolidayPolicy()
-    bewaartermijnen: Bewaartermijnen = Bewaartermijnen()
+    bewaartermijnen: Bewaartermijnen = msgspec.field(default_factory=Bewaartermijnen)
 
 
 class GemeenteConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -155,7 +155,7 @@ class GemeenteConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     terugbelnorm: int = DEFAULT_TERUGBELNORM
     voorbeeld: bool = False
     feestdagen: HolidayPolicy = HolidayPolicy()
-    bewaartermijnen: Bewaartermijnen = Bewaartermijnen()
+    bewaartermijnen: Bewaartermijnen = msgspec.field(default_factory=Bewaartermijnen)
     taxonomy: dict[str, HoofdcategorieDef]
     wijken: WijkenFile
     certificering: Criteria
@@ -747,6 +747,8 @@ class Gemeente:
         wijken: ``shared.wijken.WijkConfig``.
         criteria: ``shared.certificering.Criteria``.
         policy: ``shared.deadlines.HolidayPolicy``.
+        version, naam, code, prefix, inwoners, terugbelnorm, bewaartermijnen: as in the document
+            (version 0: the package default).
     """
 
     def __init__(self, config: GemeenteConfig) -> None:
@@ -756,41 +758,13 @@ class Gemeente:
         self.wijken: WijkConfig = WijkConfig.from_file(config.wijken, source=f"gemeenteconfiguratie ({label})")
         self.criteria: Criteria = config.certificering
         self.policy: HolidayPolicy = config.feestdagen
-
-    @property
-    def version(self) -> int:
-        """0 for the package default, else the server's version number."""
-        return self.config.version
-
-    @property
-    def naam(self) -> str:
-        """The municipality's name (``Gemeente Dalfsen``)."""
-        return self.config.naam
-
-    @property
-    def prefix(self) -> str:
-        """Reference prefix (``DLF``)."""
-        return self.config.prefix
-
-    @property
-    def code(self) -> str:
-        """CBS gemeentecode (``0148``)."""
-        return self.config.code
-
-    @property
-    def inwoners(self) -> int:
-        """Number of inhabitants (reports give figures per 1,000)."""
-        return self.config.inwoners
-
-    @property
-    def terugbelnorm(self) -> int:
-        """Working days within which the melder is called back."""
-        return self.config.terugbelnorm
-
-    @property
-    def bewaartermijnen(self) -> Bewaartermijnen:
-        """Retention periods (issue 16)."""
-        return self.config.bewaartermijnen
+        self.version: int = config.version  # 0: the package default
+        self.naam: str = config.naam
+        self.code: str = config.code
+        self.prefix: str = config.prefix
+        self.inwoners: int = config.inwoners
+        self.terugbelnorm: int = config.terugbelnorm
+        self.bewaartermijnen: Bewaartermijnen = config.bewaartermijnen
 
     def label(self) -> str:
         """``"Gemeente Dalfsen, configuratie versie 3"`` (or ``…, voorbeeldconfiguratie``), for screens."""

@@ -40,8 +40,9 @@ class SubcategorieDef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     naam: str
     servicenorm: int
     belofte: str
-    normen: dict[Prioriteit, int] = {}
-    beloften: dict[Prioriteit, str] = {}
+    # default_factory, not {}: OpenAPI schema generation hashes plain defaults (GET /api/v1/config).
+    normen: dict[Prioriteit, int] = msgspec.field(default_factory=dict)
+    beloften: dict[Prioriteit, str] = msgspec.field(default_factory=dict)
     trefwoorden: tuple[str, ...] = ()
     vervallen: bool = False
 
@@ -50,7 +51,7 @@ class HoofdcategorieDef(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     """A main category as written in the configuration: Dutch ``naam`` and its sub-categories by key."""
 
     naam: str = ""
-    sub: dict[str, SubcategorieDef] = {}
+    sub: dict[str, SubcategorieDef] = msgspec.field(default_factory=dict)
 
 
 class Categorie(msgspec.Struct, frozen=True):

@@ -291,15 +291,19 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
+def _stored_of(args: argparse.Namespace) -> tuple[StoredConfig, list[StoredConfig]]:
+    """The version ``--version`` (default the newest) of ``--db``, and every stored version."""
     from sync_server.cli import open_store
 
     store = open_store(args)
     try:
-        cur = stored(store.conn(), args.version)
-        past = history(store.conn())
+        return stored(store.conn(), args.version), history(store.conn())
     finally:
         store.close()
+
+
+def _show(args: argparse.Namespace) -> int:
+    cur, past = _stored_of(args)
     where = f"geladen {cur.imported_at} door {cur.imported_by} uit {cur.source}" if cur.version else cur.source
     print(f"Configuratie versie {cur.version} ({where})")
     for line in summary(cur.config):
@@ -312,13 +316,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from sync_server.cli import open_store
-
-    store = open_store(args)
-    try:
-        cur = stored(store.conn(), args.version)
-    finally:
-        store.close()
+    cur, _ = _stored_of(args)
     out = Path(args.dir)
     if out.exists() and any(out.iterdir()):
         print(f"Fout: {out} is niet leeg; kies een nieuwe of lege map.", file=sys.stderr)

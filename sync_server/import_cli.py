@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.commands import DeviceClock
+from shared.deadlines import utcnow
 from shared.errors import ValidationError
 from shared.events import Event
 from shared.gemeente import ConfigError, gemeente, read_toml_struct
@@ -44,7 +45,6 @@ from shared.importing import (
 )
 from shared.model import Adres, Punt
 from shared.projection import iso
-from shared.deadlines import utcnow
 from sync_server.store import ServerStore, StoreError
 
 SCHEMA = """

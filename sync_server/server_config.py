@@ -37,9 +37,14 @@ from sync_server.settings import (
     CRASH_ENV,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    DEFAULT_SNAPSHOT_CHECK_S,
+    DEFAULT_SNAPSHOT_LAG,
     MAX_BODY_BYTES,
     MIN_FREE_BYTES,
     MIN_FREE_ENV,
+    SNAPSHOT_CHECK_ENV,
+    SNAPSHOT_DIR_ENV,
+    SNAPSHOT_LAG_ENV,
     Settings,
 )
 
@@ -61,6 +66,9 @@ class SettingsFile(msgspec.Struct, forbid_unknown_fields=True):
     log_format: Literal["logfmt", "json"] | None = None
     max_body_bytes: int | None = None
     min_free_mb: int | None = None
+    snapshot_lag: int | None = None
+    snapshot_check_s: float | None = None
+    snapshot_dir: str | None = None
     debug: bool | None = None
 
 
@@ -89,6 +97,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", "WIJKTEAM_SERVER_MAX_BODY_BYTES", str(MAX_BODY_BYTES), "grootste verzoek in bytes van een route zonder eigen grens; groter krijgt 413"),
     Setting("min_free_mb", MIN_FREE_ENV, str(MIN_FREE_BYTES // (1024 * 1024)),
             "/ready meldt niet-gereed onder zoveel MB vrije schijfruimte bij de database"),
+    Setting("snapshot_lag", SNAPSHOT_LAG_ENV, str(DEFAULT_SNAPSHOT_LAG),
+            "bouw de laptop-snapshot opnieuw als het log zoveel events verder is (0: alleen op verzoek)"),
+    Setting("snapshot_check_s", SNAPSHOT_CHECK_ENV, str(int(DEFAULT_SNAPSHOT_CHECK_S)), "seconden tussen twee blikken op die achterstand"),
+    Setting("snapshot_dir", SNAPSHOT_DIR_ENV, "<database>.snapshots", "map van de snapshotbestanden"),
     Setting("debug", "WIJKTEAM_SERVER_DEBUG", "false", "foutdetails in antwoorden; nooit in productie"),
     Setting("crash_point", CRASH_ENV, "", "alleen voor tests: laat de server zichzelf stoppen tijdens een push"),
 )  # fmt: skip
@@ -105,7 +117,12 @@ class SettingsError(Exception):
 def _from_text(key: str, raw: str, where: str) -> Any:
     """A setting's value from an environment variable or option text."""
     raw = raw.strip()
-    if key in ("port", "max_body_bytes", "min_free_mb"):
+    if key == "snapshot_check_s":
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{where}: '{raw}' is geen getal.") from None
+    if key in ("port", "max_body_bytes", "min_free_mb", "snapshot_lag"):
         try:
             return int(raw)
         except ValueError:
@@ -131,6 +148,10 @@ def _check(key: str, value: Any, fail: Any) -> None:
         fail(f"kies uit {', '.join(LOG_FORMATS)}")
     if key == "max_body_bytes" and value < 1024:
         fail("minstens 1024 bytes")
+    if key == "snapshot_lag" and value < 0:
+        fail("0 of meer")
+    if key == "snapshot_check_s" and not value > 0:
+        fail("meer dan 0 seconden")
     if key == "min_free_mb" and value < 0:
         fail("0 of meer")
     if key == "public_url" and value and not value.startswith(("https://", "http://")):
@@ -203,6 +224,10 @@ def load_settings(
     settings = Settings.for_db(values.pop("db", None))
     if "min_free_mb" in values:
         values["min_free_bytes"] = values.pop("min_free_mb") * 1024 * 1024
+    if "snapshot_dir" in values:
+        values["snapshot_dir"] = Path(values["snapshot_dir"]) if values["snapshot_dir"] else None
+    if "snapshot_check_s" in values:
+        values["snapshot_check_s"] = float(values["snapshot_check_s"])
     settings = replace(
         settings,
         **{k: (tuple(v) if k == "trusted_proxies" else v) for k, v in values.items() if k != "crash_point"},

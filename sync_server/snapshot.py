@@ -207,6 +207,7 @@ def build(
                     work.apply_remote(events, after)
                     if progress:
                         progress(after, target)
+                _carry_config(db, work)
                 current = read_current(folder)
                 if current and (current.server_seq, current.log_id, current.store_schema) == (
                     after,
@@ -237,6 +238,20 @@ def build(
             if old.name not in keep:
                 old.unlink(missing_ok=True)
         return published
+
+
+def _carry_config(db: Path, work: LocalStore) -> None:
+    """Put the server's municipality configuration in force into the working copy, so a laptop that
+    installs the snapshot starts on it (its next configuration check then answers 304)."""
+    from sync_server.gemeente_config import stored
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        cur = stored(conn)
+    finally:
+        conn.close()
+    if work.gemeente_config_etag() != cur.etag:
+        work.set_gemeente_config(cur.body, cur.etag)
 
 
 def snapshot_dir(db: Path, configured: Path | None = None) -> Path:

@@ -18,7 +18,7 @@ import sqlite3
 import msgspec
 from litestar import Request, Response, get
 
-from shared.gemeente import ConfigError
+from shared.gemeente import ConfigError, GemeenteConfig
 from sync_server.gemeente_config import stored
 from sync_server.routes.system import READY_CHECKS, Check
 from sync_server.settings import Settings
@@ -45,8 +45,11 @@ def config_info(store: ServerStore) -> ConfigInfo:
 
 
 @get("/api/v1/config", sync_to_thread=True, tags=["configuratie"], summary="Download de gemeenteconfiguratie (JSON)")
-def config_download(request: Request, store: ServerStore) -> Response[bytes]:
-    """The configuration document; 304 when ``If-None-Match`` names the current ETag."""
+def config_download(request: Request, store: ServerStore) -> Response[GemeenteConfig]:
+    """The configuration document; 304 when ``If-None-Match`` names the current ETag.
+
+    The body is the stored canonical JSON as is (bytes pass through); the annotation documents its
+    shape in the OpenAPI schema."""
     cur = stored(store.conn())
     headers = {"ETag": cur.etag, VERSION_HEADER: str(cur.version), "Cache-Control": "no-cache"}
     if request.headers.get("if-none-match") == cur.etag:

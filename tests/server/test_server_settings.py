@@ -92,3 +92,19 @@ def test_docs_list_every_setting_with_its_variable_and_default():
         assert env == s.env
         if s.default and not s.default.startswith("<"):
             assert s.default in default, s.key
+
+
+def test_serve_refuses_a_database_of_a_newer_server(tmp_path, capsys):
+    import sqlite3
+
+    from sync_server.store import STORE_SCHEMA_VERSION, ServerStore
+
+    db = tmp_path / "nieuw.sqlite3"
+    ServerStore(db).close()
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE server_state SET value = ? WHERE key = 'schema_version'", (STORE_SCHEMA_VERSION + 1,))
+    conn.close()
+    assert main(["serve", "--db", str(db), "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "is gemaakt door een nieuwere wijkteam-server" in err and "werk de server bij" in err
