@@ -179,7 +179,7 @@ def projection_row(m: Melding) -> dict[str, Any]:
         "melder_count": 1 + len(m.melders),
         "terugbellen": terugbellen,
         "terugbellen_sinds": iso(sinds),
-        "bron": m.bron,
+        "bron": m.bron or None,  # NULL: registered by a person (as every row from before the column)
     }
 
 

@@ -544,10 +544,10 @@ class ServerStore:
 
     @staticmethod
     def _migrate_6(c: sqlite3.Connection) -> None:
-        """Schema 5 → 6 (idempotent): the projection's ``bron`` column ("" registered by a person,
-        "demo", "import"); meldingen from before it were all registered by people."""
+        """Schema 5 → 6 (idempotent): the projection's ``bron`` column (NULL registered by a person,
+        "demo", "import"); rows from before it are NULL too (every melding then was registered by a
+        person), so nothing is rewritten."""
         add_projection_columns(c)
-        c.execute("UPDATE meldingen SET bron = '' WHERE bron IS NULL")
 
     @staticmethod
     def _migrate_5(c: sqlite3.Connection) -> None:

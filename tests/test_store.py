@@ -277,7 +277,7 @@ def test_sqlite_utils_view_on_the_same_connection(store):
 
 def _make_it_schema_4(path) -> None:
     """Turn a current laptop file into the layout of schema 4: a ``state`` column, no ``status_timeline``
-    (and no ``bron``, which schema 9 added)."""
+    (and no ``bron``, which schema 10 added)."""
     c = sqlite3.connect(path)
     c.execute("ALTER TABLE meldingen DROP COLUMN bron")
     c.execute("ALTER TABLE meldingen DROP COLUMN status_timeline")

@@ -356,10 +356,10 @@ def _migration_9(conn: sqlite3.Connection) -> None:
 
 
 def _migration_10(conn: sqlite3.Connection) -> None:
-    """The projection's ``bron`` column: ``""`` registered by a person, ``"demo"`` or ``"import"``
-    (``shared.events.Bron``); meldingen from before it were all registered by people."""
+    """The projection's ``bron`` column: NULL registered by a person, ``"demo"`` or ``"import"``
+    (``shared.events.Bron``); rows from before it are NULL too (every melding then was registered by
+    a person), so nothing is rewritten."""
     add_projection_columns(conn)
-    conn.execute("UPDATE meldingen SET bron = '' WHERE bron IS NULL")
 
 
 MIGRATIONS = {
