@@ -974,20 +974,18 @@ class ReportSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def report_settings() -> ReportSettings:
-    """The :class:`ReportSettings` of the active municipality configuration (``shared.gemeente``),
-    or the package defaults where it has no such value."""
-    try:
-        from shared.gemeente import gemeente
-    except ImportError:  # the configuration module is not there (yet)
-        return ReportSettings()
+    """The :class:`ReportSettings` of the municipality configuration in force
+    (``shared.gemeente.gemeente()``: on the server the newest version it stores, on a laptop the one
+    it received at its last sync, else the package default, version 0)."""
+    from shared.gemeente import gemeente
+
     g = gemeente()
-    defaults = ReportSettings()
     return ReportSettings(
-        gemeente=getattr(g, "naam", "") or "",
-        gemeente_code=getattr(g, "code", "") or "",
-        inwoners=getattr(g, "inwoners", None) or None,
-        terugbelnorm=getattr(g, "terugbelnorm", None) or defaults.terugbelnorm,
-        config_version=getattr(g, "version", None),
+        gemeente=g.naam,
+        gemeente_code=g.code,
+        inwoners=g.inwoners or None,
+        terugbelnorm=g.terugbelnorm,
+        config_version=g.version,
     )
 
 
