@@ -419,7 +419,9 @@ def restore(dev: DeviceClock, state: Melding, reden: str = "") -> Event:
 def anonymise_reporter(dev: DeviceClock, state: Melding, reden: str = "") -> Event:
     """A ``reporter_anonymised`` event: the melder's contact details are no longer shown anywhere.
 
-    Final: ``shared.fold`` scrubs every ``melder`` value of the melding, also ones written later.
+    Final: ``shared.fold`` scrubs every ``melder`` value of the melding, also ones written later, and
+    each store rewrites the stored events of the melding (``shared.avg.scrub_event``). ``reden`` is
+    kept (scrubbed of the melder's own details): do not write personal data in it.
 
     Raises:
         ValidationError: ``reden`` longer than ``MAX_TEXT_LENGTH``.
@@ -427,3 +429,13 @@ def anonymise_reporter(dev: DeviceClock, state: Melding, reden: str = "") -> Eve
     return dev._event(
         state.melding_id, EventType.REPORTER_ANONYMISED, ReasonPayload(reden=clean_text(reden, "reden"))
     )
+
+
+def purge(dev: DeviceClock, state: Melding, reden: str = "") -> Event:
+    """A ``purged`` event: the melding is removed after its retention period, except an anonymous
+    statistical record (``shared.avg``). Only the server makes it (``wijkteam-server avg retention``).
+
+    Raises:
+        ValidationError: ``reden`` longer than ``MAX_TEXT_LENGTH``.
+    """
+    return dev._event(state.melding_id, EventType.PURGED, ReasonPayload(reden=clean_text(reden, "reden")))

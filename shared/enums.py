@@ -118,6 +118,7 @@ class EventType(StrEnum):
     REPORTER_ANONYMISED = "reporter_anonymised"
     MELDER_ADDED = "melder_added"  # a second (third, …) resident reported the same problem
     ASSIGNED = "assigned"  # the behandelaar (or the team) changed
+    PURGED = "purged"  # removed after its retention period: only an anonymous statistical record stays
 
 
 class Role(StrEnum):

@@ -36,8 +36,9 @@ from shared.validation import (
 )
 
 #: Event schema. 2: ``status_changed`` separates the internal ``notitie`` from ``voor_melder``
-#: (a schema-1 server refuses such events with a 409 that says to update it).
-SCHEMA_VERSION = 2
+#: (a schema-1 server refuses such events with a 409 that says to update it). 3: the AVG (issue 16):
+#: event type ``purged``, and a melder whose details were erased (``Melder.gewist``/``met_contact``).
+SCHEMA_VERSION = 3
 
 #: An instant that must carry its zone (naive datetimes are refused at decode) and lie in
 #: ``shared.validation.INSTANT``'s bounds (checked by :func:`validate_event`).
@@ -212,7 +213,7 @@ class AssignedPayload(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=
 
 
 class ReasonPayload(msgspec.Struct, forbid_unknown_fields=True):
-    """``deleted``, ``restored`` and ``reporter_anonymised``: an optional reason."""
+    """``deleted``, ``restored``, ``reporter_anonymised`` and ``purged``: an optional reason."""
 
     reden: Annotated[str, FREE_TEXT] = ""
 
@@ -228,6 +229,7 @@ PAYLOAD_TYPES: dict[str, type[msgspec.Struct]] = {
     EventType.REPORTER_ANONYMISED: ReasonPayload,
     EventType.MELDER_ADDED: MelderAddedPayload,
     EventType.ASSIGNED: AssignedPayload,
+    EventType.PURGED: ReasonPayload,
 }
 
 

@@ -24,6 +24,15 @@ from typing import Any
 import msgspec
 import msgspec.structs
 
+from shared.avg import (
+    REMOVED_TEXT,
+    Erasure,
+    PersonalValues,
+    removed_adres,
+    removed_punt,
+    scrub_melder,
+    scrub_payload,
+)
 from shared.enums import EventType, Status
 from shared.errors import InvalidEvent
 from shared.events import (
@@ -114,7 +123,7 @@ def fold(events: Iterable[Event], *, history: bool = True) -> Melding | None:
         _apply(m, e, p, setters, is_first_created=e is ce, history=history)
     m.field_setters = setters
     m.event_count = len(decoded)
-    if m.anonymised:
+    if m.anonymised or m.purged:
         _scrub_personal_data(m)
     return m
 
@@ -167,9 +176,15 @@ def _apply(
         elif e.type == EventType.RESTORED:
             m.deleted = False
             setters.pop("_deleted", None)
+        elif e.type == EventType.PURGED:
+            m.purged = True
+            m.purged_at = m.purged_at or stamp_datetime(e.hlc)
+            m.anonymised = True
+            m.anonymised_at = m.anonymised_at or m.purged_at
         else:
             m.anonymised = True
-            m.melder = Melder(anoniem=True)
+            m.anonymised_at = m.anonymised_at or stamp_datetime(e.hlc)
+            m.melder = scrub_melder(m.melder)
     if history:  # the entry's texts and details cost more than the state change; projections skip them
         m.history.append(
             HistoryEntry(
@@ -252,6 +267,8 @@ def _summary(m: Melding, e: Event, p: Any, is_first_created: bool, before: dict[
             return "Verwijderd"
         if e.type == EventType.RESTORED:
             return "Teruggezet"
+        if e.type == EventType.PURGED:
+            return "Verwijderd na de bewaartermijn (alleen statistiek bewaard)"
         return "Gegevens melder geanonimiseerd"
     return ""
 
@@ -280,24 +297,52 @@ def _builtin(value: Any) -> Any:
 
 
 def _scrub_personal_data(m: Melding) -> None:
-    """After ``reporter_anonymised`` no value of ``melder`` stays visible in the state.
+    """After ``reporter_anonymised`` (or ``purged``) no value of ``melder`` stays visible in the state.
 
     Anonymisation is final (AVG): a ``melder`` written after it in fold order, e.g. by a laptop
-    that had not yet received it, is scrubbed as well, so every replica shows no personal data.
+    that had not yet received it, is scrubbed as well, so every replica shows no personal data. The
+    stores also rewrite the stored events (``shared.avg.scrub_event``); this keeps the state right for
+    events folded before that (a page being applied). A ``purged`` melding loses its texts too.
     """
-    m.melder = Melder(anoniem=True)
+    purged = m.purged
+    erasure = Erasure.PURGED if purged else Erasure.ANONYMISED
+    m.melder = scrub_melder(m.melder)
     # Every later melder too: anonymisation covers everyone who reported this melding.
-    m.melders = [msgspec.structs.replace(x, melder=Melder(anoniem=True)) for x in m.melders]
-    for i, h in enumerate(m.history):
-        fields = h.details.get("fields") if isinstance(h.details, dict) else None
-        if isinstance(fields, dict) and "melder" in fields:
-            details = {**h.details, "fields": {**fields, "melder": {"anoniem": True}}}
-            m.history[i] = msgspec.structs.replace(h, details=details)
-        elif h.type == EventType.MELDER_ADDED and isinstance(h.details, dict) and h.details.get("melder"):
-            m.history[i] = msgspec.structs.replace(h, details={**h.details, "melder": {"anoniem": True}})
-    m.conflicts = [
-        msgspec.structs.replace(c, loser_value={"anoniem": True}) if c.field == "melder" else c for c in m.conflicts
+    m.melders = [
+        msgspec.structs.replace(
+            x, melder=scrub_melder(x.melder), omschrijving=REMOVED_TEXT if purged and x.omschrijving else x.omschrijving
+        )
+        for x in m.melders
     ]
+    for i, h in enumerate(m.history):
+        if isinstance(h.details, dict):
+            details = scrub_payload(h.type, h.details, erasure, PersonalValues())
+            if details != h.details:
+                m.history[i] = msgspec.structs.replace(h, details=details)
+    m.conflicts = [
+        msgspec.structs.replace(c, loser_value=_scrubbed_value(c.field, c.loser_value, erasure))
+        if c.field in ("melder", "omschrijving", "locatie_omschrijving", "adres", "punt")
+        else c
+        for c in m.conflicts
+    ]
+    if purged:
+        m.omschrijving = REMOVED_TEXT if m.omschrijving else ""
+        m.locatie_omschrijving = REMOVED_TEXT if m.locatie_omschrijving else ""
+        m.adres = removed_adres(m.adres)
+        m.punt = removed_punt(m.punt)
+        m.notes = [msgspec.structs.replace(n, tekst=REMOVED_TEXT) for n in m.notes]
+        m.terugkoppelingen = [
+            msgspec.structs.replace(t, tekst=REMOVED_TEXT if t.tekst else "") for t in m.terugkoppelingen
+        ]
+
+
+def _scrubbed_value(field: str, value: Any, erasure: Erasure) -> Any:
+    if field == "melder":
+        return msgspec.to_builtins(scrub_melder(msgspec.convert(value, Melder))) if isinstance(value, dict) else value
+    if erasure != Erasure.PURGED:
+        return value
+    scrubbed = scrub_payload(EventType.FIELDS_CHANGED, {"fields": {field: value}}, erasure, PersonalValues())
+    return scrubbed["fields"][field]
 
 
 def conflict_notes(m: Melding) -> dict[str, str]:

@@ -82,10 +82,15 @@ class Punt(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Melder(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Who reported: name, phone (E.164), e-mail; ``anoniem`` when the caller left no details.
+    """Who reported: name, phone (E.164), e-mail, postal address; ``anoniem`` when the caller left no
+    details.
 
     This is personal data: it never appears in public or Open311 responses, and reads of it through
     the server API are audited.
+
+    ``gewist``: the details were erased under the AVG (``shared.avg.scrub_melder``); ``met_contact``
+    then keeps the one fact the barometer needs, whether the melder had left a way to be answered (so
+    past "teruggekoppeld" figures do not change when a melder is anonymised).
     """
 
     naam: Annotated[str, NAME] = ""
@@ -93,12 +98,28 @@ class Melder(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defau
     email: Annotated[str, EMAIL] | None = None
     anoniem: bool = False
     postadres: Adres | None = None  # a letter's sender (kanaal brief): where the answer goes
+    gewist: bool = False
+    met_contact: bool = False
 
     @property
     def has_contact(self) -> bool:
-        """True when the melder can be answered: a phone number, an e-mail address or a postal
-        address (a letter is answered by letter) is known."""
+        """True when the melder left a way to be answered: a phone number, an e-mail address or a
+        postal address (a letter is answered by letter); also after those were erased (``gewist``
+        with ``met_contact``: the barometer's "met contactgegevens"). Whether an answer is still
+        possible now: :attr:`reachable`."""
+        return not self.anoniem and (
+            bool(self.telefoon or self.email or self.postadres) or (self.gewist and self.met_contact)
+        )
+
+    @property
+    def reachable(self) -> bool:
+        """True when the melder can be answered now: a phone number, e-mail or postal address is known."""
         return not self.anoniem and bool(self.telefoon or self.email or self.postadres)
+
+    @property
+    def has_details(self) -> bool:
+        """True when any personal detail (name, phone, e-mail, postal address) is held."""
+        return bool(self.naam or self.telefoon or self.email or self.postadres)
 
 
 class ExtraMelder(msgspec.Struct, frozen=True):
@@ -117,7 +138,7 @@ class ExtraMelder(msgspec.Struct, frozen=True):
 
     @property
     def has_contact(self) -> bool:
-        """True when this melder can be called back."""
+        """True when this melder left a way to be answered (:attr:`Melder.has_contact`)."""
         return self.melder is not None and self.melder.has_contact
 
 
@@ -207,6 +228,9 @@ class Melding(msgspec.Struct):
     reopen_count: int = 0
     deleted: bool = False
     anonymised: bool = False
+    anonymised_at: datetime | None = None  # UTC; the first ``reporter_anonymised``
+    purged: bool = False  # removed after its retention period (``shared.avg``)
+    purged_at: datetime | None = None  # UTC
     notes: list[Note] = []
     terugkoppelingen: list[Terugkoppeling] = []
     melders: list[ExtraMelder] = []  # residents who reported it after the first (``melder_added``)

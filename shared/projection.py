@@ -156,7 +156,9 @@ def projection_row(m: Melding) -> dict[str, Any]:
         "melder_naam": melder.naam if melder else None,
         "melder_telefoon": melder.telefoon if melder else None,
         "melder_email": melder.email if melder else None,
-        "melder_anoniem": int(bool(melder and melder.anoniem)),
+        # 1 when there are no details to show: left none, or erased (``Melder.gewist``); has_contact
+        # keeps whether contact details were left, which the barometer counts.
+        "melder_anoniem": int(bool(melder and (melder.anoniem or melder.gewist))),
         "has_contact": int(bool(melder and melder.has_contact)),
         "first_closed_at": iso(m.first_closed_at),
         "closed_at": iso(m.closed_at),

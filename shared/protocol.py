@@ -64,6 +64,7 @@ class RefusalCode(StrEnum):
     DUPLICATE_CREATED = "duplicate_created"  #: a second ``created`` for a melding the server has
     CONFLICTING = "conflicting"  #: a known ``event_id`` pushed again with other content
     CREATED_REFUSED = "created_refused"  #: its melding's ``created`` is itself in the quarantine
+    NOT_ALLOWED = "not_allowed"  #: the token's role may not make this event (``shared.avg.may_push``)
 
 
 #: Refusals about time only: the event is genuine, its stamp is not. Release restamps it.
@@ -87,6 +88,9 @@ class PushRequest(msgspec.Struct, forbid_unknown_fields=True):
     counter of the server's own meldingen (device ``00``) this laptop holds; sent after the server's
     log id changed (a restore), so the server's counter continues past numbers only laptops still
     hold. Both 0 when not sent.
+
+    ``pull_cursor`` and ``log_id``: how far this laptop has pulled, in which server log (0: nothing).
+    The server defers events of a melding erased after that point (:attr:`PushResponse.deferred`).
     """
 
     protocol: int
@@ -95,6 +99,8 @@ class PushRequest(msgspec.Struct, forbid_unknown_fields=True):
     device_hlc: int = 0
     device_seq: int = 0
     server_counter: int = 0
+    pull_cursor: int = 0
+    log_id: int = 0
 
 
 class Quarantined(msgspec.Struct):
@@ -124,6 +130,12 @@ class PushResponse(msgspec.Struct):
     ``log_id``: the identity of the server's event log (0 from a server that has none). It changes
     only when the server is restored from a backup: the laptop then re-sends its own events and pulls
     from the start (``wijkteam_tui.sync_client``; docs/server.md, "Backups"). Older clients ignore it.
+
+    ``deferred``: events of a melding whose personal data the server erased after the request's
+    ``pull_cursor`` (issue 16): the laptop may still hold the erased values in them, and the server no
+    longer knows those values to remove them. They are neither stored nor refused: the laptop keeps
+    them unsent, pulls (which erases the values from its copies too, ``shared.avg``) and sends them
+    again in the same round. Never part of ``stored``, ``duplicates`` or ``quarantined``.
     """
 
     protocol: int
@@ -133,6 +145,7 @@ class PushResponse(msgspec.Struct):
     quarantined: list[Quarantined] = []
     server_time_ms: int = 0
     log_id: int = 0
+    deferred: list[str] = []
 
 
 class PulledEvent(msgspec.Struct):

@@ -210,6 +210,10 @@ REFUSAL_HELP: dict[str, tuple[str, str]] = {
         "De registratie van deze melding is zelf geweigerd.",
         "Wacht op het besluit van de beheerder over de registratie.",
     ),
+    RefusalCode.NOT_ALLOWED: (
+        "Uw rol mag dit niet (verwijderen en terugzetten mag alleen een beheerder).",
+        "Vraag de beheerder het te doen; de melding blijft zoals hij was.",
+    ),
 }
 
 

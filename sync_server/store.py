@@ -28,6 +28,8 @@ acknowledged.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -40,10 +42,20 @@ from typing import Any
 
 import msgspec
 
+from shared.avg import (
+    ERASING_EVENTS,
+    Erasure,
+    PersonalValues,
+    blank_event,
+    erasure_of,
+    personal_values,
+    scrub_event,
+    scrub_raw,
+)
 from shared.commands import SERVER_DEVICE, DeviceClock, add_note
 from shared.deadlines import HolidayPolicy
 from shared.enums import EventType, Role
-from shared.events import Event
+from shared.events import Event, decode_event, encode_event
 from shared.fold import fold
 from shared.hlc import HLC, stamp_datetime, wall_ms
 from shared.model import Melding
@@ -74,7 +86,10 @@ from wijkteam_store.local import add_projection_columns, werkvoorraad_backfill
 #: 5: the werkvoorraad of issue 14: projection columns ``behandelaar``, ``aan_team``, ``melder_count``,
 #: ``terugbellen``, ``terugbellen_sinds`` (``_migrate_5``).
 #: 6: the projection's ``bron`` column (demo and imported meldingen are recognisable, issue 13).
-STORE_SCHEMA_VERSION = 6
+#: 7: the AVG (issue 16): events of erased meldingen are rewritten (``shared.avg``; event schema 3,
+#: which an older server cannot fold), every connection runs with ``secure_delete``, and a database
+#: from before is vacuumed once so that no deleted value stays in its free space.
+STORE_SCHEMA_VERSION = 7
 BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 #: Bytes a pulled event's envelope adds to its payload on the wire (ids, device, stamps, user: a
@@ -201,6 +216,25 @@ def _same_event(a: Event, b: Event) -> bool:
     return a == b or msgspec.to_builtins(a) == msgspec.to_builtins(b)
 
 
+def _by_melding(events: Iterable[Event]) -> dict[str, list[Event]]:
+    out: dict[str, list[Event]] = {}
+    for e in events:
+        out.setdefault(e.melding_id, []).append(e)
+    return out
+
+
+def _blanked(q: QuarantineEntry) -> QuarantineEntry:
+    """A quarantine entry of an erased melding keeps only its event blanked (``shared.avg.blank_event``):
+    no text or melder value, not even one the server no longer knows. Unreadable raw text is dropped."""
+    if not q.raw:
+        return q
+    try:
+        raw = _json_encode(blank_event(decode_event(q.raw))).decode()
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raw = '"(onleesbaar; verwijderd omdat de melding geanonimiseerd is)"'
+    return QuarantineEntry(q.event_id, q.reason, raw, q.device_id, q.code, q.melding_id, q.event_type, q.status)
+
+
 def _iso_ms(text: str | None) -> int | None:
     """ms since the epoch of the store's ISO text (``now_iso``), None when empty or unreadable."""
     if not text:
@@ -219,6 +253,11 @@ class IngestResult:
     duplicates: list[str] = field(default_factory=list)
     quarantined: list[QuarantineEntry] = field(default_factory=list)
     server_hlc: int = 0
+    #: Events of meldingen erased after the pushing laptop's pull cursor: not taken now (the laptop
+    #: pulls the erasure, erases the values from its copies and sends them again; issue 16).
+    deferred: list[str] = field(default_factory=list)
+    #: Meldingen this push erased (a laptop's ``reporter_anonymised``).
+    erased: list[str] = field(default_factory=list)
 
 
 def hash_token(token: str) -> str:
@@ -426,6 +465,9 @@ class ServerStore:
             c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             c.execute("PRAGMA journal_mode = WAL")
             c.execute("PRAGMA synchronous = FULL")
+            # Deleted and rewritten content is overwritten with zeros, in pages and in free pages: an
+            # erased value (issue 16) must not stay in the file's free space (docs/privacy.md).
+            c.execute("PRAGMA secure_delete = ON")
             self._local.conn = c
             with self._all_lock:
                 self._all.append(c)
@@ -527,6 +569,23 @@ class ServerStore:
             self._refold(w, refold)  # after the summary exists: a refold writes summary rows too
             if not self._state("log_id", w):
                 self._set_state(w, "log_id", _new_log_id())
+            if not self._state("secure_vacuum", w) and not w.execute("SELECT 1 FROM events LIMIT 1").fetchone():
+                self._set_state(w, "secure_vacuum", 1)  # a new database has no old free space
+        self._vacuum_once()
+
+    def _vacuum_once(self) -> None:
+        """A database written before ``secure_delete`` (schema < 7) may hold deleted values in free
+        pages and in the unused parts of pages: rewrite it once (``VACUUM``). Tried at each open
+        until it succeeds (it needs no other writer for its duration: upgrade with the server stopped)."""
+        if self._state("secure_vacuum"):
+            return
+        try:
+            self.conn().execute("VACUUM")
+        except sqlite3.Error:
+            return  # busy: the next open tries again
+        with self.write() as w:
+            self._set_state(w, "secure_vacuum", 1)
+        self.checkpoint()
 
     @staticmethod
     def _migrate_3(c: sqlite3.Connection) -> list[str]:
@@ -841,6 +900,7 @@ class ServerStore:
         fault: Callable[[str], None] | None = None,
         judge_time: bool = False,
         reported: tuple[str, int] | None = None,
+        seen: tuple[int, int] | None = None,
     ) -> IngestResult:
         """Store a push: new events get the next ``server_seq``; known ``event_id``s are skipped;
         refused events go to the quarantine; the projection of every touched melding is refolded;
@@ -863,9 +923,19 @@ class ServerStore:
           ``created``, before that device's latest pushed stamp, before the device code was issued).
 
         A re-pushed event that is already in the quarantine is reported as quarantined again.
+
+        Personal data (issue 16, ``shared.avg``): ``seen`` is the laptop's ``(pull cursor, server log
+        id)``. An event of a melding the server erased after that cursor (or in another log) is
+        *deferred*: neither stored nor refused, because it may carry values the server erased and no
+        longer knows. Other events of erased meldingen are stored scrubbed (``scrub_event``), a known
+        id counts as the same event when it is the same once both are blanked (``blank_event``), and
+        a quarantine entry of an erased melding keeps only the blanked event. A ``reporter_anonymised``
+        in the push erases its melding here as the CLI does (:meth:`erase`). ``seen`` None (loaders of
+        known history, tests): nothing is deferred.
         """
         result = IngestResult()
         received = now_iso()
+        erased_now = False
         with self.write() as c:
             # Refused by the route's checks, but released by the admin since: a duplicate (the
             # laptop's original of a restamped event; it takes the stored version at its pull).
@@ -875,6 +945,29 @@ class ServerStore:
             unique: dict[str, Event] = {}
             for e in events:
                 unique.setdefault(e.event_id, e)
+            # Erased meldingen: what the server holds, and what this push erases.
+            erased = self._erasures(
+                c, sorted({e.melding_id for e in unique.values()} | {q.melding_id for q in quarantine if q.melding_id})
+            )
+            if seen is not None:
+                cursor = seen[0] if seen[1] == self._state("log_id", c) else 0
+                late = {mid for mid, (_, seq) in erased.items() if seq > cursor}
+                result.deferred = [i for i, e in unique.items() if e.melding_id in late]
+                for i in result.deferred:
+                    del unique[i]
+                result.quarantined = [q for q in result.quarantined if q.melding_id not in late]
+            pushed_erasure = {mid: erasure_of(evs) for mid, evs in _by_melding(unique.values()).items()}
+            scrub_for = {mid: kind for mid, (kind, _) in erased.items()}
+            for mid, kind in pushed_erasure.items():
+                if kind is not None and scrub_for.get(mid) != Erasure.PURGED:
+                    scrub_for[mid] = kind
+            if scrub_for:
+                values = {mid: personal_values(evs) for mid, evs in _by_melding(unique.values()).items()}
+                unique = {
+                    i: scrub_event(e, scrub_for[e.melding_id], values[e.melding_id]) if e.melding_id in scrub_for else e
+                    for i, e in unique.items()
+                }
+                result.quarantined = [_blanked(q) if q.melding_id in scrub_for else q for q in result.quarantined]
             ids = list(unique)
             stored = self._stored_by_id(c, ids)
             held = self._quarantine_by_id(c, ids)
@@ -884,20 +977,24 @@ class ServerStore:
                 e = unique[i]
                 q = held.get(i)
                 if i in stored:
-                    if _same_event(stored[i], e) or (q is not None and q[2] == VerdictState.RELEASED):
+                    same = _same_event(stored[i], e) or (
+                        e.melding_id in scrub_for and _same_event(blank_event(stored[i]), blank_event(e))
+                    )
+                    if same or (q is not None and q[2] == VerdictState.RELEASED):
                         known.add(i)
                     else:
+                        raw = blank_event(e) if e.melding_id in scrub_for else e
                         result.quarantined.append(
                             QuarantineEntry(
                                 i, "dit event_id staat al op de server met een andere inhoud",
-                                _json_encode(e).decode(), e.device_id, RefusalCode.CONFLICTING, e.melding_id, e.type,
+                                _json_encode(raw).decode(), e.device_id, RefusalCode.CONFLICTING, e.melding_id, e.type,
                             )
                         )  # fmt: skip
                 elif q is not None:
                     result.quarantined.append(QuarantineEntry(i, q[1], "", e.device_id, q[0], e.melding_id, e.type))
                 else:
                     fresh.append(e)
-            new = self._judge(c, fresh, result, judge_time)
+            new = self._judge(c, fresh, result, judge_time, blank=set(scrub_for))
             groups: dict[str, list[Event]] = {}
             for e in new:
                 groups.setdefault(e.melding_id, []).append(e)
@@ -918,6 +1015,12 @@ class ServerStore:
             ]
             if result.quarantined:
                 self._insert_quarantine(c, result.quarantined, received, pushed_by)
+            # A laptop's anonymisation: erase its melding's stored events, as the CLI does.
+            newly = sorted({e.melding_id for e in new if e.type in ERASING_EVENTS})
+            if newly:
+                self._erased(c, [e for e in new if e.type in ERASING_EVENTS], newly)
+                result.erased = newly
+                erased_now = True
             # Meldingen new to the server are folded from the pushed events in memory; others are
             # refolded from everything stored (their older events are not in this push).
             self._refold(c, sorted(existing))
@@ -935,12 +1038,18 @@ class ServerStore:
                 fault("push-before-commit")
         if fault:
             fault("push-after-commit")
+        if erased_now:
+            self.secure_cleanup()
         return result
 
-    def _judge(self, c: sqlite3.Connection, events: list[Event], result: IngestResult, judge_time: bool) -> list[Event]:
+    def _judge(
+        self, c: sqlite3.Connection, events: list[Event], result: IngestResult, judge_time: bool,
+        blank: set[str] | frozenset[str] = frozenset(),
+    ) -> list[Event]:  # fmt: skip
         """The events of a push that are new to the server, judged against what it holds (see
-        :meth:`ingest`): returns those to store, appends the refused ones to ``result.quarantined``,
-        and moves each device's ``last_hlc`` past its stored stamps."""
+        :meth:`ingest`): returns those to store, appends the refused ones to ``result.quarantined``
+        (blanked for the meldingen in ``blank``: erased ones), and moves each device's ``last_hlc``
+        past its stored stamps."""
         if not events:
             return []
         mids = sorted({e.melding_id for e in events})
@@ -982,9 +1091,10 @@ class ServerStore:
             if refusal is not None:
                 if e.type == EventType.CREATED and e.melding_id not in created_hlc:
                     refused_created[e.melding_id] = VerdictState.WAITING
+                raw = blank_event(e) if e.melding_id in blank else e
                 result.quarantined.append(
                     QuarantineEntry(
-                        e.event_id, refusal.reason, _json_encode(e).decode(), e.device_id, refusal.code,
+                        e.event_id, refusal.reason, _json_encode(raw).decode(), e.device_id, refusal.code,
                         e.melding_id, e.type, status,
                     )
                 )  # fmt: skip
@@ -1101,6 +1211,7 @@ class ServerStore:
         build: Callable[[DeviceClock, Callable[[], int]], list[Event]],
         *,
         after: Callable[[sqlite3.Connection, list[Event]], None] | None = None,
+        cleanup: bool = True,
     ) -> list[Event]:
         """Make and store events on the server itself (device ``SERVER_DEVICE``, e.g. Open311 intake).
 
@@ -1110,6 +1221,9 @@ class ServerStore:
         they sync to every laptop. If ``build`` raises (e.g. ``ValidationError``) nothing is stored.
         ``after(c, events)`` runs in the same transaction once the events are stored (e.g. the
         import's bookkeeping of which rows it took); if it raises, nothing is stored either.
+
+        Erasing events among them (``shared.avg.ERASING_EVENTS``) erase their meldingen's stored values
+        in the same transaction, then (``cleanup``, default) :meth:`secure_cleanup`.
         """
         with self.write() as c:
             seq = self._state("server_device_seq", c)
@@ -1134,12 +1248,210 @@ class ServerStore:
                     for e in events
                 ],
             )
+            erasing = [e for e in events if e.type in ERASING_EVENTS]
+            if erasing:
+                self._erased(c, erasing, sorted({e.melding_id for e in erasing}))
             self._refold(c, sorted({e.melding_id for e in events}))
             self._flag_clashes(c, [e for e in events if e.type == EventType.CREATED])
             self._set_state(c, "hlc_last", self.hlc.peek())
             if after is not None:
                 after(c, events)
+        if erasing and cleanup:
+            self.secure_cleanup()
         return events
+
+    # -- personal data: erasure (issue 16) -----------------------------------------------------------
+
+    def journal_path(self) -> Path:
+        """The erasure journal, ``<database>.wissingen``: one line per erasing event as stored (JSON,
+        its values already erased: no personal data). ``wijkteam-server restore`` applies it again to
+        the restored database (:meth:`reapply_journal`), so a restore from a backup never brings an
+        erased value back into use (docs/privacy.md, "Reservekopieën")."""
+        return self.path.with_name(self.path.name + ".wissingen")
+
+    def erasure_seq(self) -> int:
+        """The highest ``server_seq`` of an erasing event (0: none): a laptop snapshot older than
+        this holds erased values and is neither served nor kept (``sync_server.snapshot``)."""
+        return self._state("erasure_seq")
+
+    @staticmethod
+    def _erasures(c: sqlite3.Connection, melding_ids: Sequence[str]) -> dict[str, tuple[Erasure, int]]:
+        """The erased meldingen among ``melding_ids``: ``{melding_id: (strongest erasure, highest
+        server_seq of an erasing event)}``."""
+        out: dict[str, tuple[Erasure, int]] = {}
+        kinds = list(ERASING_EVENTS)
+        for chunk in _chunks(list(melding_ids)):
+            qs = ",".join("?" * len(chunk))
+            for mid, type_, seq in c.execute(
+                f"SELECT melding_id, type, max(server_seq) FROM events WHERE melding_id IN ({qs}) "
+                f"AND type IN ({','.join('?' * len(kinds))}) GROUP BY melding_id, type",
+                (*chunk, *kinds),
+            ):
+                kind = ERASING_EVENTS[type_]
+                before = out.get(mid)
+                strongest = Erasure.PURGED if Erasure.PURGED in (kind, before[0] if before else None) else kind
+                out[mid] = (strongest, max(seq, before[1] if before else 0))
+        return out
+
+    def _erased(self, c: sqlite3.Connection, erasing: Sequence[Event], melding_ids: Sequence[str]) -> None:
+        """In the caller's transaction, after ``erasing`` events were stored: journal them, rewrite the
+        stored events and quarantine entries of ``melding_ids`` without the erased values, scrub the
+        audit and the quarantine of any raw trace of them, and note the erasure's ``server_seq``.
+        The caller refolds the meldingen and, after the commit, calls :meth:`secure_cleanup`."""
+        self._journal(erasing)
+        values = self._rewrite(c, melding_ids)
+        self._sweep(c, values)
+        self._set_state(
+            c, "erasure_seq", max(self._state("erasure_seq", c), max((s for _, s in self._erasures(c, melding_ids).values()), default=0))
+        )
+
+    def _journal(self, erasing: Sequence[Event]) -> None:
+        if not erasing:
+            return
+        path = self.journal_path()
+        with path.open("ab") as f:
+            for e in erasing:
+                f.write(encode_event(e) + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _rewrite(self, c: sqlite3.Connection, melding_ids: Sequence[str]) -> PersonalValues:
+        """Rewrite the stored events (in place: same ``server_seq``, same id) and the quarantine entries
+        of erased meldingen with ``shared.avg.scrub_event``; returns every value erased."""
+        erasures = self._erasures(c, melding_ids)
+        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        found = PersonalValues()
+        for mid, (kind, _) in erasures.items():
+            rows = c.execute(f"SELECT server_seq, {cols} FROM events WHERE melding_id = ?", (mid,)).fetchall()
+            evs = [(r[0], event_from_row(r[1:])) for r in rows]
+            values = personal_values(e for _, e in evs)
+            found = found | values
+            updates = []
+            for seq, e in evs:
+                scrubbed = scrub_event(e, kind, values)
+                if scrubbed is not e:
+                    updates.append((_json_encode(scrubbed.payload).decode(), seq))
+            c.executemany("UPDATE events SET payload = ? WHERE server_seq = ?", updates)
+            for qid, raw in c.execute("SELECT id, raw FROM quarantine WHERE melding_id = ?", (mid,)).fetchall():
+                entry = _blanked(QuarantineEntry("", "", raw))
+                if entry.raw != raw:
+                    c.execute("UPDATE quarantine SET raw = ? WHERE id = ?", (entry.raw, qid))
+        return found
+
+    @staticmethod
+    def _sweep(c: sqlite3.Connection, values: PersonalValues) -> None:
+        """Remove ``values`` wherever else text is kept verbatim: the audit's details and the raw text of
+        quarantine entries of any melding (an unreadable push names none). One pass over each table."""
+        strings = values.strings()
+        if not strings:
+            return
+        pattern = re.compile("|".join(re.escape(x) for x in strings), re.IGNORECASE)
+        for table, col in (("audit", "detail"), ("quarantine", "raw")):
+            hits = [
+                (scrub_raw(text, values), rid)
+                for rid, text in c.execute(f"SELECT id, {col} FROM {table} WHERE {col} IS NOT NULL")
+                if pattern.search(text)
+            ]
+            c.executemany(f"UPDATE {table} SET {col} = ? WHERE id = ?", hits)
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database and truncate it to zero bytes (``wal_checkpoint(TRUNCATE)``),
+        so erased values in old WAL frames leave the disk. Waits for readers up to the busy timeout;
+        returns False when a reader kept it from finishing (the next one will)."""
+        try:
+            busy, _, _ = self.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error:
+            return False
+        return busy == 0
+
+    def secure_cleanup(self) -> bool:
+        """After an erasure: merge the full-text index into one segment (FTS5 ``optimize``: a rewritten
+        row otherwise leaves its old tokens in older segments), then :meth:`checkpoint`. With
+        ``secure_delete`` the freed pages are zeros. Returns what :meth:`checkpoint` returns."""
+        with self.write() as c:
+            c.execute("INSERT INTO meldingen_fts(meldingen_fts) VALUES ('optimize')")
+        return self.checkpoint()
+
+    def erase(self, melding_ids: Sequence[str], event_type: EventType, reden: str, *, actor: str) -> list[Event]:
+        """Anonymise the melder of (``reporter_anonymised``) or remove (``purged``) each melding, as
+        server-made events (:meth:`append_server_events`, device ``00``) that reach every laptop at
+        its next sync; their stored values are rewritten at once (module ``shared.avg``).
+
+        Idempotent: a melding already erased that far, or unknown, is skipped. Works in transactions of
+        a few hundred meldingen (pushes wait for less than a second each), then
+        :meth:`secure_cleanup` once.
+
+        Returns:
+            The erasing events made.
+
+        Raises:
+            ValidationError: ``reden`` too long.
+        """
+        from shared.commands import anonymise_reporter, purge
+
+        make = purge if event_type == EventType.PURGED else anonymise_reporter
+        wanted = Erasure.PURGED if event_type == EventType.PURGED else Erasure.ANONYMISED
+        made: list[Event] = []
+        for chunk in _chunks(list(dict.fromkeys(melding_ids)), 200):
+
+            def build(dev: DeviceClock, _next: Callable[[], int], chunk: Sequence[str] = chunk) -> list[Event]:
+                c = self.conn()
+                done = self._erasures(c, chunk)
+                out = []
+                for mid in chunk:
+                    if done.get(mid, (None,))[0] in (wanted, Erasure.PURGED):
+                        continue
+                    state = fold(self._events_in(c, mid), history=False)
+                    if state is not None:
+                        out.append(make(dev, state, reden))
+                return out
+
+            made += self.append_server_events(actor, build, cleanup=False)
+        if made:
+            self.secure_cleanup()
+        return made
+
+    def reapply_journal(self) -> int:
+        """Store again every erasing event of :meth:`journal_path` this database lacks (after a restore
+        from a backup made before it) and erase its melding; returns how many. An event whose melding
+        the backup does not hold yet is stored too: when a laptop sends that melding again, the server
+        defers it until the laptop has the erasure (:meth:`ingest`)."""
+        path = self.journal_path()
+        if not path.is_file():
+            return 0
+        journal: list[Event] = []
+        for line in path.read_bytes().splitlines():
+            try:
+                journal.append(decode_event(line))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue  # a torn last line after a crash
+        with self.write() as c:
+            missing = [e for e in journal if e.event_id not in self._stored_by_id(c, [e.event_id])]
+            if not missing:
+                return 0
+            received = now_iso()
+            c.executemany(
+                _INSERT_EVENT,
+                [
+                    (
+                        e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
+                        _json_encode(e.payload).decode(), e.user, e.prev, e.schema, received, "(wissingen-journaal)",
+                    )
+                    for e in missing
+                ],
+            )  # fmt: skip
+            own = max((e.device_seq for e in missing if e.device_id == SERVER_DEVICE), default=0)
+            self._set_state(c, "server_device_seq", max(self._state("server_device_seq", c), own))
+            self.hlc.recv(max(e.hlc for e in missing))
+            self._set_state(c, "hlc_last", self.hlc.peek())
+            mids = sorted({e.melding_id for e in missing})
+            values = self._rewrite(c, mids)
+            self._sweep(c, values)
+            self._set_state(c, "erasure_seq", max(s for _, s in self._erasures(c, mids).values()))
+            self._refold(c, mids)
+            self._audit(c, "(beheer)", "avg_journaal", None, f"{len(missing)} wissing(en) opnieuw toegepast na terugzetten")
+        self.secure_cleanup()
+        return len(missing)
 
     # -- sync: pull --------------------------------------------------------------------------------
 

@@ -253,7 +253,7 @@ def test_notes_callbacks_delete_restore_anonymise():
     events.append(restore(dev, fold(events), "toch niet dubbel"))
     events.append(anonymise_reporter(dev, fold(events), "verzoek melder"))
     m = fold(events)
-    assert not m.deleted and m.anonymised and not m.melder.has_contact
+    assert not m.deleted and m.anonymised and not m.melder.reachable and not m.melder.has_details
     assert [n.tekst for n in m.notes] == ["Boom ligt op fietspad"]
     assert [(t.kanaal, t.at) for t in m.terugkoppelingen] == [(Kanaal.TELEFOON, at)]
     for e in events:

@@ -283,8 +283,10 @@ def test_anonymise_scrubs_the_melder_from_state_history_and_conflicts():
     ]
     m = fold(events)
     assert m.anonymised is True
-    assert m.melder == Melder(anoniem=True)
-    assert not m.melder.has_contact
+    # Erased, but the barometer's "left contact details" stays (past figures do not change).
+    assert m.melder == Melder(gewist=True, met_contact=True)
+    assert m.melder.has_contact and not m.melder.reachable and not m.melder.has_details
+    assert m.anonymised_at is not None
     text = msgspec.json.encode(m).decode()
     for personal in ("Vries", "+31612345678", "a.devries", "Bakker", "+31529456789", "Smit", "c.smit"):
         assert personal not in text, personal
@@ -410,7 +412,7 @@ def test_anonymisation_is_final_even_against_a_stale_edit():
     stale = changed("e-m2", "c", t=20, dev="M2", melder=Melder(naam="B. Bakker", telefoon="+31529456789"))
     for order in itertools.permutations([created(melder=MELDER), anon, stale]):
         m = fold(order)
-        assert m.melder == Melder(anoniem=True)
+        assert m.melder == Melder(gewist=True, met_contact=True)
         assert "Bakker" not in msgspec.json.encode(m).decode()
 
 

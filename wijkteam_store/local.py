@@ -33,6 +33,7 @@ from typing import Any, Self
 
 import msgspec
 
+from shared.avg import ERASING_EVENTS, erasure_of, personal_values, scrub_event
 from shared.commands import DeviceClock, register
 from shared.deadlines import utcnow
 from shared.enums import EventType
@@ -48,7 +49,9 @@ from shared.status import CALLBACK_DUE
 from shared.trust import clock_behind_ms, registration_time, restamp
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
+#: Files older than this were written without ``secure_delete``: vacuumed once after migrating.
+SECURE_DELETE_SINCE = 11
 
 #: Columns a list or search returns: the whole projection row.
 LIST_COLUMNS: tuple[str, ...] = tuple(COLUMNS)
@@ -362,9 +365,16 @@ def _migration_10(conn: sqlite3.Connection) -> None:
     add_projection_columns(conn)
 
 
+def _migration_11(conn: sqlite3.Connection) -> None:
+    """The AVG (issue 16): from now on every connection runs with ``secure_delete`` and events of
+    erased meldingen are rewritten (``shared.avg``). Nothing to change in the layout; the file is
+    vacuumed once after migrating (``LocalStore._migrate``), so that values deleted before, which
+    may still sit in free space, are gone."""
+
+
 MIGRATIONS = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
-    7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10,
+    7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10, 11: _migration_11,
 }
 
 
@@ -526,7 +536,11 @@ class LocalStore:
             # events, projection and index pages of thousands of meldingen; with the small cache
             # many are read twice (docs/benchmarks.md, "Incremental pull"). Used only as filled.
             self.conn.execute("PRAGMA cache_size = -16000")
+            # Deleted and rewritten content is overwritten with zeros, in pages and free pages: an
+            # erased value (issue 16) must not stay in the file's free space (docs/privacy.md).
+            self.conn.execute("PRAGMA secure_delete = ON")
             self._depth = 0
+            self._cleanup_due = False
             self._db: Any = None
             self._migrate()
         except sqlite3.Error as exc:
@@ -593,6 +607,7 @@ class LocalStore:
             yield
             self.conn.execute("COMMIT")
         except BaseException as exc:
+            self._cleanup_due = False
             try:
                 self.conn.execute("ROLLBACK")
             except sqlite3.Error:
@@ -602,6 +617,9 @@ class LocalStore:
             raise
         finally:
             self._depth = 0
+        if self._cleanup_due:
+            self._cleanup_due = False
+            self.secure_cleanup()
 
     def _migrate(self) -> None:
         self.conn.execute(
@@ -614,19 +632,21 @@ class LocalStore:
                 f"Deze database heeft schemaversie {current}; deze versie van Wijkteam kent tot {SCHEMA_VERSION}. Werk Wijkteam bij."
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
+            if version == SECURE_DELETE_SINCE and current > 0:
+                # A file written before ``secure_delete`` may hold deleted values in its free space
+                # (issue 16), and migration 5 freed the old ``state`` column's pages (736 → 317 MB for
+                # 100,000 meldingen, VACUUM 1.5 s): rewrite it once. When another program holds the
+                # file the VACUUM fails; the file then stays at the version before and the next
+                # open tries again (that version's layout is the same).
+                try:
+                    self.conn.execute("VACUUM")
+                except sqlite3.Error:
+                    break
             with self.transaction():
                 MIGRATIONS[version](self.conn)
                 self.conn.execute(
                     "INSERT INTO schema_version (version) VALUES (?)", (version,)
                 )
-        if 0 < current < 5:
-            # Migration 5 freed the old ``state`` column's pages (more than half of a 100,000-melding
-            # file: 736 → 317 MB, VACUUM 1.5 s). Give them back once; a file in use elsewhere
-            # keeps them for new rows, which is harmless.
-            try:
-                self.conn.execute("VACUUM")
-            except sqlite3.Error:
-                pass
 
     def schema_version(self) -> int:
         """The schema version of the open file."""
@@ -768,6 +788,7 @@ class LocalStore:
                 "UPDATE device SET seq = max(seq, ?), hlc_last = max(hlc_last, ?) WHERE id = 1",
                 (dev.seq, dev.hlc.last),
             )
+            self._erase_local({e.melding_id for e in events if e.type in ERASING_EVENTS})
             self._refold({e.melding_id for e in events})
 
     def register(
@@ -1470,11 +1491,58 @@ class LocalStore:
                 elif (m := fold(stored.get(mid, []) + evs, history=False)) is not None:
                     projected.append((mid, values(projection_row(m))))
             self._write_projections(projected, [mid for mid in groups if mid in stored or mid in given])
+            # An anonymisation or removal in this page (issue 16): rewrite this laptop's copies of the
+            # melding's events too (its own unsent ones included), then refold it.
+            erased = self._erase_local({e.melding_id for e in new if e.type in ERASING_EVENTS})
+            self._refold(erased)
             self.conn.execute(
                 "UPDATE device SET pull_cursor = ? WHERE id = 1", (next_after,)
             )
             if server_hlc is not None:
                 self._merge_hlc(server_hlc)
+
+    # -- personal data (issue 16) --------------------------------------------------------------------
+
+    def _erase_local(self, melding_ids: Iterable[str]) -> list[str]:
+        """Rewrite the stored events (and refused ones) of erased meldingen among ``melding_ids`` with
+        ``shared.avg.scrub_event``, in the caller's transaction, and have :meth:`secure_cleanup` run
+        after its commit. The values erased from texts are every melder value this laptop holds for
+        the melding. Returns the meldingen that are erased (the caller refolds them)."""
+        cols = ", ".join(_EVENT_COLUMNS)
+        done: list[str] = []
+        for mid in sorted(set(melding_ids)):
+            evs = [_row_to_event(r) for r in self.conn.execute(f"SELECT {cols} FROM events WHERE melding_id = ?", (mid,))]
+            refused = [_row_to_event(r) for r in self.conn.execute(f"SELECT {cols} FROM refused WHERE melding_id = ?", (mid,))]
+            kind = erasure_of(evs)
+            if kind is None:
+                continue
+            values = personal_values(evs + refused)
+            for table, items in (("events", evs), ("refused", refused)):
+                rows = []
+                for e in items:
+                    scrubbed = scrub_event(e, kind, values)
+                    if scrubbed is not e:
+                        rows.append((_json_encode(scrubbed.payload).decode(), e.event_id))
+                self.conn.executemany(f"UPDATE {table} SET payload = ? WHERE event_id = ?", rows)
+            done.append(mid)
+        if done:
+            self._cleanup_due = True
+        return done
+
+    def secure_cleanup(self) -> bool:
+        """After an erasure (issue 16): merge the full-text index into one segment (FTS5 ``optimize``;
+        a rewritten row otherwise leaves its old tokens in older segments) and copy the WAL into the
+        file and truncate it (``wal_checkpoint(TRUNCATE)``). With ``secure_delete`` freed pages are
+        zeros. Runs by itself after the transaction that erased. Returns False when another
+        connection kept the checkpoint from finishing (the last connection to close checkpoints and
+        removes the WAL anyway)."""
+        try:
+            with self.transaction():
+                self.conn.execute("INSERT INTO meldingen_fts (meldingen_fts) VALUES ('optimize')")
+            busy, _, _ = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except (sqlite3.Error, StoreError):
+            return False
+        return busy == 0
 
     def _skip_past_own(self, new: list[Event]) -> None:
         """Move this laptop's counters past events made under its own device code elsewhere.

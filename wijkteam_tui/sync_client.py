@@ -47,7 +47,7 @@ import time
 import typing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -677,7 +677,7 @@ def _can_be_replaced(store: Any) -> bool:
 
 
 def _round_once(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
-    push_batch, pull_limit, on_progress = plan.push_batch, plan.pull_limit, plan.on_progress
+    pull_limit, on_progress = plan.pull_limit, plan.on_progress
     installed = 0
     note = None
     if plan.snapshot_behind is not None and _can_be_replaced(store):
@@ -692,32 +692,84 @@ def _round_once(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
             fault=plan.fault,
         )
         installed, note = outcome.events, outcome.note
-    pushed = quarantined = restamped = 0
-    fell_back = False
-    reasons: list[tuple[str, str]] = []
-    server_hlc = 0
     # -- push --------------------------------------------------------------------------------------
+    out = _Pushed()
+    _push_all(store, session, plan, out)
+    # -- verdicts on events refused earlier ----------------------------------------------------------
+    verdicts = _ask_verdicts(store, session)
+    # -- pull --------------------------------------------------------------------------------------
+    pulled, hlc = _pull(store, session, pull_limit, on_progress)
+    if out.deferred:
+        # The server erased personal data of meldingen these events belong to (issue 16): the pull
+        # brought the erasure, which erased the values from this laptop's copies; send them now.
+        out.deferred = set()
+        _push_all(store, session, plan, out)
+        more, hlc2 = _pull(store, session, pull_limit, on_progress)
+        pulled += more
+        hlc = hlc2 if hlc2 is not None else hlc
+    server_hlc = hlc if hlc is not None else out.server_hlc
+    pending = store.pending_count()
+    return SyncResult(
+        pushed=out.pushed,
+        pulled=pulled,
+        quarantined=out.quarantined,
+        server_hlc=server_hlc,
+        skew_ms=session.skew_ms,
+        finished_at=datetime.now(UTC),
+        pending=pending,
+        quarantine_reasons=tuple(out.reasons),
+        refused=store.refused_count(),
+        released=verdicts.get(VerdictState.RELEASED, 0),
+        rejected=verdicts.get(VerdictState.REJECTED, 0),
+        clock_fell_back=out.fell_back,
+        restamped=out.restamped,
+        snapshot=installed,
+        snapshot_note=note,
+    )
+
+
+@dataclass
+class _Pushed:
+    """What the pushes of one round did (:func:`_push_all`)."""
+
+    pushed: int = 0
+    quarantined: int = 0
+    restamped: int = 0
+    fell_back: bool = False
+    reasons: list[tuple[str, str]] = field(default_factory=list)
+    server_hlc: int = 0
+    #: Events the server deferred (``PushResponse.deferred``): kept unsent until after the pull.
+    deferred: set[str] = field(default_factory=set)
+
+
+def _push_all(store: SyncStore, session: _Session, plan: _Plan, out: _Pushed) -> None:
+    """Push every unsent event in batches, recording acknowledgements, refusals and deferrals in ``out``.
+
+    Stops early when a batch holds only deferred events (they wait for the pull)."""
+    push_batch, on_progress = plan.push_batch, plan.on_progress
     last_ids: list[str] | None = None
     while True:
-        events = store.unacked_events(push_batch)
+        events = [e for e in store.unacked_events(push_batch + len(out.deferred)) if e.event_id not in out.deferred]
+        events = events[:push_batch]
         if not events:
             break
         seq = store.own_seq()
-        body = _push_enc.encode(
-            PushRequest(
-                protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc,
-                device_seq=seq,
-            )
-        )
+        cursor = store.pull_cursor()
+        log_id = store.server_log_id() if hasattr(store, "server_log_id") else 0
+
+        def request(evs: list[Event]) -> bytes:
+            return _push_enc.encode(
+                PushRequest(
+                    protocol=PROTOCOL_VERSION, device_id=evs[0].device_id, events=evs, device_hlc=evs[-1].hlc,
+                    device_seq=seq, pull_cursor=cursor, log_id=log_id,
+                )
+            )  # fmt: skip
+
+        body = request(events)
         while len(body) > MAX_PUSH_BYTES and len(events) > 1:
             # Long texts: send fewer events per request, so the server's body limit is never hit.
             events = events[: len(events) // 2]
-            body = _push_enc.encode(
-                PushRequest(
-                    protocol=PROTOCOL_VERSION, device_id=events[0].device_id, events=events, device_hlc=events[-1].hlc,
-                device_seq=seq,
-                )
-            )
+            body = request(events)
         ids = [e.event_id for e in events]
         if ids == last_ids:
             raise SyncError("De lokale opslag markeert verstuurde events niet als ontvangen; sync gestopt.")
@@ -729,42 +781,21 @@ def _round_once(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
         session.server_clock(ack.server_time_ms)
         # A refused event is not acknowledged: it is kept as "geweigerd" with the server's reason.
         refused_ids = {q.event_id for q in ack.quarantined}
-        store.mark_acked([i for i in ids if i not in refused_ids])
+        deferred = set(ack.deferred) & set(ids)
+        out.deferred |= deferred
+        store.mark_acked([i for i in ids if i not in refused_ids and i not in deferred])
         store.mark_refused([(q.event_id, q.code, q.reason) for q in ack.quarantined])
         if any(q.code == RefusalCode.FUTURE_STAMP for q in ack.quarantined):
             # The clock ran ahead: fall back to the server's, or every later event is refused too.
-            restamped += store.fall_back_clock(ack.server_hlc)
-            fell_back = True
+            out.restamped += store.fall_back_clock(ack.server_hlc)
+            out.fell_back = True
         store.recv_hlc(ack.server_hlc)
-        server_hlc = ack.server_hlc
-        pushed += len(ids)
-        quarantined += len(ack.quarantined)
-        reasons.extend((q.event_id, q.reason) for q in ack.quarantined)
+        out.server_hlc = ack.server_hlc
+        out.pushed += len(ids) - len(deferred)
+        out.quarantined += len(ack.quarantined)
+        out.reasons.extend((q.event_id, q.reason) for q in ack.quarantined)
         if on_progress:
-            on_progress("push", pushed, None)
-    # -- verdicts on events refused earlier ----------------------------------------------------------
-    verdicts = _ask_verdicts(store, session)
-    # -- pull --------------------------------------------------------------------------------------
-    pulled, hlc = _pull(store, session, pull_limit, on_progress)
-    server_hlc = hlc if hlc is not None else server_hlc
-    pending = store.pending_count()
-    return SyncResult(
-        pushed=pushed,
-        pulled=pulled,
-        quarantined=quarantined,
-        server_hlc=server_hlc,
-        skew_ms=session.skew_ms,
-        finished_at=datetime.now(UTC),
-        pending=pending,
-        quarantine_reasons=tuple(reasons),
-        refused=store.refused_count(),
-        released=verdicts.get(VerdictState.RELEASED, 0),
-        rejected=verdicts.get(VerdictState.REJECTED, 0),
-        clock_fell_back=fell_back,
-        restamped=restamped,
-        snapshot=installed,
-        snapshot_note=note,
-    )
+            on_progress("push", out.pushed, None)
 
 
 def _ask_verdicts(store: SyncStore, session: _Session) -> dict[str, int]:

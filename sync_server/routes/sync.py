@@ -30,6 +30,7 @@ from litestar.exceptions import (
 )
 from litestar.params import Parameter
 
+from shared.avg import may_push
 from shared.errors import InvalidEvent
 from shared.events import SCHEMA_VERSION, Event, validate_event
 from shared.projection import PROJECTION_KEY
@@ -65,6 +66,8 @@ class PushBody(msgspec.Struct, forbid_unknown_fields=True):
     device_hlc: int = 0
     device_seq: Annotated[int, msgspec.Meta(ge=0, le=2**62)] = 0
     server_counter: Annotated[int, msgspec.Meta(ge=0, le=32**6)] = 0
+    pull_cursor: Annotated[int, msgspec.Meta(ge=0, le=2**62)] = 0
+    log_id: Annotated[int, msgspec.Meta(ge=0, le=2**62)] = 0
 
 
 class UpgradeRequired(HTTPException):
@@ -159,6 +162,10 @@ def classify(
                 RefusalCode.FOREIGN_DEVICE,
                 f"apparaat {e.device_id!r} hoort niet bij dit token (apparaat {token.device_code})",
             )
+        elif not may_push(token.role, e.type):
+            refusal = Refusal(
+                RefusalCode.NOT_ALLOWED, f"rol {token.role.value} mag geen {e.type!r} maken (docs/privacy.md)"
+            )
         else:
             try:
                 validate_event(e)
@@ -241,7 +248,7 @@ class SyncController(Controller):
             store.raise_server_counter(data.server_counter)
         result = store.ingest(
             good, bad, pushed_by=token.name, fault=_fault(settings.crash_point), judge_time=True,
-            reported=(token.device_code, data.device_seq),
+            reported=(token.device_code, data.device_seq), seen=(data.pull_cursor, data.log_id),
         )  # fmt: skip
         answer = PushResponse(
             protocol=PROTOCOL_VERSION,
@@ -251,6 +258,7 @@ class SyncController(Controller):
             quarantined=[Quarantined(q.event_id, q.reason, q.code) for q in result.quarantined],
             server_time_ms=store.wall_ms(),
             log_id=store.log_id(),
+            deferred=result.deferred,
         )
         return wire.respond(answer, request.headers.get("accept"))
 

@@ -142,8 +142,8 @@ class Laptop:
 def make_laptop(server: ServerProcess, tmp_path: Path) -> Iterator[Callable[[str], Laptop]]:
     made: list[Laptop] = []
 
-    def make(name: str) -> Laptop:
-        token, code = server.add_user(name)
+    def make(name: str, role: str = "wijkuitvoerder") -> Laptop:
+        token, code = server.add_user(name, role)
         assert code
         lap = Laptop(tmp_path / f"{name}.sqlite3", name, token, code)
         made.append(lap)

@@ -164,8 +164,8 @@ def test_concurrent_edits_merge_the_same_everywhere(server: ServerProcess, make_
         assert any(h.details.get("fields", {}).get("omschrijving") == loser for h in m.history)
 
 
-def test_delete_beats_stale_offline_edit(server: ServerProcess, make_laptop: Callable[[str], Laptop]) -> None:
-    a, b = make_laptop("anna"), make_laptop("bram")
+def test_delete_beats_stale_offline_edit(server: ServerProcess, make_laptop: Callable[..., Laptop]) -> None:
+    a, b = make_laptop("anna", role="admin"), make_laptop("bram")  # only an admin may delete
     mid = register(a, "Dubbel gemeld: zwerfvuil", categorie=None)
     sync(a, server)
     sync(b, server)

@@ -66,6 +66,7 @@ def test_every_event_type_is_refused_under_a_foreign_device_code(server: Server,
         commands.anonymise_reporter(dev, state),
         commands.add_melder(dev, state, kanaal="telefoon", melder=None),
         commands.assign(dev, state, "bram"),
+        commands.purge(dev, state),
     ]
     assert {e.type for e in forged} == set(EventType)
     answer = push(client, token, code, forged)  # anna's token, bram's device code inside the events
