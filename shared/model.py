@@ -141,6 +141,11 @@ class ExtraMelder(msgspec.Struct, frozen=True):
         """True when this melder left a way to be answered (:attr:`Melder.has_contact`)."""
         return self.melder is not None and self.melder.has_contact
 
+    @property
+    def reachable(self) -> bool:
+        """True when this melder can be answered now (:attr:`Melder.reachable`)."""
+        return self.melder is not None and self.melder.reachable
+
 
 class Note(msgspec.Struct, frozen=True):
     """A note on a melding. ``openbaar``: may be told to the resident (KCC, public status)."""
@@ -258,8 +263,8 @@ class Melding(msgspec.Struct):
 
         A call-back is due once the melding has progressed: the last status change into
         ``shared.status.CALLBACK_DUE`` (ingepland, or closed). Every melder who can be answered
-        (``has_contact``: the first one and each :class:`ExtraMelder`) and has no terugkoppeling at or
-        after that moment is waiting. Returns ``(count, since)``: ``(0, None)`` when nobody waits.
+        (``reachable``: the first one and each :class:`ExtraMelder`; an anonymised melder cannot be)
+        and has no terugkoppeling at or after that moment is waiting. Returns ``(count, since)``: ``(0, None)`` when nobody waits.
         The norm (the municipality's ``terugbelnorm``, working days) is applied by whoever shows it.
         """
         from shared.status import CALLBACK_DUE
@@ -270,8 +275,8 @@ class Melding(msgspec.Struct):
         if since is None:
             return 0, None
         called = {t.melder for t in self.terugkoppelingen if t.at >= since}
-        waiting = int(self.melder is not None and self.melder.has_contact and None not in called)
-        waiting += sum(1 for x in self.melders if x.has_contact and x.event_id not in called)
+        waiting = int(self.melder is not None and self.melder.reachable and None not in called)
+        waiting += sum(1 for x in self.melders if x.reachable and x.event_id not in called)
         return (waiting, since) if waiting else (0, None)
 
     def assignment_text(self) -> str:

@@ -195,7 +195,7 @@ class DetailScreen(WijkteamScreen):
         if waiting:
             who = "de melder" if waiting == 1 else f"{waiting} melders"
             parts.append(Text(f"Nog terugbellen: {who} (sinds {date_time(since)}).", style="yellow"))
-        elif not m.terugkoppelingen and m.melder is not None and m.melder.has_contact:
+        elif not m.terugkoppelingen and m.melder is not None and m.melder.reachable:
             parts.append(Text("Nog geen terugkoppeling aan de melder.", style="yellow"))
         return Group(*parts)
 

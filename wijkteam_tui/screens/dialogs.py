@@ -300,10 +300,10 @@ class CallbackModal(ModalScreen[CallbackResult | None]):
         _waiting, since = m.terugbellen()
         called = {c.melder for c in m.terugkoppelingen if since is None or c.at >= since}
         out: list[tuple[str, str]] = []
-        if m.melder is not None and m.melder.has_contact:
+        if m.melder is not None and m.melder.reachable:
             out.append((_melder_choice(1, m.melder, None in called), "1"))
         for i, x in enumerate(m.melders, start=2):
-            if x.has_contact and x.melder is not None:
+            if x.reachable and x.melder is not None:
                 out.append((_melder_choice(i, x.melder, x.event_id in called), x.event_id))
         if len(out) < 2:
             return []
