@@ -446,3 +446,101 @@ def retention_due(rows: Iterable[Mapping[str, Any]], policy: RetentionPolicy, no
                 )
             )
     return out
+
+
+# -- a resident's request: finding a person ---------------------------------------------------------
+
+
+def person(*, telefoon: str | None = None, email: str | None = None, naam: str | None = None) -> PersonalValues:
+    """The values a resident gives to be found by (``avg inzage``/``avg wissen``), normalised as the
+    intake stores them: a phone number in any writing becomes E.164 (``shared.validation.normalise_phone``),
+    an e-mail address lower-case, a name stripped with inner whitespace collapsed.
+
+    Raises:
+        ValidationError: a phone number or e-mail address that is not one, or nothing given.
+    """
+    from shared.errors import ValidationError
+    from shared.validation import clean_line, normalise_email, normalise_phone
+
+    phones = frozenset({normalise_phone(telefoon)}) if telefoon else frozenset()
+    emails = frozenset({normalise_email(email).lower()}) if email else frozenset()
+    name = " ".join(clean_line(naam, "naam").split()) if naam else ""
+    if not (phones or emails or name):
+        raise ValidationError("persoon", "Geef een telefoonnummer, e-mailadres of naam op.")
+    return PersonalValues(frozenset({name}) if name else frozenset(), phones, emails)
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Whether two written names are the same person's as far as text can tell: equal ignoring case
+    and spacing, or one is the other with words left out (``A. de Vries`` and ``Anna de Vries``
+    share the surname words; initials and titles do not count)."""
+    fa, fb = " ".join(a.casefold().split()), " ".join(b.casefold().split())
+    if not fa or not fb:
+        return False
+    if fa == fb:
+        return True
+    wa = {w for w in _WORD.findall(fa) if len(w) >= 3 and w not in _NOT_A_NAME}
+    wb = {w for w in _WORD.findall(fb) if len(w) >= 3 and w not in _NOT_A_NAME}
+    return bool(wa) and bool(wb) and (wa <= wb or wb <= wa)
+
+
+def melder_matches(melder: Any, wanted: PersonalValues) -> bool:
+    """Whether a stored melder (builtins, as in an event payload) is the person ``wanted`` describes:
+    the same phone number or e-mail address, or (only when searched by name) the same name
+    (:func:`_same_name`)."""
+    held = _melder_values(melder)
+    if held.phones & wanted.phones or held.emails & wanted.emails:
+        return True
+    return any(_same_name(a, b) for a in held.names for b in wanted.names)
+
+
+def mentions(text: str, wanted: PersonalValues) -> bool:
+    """Whether ``text`` contains the phone number (in any writing), the e-mail address or the full
+    name of ``wanted``. Looser than :func:`scrub_text` about nothing: single name words do not count
+    here (a surname alone finds too many strangers)."""
+    if not text:
+        return False
+    exact = PersonalValues(frozenset(), wanted.phones, wanted.emails)
+    if exact and scrub_text(text, exact) != text:
+        return True
+    folded = " ".join(text.casefold().split())
+    return any(" ".join(n.casefold().split()) in folded for n in wanted.names)
+
+
+def event_texts(e: Event) -> list[str]:
+    """The free texts of an event's payload (description, location description, notes, call-back and
+    status texts, reasons, a further melder's words)."""
+    out: list[str] = []
+    p = e.payload if isinstance(e.payload, Mapping) else {}
+    fields = p.get("fields")
+    if isinstance(fields, Mapping):
+        out += [v for k in ("omschrijving", "locatie_omschrijving") if isinstance(v := fields.get(k), str) and v]
+    out += [v for k in _TEXT_KEYS.get(e.type, ()) if isinstance(v := p.get(k), str) and v]
+    return out
+
+
+def event_melders(e: Event) -> list[Any]:
+    """The melder values (builtins) an event's payload sets: the melder of ``created``/``fields_changed``
+    and the further melder of ``melder_added``."""
+    p = e.payload if isinstance(e.payload, Mapping) else {}
+    out = []
+    fields = p.get("fields")
+    if isinstance(fields, Mapping) and isinstance(fields.get("melder"), Mapping):
+        out.append(fields["melder"])
+    if e.type == EventType.MELDER_ADDED and isinstance(p.get("melder"), Mapping):
+        out.append(p["melder"])
+    return out
+
+
+def search_needles(wanted: PersonalValues) -> list[tuple[str, bool]]:
+    """Substrings that any stored text holding ``wanted`` must contain, for a cheap first pass over
+    raw JSON before :func:`melder_matches`/:func:`mentions` decide: ``(needle, digits_only)``. A phone
+    number's last seven digits are looked for in the text with separators (space, ``-``, ``.``, ``(``,
+    ``)``, ``/``) removed (``digits_only``); an e-mail address and each name word as they are
+    (case-insensitive)."""
+    out: list[tuple[str, bool]] = [(p[-7:], True) for p in wanted.phones]
+    out += [(m, False) for m in wanted.emails]
+    for n in wanted.names:
+        words = [w for w in _WORD.findall(n) if len(w) >= 3 and w.lower() not in _NOT_A_NAME]
+        out += [(w, False) for w in words] or [(n, False)]
+    return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 import msgspec
@@ -40,6 +41,28 @@ class AuditEntry(msgspec.Struct, frozen=True):
 def actor_of(info: TokenInfo) -> str:
     """How a token's user is written in the audit: ``"anna (kcc)"``."""
     return f"{info.name} ({info.role.value})"
+
+
+def os_user() -> str:
+    """The operating-system user running this process (``getpass.getuser``), or ``"onbekend"``."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "onbekend"
+
+
+def cli_actor() -> str:
+    """How an admin at the command line is written in the audit: ``"beheer (os: root)"`` (the
+    operating-system user; the CLI has no token)."""
+    return f"beheer (os: {os_user()})"
+
+
+def record_cli(store: ServerStore, action: str, detail: str = "", melding_id: str | None = None) -> None:
+    """Audit an admin command (backup, restore, import, report with personal data, the AVG commands)
+    under :func:`cli_actor`. ``detail`` names what was done, never a person's data."""
+    store.audit(cli_actor(), action, melding_id, detail)
 
 
 def record_personal_read(store: ServerStore, info: TokenInfo, melding_id: str, reference: str, route: str) -> None:
@@ -71,14 +94,20 @@ def list_entries(
     actor: str | None = None,
     action: str | None = PERSONAL_DATA_READ,
     limit: int = 100,
+    melding_ids: Sequence[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> list[AuditEntry]:
     """Audit entries, newest first.
 
     Args:
         reference: only entries about the melding with this reference.
-        actor: only entries whose actor starts with this user name.
+        actor: only entries whose actor starts with this user name (``anna`` matches ``anna (kcc)``;
+            ``beheer`` every admin command).
         action: only this action (default personal-data reads; None: every action).
         limit: at most this many entries.
+        melding_ids: only entries about these meldingen (a person's: ``ServerStore.find_person``).
+        since / until: only entries at or after / before these instants (UTC ISO text, as stored).
     """
     conds, params = ["1 = 1"], []
     if reference:
@@ -91,6 +120,15 @@ def list_entries(
     if action:
         conds.append("a.action = ?")
         params.append(action)
+    if melding_ids is not None:
+        conds.append("a.melding_id IN (SELECT value FROM json_each(?))")
+        params.append(msgspec.json.encode(list(melding_ids)).decode())
+    if since:
+        conds.append("a.at >= ?")
+        params.append(since)
+    if until:
+        conds.append("a.at < ?")
+        params.append(until)
     sql = (
         "SELECT a.id, a.at, a.actor, a.action, a.melding_id, "
         "(SELECT reference FROM meldingen m WHERE m.melding_id = a.melding_id), coalesce(a.detail, '') "
@@ -104,42 +142,80 @@ def configure(sub: Any) -> None:
     from sync_server.cli import add_command
 
     audit = sub.add_parser(
-        "audit", help="auditlog: wie las persoonsgegevens van welke melding", description="auditlog"
+        "audit", help="auditlog: wie las persoonsgegevens van welke melding, en wat de beheerder deed",
+        description="auditlog",
     )
     sub_audit = audit.add_subparsers(dest="audit_command", required=True, metavar="{list}")
     lst = add_command(sub_audit, "list", "toon de laatste inzagen van persoonsgegevens (nieuwste eerst)")
     lst.add_argument("--referentie", dest="reference", help="alleen deze melding (bv. DLF-K7-0142)")
-    lst.add_argument("--gebruiker", dest="actor", help="alleen deze gebruiker")
+    lst.add_argument("--gebruiker", dest="actor", help="alleen deze gebruiker ('beheer': de beheeropdrachten)")
+    person = lst.add_argument_group("persoon (alle meldingen waarin deze persoon voorkomt)")
+    person.add_argument("--telefoon", help="telefoonnummer, in elke schrijfwijze")
+    person.add_argument("--email", help="e-mailadres")
+    person.add_argument("--naam", help="naam")
+    lst.add_argument("--van", help="vanaf deze dag (JJJJ-MM-DD, Nederlandse tijd)")
+    lst.add_argument("--tot", help="tot en met deze dag (JJJJ-MM-DD, Nederlandse tijd)")
     lst.add_argument("--alles", action="store_true", help="alle acties, niet alleen inzage van persoonsgegevens")
     lst.add_argument("--limit", type=int, default=100, help="hoogstens zoveel regels (standaard 100)")
     lst.add_argument("--json", action="store_true", help="één JSON-object per regel")
     lst.set_defaults(func=run_list)
 
 
+def day_bounds(van: str | None, tot: str | None) -> tuple[str | None, str | None]:
+    """``--van``/``--tot`` days (``JJJJ-MM-DD``, Europe/Amsterdam) as the audit's UTC text bounds
+    ``[start of van, start of the day after tot)``.
+
+    Raises:
+        ValidationError: a day that is not ``JJJJ-MM-DD``.
+    """
+    from datetime import date, datetime, time, timedelta
+
+    from shared.deadlines import AMS
+    from shared.errors import ValidationError
+    from shared.projection import iso
+
+    def start(text: str, field: str, plus: int) -> str:
+        try:
+            day = date.fromisoformat(text.strip())
+        except ValueError:
+            raise ValidationError(field, f"{text!r} is geen dag als 2027-03-31.") from None
+        return iso(datetime.combine(day + timedelta(days=plus), time(0), tzinfo=AMS)) or ""
+
+    return (start(van, "van", 0) if van else None, start(tot, "tot", 1) if tot else None)
+
+
 def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``wijkteam-server audit list``: print entries, newest first. Exit code 0; 2 for a malformed
-    ``--referentie``."""
+    ``--referentie``, person or day."""
+    from shared.avg import person
+    from shared.errors import ValidationError
+    from shared.reference import normalise_reference
     from sync_server.cli import open_store
 
     out = out or sys.stdout
     reference = getattr(args, "reference", None)
-    if reference:
-        from shared.errors import ValidationError
-        from shared.reference import normalise_reference
-
-        try:
+    wanted = None
+    try:
+        if reference:
             reference = normalise_reference(reference)
-        except ValidationError as exc:
-            print(f"Fout: {exc.message}", file=sys.stderr)
-            return 2
+        if any(getattr(args, k, None) for k in ("telefoon", "email", "naam")):
+            wanted = person(telefoon=args.telefoon, email=args.email, naam=args.naam)
+        since, until = day_bounds(getattr(args, "van", None), getattr(args, "tot", None))
+    except ValidationError as exc:
+        print(f"Fout: {exc.message}", file=sys.stderr)
+        return 2
     store = open_store(args)
     try:
+        ids = sorted(store.find_person(wanted)) if wanted is not None else None
         entries = list_entries(
             store.conn(),
             reference=reference,
             actor=getattr(args, "actor", None),
             action=None if getattr(args, "alles", False) else PERSONAL_DATA_READ,
             limit=max(1, getattr(args, "limit", 100) or 100),
+            melding_ids=ids,
+            since=since,
+            until=until,
         )
     finally:
         store.close()

@@ -31,7 +31,7 @@ from typing import Any
 from shared.commands import SERVER_DEVICE
 from shared.enums import Role
 from shared.protocol import VerdictState
-from sync_server import audit, demo_cli, gazetteer_cli, gemeente_config, import_cli, report_cli, serving, snapshot
+from sync_server import audit, avg_cli, demo_cli, gazetteer_cli, gemeente_config, import_cli, report_cli, serving, snapshot
 from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, default_db_path
 from sync_server.store import ServerStore, StoreError
 
@@ -176,6 +176,7 @@ def _backup(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         store.backup(target)
+        audit.record_cli(store, "backup", f"naar {target}")
     finally:
         store.close()
     print(f"Reservekopie geschreven naar {target}")
@@ -239,8 +240,16 @@ def _restore(args: argparse.Namespace) -> int:
     try:
         store.renew_log_id()
         counter = store.raise_server_counter(live_counter)
+        # Erasures made after the backup are applied again (the journal is not part of a backup).
+        again = store.reapply_journal()
+        audit.record_cli(store, "restore", f"uit {source}; {again} wissing(en) opnieuw toegepast")
     finally:
         store.close()
+    if again:
+        print(
+            f"{again} wissing(en) van persoonsgegevens van na de reservekopie opnieuw toegepast "
+            f"(uit {store.journal_path()})."
+        )
     print(
         f"{target} teruggezet uit {source}. Het serverlog heeft een nieuw id: elke laptop stuurt bij zijn "
         "volgende sync zijn eigen events opnieuw en haalt alles opnieuw op, zodat wat na de reservekopie "
@@ -475,6 +484,7 @@ COMMANDS: list[Configure] = [
     configure_quarantine,
     configure_clashes,
     audit.configure,
+    avg_cli.configure,
     gazetteer_cli.configure,
     gemeente_config.configure,
     import_cli.configure,

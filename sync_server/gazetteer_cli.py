@@ -171,6 +171,14 @@ def _import(args: argparse.Namespace) -> int:
 
     n = gazetteer_import(db_path(args), args.file, sample=True if args.sample else None, report=report)
     extra = f"; {len(skipped)} regel(s) overgeslagen" if skipped else ""
+    from sync_server import audit
+    from sync_server.cli import open_store
+
+    store = open_store(args)
+    try:
+        audit.record_cli(store, "gazetteer_import", f"{n} adressen uit {Path(args.file).name}{extra}")
+    finally:
+        store.close()
     print(f"{n} adressen geladen uit {args.file}{extra}.")
     return 0
 

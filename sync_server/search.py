@@ -115,7 +115,9 @@ class MelderView(msgspec.Struct, frozen=True):
 
 class KccDetail(msgspec.Struct, frozen=True):
     """A melding in full for the KCC: the hit, description, location, reporter, notes, call-backs
-    and the full history in fold order."""
+    and the full history in fold order. ``geanonimiseerd_op``: when the melder's details were erased
+    (UTC ISO; issue 16), ``verwijderd_op`` when the melding was removed after its retention period
+    (only an anonymous record is left); None when not."""
 
     hit: KccHit
     type: str
@@ -126,6 +128,8 @@ class KccDetail(msgspec.Struct, frozen=True):
     notes: list[dict[str, Any]]
     terugkoppelingen: list[dict[str, Any]]
     history: list[HistoryLine]
+    geanonimiseerd_op: str | None = None
+    verwijderd_op: str | None = None
 
 
 def _adres_text(row: Mapping[str, Any]) -> str:
@@ -301,6 +305,8 @@ def detail(row: Mapping[str, Any], m: Melding, taxonomy: Taxonomy | None = None)
             HistoryLine(h.at.isoformat(), h.user, h.type, h.summary + (f" — {lost[h.event_id]}" if h.event_id in lost else ""))
             for h in m.history
         ],
+        geanonimiseerd_op=m.anonymised_at.isoformat() if m.anonymised_at else None,
+        verwijderd_op=m.purged_at.isoformat() if m.purged_at else None,
     )
 
 

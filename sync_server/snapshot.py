@@ -103,6 +103,11 @@ class LogReader:
     def max_seq(self) -> int:
         return self.conn.execute("SELECT coalesce(max(server_seq), 0) FROM events").fetchone()[0]
 
+    def erasure_seq(self) -> int:
+        """``ServerStore.erasure_seq`` of the log (0: no erasure)."""
+        row = self.conn.execute("SELECT value FROM server_state WHERE key = 'erasure_seq'").fetchone()
+        return int(row[0]) if row else 0
+
     def pull(self, after: int, limit: int) -> tuple[list[Event], int]:
         """Events with ``server_seq > after``, at most ``limit``, in ``server_seq`` order (as
         ``ServerStore.pull`` serves them), and the last ``server_seq`` returned (``after`` when none)."""
@@ -192,7 +197,7 @@ def build(
             return None
         reader = LogReader(db)
         try:
-            log_id, target = reader.log_id(), reader.max_seq()
+            log_id, target, erased = reader.log_id(), reader.max_seq(), reader.erasure_seq()
             if target == 0:
                 return None
             work = _open_work(folder / WORK_FILE, log_id)
@@ -234,6 +239,8 @@ def build(
         tmp.write_bytes(msgspec.json.encode(published))
         os.replace(tmp, folder / CURRENT_FILE)
         keep = {name, current.file if current else ""}
+        if current is not None and current.server_seq < erased:
+            keep.discard(current.file)  # it holds values erased since (issue 16)
         for old in folder.glob(f"{FILE_PREFIX}*.sqlite3"):
             if old.name not in keep:
                 old.unlink(missing_ok=True)
@@ -252,6 +259,25 @@ def _carry_config(db: Path, work: LocalStore) -> None:
         conn.close()
     if work.gemeente_config_etag() != cur.etag:
         work.set_gemeente_config(cur.body, cur.etag)
+
+
+def discard_before(folder: Path, server_seq: int) -> int:
+    """Delete every published snapshot of ``folder`` that covers less than ``server_seq`` (and
+    ``current.json`` when it names one): after an erasure of personal data at ``server_seq`` they hold
+    erased values (issue 16). Returns how many files were deleted."""
+    current = read_current(folder)
+    if current is not None and current.server_seq < server_seq:
+        (folder / CURRENT_FILE).unlink(missing_ok=True)
+    gone = 0
+    for f in folder.glob(f"{FILE_PREFIX}*.sqlite3"):
+        try:
+            seq = int(f.stem.rsplit("-", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        if seq < server_seq:
+            f.unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 def snapshot_dir(db: Path, configured: Path | None = None) -> Path:
@@ -284,7 +310,9 @@ class SnapshotService:
         self._cached: tuple[tuple[int, int], Published | None] | None = None
 
     def current(self) -> Published | None:
-        """The current snapshot (re-read only when ``current.json`` changed)."""
+        """The current snapshot (re-read only when ``current.json`` changed); None when there is none,
+        or when it predates an erasure of personal data (issue 16: it would ship erased values): such
+        files are deleted here, and the next build makes a clean one."""
         try:
             st = (self.folder / CURRENT_FILE).stat()
             key = (st.st_mtime_ns, st.st_size)
@@ -294,7 +322,16 @@ class SnapshotService:
         if cached is None or cached[0] != key or (cached[1] and not (self.folder / cached[1].file).is_file()):
             cached = (key, read_current(self.folder))
             self._cached = cached
-        return cached[1]
+        published = cached[1]
+        if published is not None and published.server_seq < self._erasure_seq():
+            discard_before(self.folder, self._erasure_seq())
+            self._cached = None
+            return None
+        return published
+
+    def _erasure_seq(self) -> int:
+        erasure_seq = getattr(self.store, "erasure_seq", None)
+        return erasure_seq() if erasure_seq is not None else 0
 
     def path_of(self, published: Published) -> Path:
         """Where the file of ``published`` is."""
@@ -328,7 +365,8 @@ class SnapshotService:
         log_seq = self.store.max_server_seq()
         current = self.current()
         if current is None:
-            return log_seq > self.lag
+            # Right after an erasure every laptop snapshot is gone: make a clean one at once.
+            return log_seq > self.lag or (log_seq > 0 and self._erasure_seq() > 0)
         if current.log_id != self.store.log_id() or current.store_schema != SCHEMA_VERSION:
             return log_seq > 0
         return log_seq - current.server_seq > self.lag

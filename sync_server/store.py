@@ -48,9 +48,14 @@ from shared.avg import (
     PersonalValues,
     blank_event,
     erasure_of,
+    event_melders,
+    event_texts,
+    melder_matches,
+    mentions,
     personal_values,
     scrub_event,
     scrub_raw,
+    search_needles,
 )
 from shared.commands import SERVER_DEVICE, DeviceClock, add_note
 from shared.deadlines import HolidayPolicy
@@ -1452,6 +1457,57 @@ class ServerStore:
             self._audit(c, "(beheer)", "avg_journaal", None, f"{len(missing)} wissing(en) opnieuw toegepast na terugzetten")
         self.secure_cleanup()
         return len(missing)
+
+    def retention_candidates(self) -> list[dict[str, Any]]:
+        """Projection rows that a retention rule may concern (``shared.avg.retention_due``'s columns):
+        closed or deleted meldingen, with ``purged`` 1 when a ``purged`` event is held."""
+        cur = self.conn().execute(
+            "SELECT melding_id, reference, status, is_open, closed_at, deleted, updated_hlc, melder_naam, "
+            "melder_telefoon, melder_email, EXISTS (SELECT 1 FROM events e WHERE e.melding_id = m.melding_id "
+            "AND e.type = 'purged') AS purged FROM meldingen m WHERE (is_open = 0 AND closed_at IS NOT NULL) OR deleted = 1"
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur]
+
+    def find_person(self, wanted: PersonalValues) -> dict[str, str]:
+        """Every melding holding personal data of the person ``wanted`` describes
+        (``shared.avg.person``), in any stored event, current or overwritten:
+        ``{melding_id: "melder"}`` where they are (or were) a melder, ``"genoemd"`` where only a text
+        mentions them (``shared.avg.mentions``). Reads every event whose raw payload passes
+        ``shared.avg.search_needles`` (one scan of ``events``; seconds on a million meldingen)."""
+        conds, args = [], []
+        stripped = "payload"
+        for ch in (" ", "-", ".", "(", ")", "/"):
+            stripped = f"replace({stripped}, '{ch}', '')"
+        for needle, digits in search_needles(wanted):
+            conds.append(f"{stripped} LIKE ? ESCAPE '\\'" if digits else "payload LIKE ? ESCAPE '\\'")
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args.append(f"%{escaped}%")
+        if not conds:
+            return {}
+        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        found: dict[str, str] = {}
+        for row in self.conn().execute(f"SELECT {cols} FROM events WHERE {' OR '.join(conds)}", args):
+            e = event_from_row(row)
+            if any(melder_matches(m, wanted) for m in event_melders(e)):
+                found[e.melding_id] = "melder"
+            elif any(mentions(t, wanted) for t in event_texts(e)):
+                found.setdefault(e.melding_id, "genoemd")
+        return found
+
+    def quarantine_holding(self, wanted: PersonalValues) -> list[dict[str, Any]]:
+        """Quarantine entries whose raw text holds the person ``wanted`` describes (as :meth:`list_quarantine`)."""
+        out = []
+        for q in self.list_quarantine():
+            try:
+                e = decode_event(q["raw"])
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                if mentions(q["raw"], wanted):
+                    out.append(q)
+                continue
+            if any(melder_matches(m, wanted) for m in event_melders(e)) or any(mentions(t, wanted) for t in event_texts(e)):
+                out.append(q)
+        return out
 
     # -- sync: pull --------------------------------------------------------------------------------
 

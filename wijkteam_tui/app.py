@@ -48,7 +48,7 @@ MAX_BACKOFF_S = 15 * 60
 
 #: Actions that write (or push writes); disabled in KCC mode, which is read-only (issue 5).
 KCC_BLOCKED = frozenset(
-    {"new_melding", "new", "sync_now", "status", "note", "callback", "edit", "save"}
+    {"new_melding", "new", "sync_now", "status", "note", "callback", "edit", "save", "anonymise", "delete", "restore"}
 )
 
 

@@ -3,6 +3,7 @@ call-backs and edits, each stored as an event through ``shared.commands``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.console import Group
@@ -14,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label, Static
 
 from shared import commands
+from shared.avg import DELETE_ROLES
 from shared.deadlines import local_date
 from shared.enums import Status
 from shared.errors import ValidationError
@@ -34,6 +36,7 @@ from wijkteam_tui.screens.dialogs import (
     CallbackModal,
     CallbackResult,
     NoteModal,
+    ReasonModal,
     StatusModal,
 )
 from wijkteam_tui.widgets import StatusBar
@@ -46,6 +49,8 @@ def melder_line(melder: Melder | None) -> str:
         return "(geen gegevens)"
     if melder.anoniem:
         return "anoniem"
+    if melder.gewist:
+        return "geanonimiseerd"
     parts = [
         melder.naam,
         format_phone(melder.telefoon) if melder.telefoon else "",
@@ -53,6 +58,27 @@ def melder_line(melder: Melder | None) -> str:
         melder.postadres.oneline() if melder.postadres else "",
     ]
     return " · ".join(p for p in parts if p) or "(geen gegevens)"
+
+
+def has_personal_data(m: Melding) -> bool:
+    """Whether any melder of ``m`` still has a detail to erase (name, phone, e-mail, postal address)."""
+    return any(x is not None and x.has_details for x in (m.melder, *(e.melder for e in m.melders)))
+
+
+def delete_refusal(server_url: str, token: str) -> str | None:
+    """Why this laptop's token may not delete or restore a melding (Dutch), or None when it may
+    (its role, ``GET /api/v1/me``, is in ``shared.avg.DELETE_ROLES``). Blocking: call from a worker."""
+    from wijkteam_tui.screens.kcc import token_role
+
+    role = token_role(server_url, token)
+    if role is None:
+        return (
+            "Uw rol kan niet worden gecontroleerd: de server is niet bereikbaar. Verwijderen en terugzetten "
+            "mag alleen een beheerder; probeer het opnieuw als er verbinding is."
+        )
+    if role not in DELETE_ROLES:
+        return f"Alleen een beheerder (rol admin) mag meldingen verwijderen of terugzetten; uw rol is {role}. Vraag de beheerder."
+    return None
 
 
 class DetailScreen(WijkteamScreen):
@@ -63,6 +89,11 @@ class DetailScreen(WijkteamScreen):
         Binding("o", "note", "Notitie", id="detail.note"),
         Binding("t", "callback", "Terugkoppeling", id="detail.callback"),
         Binding("e", "edit", "Bewerken", id="detail.edit"),
+        # Weighty and rare: in the command palette and the help, not in the footer (it would push
+        # Terug and the app's keys off a 120-column screen).
+        Binding("a", "anonymise", "Melder anonimiseren", id="detail.anonymise", show=False),
+        Binding("v", "delete", "Verwijderen", id="detail.delete", show=False),
+        Binding("z", "restore", "Terugzetten", id="detail.restore", show=False),
         Binding("escape", "back", "Terug", id="detail.back"),
     ]
 
@@ -91,11 +122,18 @@ class DetailScreen(WijkteamScreen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if hasattr(self.app, "allows") and not self.app.allows(action):
             return False  # KCC mode is read-only
-        return not (
-            action == "status"
-            and self.melding is not None
-            and not allowed_next(self.melding.status)
-        )
+        m = self.melding
+        if m is None:
+            return True
+        if action == "status":
+            return bool(allowed_next(m.status))
+        if action == "delete":
+            return not m.deleted
+        if action == "restore":
+            return m.deleted
+        if action == "anonymise":
+            return not m.anonymised and has_personal_data(m)
+        return True
 
     def reload(self) -> None:
         """Read the melding again and render it."""
@@ -104,8 +142,12 @@ class DetailScreen(WijkteamScreen):
             self.query_one("#detail-title", Label).update("Melding niet gevonden")
             return
         title = Text(f"{m.reference} · {m.status.label}")
-        if m.deleted:
+        if m.purged:
+            title.append(" · VERWIJDERD NA BEWAARTERMIJN", style="bold red")
+        elif m.deleted:
             title.append(" · VERWIJDERD", style="bold red")
+        if m.anonymised and not m.purged:
+            title.append(" · melder geanonimiseerd", style="bold")
         self.query_one("#detail-title", Label).update(title)
         self.query_one("#detail-fields", Static).update(self._fields(m))
         self.query_one("#detail-notes", Static).update(self._notes(m))
@@ -117,6 +159,8 @@ class DetailScreen(WijkteamScreen):
         t.add_column(style="dim", no_wrap=True)
         t.add_column()
         melder_text = melder_line(m.melder)
+        if m.anonymised_at is not None:
+            melder_text = f"geanonimiseerd op {long_date(m.anonymised_at)}"
         if m.melders:
             melder_text += f"  (+{len(m.melders)} {'melder' if len(m.melders) == 1 else 'melders'}, zie Melders)"
         now = self.app.now()
@@ -275,6 +319,97 @@ class DetailScreen(WijkteamScreen):
         app.after_save()
         self.reload()
         return True
+
+    # -- deleting and the AVG (issue 16) ------------------------------------------------------------
+
+    def action_anonymise(self) -> None:
+        if not self.check_action("anonymise", ()) or self.melding is None:
+            return
+
+        def done(reden: str | None) -> None:
+            if reden is not None:
+                self._store(lambda dev, s: [commands.anonymise_reporter(dev, s, reden)])
+
+        self.app.push_screen(
+            ReasonModal(
+                f"Melder anonimiseren — {self.melding.reference}",
+                "Naam, telefoonnummer, e-mailadres en postadres van de melder (en van elke volgende melder) "
+                "worden gewist, ook waar ze in teksten staan: op deze laptop nu, op de server en de andere "
+                "laptops bij hun volgende sync. Dit kan niet ongedaan worden gemaakt. Terugbellen kan daarna "
+                "niet meer; de melding zelf en de cijfers blijven.",
+                confirm="Anonimiseren",
+                required=False,
+                hint="Reden, bv. 'verzoek van de melder' (zet er geen persoonsgegevens in)",
+            ),
+            done,
+        )
+
+    def action_delete(self) -> None:
+        if not self.check_action("delete", ()) or self.melding is None:
+            return
+        self._with_delete_role(self._ask_delete)
+
+    def action_restore(self) -> None:
+        if not self.check_action("restore", ()) or self.melding is None:
+            return
+        self._with_delete_role(self._ask_restore)
+
+    def _ask_delete(self) -> None:
+        def done(reden: str | None) -> None:
+            if reden is not None:
+                self._store(lambda dev, s: [commands.delete(dev, s, reden)])
+
+        assert self.melding is not None
+        self.app.push_screen(
+            ReasonModal(
+                f"Melding verwijderen — {self.melding.reference}",
+                "De melding verdwijnt uit de lijsten en telt niet mee in de barometer. Een beheerder kan "
+                "hem terugzetten; de historie blijft bewaard.",
+                confirm="Verwijderen",
+                required=True,
+            ),
+            done,
+        )
+
+    def _ask_restore(self) -> None:
+        def done(reden: str | None) -> None:
+            if reden is not None:
+                self._store(lambda dev, s: [commands.restore(dev, s, reden)])
+
+        assert self.melding is not None
+        self.app.push_screen(
+            ReasonModal(
+                f"Melding terugzetten — {self.melding.reference}",
+                "De melding komt terug in de lijsten en telt weer mee in de barometer.",
+                confirm="Terugzetten",
+                required=False,
+            ),
+            done,
+        )
+
+    def _with_delete_role(self, then: Callable[[], None]) -> None:
+        """Ask the server whether this laptop's token may delete (``shared.avg.DELETE_ROLES``) in a
+        worker, then run ``then`` or say why not. Without a server (local only) nobody is asked."""
+        config = self.app.config
+        if not (getattr(config, "server_url", None) and getattr(config, "token", None)):
+            then()
+            return
+        label = self.query_one("#detail-error", Label)
+
+        def ask() -> None:
+            message = delete_refusal(config.server_url, config.token)
+
+            def answer() -> None:
+                if message is None:
+                    label.remove_class("-shown")
+                    then()
+                else:
+                    label.update(Text(message))
+                    label.add_class("-shown")
+
+            self.app.call_from_thread(answer)
+
+        self.run_worker(ask, thread=True, exclusive=True, group="delete-role")
 
     def action_status(self) -> None:
         if not self.check_action("status", ()):

@@ -1,4 +1,5 @@
-"""Small modal dialogs: saved confirmation, status change, note, terugkoppeling.
+"""Small modal dialogs: saved confirmation, status change, note, terugkoppeling, a reason for a
+deletion or an anonymisation.
 
 Each is a ``ModalScreen[T | None]``: Escape dismisses with None; the result is what to store.
 Validation uses ``shared`` (transition table, text rules) and shows the Dutch message inside the
@@ -238,6 +239,58 @@ class NoteModal(ModalScreen[tuple[str, bool] | None]):
             label.add_class("-shown")
             return
         self.dismiss((tekst, self.query_one("#openbaar", Checkbox).value))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReasonModal(ModalScreen[str | None]):
+    """Confirm something weighty (delete, restore, anonymise the melder) with a reason.
+
+    Shows what will happen (``warning``); Ctrl+S confirms with the reason typed, Escape cancels.
+    ``required``: a reason must be given (deleting); otherwise it may stay empty.
+    """
+
+    DISCARDS_TYPEAHEAD = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Annuleren", id="reason.cancel"),
+        Binding("ctrl+s", "ok", "Bevestigen", id="reason.ok", priority=True),
+    ]
+
+    def __init__(self, title: str, warning: str, *, confirm: str, required: bool, hint: str = "Reden") -> None:
+        super().__init__()
+        self.title_text = title
+        self.warning = warning
+        self.confirm = confirm
+        self.required = required
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text), classes="dialog-title")
+            yield Static(Text(self.warning), id="reason-warning")
+            yield Label(Text(self.hint + (" (verplicht)" if self.required else " (mag leeg blijven)")))
+            yield TextArea(id="reden", compact=True, tab_behavior="focus")
+            yield Label("", id="reason-error", classes="store-error")
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.confirm} (Ctrl+S)", id="ok", variant="error")
+                yield Button("Annuleren (Esc)", id="cancel")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_ok() if event.button.id == "ok" else self.action_cancel()
+
+    def action_ok(self) -> None:
+        try:
+            reden = clean_text(self.query_one("#reden", TextArea).text, "reden")
+            if self.required and not reden:
+                raise ValidationError("reden", "Geef een reden op.")
+        except ValidationError as exc:
+            label = self.query_one("#reason-error", Label)
+            label.update(Text(exc.message))
+            label.add_class("-shown")
+            return
+        self.dismiss(reden)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -360,7 +360,11 @@ def render_detail(d: dict[str, Any]) -> Group:
         ("Omschrijving", d.get("omschrijving") or "—"),
     ]
     melder = d.get("melder")
-    if melder and not melder.get("anoniem"):
+    if d.get("verwijderd_op"):
+        rows.append(("Verwijderd", f"na de bewaartermijn, op {long_date(d['verwijderd_op'])}; alleen statistiek bewaard"))
+    if d.get("geanonimiseerd_op"):
+        rows.append(("Melder", f"geanonimiseerd op {long_date(d['geanonimiseerd_op'])}"))
+    elif melder and not melder.get("anoniem"):
         contact = ", ".join(x for x in (melder.get("naam"), melder.get("telefoon"), melder.get("email")) if x)
         rows.append(("Melder", contact or "—"))
     elif melder:
