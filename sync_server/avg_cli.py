@@ -53,9 +53,17 @@ AUDIT_WISSEN = "avg_wissen"
 
 
 def retention_policy(store: ServerStore) -> RetentionPolicy:
-    """The retention part of the municipality configuration in force on this server."""
-    from sync_server import gemeente_config
+    """The retention part of the municipality configuration in force on this server.
 
+    Raises:
+        StoreError: this server has no municipality configuration module (issue 13) yet.
+    """
+    try:
+        from sync_server import gemeente_config
+    except ImportError:
+        raise StoreError(
+            "Deze versie van wijkteam-server kent de gemeenteconfiguratie (bewaartermijnen) nog niet."
+        ) from None
     return gemeente_config.stored(store.conn()).config.bewaartermijnen
 
 

@@ -271,7 +271,7 @@ def configure_restore(sub: Any) -> None:
 def _user_add(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
-        token, code = store.add_user(args.name, args.role, device=args.device)
+        token, code = store.add_user(args.name, args.role, device=args.device, actor=audit.cli_actor())
     finally:
         store.close()
     print(f"Gebruiker {args.name} ({args.role}) aangemaakt.")
@@ -298,7 +298,7 @@ def _user_list(args: argparse.Namespace) -> int:
 def _user_revoke(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
-        backlog = store.revoke_user(args.name)
+        backlog = store.revoke_user(args.name, actor=audit.cli_actor())
     finally:
         store.close()
     print(f"Token van {args.name} ingetrokken.")
@@ -322,7 +322,7 @@ def _user_revoke(args: argparse.Namespace) -> int:
 def _user_rotate(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
-        token, code, was_revoked = store.rotate_token(args.name)
+        token, code, was_revoked = store.rotate_token(args.name, actor=audit.cli_actor())
     finally:
         store.close()
     print(f"Nieuw token voor {args.name}; het oude werkt niet meer." + (" De gebruiker is weer actief." if was_revoked else ""))
@@ -414,7 +414,7 @@ def _quarantine_show(args: argparse.Namespace) -> int:
 def _quarantine_release(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
-        made = store.release_quarantined(args.id, by=args.by, note=args.note)
+        made = store.release_quarantined(args.id, by=args.by or audit.cli_actor(), note=args.note)
     finally:
         store.close()
     n = sum(1 for e in made if e.device_id != SERVER_DEVICE)
@@ -428,7 +428,7 @@ def _quarantine_release(args: argparse.Namespace) -> int:
 def _quarantine_reject(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
-        n = store.reject_quarantined(args.id, by=args.by, note=args.note)
+        n = store.reject_quarantined(args.id, by=args.by or audit.cli_actor(), note=args.note)
     finally:
         store.close()
     print(f"Nummer {args.id} afgewezen ({n} {'event' if n == 1 else 'events'}). De laptop hoort het bij zijn volgende sync.")
@@ -452,7 +452,7 @@ def configure_quarantine(sub: Any) -> None:
         cmd = add_command(q, name, text)
         cmd.add_argument("id", type=int, help="het nummer uit 'quarantine list'")
         cmd.add_argument("--note", default="", help="toelichting (de laptop krijgt die te zien)")
-        cmd.add_argument("--by", default="(beheer)", help="wie besluit (voor de audit)")
+        cmd.add_argument("--by", default=None, help="wie besluit (voor de audit; standaard de gebruiker van het systeem)")
         cmd.set_defaults(func=func)
 
 

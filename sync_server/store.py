@@ -684,7 +684,9 @@ class ServerStore:
 
     # -- users, tokens, devices -------------------------------------------------------------------
 
-    def add_user(self, name: str, role: Role | str, *, device: str | None = None) -> tuple[str, str | None]:
+    def add_user(
+        self, name: str, role: Role | str, *, device: str | None = None, actor: str = "(beheer)"
+    ) -> tuple[str, str | None]:
         """Create a user and its bearer token.
 
         Wijkuitvoerder and admin tokens get a device code (the laptop's part of every reference):
@@ -716,7 +718,7 @@ class ServerStore:
                 "INSERT INTO users(name, role, token_hash, device_code, created_at) VALUES (?, ?, ?, ?, ?)",
                 (name, role.value, hash_token(token), code, now_iso()),
             )
-            self._audit(c, "(beheer)", "user_add", None, f"{name} ({role.value}, apparaat {code or '-'})")
+            self._audit(c, actor, "user_add", None, f"{name} ({role.value}, apparaat {code or '-'})")
         return token, code
 
     @staticmethod
@@ -745,7 +747,7 @@ class ServerStore:
         ).fetchall()
         return [UserRow(*r) for r in rows]
 
-    def revoke_user(self, name: str) -> dict[str, Any]:
+    def revoke_user(self, name: str, *, actor: str = "(beheer)") -> dict[str, Any]:
         """Make ``name``'s token invalid at once. Its device code stays reserved (never issued again).
 
         Returns:
@@ -762,10 +764,10 @@ class ServerStore:
             if row[0]:
                 raise StoreError(f"Het token van {name!r} is al ingetrokken.")
             c.execute("UPDATE users SET revoked_at = ? WHERE name = ?", (now_iso(), name))
-            self._audit(c, "(beheer)", "user_revoke", None, name)
+            self._audit(c, actor, "user_revoke", None, name)
         return self.device_backlog(row[1]) if row[1] else {}
 
-    def rotate_token(self, name: str) -> tuple[str, str | None, bool]:
+    def rotate_token(self, name: str, *, actor: str = "(beheer)") -> tuple[str, str | None, bool]:
         """A new bearer token for ``name``, for the same device code; the old token stops working at
         once. A revoked user is made active again: that is how a laptop with events still waiting
         under a revoked code delivers them (docs/server.md, "Tokens vervangen").
@@ -782,7 +784,7 @@ class ServerStore:
             if row is None:
                 raise StoreError(f"Gebruiker {name!r} bestaat niet.")
             c.execute("UPDATE users SET token_hash = ?, revoked_at = NULL WHERE name = ?", (hash_token(token), name))
-            self._audit(c, "(beheer)", "user_rotate", None, f"{name} (apparaat {row[0] or '-'})")
+            self._audit(c, actor, "user_rotate", None, f"{name} (apparaat {row[0] or '-'})")
         return token, row[0], bool(row[1])
 
     def device_backlog(self, device_code: str) -> dict[str, Any]:

@@ -88,6 +88,7 @@ def kcc_detail_text(server: ServerProcess, reference: str) -> str:
 def test_retention_anonymises_and_every_copy_forgets(
     server: ServerProcess, make_laptop: Callable[..., Laptop], tmp_path: Path
 ) -> None:
+    pytest.importorskip("sync_server.gemeente_config", reason="the retention periods come with issue 13's configuration")
     anna, bram = make_laptop("anna"), make_laptop("bram")
     for lap in (anna, bram):
         server.issued_days_ago(lap.code, 800)
