@@ -139,10 +139,14 @@ def _retention(args: argparse.Namespace) -> int:
 def _after_erasure(store: ServerStore) -> None:
     """Delete the laptop snapshots that predate the erasure (``sync_server.snapshot.discard_before``);
     a running server builds a clean one within its check interval."""
-    from sync_server.settings import Settings
+    from sync_server.server_config import SettingsError, load_settings
     from sync_server.snapshot import discard_before, snapshot_dir
 
-    folder = snapshot_dir(store.path, Settings.for_db(store.path).snapshot_dir)
+    try:
+        configured = load_settings(options={"db": str(store.path)})[0].snapshot_dir
+    except SettingsError:
+        configured = None  # the settings file is checked where the server starts; the default here
+    folder = snapshot_dir(store.path, configured)
     if folder.is_dir():
         discard_before(folder, store.erasure_seq())
 

@@ -67,6 +67,9 @@ def _demo(args: argparse.Namespace) -> int:
             )
             return 1
         refs = fill_server_demo(store, args.count, seed=args.seed)
+        from sync_server import audit
+
+        audit.record_cli(store, "demo", f"{len(refs)} voorbeeldmeldingen")
     finally:
         store.close()
     print(

@@ -20,7 +20,6 @@ configuration), see docs/server.md "Gemeenteconfiguratie".
 from __future__ import annotations
 
 import argparse
-import getpass
 import hashlib
 import logging
 import sqlite3
@@ -44,6 +43,7 @@ from shared.gemeente import (
     read_config,
     to_files,
 )
+from sync_server import audit
 from sync_server.store import ServerStore, StoreError
 
 SCHEMA = """
@@ -213,13 +213,6 @@ def import_config(store: ServerStore, config: GemeenteConfig, *, source: str, us
 # -- CLI -----------------------------------------------------------------------------------------
 
 
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "onbekend"
-
-
 def summary(cfg: GemeenteConfig) -> list[str]:
     """Dutch lines describing a configuration, for ``config show`` and ``config import``."""
     from shared.taxonomy import taxonomy_from_defs
@@ -272,7 +265,7 @@ def _import(args: argparse.Namespace) -> int:
             print(f"Geldig: {path} (er is niets opgeslagen, --dry-run).")
             version, changed = None, True
         else:
-            version, changed = import_config(store, config, source=path.name, user=_os_user())
+            version, changed = import_config(store, config, source=path.name, user=audit.cli_actor())
     except ConfigError as exc:
         print(f"Fout in de configuratie: {exc.message}", file=sys.stderr)
         print("Er is niets veranderd.", file=sys.stderr)

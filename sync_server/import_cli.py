@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import getpass
 import io
 import sqlite3
 import sys
@@ -45,6 +44,7 @@ from shared.importing import (
 )
 from shared.model import Adres, Punt
 from shared.projection import iso
+from sync_server import audit
 from sync_server.store import ServerStore, StoreError
 
 SCHEMA = """
@@ -280,8 +280,12 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     store = open_store(args)
     try:
-        user = f"import:{_os_user()}"
+        user = f"import:{audit.os_user()}"
         result = run_import(store, Path(args.file), mapping, dry_run=args.dry_run, user=user)
+        if not args.dry_run:
+            audit.record_cli(
+                store, "import", f"{len(result.created)} meldingen uit {Path(args.file).name}, {len(result.refused)} geweigerd"
+            )
     except ValidationError as exc:
         print(f"Fout in de mapping: {exc.message}", file=sys.stderr)
         return 1
@@ -307,13 +311,6 @@ def _run(args: argparse.Namespace) -> int:
     if result.created and not args.dry_run:
         print("De meldingen gaan bij de volgende sync naar de laptops.")
     return 0
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "beheerder"
 
 
 def configure(sub: Any) -> None:
