@@ -31,7 +31,6 @@ import os
 import random
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -52,6 +51,7 @@ from shared.fold import fold
 from shared.protocol import MAX_PULL_LIMIT, PullResponse
 from sync_server.snapshot import read_current, snapshot_dir
 from sync_server.store import ServerStore, now_iso
+from tests.e2e.replicas import laptop_dump as dump
 from wijkteam_store.local import LocalStore, _event_values
 from wijkteam_tui.sync_client import sync_once
 
@@ -219,18 +219,6 @@ def laptop(db: Path, kind: type[LocalStore] = LocalStore) -> LocalStore:
     store = kind(db)
     store.set_device_code("ZZ")
     return store
-
-
-def dump(db: Path) -> tuple:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return (
-            sorted(conn.execute("SELECT * FROM events")),
-            sorted(conn.execute("SELECT rowid, * FROM meldingen")),
-            sorted(conn.execute("SELECT rowid, * FROM meldingen_fts")),
-        )
-    finally:
-        conn.close()
 
 
 def first_sync_rss_mb(url: str, token: str, db: Path) -> tuple[float, float]:

@@ -51,28 +51,16 @@ LOCK_FILE = "build.lock"
 FILE_PREFIX = "laptop-"
 
 
-class Published(msgspec.Struct, frozen=True):
-    """The current snapshot: ``file`` (a name in the snapshot folder) and what it covers."""
+class Published(SnapshotInfo, frozen=True):
+    """The current snapshot as ``current.json`` keeps it: what it covers (:class:`SnapshotInfo`, without
+    ``log_seq``) and ``file``, its name in the snapshot folder."""
 
-    file: str
-    server_seq: int
-    log_id: int
-    store_schema: int
-    sha256: str
-    length: int
-    built_at: str
+    file: str = ""
 
     def info(self, log_seq: int) -> SnapshotInfo:
         """The protocol's :class:`~shared.protocol.SnapshotInfo`, with the log's current end ``log_seq``."""
-        return SnapshotInfo(
-            server_seq=self.server_seq,
-            log_id=self.log_id,
-            store_schema=self.store_schema,
-            sha256=self.sha256,
-            length=self.length,
-            built_at=self.built_at,
-            log_seq=log_seq,
-        )
+        fields = {name: getattr(self, name) for name in SnapshotInfo.__struct_fields__}
+        return SnapshotInfo(**{**fields, "log_seq": log_seq})
 
 
 _decode_published = msgspec.json.Decoder(Published).decode

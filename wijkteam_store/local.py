@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -78,6 +79,12 @@ _SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
 sqlite3.register_adapter(type(None), lambda value: value)
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
+
+
+#: Held while a connection is opened and put in WAL mode, and by ``wijkteam_store.snapshot.install``
+#: while it replaces the database file: a connection opened in this process during the swap would
+#: otherwise put the old file back in WAL mode and leave its ``-wal``/``-shm`` next to the new file.
+OPENING = threading.Lock()
 
 
 class StoreError(Exception):
@@ -524,12 +531,13 @@ class LocalStore:
 
     def _open(self) -> None:
         try:
-            # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE) by this class.
-            self.conn = sqlite3.connect(
-                self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000
-            )
-            self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            with OPENING:
+                # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE) by this class.
+                self.conn = sqlite3.connect(
+                    self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000
+                )
+                self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
             # 16 MB of page cache instead of SQLite's 2 MB: a pulled page of 5,000 events touches the

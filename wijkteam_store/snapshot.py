@@ -40,7 +40,7 @@ import msgspec
 
 from shared.enums import EventType
 from shared.reference import counter_of
-from wijkteam_store.local import SCHEMA_VERSION, LocalStore, StoreError, local_work
+from wijkteam_store.local import OPENING, SCHEMA_VERSION, LocalStore, StoreError, local_work
 
 #: Bytes read per step when hashing or streaming a snapshot file.
 CHUNK = 1 << 20
@@ -264,7 +264,8 @@ def install(
 ) -> None:
     """Replace the laptop database ``db`` by the prepared snapshot ``prepared`` (one atomic rename).
 
-    The caller closes every connection of its own to ``db`` first (the app's and the sync worker's).
+    The caller closes every connection of its own to ``db`` first (the app's and the sync worker's);
+    no connection of this process is opened while this runs (:data:`wijkteam_store.local.OPENING`).
     Then, on a connection of its own: the database is switched to rollback-journal mode, which
     checkpoints and removes its WAL and shared-memory files and succeeds only when no other
     connection has the file open; under an exclusive lock it is checked that there is still no local
@@ -277,6 +278,13 @@ def install(
         SnapshotError: the database is in use elsewhere, or has unsent work or another device code
             now; nothing changed (``prepared`` is left for the caller to remove).
     """
+    with OPENING:  # no connection of this process opens the file meanwhile
+        _install(db, prepared, own, busy_timeout_ms, fault)
+
+
+def _install(
+    db: Path, prepared: Path, own: DeviceRow, busy_timeout_ms: int, fault: Callable[[str], None] | None
+) -> None:
     try:
         conn = sqlite3.connect(db, isolation_level=None, timeout=busy_timeout_ms / 1000)
     except sqlite3.Error as exc:

@@ -22,6 +22,12 @@ from wijkteam_store.local import LocalStore
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def wijkteam_cmd(*args: str) -> list[str]:
+    """The laptop's ``wijkteam`` command line (the console script next to this Python, else ``-m``)."""
+    script = Path(sys.executable).parent / "wijkteam"
+    return [str(script), *args] if script.exists() else [sys.executable, "-m", "wijkteam_tui.cli", *args]
+
+
 def server_cmd(*args: str) -> list[str]:
     """The ``wijkteam-server`` command line (the console script next to this Python, else ``-m``)."""
     script = Path(sys.executable).parent / "wijkteam-server"

@@ -31,6 +31,20 @@ def snapshot(db: Path) -> tuple[dict[str, tuple[Any, ...]], dict[str, dict[str, 
     return events, rows
 
 
+def laptop_dump(db: Path) -> tuple[list, list, list]:
+    """Everything a pull decides in a laptop database, sorted: its events (with ``acked``), its
+    projection rows with their rowids, its full-text rows."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return (
+            sorted(conn.execute("SELECT * FROM events")),
+            sorted(conn.execute("SELECT rowid, * FROM meldingen")),
+            sorted(conn.execute("SELECT rowid, * FROM meldingen_fts")),
+        )
+    finally:
+        conn.close()
+
+
 def event_count(db: Path) -> int:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:

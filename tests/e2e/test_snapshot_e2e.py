@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,8 +18,8 @@ from shared.enums import Status
 from shared.events import Event, MeldingFields
 from shared.fold import fold
 from shared.reference import counter_of
-from tests.e2e.conftest import ROOT, Laptop, ServerProcess
-from tests.e2e.replicas import assert_replicas_equal
+from tests.e2e.conftest import ROOT, Laptop, ServerProcess, wijkteam_cmd
+from tests.e2e.replicas import assert_replicas_equal, laptop_dump
 from tests.e2e.test_sync_e2e import _run_laptop, no_sleep, register, sync
 from wijkteam_tui.snapshot_client import side_files
 from wijkteam_tui.sync_client import SyncError, sync_once
@@ -52,16 +51,10 @@ def build_snapshot(server: ServerProcess) -> None:
 
 
 def dump(path: Path) -> tuple:
-    """Everything a pull decides on a laptop: events with acks, projection rows with rowids, search rows,
-    cursor and log id."""
+    """:func:`laptop_dump` with the cursor and the log id."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return (
-            sorted(conn.execute("SELECT * FROM events")),
-            sorted(conn.execute("SELECT rowid, * FROM meldingen")),
-            sorted(conn.execute("SELECT rowid, * FROM meldingen_fts")),
-            conn.execute("SELECT pull_cursor, server_log_id FROM device").fetchone(),
-        )
+        return (*laptop_dump(path), conn.execute("SELECT pull_cursor, server_log_id FROM device").fetchone())
     finally:
         conn.close()
 
@@ -329,9 +322,7 @@ def test_wijkteam_sync_shows_the_download_and_says_what_it_installed(
 ) -> None:
     token, _ = server.add_user("script")
     fresh = tmp_path / "fresh.sqlite3"
-    script = Path(sys.executable).parent / "wijkteam"
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "wijkteam_tui.cli"]
-    ok = subprocess.run([*cmd, "sync", "--server", server.url, "--token", token, "--db", str(fresh)],
+    ok = subprocess.run(wijkteam_cmd("sync", "--server", server.url, "--token", token, "--db", str(fresh)),
                         capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     assert ok.returncode == 0, ok.stderr
     lines = ok.stderr.splitlines()  # not a terminal: a line per 10 %

@@ -19,7 +19,7 @@ from shared.hlc import wall_ms
 from shared.projection import parse_iso
 from shared.protocol import WARN_SKEW_MS
 from sync_server.store import ServerStore
-from tests.e2e.conftest import ROOT, Laptop, ServerProcess
+from tests.e2e.conftest import ROOT, Laptop, ServerProcess, wijkteam_cmd
 from tests.e2e.replicas import assert_replicas_equal, event_count, snapshot
 from wijkteam_tui.sync_client import SyncError, describe, sync_once
 
@@ -337,8 +337,7 @@ def test_wijkteam_sync_command(server: ServerProcess, make_laptop: Callable[[str
     sync(a, server)
     token, _ = server.add_user("script")
     fresh = tmp_path / "fresh.sqlite3"
-    script = Path(sys.executable).parent / "wijkteam"
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "wijkteam_tui.cli"]
+    cmd = wijkteam_cmd()
     ok = subprocess.run([*cmd, "sync", "--server", server.url, "--token", token, "--db", str(fresh)],
                         capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
     assert ok.returncode == 0, ok.stderr
