@@ -113,8 +113,8 @@ class StandaardTekst(msgspec.Struct, frozen=True, forbid_unknown_fields=True, om
     categorie: str | None = None
 
 
-class _Basis(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """The top-level keys (``gemeente.toml``)."""
+class _Basis(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The top-level keys (``gemeente.toml``); :class:`GemeenteConfig` adds the other parts."""
 
     naam: str
     code: str
@@ -126,7 +126,7 @@ class _Basis(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     bewaartermijnen: Bewaartermijnen = msgspec.field(default_factory=Bewaartermijnen)
 
 
-class GemeenteConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class GemeenteConfig(_Basis, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One version of the municipality configuration: what the server stores, sends to laptops
     (JSON, :func:`encode_config`) and laptops keep in their database.
 
@@ -148,14 +148,6 @@ class GemeenteConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     """
 
     version: int = 0
-    naam: str
-    code: str
-    prefix: str
-    inwoners: int
-    terugbelnorm: int = DEFAULT_TERUGBELNORM
-    voorbeeld: bool = False
-    feestdagen: HolidayPolicy = HolidayPolicy()
-    bewaartermijnen: Bewaartermijnen = msgspec.field(default_factory=Bewaartermijnen)
     taxonomy: dict[str, HoofdcategorieDef]
     wijken: WijkenFile
     certificering: Criteria
