@@ -377,3 +377,52 @@ def _value_text(value: Any, limit: int = 120) -> str:
     else:
         text = str(value)
     return f"«{text[: limit - 1]}…»" if len(text) > limit else f"«{text}»"
+
+
+class LostEdit(msgspec.Struct, frozen=True):
+    """A change made on this laptop that lost a concurrent-edit conflict (issue 14: the user is told
+    which melding and which value won). ``field`` is the label (``omschrijving``, ``status``);
+    ``won`` and ``lost`` the values as short Dutch text; ``by`` who made the winning change."""
+
+    melding_id: str
+    reference: str
+    field: str
+    won: str
+    lost: str
+    by: str
+    loser_event: str
+
+
+def lost_edits(m: Melding, device_id: str, winners: set[str] | None = None) -> list[LostEdit]:
+    """The changes of ``device_id`` in ``m`` (folded *with* history) that a concurrent change of
+    another device overwrote; with ``winners``, only those lost to one of these events (the ones a
+    sync just brought, so each loss is told once)."""
+    by_id = {h.event_id: h for h in m.history}
+    out: list[LostEdit] = []
+    for c in m.conflicts:
+        if c.field in ("_deleted", "aan_team"):
+            continue
+        loser, winner = by_id.get(c.loser_event), by_id.get(c.winner_event)
+        if loser is None or winner is None or loser.device_id != device_id or winner.device_id == device_id:
+            continue
+        if winners is not None and c.winner_event not in winners:
+            continue
+        current = getattr(m, c.field, None)
+        out.append(
+            LostEdit(
+                m.melding_id, m.reference, _FIELD_LABELS.get(c.field, c.field),
+                _value_text(getattr(current, "label", current)), _value_text(_label_of(c.field, c.loser_value)),
+                winner.user, c.loser_event,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _label_of(field: str, value: Any) -> Any:
+    """A stored enum value (``"in_behandeling"``) as its Dutch label, for a notice."""
+    if field == "status" and isinstance(value, str):
+        try:
+            return Status(value).label
+        except ValueError:
+            return value
+    return value

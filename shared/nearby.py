@@ -29,6 +29,9 @@ from shared.status import is_open
 NEARBY_RADIUS_M = 50.0
 #: Look-back window (Signalen: 12 weeks).
 NEARBY_WINDOW = timedelta(weeks=12)
+#: Two meldingen registered this close in time (and space, same categorie) on two laptops that had
+#: not synced may be one problem told twice (issue 14): flagged, never merged.
+POSSIBLE_DUPLICATE_WINDOW = timedelta(days=1)
 
 
 class NearbyHit(msgspec.Struct, frozen=True):
@@ -124,3 +127,42 @@ def link_duplicate(dev: DeviceClock, state: Melding, original_reference: str, no
     events = edit(dev, state, {"duplicaat_van": original_reference})
     events.append(change_status(dev, state, Status.GEANNULEERD, voor_melder=notitie))
     return events
+
+
+def possible_duplicates(
+    row: Mapping[str, Any],
+    candidates: Iterable[Mapping[str, Any]],
+    *,
+    radius_m: float = NEARBY_RADIUS_M,
+    window: timedelta = POSSIBLE_DUPLICATE_WINDOW,
+) -> list[NearbyHit]:
+    """Meldingen among ``candidates`` that may be the same problem as ``row``, registered on another
+    laptop before the two synced (issue 14): the same categorie, within ``radius_m`` metres (50),
+    registered within ``window`` (a day) of each other, on another device, neither deleted nor
+    already linked to the other (``duplicaat_van``). Closest first.
+
+    Only flagged for the user to decide (link one as a duplicate of the other, or not): never merged.
+    ``row`` and ``candidates`` are projection rows (``melding_id``, ``reference``, ``device_id``,
+    ``categorie``, ``lat``, ``lon``, ``registered_at``, ``deleted``, ``duplicaat_van``).
+    """
+    if row.get("deleted") or row.get("duplicaat_van") or row.get("lat") is None or not row.get("categorie"):
+        return []
+    at = _instant(row.get("registered_at"))
+    if at is None:
+        return []
+    hits = []
+    for other in candidates:
+        if other.get("melding_id") == row.get("melding_id") or other.get("device_id") == row.get("device_id"):
+            continue
+        if other.get("deleted") or other.get("categorie") != row.get("categorie") or other.get("lat") is None:
+            continue
+        if other.get("duplicaat_van") or row.get("duplicaat_van") == other.get("reference"):
+            continue
+        when = _instant(other.get("registered_at"))
+        if when is None or abs(when - at) > window:
+            continue
+        d = distance_m(row["lat"], row["lon"], other["lat"], other["lon"])
+        if d <= radius_m:
+            hits.append(NearbyHit(other, d))
+    hits.sort(key=lambda h: (h.afstand_m, h.row.get("registered_at") or ""))
+    return hits

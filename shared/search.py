@@ -34,6 +34,7 @@ from shared.taxonomy import Taxonomy, load_taxonomy
 from shared.validation import (
     MAX_SHORT_TEXT_LENGTH,
     clean_line,
+    normalise_email,
     normalise_phone,
     normalise_postcode,
     parse_huisnummer,
@@ -47,6 +48,7 @@ class QueryKind(StrEnum):
     POSTCODE = "postcode"  # postcode, with or without huisnummer
     STREET = "straat"  # street name, with or without huisnummer
     PHONE = "telefoon"
+    EMAIL = "email"
     NAME = "naam"
     TEXT = "tekst"  # free text: words from the description or location
 
@@ -58,6 +60,7 @@ class QueryKind(StrEnum):
             "postcode": "postcode en huisnummer",
             "straat": "straat",
             "telefoon": "telefoonnummer",
+            "email": "e-mailadres",
             "naam": "naam melder",
             "tekst": "vrije tekst",
         }[self.value]
@@ -75,7 +78,9 @@ class KccQuery(msgspec.Struct, frozen=True, omit_defaults=True):
         huisnummer, huisletter, huisnummertoevoeging: BAG parts when a number was given
             (``POSTCODE``/``STREET``); without a letter every letter of that number matches.
         telefoon: E.164 (``+31612345678``) for ``PHONE``.
-        words: lower-case words for ``NAME`` and ``TEXT``.
+        email: the address as stored (``shared.validation.normalise_email``) for ``EMAIL``.
+        words: lower-case words for ``NAME`` and ``TEXT``; for ``NAME`` an initial (``P.``) is a
+            one-letter word, matched as the start of a name (``P. de Vries`` finds Piet de Vries).
     """
 
     kind: QueryKind
@@ -87,6 +92,7 @@ class KccQuery(msgspec.Struct, frozen=True, omit_defaults=True):
     huisletter: str | None = None
     huisnummertoevoeging: str | None = None
     telefoon: str | None = None
+    email: str | None = None
     words: tuple[str, ...] = ()
 
     def describe(self) -> str:
@@ -153,6 +159,15 @@ def _phone(text: str) -> str | None:
         return None
 
 
+def _email(text: str) -> str | None:
+    if "@" not in text or " " in text:
+        return None
+    try:
+        return normalise_email(text)
+    except ValidationError:
+        return None
+
+
 def _huisnummer(text: str) -> tuple[int, str | None, str | None] | None:
     try:
         return parse_huisnummer(text)
@@ -212,7 +227,8 @@ def classify(raw: str, *, prefixes: frozenset[str] | set[str] = frozenset()) -> 
     """Recognise which key the agent typed and normalise it.
 
     Tried in this order, the first that fits wins: reference (``dlf k7 o142`` → ``DLF-K7-0142``),
-    phone (any Dutch spelling → E.164), postcode with optional huisnummer (either order), street
+    phone (any Dutch spelling → E.164), an e-mail address, postcode with optional huisnummer (either
+    order: ``7721 KN 10``, ``10 7721KN``), street
     with huisnummer or a street name (a word ending in ``straat``, ``weg``, ``laan``, …), a name
     (one to five words of letters, as ``Jansen`` or ``P. de Vries``), else free text.
 
@@ -234,6 +250,9 @@ def classify(raw: str, *, prefixes: frozenset[str] | set[str] = frozenset()) -> 
     phone = _phone(text)
     if phone:
         return KccQuery(QueryKind.PHONE, text, telefoon=phone)
+    email = _email(text)
+    if email:
+        return KccQuery(QueryKind.EMAIL, text, email=email)
     pc = _postcode_query(text)
     if pc:
         return pc
@@ -247,6 +266,36 @@ def classify(raw: str, *, prefixes: frozenset[str] | set[str] = frozenset()) -> 
     if len(parts) <= 5 and all(_NAME_WORD.match(p) for p in parts) and any(len(p) > 1 for p in parts):
         return KccQuery(QueryKind.NAME, text, words=words)
     return KccQuery(QueryKind.TEXT, text, words=words)
+
+
+#: The keys a resident says that identify them or their address exactly: a list search takes these
+#: as the KCC does (issue 14: "one place for that rule"), everything else as words.
+EXACT_KINDS = frozenset({QueryKind.PHONE, QueryKind.EMAIL, QueryKind.POSTCODE})
+
+_PHONE_PART = re.compile(r"^\+?[0-9][0-9\s\-().]*$")
+
+
+def exact_key(text: str | None, *, prefixes: frozenset[str] | set[str] = frozenset()) -> KccQuery | None:
+    """The phone number, e-mail address or postcode (+ huisnummer) in ``text`` as :func:`classify`
+    normalises them (``06-12345678``, ``06 12345678``, ``+31 6 1234 5678`` → ``+31612345678``;
+    ``7721 KN 10`` → postcode ``7721KN``, huisnummer 10), or None for anything else (a name, words,
+    a reference, text still being typed). Never raises."""
+    try:
+        q = classify(text or "", prefixes=prefixes)
+    except ValidationError:
+        return None
+    return q if q.kind in EXACT_KINDS else None
+
+
+def phone_digits(text: str | None) -> str | None:
+    """The digits of a phone number still being typed (``"06-1234"`` → ``"061234"``, ``"+31 6 12"``
+    → ``"31612"``), for a prefix search over stored numbers in both their national and their E.164
+    form; None when ``text`` is not (the start of) a phone number or has fewer than 4 digits."""
+    raw = (text or "").strip()
+    if not _PHONE_PART.match(raw) or not any(c in raw for c in " -().+"):
+        return None
+    digits = "".join(c for c in raw if c.isdigit())
+    return digits if len(digits) >= 4 else None
 
 
 # --- what the resident may be told -------------------------------------------------------------

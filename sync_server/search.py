@@ -171,15 +171,18 @@ def _like_prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _fts_terms(words: tuple[str, ...]) -> str:
+def _fts_terms(words: tuple[str, ...], *, initials: bool = False) -> str:
     """An FTS5 query: every word must occur; the last one as a prefix (the agent may still be typing).
 
     Each word is quoted so that FTS5 operators typed by the agent (AND, NEAR, -, *) are plain words.
     Only the last word is a prefix: a prefix term merges the doclists of every token it covers, which
     is costly for short common words on a million rows, while whole words are looked up directly.
+    ``initials``: a one-letter word is an initial (``P. de Vries``) and matches the start of a name
+    (docs/kcc.md promises "P. de Vries" finds Piet de Vries).
     """
-    quoted = ['"' + w.replace('"', '""') + '"' for w in words]
-    quoted[-1] += "*"
+    quoted = ['"' + w.replace('"', '""') + '"' + ("*" if initials and len(w) == 1 else "") for w in words]
+    if not quoted[-1].endswith("*"):
+        quoted[-1] += "*"
     return " AND ".join(quoted)
 
 
@@ -220,6 +223,8 @@ def rows_for(c: sqlite3.Connection, q: KccQuery) -> list[dict[str, Any]]:
         return _run(c, "m.reference = ?", (q.reference,))
     if q.kind == QueryKind.PHONE:
         return _run(c, "m.melder_telefoon = ?", (q.telefoon,))
+    if q.kind == QueryKind.EMAIL:
+        return _run(c, "m.melder_email = ? COLLATE NOCASE", (q.email,))
     if q.kind in (QueryKind.POSTCODE, QueryKind.STREET):
         if q.kind == QueryKind.POSTCODE:
             conds, params = ["m.postcode = ?"], [q.postcode]
@@ -239,7 +244,7 @@ def rows_for(c: sqlite3.Connection, q: KccQuery) -> list[dict[str, Any]]:
             params.append(q.huisnummertoevoeging)
         return _run(c, " AND ".join(conds), tuple(params))
     if q.kind == QueryKind.NAME:
-        return _fts(c, "melder_naam : (" + _fts_terms(q.words) + ")")
+        return _fts(c, "melder_naam : (" + _fts_terms(q.words, initials=True) + ")")
     return _fts(c, _fts_terms(q.words))
 
 

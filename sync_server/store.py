@@ -355,6 +355,7 @@ CREATE TABLE IF NOT EXISTS meldingen (
 CREATE INDEX IF NOT EXISTS meldingen_reference ON meldingen(reference);
 CREATE INDEX IF NOT EXISTS meldingen_postcode_huisnummer ON meldingen(postcode, huisnummer);
 CREATE INDEX IF NOT EXISTS meldingen_telefoon ON meldingen(melder_telefoon);
+CREATE INDEX IF NOT EXISTS meldingen_email ON meldingen(melder_email COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS meldingen_straat ON meldingen(straat COLLATE NOCASE, huisnummer);
 CREATE INDEX IF NOT EXISTS meldingen_registered_date ON meldingen(registered_date);
 CREATE VIRTUAL TABLE IF NOT EXISTS meldingen_fts USING fts5(

@@ -41,16 +41,19 @@ from shared.enums import EventType
 from shared.events import Event, MeldingFields
 from shared.fold import fold
 from shared.gemeente import ConfigError, GemeenteConfig, decode_config, encode_config
+from shared.geo import bbox_around
 from shared.hlc import HLC, wall_ms
 from shared.model import Melding
+from shared.nearby import NEARBY_RADIUS_M, POSSIBLE_DUPLICATE_WINDOW, NearbyHit, possible_duplicates
 from shared.projection import COLUMNS, iso, needs_timeline, parse_iso, projection_row
-from shared.protocol import RefusalCode, VerdictState
+from shared.protocol import VerdictState
 from shared.reference import counter_of, highest_counter, normalise_reference
+from shared.search import KccQuery, QueryKind, exact_key, phone_digits
 from shared.status import CALLBACK_DUE
 from shared.trust import clock_behind_ms, registration_time, restamp
 
 #: Current schema version; :data:`MIGRATIONS` brings an older file up to it.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 #: Files older than this were written without ``secure_delete``: vacuumed once after migrating.
 SECURE_DELETE_SINCE = 11
 
@@ -379,9 +382,16 @@ def _migration_11(conn: sqlite3.Connection) -> None:
     may still sit in free space, are gone."""
 
 
+def _migration_12(conn: sqlite3.Connection) -> None:
+    """The list search finds a resident by phone number or e-mail address exactly (issue 14, the
+    rule shared with the KCC: ``shared.search.exact_key``): an index on each."""
+    conn.execute("CREATE INDEX IF NOT EXISTS meldingen_telefoon ON meldingen(melder_telefoon)")
+    conn.execute("CREATE INDEX IF NOT EXISTS meldingen_email ON meldingen(melder_email COLLATE NOCASE)")
+
+
 MIGRATIONS = {
     1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5, 6: _migration_6,
-    7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10, 11: _migration_11,
+    7: _migration_7, 8: _migration_8, 9: _migration_9, 10: _migration_10, 11: _migration_11, 12: _migration_12,
 }
 
 
@@ -445,6 +455,21 @@ def reference_prefix(text: str) -> str | None:
     return f"{prefix}-{dev}" + (f"-{ctr}" if m.group(3) is not None else "")
 
 
+def _exact_clauses(key: KccQuery) -> tuple[list[str], list[Any]]:
+    """SQL conditions on the projection for a phone number, e-mail address or postcode (+ number)."""
+    if key.kind == QueryKind.PHONE:
+        return ["m.melder_telefoon = ?"], [key.telefoon]
+    if key.kind == QueryKind.EMAIL:
+        return ["m.melder_email = ? COLLATE NOCASE"], [key.email]
+    clauses, args = ["m.postcode = ?"], [key.postcode]
+    for column, value in (("huisnummer", key.huisnummer), ("huisletter", key.huisletter),
+                          ("huisnummertoevoeging", key.huisnummertoevoeging)):  # fmt: skip
+        if value is not None:
+            clauses.append(f"m.{column} = ?")
+            args.append(value)
+    return clauses, args
+
+
 def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression for search-as-you-type: every word as a prefix, all required.
 
@@ -453,6 +478,11 @@ def fts_query(text: str) -> str | None:
     """
     if len((text or "").strip()) < MIN_SEARCH_CHARS:
         return None
+    digits = phone_digits(text)
+    if digits:
+        # A phone number being typed with spaces or dashes: its digits as one prefix (the index holds
+        # both 0612345678 and 31612345678).
+        return f'"{digits}"*'
     words = _FTS_TOKEN.findall(text or "")
     if not words:
         return None
@@ -999,6 +1029,13 @@ class LocalStore:
         Reference-shaped text ("DLF-K7-00") walks the reference index instead, highest first.
         """
         ref = self._as_reference(text)  # may query the reference index: once per search
+        key = None if ref else exact_key(text)
+        if key is not None:
+            # A phone number, e-mail address or postcode as a resident says it, normalised by the
+            # KCC's rule (shared.search): an exact match on its column, newest first.
+            clauses, kargs = _exact_clauses(key)
+            where, args = self._where(None, status, categorie, wijk, overdue, include_deleted, now, clauses, kargs)
+            return f" FROM meldingen m{where}", args, "m.rowid"
         where, args = self._where(ref, status, categorie, wijk, overdue, include_deleted, now)
         if ref:
             # Reference-shaped text: highest reference first (a laptop's counter only goes up, so
@@ -1025,9 +1062,11 @@ class LocalStore:
         overdue: bool | None,
         include_deleted: bool,
         now: datetime | None,
+        extra: Sequence[str] = (),
+        extra_args: Sequence[Any] = (),
     ) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        args: list[Any] = []
+        clauses: list[str] = list(extra)
+        args: list[Any] = list(extra_args)
         if ref:
             # A range on the reference index: "DLF-K7-00" finds every reference starting so.
             # The list is then in reference order (see _query), walked backwards on the index.
@@ -1128,6 +1167,58 @@ class LocalStore:
             return self.conn.execute(f"SELECT count(*){source}", args).fetchone()[0]
         sql = f"SELECT count(*) FROM (SELECT 1{source} LIMIT ?)"
         return self.conn.execute(sql, [*args, cap]).fetchone()[0]
+
+    _DUP_COLUMNS = (
+        "melding_id", "reference", "device_id", "categorie", "lat", "lon", "registered_at", "deleted",
+        "duplicaat_van", "status", "straat", "huisnummer", "locatie_omschrijving", "omschrijving",
+    )  # fmt: skip
+
+    def possible_duplicates(self, melding_id: str) -> list[NearbyHit]:
+        """Meldingen that may be the same problem as ``melding_id``, registered on another laptop
+        before the two synced (``shared.nearby.possible_duplicates``: same categorie, ≤ 50 m, within
+        a day), closest first; [] when unknown. One box query on the nearby index's columns."""
+        cols = ", ".join(self._DUP_COLUMNS)
+        found = self.conn.execute(f"SELECT {cols} FROM meldingen WHERE melding_id = ?", (melding_id,)).fetchone()
+        if found is None:
+            return []
+        row = dict(zip(self._DUP_COLUMNS, found, strict=True))
+        if row["lat"] is None or not row["categorie"]:
+            return []
+        min_lat, max_lat, min_lon, max_lon = bbox_around(row["lat"], row["lon"], NEARBY_RADIUS_M)
+        at = parse_iso(row["registered_at"])
+        assert at is not None
+        cur = self.conn.execute(
+            f"SELECT {cols} FROM meldingen WHERE categorie = ? AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? "
+            "AND registered_at BETWEEN ? AND ? AND deleted = 0",
+            (row["categorie"], min_lat, max_lat, min_lon, max_lon,
+             iso(at - POSSIBLE_DUPLICATE_WINDOW), iso(at + POSSIBLE_DUPLICATE_WINDOW)),
+        )  # fmt: skip
+        return possible_duplicates(row, (dict(zip(self._DUP_COLUMNS, r, strict=True)) for r in cur))
+
+    def events_mark(self) -> int:
+        """Where the event log ends now (a rowid): :meth:`pulled_since` tells what came after."""
+        return self.conn.execute("SELECT coalesce(max(rowid), 0) FROM events").fetchone()[0]
+
+    def pulled_since(self, mark: int) -> dict[str, list[tuple[str, str]]]:
+        """Events of other devices stored after ``mark`` (a pull), as melding_id → ``(event_id, type)``."""
+        own = self.device_code() or ""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for mid, eid, kind in self.conn.execute(
+            "SELECT melding_id, event_id, type FROM events WHERE rowid > ? AND device_id != ?", (mark, own)
+        ):
+            out.setdefault(mid, []).append((eid, kind))
+        return out
+
+    def with_conflicts(self, melding_ids: Iterable[str]) -> list[str]:
+        """Those of ``melding_ids`` whose projection counts a concurrent-edit conflict."""
+        ids = list(melding_ids)
+        if not ids:
+            return []
+        cur = self.conn.execute(
+            "SELECT melding_id FROM meldingen WHERE conflict_count > 0 AND melding_id IN (SELECT value FROM json_each(?))",
+            (_json_encode(ids).decode(),),
+        )
+        return [r[0] for r in cur]
 
     def duplicates_of(self, reference: str) -> list[dict[str, Any]]:
         """The meldingen linked to ``reference`` as its duplicates (``duplicaat_van``), oldest first,

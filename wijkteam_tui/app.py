@@ -48,7 +48,10 @@ MAX_BACKOFF_S = 15 * 60
 
 #: Actions that write (or push writes); disabled in KCC mode, which is read-only (issue 5).
 KCC_BLOCKED = frozenset(
-    {"new_melding", "new", "sync_now", "status", "note", "callback", "edit", "save", "anonymise", "delete", "restore"}
+    {
+        "new_melding", "new", "sync_now", "status", "note", "callback", "edit", "save", "anonymise", "delete",
+        "restore", "link_duplicate", "assign", "link",
+    }
 )
 
 
@@ -338,12 +341,10 @@ class WijkteamApp(App):
         return not (self.kcc and action in KCC_BLOCKED)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Disable writing actions in KCC mode; hide "Sync" while no server is set (the status line
-        then says "alleen lokaal")."""
+        """Disable writing actions in KCC mode. F5 stays on without a server: it then says so, and how
+        to set one up (issue 14), instead of doing nothing."""
         if not self.allows(action):
             return False
-        if action == "sync_now":
-            return self.config.can_sync
         return True
 
     def action_sync_now(self) -> None:
@@ -352,8 +353,12 @@ class WijkteamApp(App):
         self._failures = 0
         if not self.config.can_sync:
             self.notify(
-                "Geen server ingesteld (F9): Wijkteam werkt nu alleen lokaal.",
+                "Geen server ingesteld: Wijkteam werkt alleen lokaal en kan niet synchroniseren. "
+                "Vul bij Instellingen (F9) het serveradres en uw token in; die krijgt u van de beheerder "
+                "(wijkteam-server user add).",
+                title="Synchroniseren",
                 severity="warning",
+                timeout=15,
             )
             return
         self.schedule_sync(0)
@@ -404,20 +409,30 @@ class WijkteamApp(App):
             extra["exclusive"] = partial(self._exclusive, worker)
         if _accepts(sync_fn, "on_progress"):
             extra["on_progress"] = _Throttled(partial(self._to_ui, worker, self._sync_progress))
+        effects = None
         try:
+            mark = store.events_mark()
             try:
                 result = sync_fn(store, self.config.server_url, self.config.token, **extra)
                 error = None
             except error_type as exc:
                 result, error = None, exc
             pending = store.pending_count()
+            if error is None and not getattr(result, "snapshot", 0):
+                # What the round changed that the user must see (issue 14): a read, in this thread.
+                from wijkteam_tui.sync_effects import sync_effects
+
+                try:
+                    effects = sync_effects(store, mark)
+                except Exception:  # noqa: BLE001 - telling must never break the sync
+                    effects = None
         finally:
             store.close()
         if worker.is_cancelled:
             return
         if error is None:
             self._reload_gazetteer()
-        self._to_ui(worker, self._sync_done, result, error, pending)
+        self._to_ui(worker, self._sync_done, result, error, pending, effects)
 
     def _exclusive(self, worker: Worker[Any], fn: Callable[[], None]) -> None:
         """From the sync worker: run ``fn`` (a snapshot's install) on the UI thread while the UI's
@@ -494,8 +509,10 @@ class WijkteamApp(App):
         self.sync_progress = ""
         self.update_sync_text()
 
-    def _sync_done(self, result: Any, error: Exception | None, pending: int) -> None:
+    def _sync_done(self, result: Any, error: Exception | None, pending: int, effects: Any = None) -> None:
         self.syncing = False
+        if effects is not None:
+            self._tell_effects(effects)
         self.sync_progress = ""
         if error is None:
             self._failures = 0
@@ -517,6 +534,30 @@ class WijkteamApp(App):
             delay = min(self.config.sync_interval_s * 2**self._failures, MAX_BACKOFF_S)
         self.update_sync_text(pending)
         self.schedule_sync(delay)
+
+    def _tell_effects(self, effects: Any) -> None:
+        """After a round (``wijkteam_tui.sync_effects``): refresh the melding on screen when the round
+        changed it; say which own changes lost a concurrent edit (and what won), and which new
+        meldingen may be the same problem as one already here."""
+        for lost in effects.lost:
+            self.notify(
+                f"{lost.reference}: uw wijziging van {lost.field} is overschreven door een gelijktijdige "
+                f"wijziging van {lost.by}. Nu geldt: {lost.won} (u had: {lost.lost}).",
+                title="Gelijktijdige wijziging",
+                severity="warning",
+                timeout=60,
+            )
+        for dup in effects.duplicates:
+            self.notify(
+                f"{dup.new} (van een andere laptop) en {dup.other}: zelfde categorie, {dup.afstand_m:.0f} m, "
+                "zelfde dag. Mogelijk dezelfde melding; niets is samengevoegd (d op de melding: koppelen).",
+                title="Mogelijk dubbel",
+                severity="warning",
+                timeout=30,
+            )
+        screen = self.screen
+        if getattr(screen, "melding_id", None) in effects.touched and hasattr(screen, "reload"):
+            screen.reload()
 
     def _tell_refusals(self, result: Any) -> None:
         """After a round: say what the server refused, the admin decided, or the clock did."""

@@ -41,7 +41,9 @@ from sync_server.store import ServerStore, TokenInfo
 #: Roles that may use the KCC look-up.
 KCC_ROLES = (Role.KCC, Role.MANAGER, Role.ADMIN)
 #: Search keys that find meldingen by the melder's personal data (free text includes the name).
-PERSONAL_KINDS = frozenset({QueryKind.PHONE.value, QueryKind.NAME.value, QueryKind.TEXT.value})
+PERSONAL_KINDS = frozenset(
+    {QueryKind.PHONE.value, QueryKind.EMAIL.value, QueryKind.NAME.value, QueryKind.TEXT.value}
+)
 
 
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):

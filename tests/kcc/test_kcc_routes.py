@@ -229,3 +229,24 @@ def test_kcc_cannot_write(kcc_client: TestClient, kcc_server: KccServer) -> None
         r = getattr(kcc_client, method)(f"/api/v1/kcc/meldingen/{kcc_server.refs['boom']}", headers=bearer(token))
         assert r.status_code == 405
     assert kcc_server.store.counts()["meldingen"] == 6
+
+
+@pytest.mark.parametrize("typed", ["piet@example.nl", "Piet@Example.NL"])
+def test_by_email_address(kcc_client: TestClient, kcc_server: KccServer, typed: str) -> None:
+    """docs/kcc.md promises a resident is found by their e-mail address (issue 14); the search is
+    audited like one by phone."""
+    answer = search(kcc_client, kcc_server, typed)
+    assert answer["kind"] == "email" and answer["searched"].startswith("Gezocht op e-mailadres")
+    assert refs(answer) == [kcc_server.refs["lamp"]]
+    entries = list_entries(kcc_server.store.conn())
+    assert {e.melding_id for e in entries} == {h["melding_id"] for h in answer["results"]}
+    assert not any(p in e.detail for e in entries for p in PERSONAL)
+
+
+@pytest.mark.parametrize("typed", ["P. de Vries", "p de vries", "P.de Vries"])
+def test_by_name_with_initials(kcc_client: TestClient, kcc_server: KccServer, typed: str) -> None:
+    answer = search(kcc_client, kcc_server, typed)
+    assert answer["kind"] == "naam"
+    assert refs(answer) == [kcc_server.refs["lamp"]]
+    assert search(kcc_client, kcc_server, "J. Jansen")["results"]
+    assert refs(search(kcc_client, kcc_server, "Q. de Vries")) == []

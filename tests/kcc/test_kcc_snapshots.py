@@ -93,3 +93,30 @@ def test_long_addresses_are_cut_so_the_expected_date_stays_visible() -> None:
     long = "Burgemeester van Roijensingel 112 bis, 7721 EJ Dalfsen"
     assert _cut(long, 34) == long[:33] + "…" and len(_cut(long, 34)) == 34
     assert _cut("Kerkstraat 12 A, Dalfsen", 34) == "Kerkstraat 12 A, Dalfsen"
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_verwacht_klaar_is_never_cut(tmp_path, monkeypatch, width: int) -> None:
+    """The longest values a result row can hold (reference, status, the longest date, address and
+    categorie) never push "Verwacht klaar" off the screen (issue 14)."""
+    from textual.widgets import DataTable
+
+    hit = {
+        "melding_id": "m1", "reference": "ABCDE-K7X-000142", "open": True, "status_label": "In behandeling",
+        "adres": "Burgemeester van Roijensingel 112 bis, 7721 EJ Dalfsen", "categorie": "verlichting/paal_schade",
+        "registered_at": "2026-09-29T08:00:00Z", "resident": {"expected_date": "2026-09-30"},
+    }  # fmt: skip
+    the_app = app(tmp_path, monkeypatch)
+    async with the_app.run_test(size=(width, 24)) as pilot:
+        await pilot.pause()
+        screen = the_app.screen
+        assert isinstance(screen, KccScreen)
+        # two hits, so no detail is fetched (one hit opens its detail at once)
+        screen._show_results({"results": [hit, {**hit, "melding_id": "m2"}], "searched": "Gezocht op naam: x"})
+        await pilot.pause()
+        table = screen.query_one("#kcc-results", DataTable)
+        titles = [str(c.label) for c in table.ordered_columns]
+        i = titles.index("Verwacht klaar")
+        right = sum(c.get_render_width(table) for c in table.ordered_columns[: i + 1])
+        assert right <= table.scrollable_content_region.width
+        assert str(table.get_row_at(0)[i]) == "30 september 2026"

@@ -21,6 +21,7 @@ from shared.enums import Status
 from shared.errors import ValidationError
 from shared.fold import conflict_notes
 from shared.model import Melder, Melding
+from shared.nearby import link_duplicate
 from shared.status import allowed_next
 from shared.validation import format_phone
 from wijkteam_store.local import StoreError
@@ -94,6 +95,7 @@ class DetailScreen(WijkteamScreen):
         Binding("a", "anonymise", "Melder anonimiseren", id="detail.anonymise", show=False),
         Binding("v", "delete", "Verwijderen", id="detail.delete", show=False),
         Binding("z", "restore", "Terugzetten", id="detail.restore", show=False),
+        Binding("d", "link_duplicate", "Dubbel koppelen", id="detail.duplicate"),
         Binding("escape", "back", "Terug", id="detail.back"),
     ]
 
@@ -122,6 +124,8 @@ class DetailScreen(WijkteamScreen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if hasattr(self.app, "allows") and not self.app.allows(action):
             return False  # KCC mode is read-only
+        if action == "link_duplicate":
+            return bool(getattr(self, "maybe_duplicates", None))
         m = self.melding
         if m is None:
             return True
@@ -202,6 +206,9 @@ class DetailScreen(WijkteamScreen):
         duplicates = self._duplicates(m)
         if duplicates is not None:
             parts.append(duplicates)
+        maybe = self._possible_duplicates(m)
+        if maybe is not None:
+            parts.append(maybe)
         if m.notes:
             t = Table(
                 title="Notities", title_justify="left", expand=True, show_edge=False
@@ -266,6 +273,17 @@ class DetailScreen(WijkteamScreen):
             who = melder_line(x.melder) + (f" — {x.omschrijving}" if x.omschrijving else "")
             t.add_row(Text(str(i)), Text(date_time(x.at)), Text(x.kanaal.label), Text(who), done(x.event_id, x.melder))
         return t
+
+    def _possible_duplicates(self, m: Melding) -> Text | None:
+        """Meldingen of another laptop that may be this same problem (same categorie, ≤ 50 m, within a
+        day; registered before the laptops synced): flagged, never merged — ``d`` links."""
+        self.maybe_duplicates = [] if m.deleted or m.duplicaat_van else self.app.store.possible_duplicates(m.melding_id)
+        if not self.maybe_duplicates:
+            return None
+        text = Text("Mogelijk dubbel (andere laptop, zelfde categorie, zelfde dag): ", style="bold yellow")
+        text.append(", ".join(f"{h.reference} ({h.afstand_m:.0f} m)" for h in self.maybe_duplicates), style="yellow")
+        text.append(" — d: deze koppelen als dubbele melding", style="yellow")
+        return text
 
     def _duplicates(self, m: Melding) -> Table | None:
         """Meldingen registered on their own and later linked to this one as its duplicates."""
@@ -469,6 +487,31 @@ class DetailScreen(WijkteamScreen):
 
         if self.melding is not None:
             self.app.push_screen(EditScreen(self.melding_id))
+
+    def action_link_duplicate(self) -> None:
+        """``d``: cancel this melding as a duplicate of the (first) possible duplicate, after asking;
+        the other one then lists it under "Dubbele meldingen". Nothing happens without a yes."""
+        if not self.check_action("link_duplicate", ()) or self.melding is None:
+            return
+        other = self.maybe_duplicates[0].reference
+        this = self.melding.reference
+        from wijkteam_tui.screens.dialogs import ConfirmModal
+
+        def chosen(yes: bool | None) -> None:
+            if yes:
+                self._store(lambda dev, s: link_duplicate(dev, s, other))
+                self.app.notify(f"{this} is gekoppeld als dubbele melding van {other} en geannuleerd.")
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Dubbele melding koppelen",
+                f"{this} annuleren als dubbele melding van {other}? {other} blijft open en toont deze bij "
+                "'Dubbele meldingen'.",
+                ja="Enter: koppelen",
+                nee="Esc: niet koppelen",
+            ),
+            chosen,
+        )
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -31,10 +31,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Label
 
 from shared import commands
-from shared.gemeente import gemeente
 from shared.enums import Status
 from shared.errors import ValidationError
 from shared.events import MeldingFields
+from shared.gemeente import gemeente
 from shared.model import Melder, Melding, Punt
 from wijkteam_store.local import NoDeviceCode, StoreError
 from wijkteam_tui.fmt import not_saved_message

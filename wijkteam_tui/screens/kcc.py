@@ -221,7 +221,9 @@ class KccScreen(WijkteamScreen):
         yield Input(placeholder="Referentie, postcode + huisnummer, straat, telefoon, naam of tekst", id="kcc-query")
         yield Static(Text(EMPTY_MESSAGE), id="kcc-message")
         table: DataTable[Any] = DataTable(id="kcc-results", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Referentie", "Status", "Adres", "Categorie", "Gemeld", "Verwacht klaar")
+        # What the agent tells the caller comes first: "Verwacht klaar" right after the status, so a
+        # long address or categorie can never push it off the screen (issue 14; checked at 80 and 120).
+        table.add_columns("Referentie", "Status", "Verwacht klaar", "Adres", "Categorie", "Gemeld")
         yield table
         with VerticalScroll(id="kcc-detail-scroll"):
             yield Static(id="kcc-detail")
@@ -297,12 +299,11 @@ class KccScreen(WijkteamScreen):
             table.add_row(
                 Text(hit["reference"]),
                 _open_text(hit) + Text(f" · {hit['status_label']}"),
-                # Cut long addresses so the expected date stays on screen at 120 columns (the
-                # detail shows the whole address).
+                Text(_expected(hit)),
+                # Long addresses are cut (the detail shows the whole address).
                 Text(_cut(hit.get("adres") or "—", 34)),
                 Text(categorie_short(hit.get("categorie")) or "—"),
                 Text(short_date(hit["registered_at"])),
-                Text(_expected(hit)),
                 # Keyed by melding: two meldingen can share a reference (a clash; docs/kcc.md).
                 key=hit["melding_id"],
             )
