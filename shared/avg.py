@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Protocol
 
 import msgspec
@@ -181,6 +182,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 _EMAIL = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"']+")
 
 
+@lru_cache(maxsize=256)
 def _name_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
     parts: set[str] = set()
     for name in names:
@@ -192,6 +194,12 @@ def _name_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
         return None
     alternatives = "|".join(sorted(parts, key=len, reverse=True))
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE | re.UNICODE)
+
+
+@lru_cache(maxsize=256)
+def _phone_forms(phones: frozenset[str]) -> re.Pattern[str]:
+    forms = {f for p in phones for f in (p, p.lstrip("+"), "0" + p[3:] if p.startswith("+31") else p)}
+    return re.compile("|".join(rf"(?<!\d){re.escape(f)}(?!\d)" for f in sorted(forms, key=len, reverse=True)))
 
 
 def scrub_text(text: str, values: PersonalValues, placeholder: str = ANONYMISED_TEXT) -> str:
@@ -213,9 +221,7 @@ def scrub_text(text: str, values: PersonalValues, placeholder: str = ANONYMISED_
         for start, end in reversed(spans):
             text = text[:start] + placeholder + text[end:]
         # Digits written without any separator the matcher accepts: the plain national/E.164 forms.
-        for p in values.phones:
-            for form in {p, p.lstrip("+"), "0" + p[3:] if p.startswith("+31") else p}:
-                text = re.sub(rf"(?<!\d){re.escape(form)}(?!\d)", placeholder, text)
+        text = _phone_forms(values.phones).sub(placeholder, text)
     pattern = _name_pattern(values.names)
     if pattern is not None:
         text = pattern.sub(placeholder, text)

@@ -174,6 +174,16 @@ class Vermelding(msgspec.Struct):
     inzage_door: list[dict[str, Any]]
     geanonimiseerd_op: str | None = None
 
+    def sections(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The lists of the melding with their Dutch titles, in the order the documents show them."""
+        return [
+            ("Uw gegevens zoals vastgelegd", self.uw_gegevens),
+            ("Teksten", self.teksten),
+            ("Terugkoppelingen aan u", self.terugkoppelingen),
+            ("Historie", self.historie),
+            ("Wie uw gegevens inzag of bewerkte", self.inzage_door),
+        ]
+
 
 class Inzage(msgspec.Struct):
     """Everything the server holds about one person (``avg inzage``), in Dutch for the resident."""
@@ -326,13 +336,7 @@ def inzage_html(doc: Inzage) -> str:
             rows.append(("Geanonimiseerd op", v.geanonimiseerd_op))
         parts += [f"<tr><th>{e(k)}</th><td>{e(str(x))}</td></tr>" for k, x in rows]
         parts.append("</table>")
-        for title, items in (
-            ("Uw gegevens zoals vastgelegd", v.uw_gegevens),
-            ("Teksten", v.teksten),
-            ("Terugkoppelingen aan u", v.terugkoppelingen),
-            ("Historie", v.historie),
-            ("Wie uw gegevens inzag of bewerkte", v.inzage_door),
-        ):
+        for title, items in v.sections():
             if not items:
                 continue
             keys = list(dict.fromkeys(k for item in items for k in item))
@@ -385,13 +389,7 @@ def inzage_pdf(doc: Inzage) -> bytes:
             + (f"; geanonimiseerd op {v.geanonimiseerd_op}" if v.geanonimiseerd_op else ""),
             9,
         )
-        for title, items in (
-            ("Uw gegevens zoals vastgelegd", v.uw_gegevens),
-            ("Teksten", v.teksten),
-            ("Terugkoppelingen aan u", v.terugkoppelingen),
-            ("Historie", v.historie),
-            ("Wie uw gegevens inzag of bewerkte", v.inzage_door),
-        ):
+        for title, items in v.sections():
             if items:
                 para(title, 10, True)
                 for item in items:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import secrets
 import sqlite3
 import threading
@@ -935,7 +934,8 @@ class ServerStore:
         Personal data (issue 16, ``shared.avg``): ``seen`` is the laptop's ``(pull cursor, server log
         id)``. An event of a melding the server erased after that cursor (or in another log) is
         *deferred*: neither stored nor refused, because it may carry values the server erased and no
-        longer knows. Other events of erased meldingen are stored scrubbed (``scrub_event``), a known
+        longer knows. A client that sends no log id (older software, which would not send a deferred
+        event again) has such events stored blanked instead (no text, no melder). Other events of erased meldingen are stored scrubbed (``scrub_event``), a known
         id counts as the same event when it is the same once both are blanked (``blank_event``), and
         a quarantine entry of an erased melding keeps only the blanked event. A ``reporter_anonymised``
         in the push erases its melding here as the CLI does (:meth:`erase`). ``seen`` None (loaders of
@@ -957,7 +957,11 @@ class ServerStore:
             erased = self._erasures(
                 c, sorted({e.melding_id for e in unique.values()} | {q.melding_id for q in quarantine if q.melding_id})
             )
-            if seen is not None:
+            if seen is not None and seen[1] == 0 and erased:
+                # A client that does not say which log it pulled (software from before issue 16) would
+                # not send a deferred event again: keep its events of erased meldingen without texts.
+                unique = {i: blank_event(e) if e.melding_id in erased else e for i, e in unique.items()}
+            elif seen is not None:
                 cursor = seen[0] if seen[1] == self._state("log_id", c) else 0
                 late = {mid for mid, (_, seq) in erased.items() if seq > cursor}
                 result.deferred = [i for i, e in unique.items() if e.melding_id in late]
@@ -1308,7 +1312,7 @@ class ServerStore:
         The caller refolds the meldingen and, after the commit, calls :meth:`secure_cleanup`."""
         self._journal(erasing)
         values = self._rewrite(c, melding_ids)
-        self._sweep(c, values)
+        self._sweep(c, values, melding_ids)
         self._set_state(
             c, "erasure_seq", max(self._state("erasure_seq", c), max((s for _, s in self._erasures(c, melding_ids).values()), default=0))
         )
@@ -1347,20 +1351,24 @@ class ServerStore:
         return found
 
     @staticmethod
-    def _sweep(c: sqlite3.Connection, values: PersonalValues) -> None:
-        """Remove ``values`` wherever else text is kept verbatim: the audit's details and the raw text of
-        quarantine entries of any melding (an unreadable push names none). One pass over each table."""
+    def _sweep(c: sqlite3.Connection, values: PersonalValues, melding_ids: Sequence[str]) -> None:
+        """Remove ``values`` wherever else text is kept verbatim: the details of the audit entries about
+        these meldingen or about none (admin actions, exports: the only details a person types; the
+        other entries are reads of other meldingen, written by the server), and the raw text of
+        every quarantine entry (an unreadable push names no melding)."""
         strings = values.strings()
         if not strings:
             return
-        pattern = re.compile("|".join(re.escape(x) for x in strings), re.IGNORECASE)
-        for table, col in (("audit", "detail"), ("quarantine", "raw")):
-            hits = [
-                (scrub_raw(text, values), rid)
-                for rid, text in c.execute(f"SELECT id, {col} FROM {table} WHERE {col} IS NOT NULL")
-                if pattern.search(text)
-            ]
-            c.executemany(f"UPDATE {table} SET {col} = ? WHERE id = ?", hits)
+        # SQLite's LIKE (case-insensitive for ASCII) finds the candidate rows in C; Python rewrites them.
+        like = "(" + " OR ".join(["{col} LIKE ? ESCAPE '\\'"] * len(strings)) + ")"
+        args = ["%" + x.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for x in strings]
+        ids = _json_encode(list(melding_ids)).decode()
+        for table, col, where, extra in (
+            ("audit", "detail", "(melding_id IS NULL OR melding_id IN (SELECT value FROM json_each(?))) AND ", [ids]),
+            ("quarantine", "raw", "", []),
+        ):
+            rows = c.execute(f"SELECT id, {col} FROM {table} WHERE {where}{like.format(col=col)}", [*extra, *args]).fetchall()
+            c.executemany(f"UPDATE {table} SET {col} = ? WHERE id = ?", [(scrub_raw(text, values), rid) for rid, text in rows])
 
     def checkpoint(self) -> bool:
         """Copy the WAL into the database and truncate it to zero bytes (``wal_checkpoint(TRUNCATE)``),
@@ -1454,7 +1462,7 @@ class ServerStore:
             self._set_state(c, "hlc_last", self.hlc.peek())
             mids = sorted({e.melding_id for e in missing})
             values = self._rewrite(c, mids)
-            self._sweep(c, values)
+            self._sweep(c, values, mids)
             self._set_state(c, "erasure_seq", max(s for _, s in self._erasures(c, mids).values()))
             self._refold(c, mids)
             self._audit(c, "(beheer)", "avg_journaal", None, f"{len(missing)} wissing(en) opnieuw toegepast na terugzetten")

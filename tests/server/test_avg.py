@@ -186,6 +186,14 @@ def test_a_laptop_resending_erased_data_is_deferred_then_stored_without_it(store
     assert sorted(r.deferred) == sorted(e.event_id for e in mine) and not r.quarantined and not r.stored
     # Another log id: the cursor means nothing here either.
     assert store.ingest(mine, seen=(seq, 12345), judge_time=True).deferred
+    # Software that sends no log id would not send a deferred event again: a new event is kept blanked.
+    state = store.melding(mid)
+    assert state is not None
+    old = commands.DeviceClock("K7", "jan", seq=50, hlc=HLC(store.hlc.peek()))
+    note = commands.add_note(old, state, f"{NAME} belde, 06 12345678")
+    r = store.ingest([note], seen=(0, 0))
+    assert r.stored == [note.event_id] and not r.deferred
+    assert store.melding(mid).notes[-1].tekst == REMOVED_TEXT  # type: ignore[union-attr]
     # A laptop that has pulled the erasure but sends an unscrubbed copy (old software): duplicates.
     r = store.ingest(mine, seen=(seq, store.log_id()), judge_time=True)
     assert sorted(r.duplicates) == sorted(e.event_id for e in mine) and not r.quarantined
@@ -289,3 +297,22 @@ def test_cli_inzage_and_wissen(store: ServerStore, tmp_path: Path, capsys: pytes
     assert main(["audit", "list", "--db", db, "--gebruiker", "beheer", "--alles", "--van", "2000-01-01"]) == 0
     assert "avg_wissen" in capsys.readouterr().out
     assert main(["audit", "list", "--db", db, "--van", "gisteren"]) == 2
+
+
+def test_a_laptop_snapshot_from_before_an_erasure_is_dropped_and_a_new_one_is_clean(store: ServerStore, tmp_path: Path) -> None:
+    from sync_server import snapshot
+
+    mid, _ = loaded(store)
+    folder = tmp_path / "snapshots"
+    before = snapshot.build(store.path, folder)
+    assert before is not None and personal_in((folder / before.file).read_bytes())
+    store.erase([mid], EventType.REPORTER_ANONYMISED, "verzoek", actor="x")
+    service = snapshot.SnapshotService(store.path, folder, lag=1000, check_s=30, store=store)
+    assert service.current() is None  # not served: it holds erased values
+    assert not (folder / before.file).exists()
+    assert service.due()  # a clean one is built at once, whatever the lag
+    after = snapshot.build(store.path, folder)
+    assert after is not None and after.server_seq > before.server_seq
+    assert personal_in((folder / after.file).read_bytes()) == []
+    assert personal_in((folder / snapshot.WORK_FILE).read_bytes()) == []
+    assert service.current() == after

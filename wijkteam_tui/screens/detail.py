@@ -4,7 +4,7 @@ call-backs and edits, each stored as an event through ``shared.commands``."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -343,67 +343,58 @@ class DetailScreen(WijkteamScreen):
     def action_anonymise(self) -> None:
         if not self.check_action("anonymise", ()) or self.melding is None:
             return
-
-        def done(reden: str | None) -> None:
-            if reden is not None:
-                self._store(lambda dev, s: [commands.anonymise_reporter(dev, s, reden)])
-
-        self.app.push_screen(
-            ReasonModal(
-                f"Melder anonimiseren — {self.melding.reference}",
-                "Naam, telefoonnummer, e-mailadres en postadres van de melder (en van elke volgende melder) "
-                "worden gewist, ook waar ze in teksten staan: op deze laptop nu, op de server en de andere "
-                "laptops bij hun volgende sync. Dit kan niet ongedaan worden gemaakt. Terugbellen kan daarna "
-                "niet meer; de melding zelf en de cijfers blijven.",
-                confirm="Anonimiseren",
-                required=False,
-                hint="Reden, bv. 'verzoek van de melder' (zet er geen persoonsgegevens in)",
-            ),
-            done,
+        self._ask_reason(
+            commands.anonymise_reporter,
+            "Melder anonimiseren",
+            "Naam, telefoonnummer, e-mailadres en postadres van de melder (en van elke volgende melder) "
+            "worden gewist, ook waar ze in teksten staan: op deze laptop nu, op de server en de andere "
+            "laptops bij hun volgende sync. Dit kan niet ongedaan worden gemaakt. Terugbellen kan daarna "
+            "niet meer; de melding zelf en de cijfers blijven.",
+            confirm="Anonimiseren",
+            hint="Reden, bv. 'verzoek van de melder' (zet er geen persoonsgegevens in)",
         )
 
     def action_delete(self) -> None:
         if not self.check_action("delete", ()) or self.melding is None:
             return
-        self._with_delete_role(self._ask_delete)
-
-    def action_restore(self) -> None:
-        if not self.check_action("restore", ()) or self.melding is None:
-            return
-        self._with_delete_role(self._ask_restore)
-
-    def _ask_delete(self) -> None:
-        def done(reden: str | None) -> None:
-            if reden is not None:
-                self._store(lambda dev, s: [commands.delete(dev, s, reden)])
-
-        assert self.melding is not None
-        self.app.push_screen(
-            ReasonModal(
-                f"Melding verwijderen — {self.melding.reference}",
+        self._with_delete_role(
+            lambda: self._ask_reason(
+                commands.delete,
+                "Melding verwijderen",
                 "De melding verdwijnt uit de lijsten en telt niet mee in de barometer. Een beheerder kan "
                 "hem terugzetten; de historie blijft bewaard.",
                 confirm="Verwijderen",
                 required=True,
-            ),
-            done,
+            )
         )
 
-    def _ask_restore(self) -> None:
-        def done(reden: str | None) -> None:
-            if reden is not None:
-                self._store(lambda dev, s: [commands.restore(dev, s, reden)])
-
-        assert self.melding is not None
-        self.app.push_screen(
-            ReasonModal(
-                f"Melding terugzetten — {self.melding.reference}",
+    def action_restore(self) -> None:
+        if not self.check_action("restore", ()) or self.melding is None:
+            return
+        self._with_delete_role(
+            lambda: self._ask_reason(
+                commands.restore,
+                "Melding terugzetten",
                 "De melding komt terug in de lijsten en telt weer mee in de barometer.",
                 confirm="Terugzetten",
-                required=False,
-            ),
-            done,
+            )
         )
+
+    def _ask_reason(
+        self, make: Callable[..., Any], title: str, warning: str, *, confirm: str, required: bool = False,
+        hint: str = "Reden",
+    ) -> None:  # fmt: skip
+        """Show a :class:`ReasonModal`; on confirmation store ``make(dev, state, reden)``."""
+
+        def done(reden: str | None) -> None:
+            if reden is not None:
+                self._store(lambda dev, s: [make(dev, s, reden)])
+
+        assert self.melding is not None
+        modal = ReasonModal(
+            f"{title} — {self.melding.reference}", warning, confirm=confirm, required=required, hint=hint
+        )
+        self.app.push_screen(modal, done)
 
     def _with_delete_role(self, then: Callable[[], None]) -> None:
         """Ask the server whether this laptop's token may delete (``shared.avg.DELETE_ROLES``) in a
