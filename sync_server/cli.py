@@ -102,6 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level, settings.log_format)
     store = ServerStore(settings.db_path)  # creates the schema; refuses a database of a newer server
     try:
+        store.vacuum_once()  # before serving: a database from before secure_delete is rewritten once
         config = stored(store.conn())
         label = f"gemeenteconfiguratie versie {config.version} ({config.config.naam})"
     finally:

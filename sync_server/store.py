@@ -576,21 +576,23 @@ class ServerStore:
                 self._set_state(w, "log_id", _new_log_id())
             if not self._state("secure_vacuum", w) and not w.execute("SELECT 1 FROM events LIMIT 1").fetchone():
                 self._set_state(w, "secure_vacuum", 1)  # a new database has no old free space
-        self._vacuum_once()
 
-    def _vacuum_once(self) -> None:
+    def vacuum_once(self) -> bool:
         """A database written before ``secure_delete`` (schema < 7) may hold deleted values in free
-        pages and in the unused parts of pages: rewrite it once (``VACUUM``). Tried at each open
-        until it succeeds (it needs no other writer for its duration: upgrade with the server stopped)."""
+        pages and in the unused parts of pages: rewrite it once (``VACUUM``; needs free disk space the
+        size of the file). ``serve`` calls this before it serves (a VACUUM blocks every writer while
+        it runs, so not from admin commands beside a running server); it is retried at each start
+        until it succeeds. Returns True when the database is (now) clean in that sense."""
         if self._state("secure_vacuum"):
-            return
+            return True
         try:
             self.conn().execute("VACUUM")
         except sqlite3.Error:
-            return  # busy: the next open tries again
+            return False  # busy or no space: the next start tries again
         with self.write() as w:
             self._set_state(w, "secure_vacuum", 1)
         self.checkpoint()
+        return True
 
     @staticmethod
     def _migrate_3(c: sqlite3.Connection) -> list[str]:

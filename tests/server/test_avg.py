@@ -316,3 +316,18 @@ def test_a_laptop_snapshot_from_before_an_erasure_is_dropped_and_a_new_one_is_cl
     assert personal_in((folder / after.file).read_bytes()) == []
     assert personal_in((folder / snapshot.WORK_FILE).read_bytes()) == []
     assert service.current() == after
+
+
+def test_a_database_from_before_secure_delete_is_vacuumed_once_at_serve(store: ServerStore) -> None:
+    """Values deleted before this version may sit in free space: ``serve`` rewrites such a file once."""
+    loaded(store)
+    with store.write() as c:
+        c.execute("DELETE FROM server_state WHERE key = 'secure_vacuum'")  # as a database of schema 6 has it
+        c.execute("CREATE TABLE scratch AS SELECT * FROM events")
+        c.execute("DROP TABLE scratch")  # its pages become free pages
+    store.checkpoint()
+    free = store.conn().execute("PRAGMA freelist_count").fetchone()[0]
+    assert free > 0
+    assert store.vacuum_once()
+    assert store.conn().execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert store._state("secure_vacuum") == 1 and store.vacuum_once()
