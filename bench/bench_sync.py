@@ -69,7 +69,8 @@ class Server:
     def __init__(self, db: Path) -> None:
         env = {**os.environ, "WIJKTEAM_SNAPSHOT_LAG": "0"}
         self.proc = subprocess.Popen(
-            server_cmd("serve", "--db", str(db), "--port", "0"), stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
+            server_cmd("serve", "--db", str(db), "--port", "0", "--log-level", "warning"),
+            stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
         )
         assert self.proc.stdout is not None
         m = re.search(r"http://127\.0\.0\.1:(\d+)", self.proc.stdout.readline())

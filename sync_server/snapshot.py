@@ -85,10 +85,12 @@ class LogReader:
         self.conn.execute("PRAGMA busy_timeout = 30000")
 
     def log_id(self) -> int:
+        """The log's id (``ServerStore.log_id``; 0 before the server first opened the file)."""
         row = self.conn.execute("SELECT value FROM server_state WHERE key = 'log_id'").fetchone()
         return int(row[0]) if row else 0
 
     def max_seq(self) -> int:
+        """The log's latest ``server_seq`` (0 when empty)."""
         return self.conn.execute("SELECT coalesce(max(server_seq), 0) FROM events").fetchone()[0]
 
     def erasure_seq(self) -> int:
@@ -106,6 +108,7 @@ class LogReader:
         return [event_from_row(r[1:]) for r in rows], (rows[-1][0] if rows else after)
 
     def close(self) -> None:
+        """Close the connection."""
         self.conn.close()
 
 

@@ -134,9 +134,9 @@ def maybe_take_snapshot(
     db = Path(store.path)
     download_path, side_path, install_path = side_files(db)
     discard(install_path)  # left by a crash between check and install: the download starts over
-    empty = store.is_empty()
-    if not empty and store.local_work():
+    if store.local_work():  # unsent or refused events (refused ones even in an otherwise empty file)
         return Outcome()
+    empty = store.is_empty()
     info = fetch_info(session)
     if info is None or info.store_schema != SCHEMA_VERSION or info.server_seq <= 0:
         return Outcome()

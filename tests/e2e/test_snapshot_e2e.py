@@ -17,6 +17,7 @@ from shared import commands
 from shared.enums import Status
 from shared.events import Event, MeldingFields
 from shared.fold import fold
+from shared.hlc import wall_ms
 from shared.reference import counter_of
 from tests.e2e.conftest import ROOT, Laptop, ServerProcess, wijkteam_cmd
 from tests.e2e.replicas import assert_replicas_equal, laptop_dump
@@ -128,6 +129,21 @@ def test_a_laptop_with_unsent_work_never_takes_the_snapshot(
     sync(behind, server, snapshot_behind=None)
     fill(world[0], server, 5)
     assert sync(behind, server, snapshot_behind=10).snapshot == 0
+
+
+def test_a_laptop_with_a_refused_event_never_takes_the_snapshot(
+    server: ServerProcess, make_laptop: Callable[[str], Laptop], world: tuple[Laptop, Laptop]
+) -> None:
+    lap = make_laptop("olga")
+    ten_years = lambda: wall_ms() + 10 * 365 * 24 * 3600 * 1000  # noqa: E731
+    register(lap, "Melding met klok in 2036", clock=ten_years)
+    first = sync_once(lap.store, server.url, lap.token, clock=ten_years, snapshot_behind=0)
+    assert (first.snapshot, first.quarantined) == (0, 1)
+    assert lap.store.pending_count() == 0 and lap.store.local_work() == 1  # kept as refused
+    fill(world[0], server, 50)
+    build_snapshot(server)  # 100 events past this laptop
+    again = sync(lap, server, snapshot_behind=0)
+    assert (again.snapshot, again.pulled) == (0, 100) and lap.store.refused_count() == 1
 
 
 def test_a_far_behind_laptop_without_unsent_work_takes_the_snapshot(

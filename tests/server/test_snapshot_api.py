@@ -9,12 +9,16 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
+from shared import commands
+from shared.enums import EventType
+from shared.events import MeldingFields
+from shared.model import Melder
 from shared.protocol import SnapshotInfo
 from sync_server.routes.snapshot import RangeNotSatisfiable, byte_range
 from sync_server.snapshot import SnapshotService, build, read_current, snapshot_dir
 from tests.server.conftest import Server, auth
 from tests.server.test_sync_api import make_events, push_json
-from wijkteam_store.local import SCHEMA_VERSION
+from wijkteam_store.local import SCHEMA_VERSION, LocalStore
 
 
 def _built(server: Server, client: TestClient, n: int = 30) -> bytes:
@@ -142,3 +146,48 @@ def test_when_a_rebuild_is_due(server: Server, client: TestClient) -> None:
     build(server.path, snapshot_dir(server.path))
     server.store.renew_log_id()  # a restore: the snapshot is of another log
     assert service.due()
+
+
+def test_a_snapshot_carries_the_municipality_configuration(server: Server, client: TestClient, tmp_path) -> None:
+    from tests.server.test_gemeente_config import DATA, NAMES, _edit, _import
+
+    folder = tmp_path / "gemeente"
+    folder.mkdir()
+    for name in NAMES:
+        (folder / name).write_bytes((DATA / name).read_bytes())
+    _edit(folder / "gemeente.toml", "voorbeeld = true", "voorbeeld = false")
+    assert _import(server, folder) == 0
+    data = _built(server, client)
+    laptop = tmp_path / "laptop.sqlite3"
+    laptop.write_bytes(data)
+    store = LocalStore(laptop)
+    config = store.gemeente_config()
+    assert config is not None and not config.voorbeeld
+    assert store.gemeente_config_etag() == client.get("/api/v1/config", headers=auth(server.tokens["wijkuitvoerder"])).headers["etag"]
+    store.close()
+
+
+def test_after_an_erasure_the_old_snapshot_goes_and_the_new_one_holds_no_byte_of_it(
+    server: Server, client: TestClient
+) -> None:
+    token, code = server.laptop("anna")
+    dev = commands.DeviceClock(code, "anna")
+    made = [
+        commands.register(dev, prefix="DLF", counter=n, fields=MeldingFields(
+            omschrijving=f"Tegel {n}", melder=Melder(naam=f"Zwanenburg{n}", telefoon="+31612345678")))
+        for n in range(1, 40)
+    ]
+    body = {"protocol": 1, "device_id": code, "events": msgspec.to_builtins(made)}
+    assert client.post("/api/v1/sync/push", json=body, headers=auth(token)).status_code == 200
+    folder = snapshot_dir(server.path)
+    first = build(server.path, folder)
+    assert first is not None and b"Zwanenburg7" in (folder / first.file).read_bytes()
+    service = SnapshotService(server.path, folder, lag=1000, check_s=60, store=server.store)
+    server.store.erase([made[6].melding_id], EventType.PURGED, "verzoek van de melder", actor="test")
+    assert service.current() is None and not (folder / first.file).exists()  # neither served nor kept
+    assert service.due()
+    second = build(server.path, folder)
+    assert second is not None
+    data = (folder / second.file).read_bytes()
+    assert b"Zwanenburg7" not in data and b"zwanenburg7" not in data
+    assert b"Zwanenburg8" in data  # the others are still there
