@@ -62,7 +62,11 @@ def dump(path: Path) -> tuple:
 
 @pytest.fixture
 def world(server: ServerProcess, make_laptop: Callable[[str], Laptop]) -> tuple[Laptop, Laptop]:
-    """Two laptops that worked and synced: 1,200 events in a snapshot, then 60 more in the log."""
+    """Two laptops that worked and synced: 1,200 events in a snapshot, then 60 more in the log.
+
+    The server builds no snapshot by itself here (``WIJKTEAM_SNAPSHOT_LAG=0``): the tests build them
+    when they need one, and a background build must not hold the build lock then."""
+    server.restart(env={"WIJKTEAM_SNAPSHOT_LAG": "0"})
     a, b = make_laptop("anna"), make_laptop("bram")
     fill(a, server, 400)
     fill(b, server, 200)
@@ -149,6 +153,7 @@ def test_a_laptop_with_a_refused_event_never_takes_the_snapshot(
 def test_a_far_behind_laptop_without_unsent_work_takes_the_snapshot(
     server: ServerProcess, make_laptop: Callable[[str], Laptop]
 ) -> None:
+    server.restart(env={"WIJKTEAM_SNAPSHOT_LAG": "0"})  # the test builds the snapshot itself
     a, lap = make_laptop("anna"), make_laptop("gijs")
     fill(a, server, 10)
     register(lap, "Van gijs")
