@@ -1008,7 +1008,12 @@ class ServerStore:
                     result.quarantined.append(QuarantineEntry(i, q[1], "", e.device_id, q[0], e.melding_id, e.type))
                 else:
                     fresh.append(e)
-            new = self._judge(c, fresh, result, judge_time, blank=set(scrub_for))
+            # A ``created`` the route refused in this same push is not in the quarantine table yet:
+            # the events of its melding wait on it as on one refused earlier.
+            refused_here = {
+                q.melding_id for q in result.quarantined if q.event_type == EventType.CREATED and q.melding_id
+            }
+            new = self._judge(c, fresh, result, judge_time, blank=set(scrub_for), refused_here=refused_here)
             groups: dict[str, list[Event]] = {}
             for e in new:
                 groups.setdefault(e.melding_id, []).append(e)
@@ -1058,12 +1063,13 @@ class ServerStore:
 
     def _judge(
         self, c: sqlite3.Connection, events: list[Event], result: IngestResult, judge_time: bool,
-        blank: set[str] | frozenset[str] = frozenset(),
+        blank: set[str] | frozenset[str] = frozenset(), refused_here: set[str] | frozenset[str] = frozenset(),
     ) -> list[Event]:  # fmt: skip
         """The events of a push that are new to the server, judged against what it holds (see
         :meth:`ingest`): returns those to store, appends the refused ones to ``result.quarantined``
         (blanked for the meldingen in ``blank``: erased ones), and moves each device's ``last_hlc``
-        past its stored stamps."""
+        past its stored stamps. ``refused_here``: meldingen whose ``created`` the route refused in
+        this push (their other events are ``created_refused`` unless the server has a ``created``)."""
         if not events:
             return []
         mids = sorted({e.melding_id for e in events})
@@ -1085,6 +1091,8 @@ class ServerStore:
                     (VerdictState.RELEASED.value, *chunk),
                 )
             )
+        for mid in refused_here:
+            refused_created.setdefault(mid, VerdictState.WAITING)
         devices: dict[str, list[Any]] = {}
         for code in sorted({e.device_id for e in events}):
             row = c.execute("SELECT last_hlc, issued_at FROM devices WHERE device_code = ?", (code,)).fetchone()
@@ -1628,8 +1636,15 @@ class ServerStore:
                     found[eid].hlc = hlc
         return [found.get(e) or Verdict(e, VerdictState.UNKNOWN.value) for e in event_ids]
 
-    def _decide(self, c: sqlite3.Connection, qid: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The waiting entry ``qid`` and, for a ``created``, the waiting entries that wait on it."""
+    def _decide(
+        self, c: sqlite3.Connection, qid: int, *, every_dependant: bool = False
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The waiting entry ``qid`` and, for a ``created`` of a melding the server has no
+        ``created`` for, the waiting entries that go with it: those refused because it waits
+        (``created_refused``), or with ``every_dependant`` (a rejection) every waiting entry of its
+        melding that is not a ``created`` — whatever its own reason (an edit refused for its own
+        future stamp in the same push as its ``created``, say), none of them can ever be stored
+        once its ``created`` is rejected."""
         cur = c.execute(f"SELECT {self._QUARANTINE_COLS} FROM quarantine WHERE id = ?", (qid,))
         row = cur.fetchone()
         if row is None:
@@ -1638,14 +1653,24 @@ class ServerStore:
         if entry["status"] != VerdictState.WAITING:
             raise StoreError(f"Over nummer {qid} is al besloten ({entry['status']}, {entry['decided_at']}).")
         deps: list[dict[str, Any]] = []
-        if entry["event_type"] == EventType.CREATED and entry["melding_id"]:
+        mid = entry["melding_id"]
+        if entry["event_type"] == EventType.CREATED and mid and not self._has_created(c, mid):
+            which = "event_type != 'created'" if every_dependant else "code = ?"
+            args = () if every_dependant else (RefusalCode.CREATED_REFUSED.value,)
             cur = c.execute(
-                f"SELECT {self._QUARANTINE_COLS} FROM quarantine WHERE melding_id = ? AND code = ? AND status = ? "
+                f"SELECT {self._QUARANTINE_COLS} FROM quarantine WHERE melding_id = ? AND {which} AND status = ? "
                 "AND id != ? ORDER BY id",
-                (entry["melding_id"], RefusalCode.CREATED_REFUSED.value, VerdictState.WAITING.value, qid),
+                (mid, *args, VerdictState.WAITING.value, qid),
             )
             deps = [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur]
         return entry, deps
+
+    @staticmethod
+    def _has_created(c: sqlite3.Connection, melding_id: str) -> bool:
+        """Whether the server stores a ``created`` for ``melding_id``."""
+        return c.execute(
+            "SELECT 1 FROM events WHERE melding_id = ? AND type = 'created'", (melding_id,)
+        ).fetchone() is not None
 
     def _close_entries(self, c: sqlite3.Connection, ids: Sequence[int], status: VerdictState, by: str, note: str) -> None:
         c.executemany(
@@ -1654,14 +1679,15 @@ class ServerStore:
         )
 
     def reject_quarantined(self, qid: int, *, by: str = "(beheer)", note: str = "") -> int:
-        """Refuse quarantine entry ``qid`` for good (with the entries that wait on it, when it is a
-        ``created``); the laptop learns it at its next sync. Returns how many entries were closed.
+        """Refuse quarantine entry ``qid`` for good; a ``created`` takes every waiting entry of its
+        melding along (none of them can be stored without it, whatever its own reason); the laptop
+        learns it at its next sync. Returns how many entries were closed.
 
         Raises:
             StoreError: no such entry, or already decided.
         """
         with self.write() as c:
-            entry, deps = self._decide(c, qid)
+            entry, deps = self._decide(c, qid, every_dependant=True)
             ids = [entry["id"], *(d["id"] for d in deps)]
             self._close_entries(c, ids, VerdictState.REJECTED, by, note)
             self._audit(c, by, "quarantine_reject", entry["melding_id"], f"{entry['event_id']} (+{len(deps)})")
@@ -1684,24 +1710,30 @@ class ServerStore:
 
         Raises:
             StoreError: no such entry, already decided, a refusal that is not about time, an event
-                that cannot be read, or a ``created`` for a melding that has one by now.
+                of a melding whose ``created`` the server does not hold (it waits in the quarantine:
+                release that first; or it was rejected: reject this too), an event that cannot be
+                read, or a ``created`` for a melding that has one by now.
         """
         with self.write() as c:
             entry, deps = self._decide(c, qid)
-            if entry["code"] == RefusalCode.CREATED_REFUSED:
-                first = c.execute(
-                    "SELECT id FROM quarantine WHERE melding_id = ? AND event_type = 'created' AND status = ?",
-                    (entry["melding_id"], VerdictState.WAITING.value),
-                ).fetchone()
-                raise StoreError(
-                    f"Nummer {qid} wacht op de registratie van zijn melding"
-                    + (f": geef nummer {first[0]} vrij, dan gaat dit mee." if first else ".")
-                )
-            if entry["code"] not in RELEASABLE:
+            if entry["code"] not in RELEASABLE and entry["code"] != RefusalCode.CREATED_REFUSED:
                 raise StoreError(
                     f"Nummer {qid} is geweigerd om {entry['code'] or 'een onbekende reden'} ({entry['reason']}); "
                     "alleen weigeringen om de tijd kunnen worden vrijgegeven. Wijs het af met 'quarantine reject'."
                 )
+            if entry["event_type"] != EventType.CREATED and not self._has_created(c, entry["melding_id"] or ""):
+                # Never an event of a melding without its registration: no replica could fold it.
+                first = c.execute(
+                    "SELECT id FROM quarantine WHERE melding_id = ? AND event_type = 'created' AND status = ?",
+                    (entry["melding_id"], VerdictState.WAITING.value),
+                ).fetchone()
+                if first is None:
+                    raise StoreError(
+                        f"De registratie van de melding van nummer {qid} staat niet op de server (afgewezen of "
+                        f"nooit ontvangen); nummer {qid} kan alleen worden afgewezen."
+                    )
+                then = "dan gaat dit mee" if entry["code"] == RefusalCode.CREATED_REFUSED else "daarna dit"
+                raise StoreError(f"Nummer {qid} wacht op de registratie van zijn melding: geef nummer {first[0]} vrij, {then}.")
             originals: list[Event] = []
             for item in (entry, *deps):
                 try:
@@ -1709,9 +1741,7 @@ class ServerStore:
                 except (msgspec.DecodeError, msgspec.ValidationError):
                     raise StoreError(f"Nummer {item['id']} is niet als event te lezen.") from None
             mid = originals[0].melding_id
-            if originals[0].type == EventType.CREATED and c.execute(
-                "SELECT 1 FROM events WHERE melding_id = ? AND type = 'created'", (mid,)
-            ).fetchone():
+            if originals[0].type == EventType.CREATED and self._has_created(c, mid):
                 raise StoreError(f"Melding {mid} heeft inmiddels een registratie; nummer {qid} kan alleen worden afgewezen.")
             if self._stored_by_id(c, [e.event_id for e in originals]):
                 raise StoreError(f"Een event van nummer {qid} staat al op de server; wijs het af.")

@@ -219,6 +219,31 @@ class SyncMachine(RuleBasedStateMachine):
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def test_an_edit_refused_with_its_rejected_created_never_reaches_a_replica() -> None:
+    """The shortest form of a sequence the machine found: a laptop two days ahead registers a
+    melding and edits it; one push refuses both for their stamps; the admin rejects the created.
+    The edit goes with it: nothing is left waiting, the laptop learns both verdicts, and no replica
+    holds an event of a melding without its created (the teardown's checks)."""
+    machine = SyncMachine()
+    machine.register_with_clock_ahead(i=0, days=2)
+    store = machine.laptops[0]
+    (mid,) = machine._known(0)
+    state = store.get(mid)
+    assert state is not None
+    dev = store.device_clock("u0")
+    edit = commands.edit(dev, state, {"omschrijving": "tegel"})
+    store.append(edit, dev)
+    machine.full_sync(0)
+    waiting = machine.server_store.list_quarantine(status=VerdictState.WAITING)
+    assert {(q["event_type"], q["code"]) for q in waiting} == {("created", "future_stamp"), ("fields_changed", "future_stamp")}
+    created = next(q for q in waiting if q["event_type"] == "created")
+    assert machine.server_store.reject_quarantined(created["id"]) == 2
+    machine.full_sync(0)
+    refused = machine.laptops[0].refused_events(include_decided=True)
+    assert sorted((r["type"], r["verdict"]) for r in refused) == [("created", "rejected"), ("fields_changed", "rejected")]
+    machine.teardown()  # syncs every laptop, decides what still waits, compares the replicas
+
+
 SyncMachine.TestCase.settings = settings(
     max_examples=15, stateful_step_count=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

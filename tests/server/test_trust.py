@@ -203,6 +203,69 @@ def test_dependents_follow_their_created_and_non_time_refusals_cannot_be_release
         server.store.release_quarantined(entry["id"])
 
 
+def test_an_edit_refused_with_its_created_for_its_own_time_goes_with_it(server: Server, client: TestClient) -> None:
+    """A laptop two days ahead registers and edits in one push: both are refused for their own future
+    stamp. The edit can never be stored before its created; rejecting the created rejects it too
+    (found by tests/server/test_sync_stateful.py: released alone, it was an event without a melding)."""
+    token, code = server.laptop("anna")
+    dev = device(code, wall_ms() + 2 * DAY_MS)
+    ahead = created(dev)
+    state = fold([ahead])
+    assert state is not None
+    edit = commands.edit(dev, state, {"omschrijving": "tegel"})[0]
+    answer = push(client, token, code, [ahead, edit])
+    assert codes(answer) == {ahead.event_id: RefusalCode.FUTURE_STAMP, edit.event_id: RefusalCode.FUTURE_STAMP}
+    entries = {q["event_id"]: q["id"] for q in server.store.list_quarantine()}
+    with pytest.raises(StoreError, match=f"geef nummer {entries[ahead.event_id]} vrij, daarna dit"):
+        server.store.release_quarantined(entries[edit.event_id])
+    assert server.store.reject_quarantined(entries[ahead.event_id], note="klok") == 2
+    assert {q["status"] for q in server.store.list_quarantine()} == {VerdictState.REJECTED}
+    assert server.store.counts()["events"] == 0
+    resp = client.post(
+        "/api/v1/sync/verdicts",
+        json={"protocol": 1, "device_id": code, "event_ids": [ahead.event_id, edit.event_id]},
+        headers=auth(token),
+    )
+    assert [(v["state"], v["note"]) for v in resp.json()["verdicts"]] == [(VerdictState.REJECTED, "klok")] * 2
+
+
+def test_an_edit_waiting_on_a_created_rejected_earlier_can_only_be_rejected(server: Server, client: TestClient) -> None:
+    """A database from before the fix: the created was rejected, its time-refused edit still waits."""
+    token, code = server.laptop("anna")
+    dev = device(code, wall_ms() + 2 * DAY_MS)
+    ahead = created(dev)
+    state = fold([ahead])
+    assert state is not None
+    edit = commands.add_note(dev, state, "gebeld")
+    push(client, token, code, [ahead, edit])
+    entries = {q["event_id"]: q["id"] for q in server.store.list_quarantine()}
+    server.store.conn().execute("UPDATE quarantine SET status = 'rejected' WHERE id = ?", (entries[ahead.event_id],))
+    with pytest.raises(StoreError, match="kan alleen worden afgewezen"):
+        server.store.release_quarantined(entries[edit.event_id])
+    assert server.store.counts()["events"] == 0
+    assert server.store.reject_quarantined(entries[edit.event_id]) == 1
+
+
+@pytest.mark.parametrize("registered_days", [2, -400])
+def test_events_pushed_with_a_created_the_route_refuses_wait_on_it(
+    server: Server, client: TestClient, registered_days: int
+) -> None:
+    """A created refused for its registration time (ahead of the server, or far before its own stamp)
+    and a note stamped in time, in one push: the note is not stored without its melding."""
+    token, code = server.laptop("anna")
+    dev = device(code)
+    first = created(dev, at=datetime.now(UTC) + timedelta(days=registered_days))
+    state = fold([first])
+    assert state is not None
+    note = commands.add_note(dev, state, "gebeld")
+    answer = push(client, token, code, [first, note])
+    assert answer["stored"] == 0
+    assert codes(answer)[note.event_id] == RefusalCode.CREATED_REFUSED
+    assert server.store.counts()["events"] == 0
+    created_entry = next(q for q in server.store.list_quarantine() if q["event_id"] == first.event_id)
+    assert server.store.reject_quarantined(created_entry["id"]) == 2
+
+
 def test_server_made_events_and_offline_work_keep_their_times(server: Server, client: TestClient) -> None:
     token, code = server.laptop("anna")
     # the token was issued 10 days ago; the laptop then worked offline for a week
