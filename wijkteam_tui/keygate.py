@@ -116,8 +116,10 @@ class KeyGate:
         return not (self._held or self._settling or self._busy or self._draining)
 
     async def wait_idle(self) -> None:
-        """Wait until :attr:`idle` (tests: "every key typed ahead has landed")."""
-        while not self.idle:
+        """Wait until :attr:`idle` and the app has nothing left to process — keys posted but not yet
+        taken from the app's queue included (tests: "every key typed ahead has landed"; without the
+        second condition a loaded machine returned before the first typed-ahead key was looked at)."""
+        while not (self.idle and self._quiet()):
             self._idle.clear()
             self._kick()
             await self._idle.wait()
