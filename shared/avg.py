@@ -1,7 +1,7 @@
 """Personal data under the AVG (issue 16): what an erasure does to a melding's stored events, and
 when the municipality's retention periods make one due.
 
-DESIGN.md, "Personal data": the melder's name, phone number and e-mail address are the only personal
+docs/design.md, "Personal data": the melder's name, phone number and e-mail address are the only personal
 data. Two events erase them, and both reach every replica by sync:
 
 * ``reporter_anonymised`` (*melder geanonimiseerd*): the details of the melder and of every further

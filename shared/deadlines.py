@@ -1,6 +1,6 @@
 """Working days, registration dates and servicenorm deadlines.
 
-Rules (DESIGN.md, "servicenorm"): a norm of N working days counts from the first working day after
+Rules (docs/design.md, "servicenorm"): a norm of N working days counts from the first working day after
 the registration date and ends at 23:59:59 Europe/Amsterdam on the N-th working day. Saturdays,
 Sundays and Dutch public holidays (the ``holidays`` package, Netherlands) are not working days.
 Whether Good Friday and Liberation Day (5 May) are days off is local policy, :class:`HolidayPolicy`,
@@ -149,7 +149,7 @@ def deadline(registered_at: datetime, servicenorm: int, policy: HolidayPolicy | 
         policy: the holiday policy (default: the active configuration's).
 
     Example: registered Fri 24 Apr 2026, 5 working days → Mon 4 May 2026 23:59:59 local
-    (King's Day, Mon 27 Apr, is skipped). Source: DESIGN.md "servicenorm"; docs/policy.md.
+    (King's Day, Mon 27 Apr, is skipped). Source: docs/design.md "servicenorm"; docs/policy.md.
 
     Raises:
         ValueError: ``registered_at`` is naive, or ``servicenorm`` < 0.

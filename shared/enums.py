@@ -1,4 +1,4 @@
-"""The closed vocabularies of a melding (DESIGN.md, "Domain words").
+"""The closed vocabularies of a melding (docs/design.md, "Domain words").
 
 Values are the Dutch domain words themselves, so they read the same in the database, the API and
 the UI; ``label`` gives the text shown to a user.
@@ -106,7 +106,7 @@ class Status(StrEnum):
 
 
 class EventType(StrEnum):
-    """Kinds of event in a melding's log (DESIGN.md, "Records are event logs")."""
+    """Kinds of event in a melding's log (docs/design.md, "Records are event logs")."""
 
     CREATED = "created"
     FIELDS_CHANGED = "fields_changed"

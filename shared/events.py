@@ -1,4 +1,4 @@
-"""Events: the immutable facts a melding's state is folded from (DESIGN.md, "Records are event logs").
+"""Events: the immutable facts a melding's state is folded from (docs/design.md, "Records are event logs").
 
 Wire and storage shape: :class:`Event`, whose ``payload`` is a plain mapping so that the envelope can
 be stored, synced and ordered without knowing every event type. :func:`decode_payload` turns it into

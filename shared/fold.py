@@ -1,6 +1,6 @@
 """``fold(events) -> Melding``: the current state of a melding from its event log.
 
-Rules (DESIGN.md, "Records are event logs"):
+Rules (docs/design.md, "Records are event logs"):
 
 * Events are applied in the total order ``(hlc, device_id, event_id)``; duplicates (same event_id)
   count once. The result is therefore the same for any order in which the same events arrive.
@@ -347,7 +347,7 @@ def _scrubbed_value(field: str, value: Any, erasure: Erasure) -> Any:
 
 def conflict_notes(m: Melding) -> dict[str, str]:
     """Per history event (event_id), the Dutch note that explains a conflict it lost, so a detail view
-    can show the overwritten value next to that history line (DESIGN.md: "the losing value stays
+    can show the overwritten value next to that history line (docs/design.md: "the losing value stays
     visible in the history").
 
     A write that lost to a concurrent write of the same field gets "overschreven door een

@@ -1,4 +1,4 @@
-"""Sync protocol messages, ``/api/v1/sync/…`` (DESIGN.md, "Sync protocol").
+"""Sync protocol messages, ``/api/v1/sync/…`` (docs/design.md, "Sync protocol").
 
 Bodies are JSON or MessagePack (``Content-Type: application/msgpack``), both made by msgspec from
 these Structs. ``protocol`` is checked on every request: a client older than

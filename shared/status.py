@@ -1,6 +1,6 @@
 """Status transitions of a melding: the one table every part of Wijkteam obeys.
 
-Source: DESIGN.md ("status"): gemeld → in_behandeling → ingepland → afgehandeld, plus doorgezet,
+Source: docs/design.md ("status"): gemeld → in_behandeling → ingepland → afgehandeld, plus doorgezet,
 geannuleerd and heropend; a note is required for afgehandeld, geannuleerd and heropend. The public
 view only knows open and closed.
 """

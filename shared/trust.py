@@ -1,5 +1,5 @@
 """Trust in the record: which pushed events the server refuses for their time, and what a refusal
-means to the wijkuitvoerder (DESIGN.md, "Sync protocol": "Authority and time", "Refusals are never
+means to the wijkuitvoerder (docs/design.md, "Sync protocol": "Authority and time", "Refusals are never
 silent"; issue 11 §1–2).
 
 One place for these rules: the sync server judges pushed events with :func:`judge_arrival` and
@@ -89,7 +89,7 @@ def judge_arrival(event: Event, *, server_ms: int) -> Refusal | None:
 def judge_history(
     event: Event, *, created_hlc: int | None, device_last_hlc: int, issued_ms: int | None
 ) -> Refusal | None:
-    """The checks against what the server already holds (DESIGN.md, "Authority and time").
+    """The checks against what the server already holds (docs/design.md, "Authority and time").
 
     Args:
         event: a pushed event (not a ``created`` for a melding the server has: that is

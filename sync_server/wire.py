@@ -1,4 +1,4 @@
-"""Bodies on the wire: JSON or MessagePack, both through msgspec (DESIGN.md, "Sync protocol").
+"""Bodies on the wire: JSON or MessagePack, both through msgspec (docs/design.md, "Sync protocol").
 
 A request body is MessagePack when its ``Content-Type`` is ``application/msgpack``; a response is
 MessagePack when the ``Accept`` header names ``application/msgpack``. Everything else is JSON.

@@ -1,6 +1,6 @@
 """The laptop's local store: event log, projection and full-text index in one SQLite file.
 
-Layout (DESIGN.md, "Storage" and "Records are event logs"):
+Layout (docs/design.md, "Storage" and "Records are event logs"):
 
 * ``events``: every event this laptop made or pulled; ``acked`` = 1 once the server has it.
 * ``meldingen``: the projection, exactly the columns of :data:`shared.projection.COLUMNS`, rewritten

@@ -1,4 +1,4 @@
-"""Type-ahead that lands where the user meant it, in order, or nowhere (issue 14 §2, DESIGN.md "UI").
+"""Type-ahead that lands where the user meant it, in order, or nowhere (issue 14 §2, docs/design.md "UI").
 
 A wijkuitvoerder types a call from memory, faster than a busy laptop reacts. Textual hands each key
 to the widget that has the focus *when the key is taken from the app's queue*; a key that moves the

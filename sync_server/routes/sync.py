@@ -1,4 +1,4 @@
-"""``/api/v1/sync/push`` and ``/api/v1/sync/pull``: the sync protocol (DESIGN.md, "Sync protocol").
+"""``/api/v1/sync/push`` and ``/api/v1/sync/pull``: the sync protocol (docs/design.md, "Sync protocol").
 
 Push: a laptop sends events it has not seen acknowledged. Each event is checked on its own; an event
 that does not decode, belongs to another device, fails ``shared.events.validate_event`` or
