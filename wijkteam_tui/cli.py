@@ -180,6 +180,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             )
         except SyncError as exc:
             return _fail(f"Synchroniseren mislukt: {exc.message}", EXIT_SYNC_FAILED)
+        learned = _learn_device_code(store, args.server, args.token)
         print(
             f"Gesynchroniseerd: {result.pushed} {'gebeurtenis' if result.pushed == 1 else 'gebeurtenissen'} "
             f"verstuurd, {result.pulled} ontvangen; {store.pending_count()} "
@@ -197,6 +198,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             print(f"De beheerder gaf {result.released} geweigerde wijziging(en) vrij en wees er {result.rejected} af.")
         if result.clock_fell_back:
             print(clock_fallback_text(result.restamped))
+        if learned:
+            print(learned)
         refused = store.refused_events()
         if not refused:
             return EXIT_SYNC_OK
@@ -207,6 +210,31 @@ def _cmd_sync(args: argparse.Namespace) -> int:
             line = f"  {r['reference'] or r['melding_id']}  {r['type']}  ({state}): {what} Server: {r['reason']}. {todo}"
             print(for_terminal(line), file=sys.stderr)
     return EXIT_SYNC_REFUSED
+
+
+def _learn_device_code(store: LocalStore, server: str, token: str) -> str:
+    """A laptop database without a device code takes the one the server issued with ``token``
+    (``GET /api/v1/me``), so that ``wijkteam --db`` can number meldingen right after a first
+    ``wijkteam sync``. Returns a Dutch line for the user, or "" when nothing changed (a code was
+    already set, or the server did not say)."""
+    from wijkteam_tui.config import check_device_code
+    from wijkteam_tui.screens.kcc import whoami
+
+    if store.device_code():
+        return ""
+    raw = (whoami(server, token) or {}).get("device_code")
+    if not isinstance(raw, str):
+        return ""
+    try:
+        code = check_device_code(raw)  # hostile until validated, like a code typed in F9
+    except ValidationError:
+        return ""
+    store.set_device_code(code)
+    line = f"Apparaatcode {code} van de server overgenomen."
+    config = load_config()
+    if not config.can_sync:
+        line += " Om vanuit de app te synchroniseren: vul server en token in bij Instellingen (F9)."
+    return line
 
 
 class ProgressPrinter:

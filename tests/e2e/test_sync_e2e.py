@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from shared.protocol import WARN_SKEW_MS
 from sync_server.store import ServerStore
 from tests.e2e.conftest import ROOT, Laptop, ServerProcess, wijkteam_cmd
 from tests.e2e.replicas import assert_replicas_equal, event_count, snapshot
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import SyncError, describe, sync_once
 
 pytestmark = pytest.mark.e2e
@@ -335,16 +337,24 @@ def test_wijkteam_sync_command(server: ServerProcess, make_laptop: Callable[[str
     a = make_laptop("anna")
     register(a, "Via de opdrachtregel")
     sync(a, server)
-    token, _ = server.add_user("script")
+    token, code = server.add_user("script")
     fresh = tmp_path / "fresh.sqlite3"
     cmd = wijkteam_cmd()
+    env = {**os.environ, "WIJKTEAM_CONFIG": str(tmp_path / "config.toml")}  # no server set in the app
     ok = subprocess.run([*cmd, "sync", "--server", server.url, "--token", token, "--db", str(fresh)],
-                        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+                        capture_output=True, text=True, timeout=120, cwd=ROOT, check=False, env=env)
     assert ok.returncode == 0, ok.stderr
     assert "1 ontvangen" in ok.stdout
     assert_replicas_equal(a.path, fresh, server.db)
+    # the new laptop took the device code issued with its token: `wijkteam --db` can number meldingen
+    assert f"Apparaatcode {code} van de server overgenomen" in ok.stdout and "(F9)" in ok.stdout
+    with LocalStore(fresh) as store:
+        assert store.device_code() == code
+    again = subprocess.run([*cmd, "sync", "--server", server.url, "--token", token, "--db", str(fresh)],
+                           capture_output=True, text=True, timeout=120, cwd=ROOT, check=False, env=env)
+    assert again.returncode == 0 and "Apparaatcode" not in again.stdout
     bad = subprocess.run([*cmd, "sync", "--server", server.url, "--token", "wt_fout", "--db", str(fresh)],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT, check=False)
+                         capture_output=True, text=True, timeout=120, cwd=ROOT, check=False, env=env)
     assert bad.returncode == 1 and "token" in (bad.stdout + bad.stderr)
 
 

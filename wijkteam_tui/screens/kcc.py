@@ -138,11 +138,11 @@ async def fetch_role(base_url: str | None, token: str | None) -> str | None:
     return await KccClient(base_url, token).role()
 
 
-def token_role(base_url: str | None, token: str | None, *, timeout_s: float = 3.0,
-               transport: httpx.BaseTransport | None = None) -> str | None:
-    """Blocking variant of :func:`fetch_role` for the CLI before the app starts (``GET /api/v1/me``,
-    at most ``timeout_s`` seconds). None when not configured, offline, or the token is refused, so
-    the caller falls back to the normal mode."""
+def whoami(base_url: str | None, token: str | None, *, timeout_s: float = 3.0,
+           transport: httpx.BaseTransport | None = None) -> dict[str, Any] | None:
+    """The token's user on the server (``GET /api/v1/me``: ``name``, ``role``, ``device_code``), at
+    most ``timeout_s`` seconds, blocking (for the CLI). None when not configured, offline, or the
+    token is refused."""
     if not (base_url and token):
         return None
     try:
@@ -153,9 +153,18 @@ def token_role(base_url: str | None, token: str | None, *, timeout_s: float = 3.
     if r.status_code != 200:
         return None
     try:
-        role = r.json().get("role")
+        answer = r.json()
     except ValueError:
         return None
+    return answer if isinstance(answer, dict) else None
+
+
+def token_role(base_url: str | None, token: str | None, *, timeout_s: float = 3.0,
+               transport: httpx.BaseTransport | None = None) -> str | None:
+    """Blocking variant of :func:`fetch_role` for the CLI before the app starts (:func:`whoami`).
+    None when not configured, offline, or the token is refused, so the caller falls back to the
+    normal mode."""
+    role = (whoami(base_url, token, timeout_s=timeout_s, transport=transport) or {}).get("role")
     return role if isinstance(role, str) else None
 
 
