@@ -46,6 +46,23 @@ class Criterion(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         return value >= t if self.richting == "min" else value <= t
 
 
+class CriterionResult(msgspec.Struct):
+    """One certificate criterion judged on the report's totals (:func:`evaluate`; part of a
+    ``shared.barometer.BarometerReport``).
+
+    ``met`` maps each level (brons, zilver, goud) to whether the value reaches it; ``None`` for all
+    levels when the value is n.v.t.; ``level`` is the highest level reached (``None``: none).
+    """
+
+    indicator: str
+    label: str
+    direction: str
+    value: float | None
+    thresholds: dict[str, float]
+    met: dict[str, bool | None]
+    level: str | None
+
+
 class Criteria(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """All criteria, keyed by the ``shared.barometer.Indicators`` field they judge."""
 
@@ -59,7 +76,7 @@ def parse_criteria(text: str) -> Criteria:
         ValidationError: field ``certificering``: bad TOML, an unknown key or indicator, or thresholds
             that do not rise from brons to goud in the criterion's direction.
     """
-    from shared.barometer import Indicators
+    from shared.barometer.indicators import Indicators
 
     try:
         crit = msgspec.convert(tomllib.loads(text), Criteria)
@@ -97,7 +114,7 @@ def load_criteria(path: str | Path | None = None) -> Criteria:
     return gemeente().criteria
 
 
-def evaluate(criteria: Criteria, indicators: object) -> tuple[list, str | None]:
+def evaluate(criteria: Criteria, indicators: object) -> tuple[list[CriterionResult], str | None]:
     """Judge ``indicators`` (a ``shared.barometer.Indicators``) against every criterion.
 
     Returns:
@@ -106,8 +123,6 @@ def evaluate(criteria: Criteria, indicators: object) -> tuple[list, str | None]:
         never claimed on missing data (a month with one melding and nothing closed would otherwise
         read as "goud"). A criterion whose value is n.v.t. is reported as such.
     """
-    from shared.barometer import CriterionResult
-
     results = []
     tops: list[int] = []  # per judged criterion: how many levels it reaches
     for name, c in criteria.criteria.items():

@@ -172,7 +172,7 @@ def _instant(text: str | None) -> datetime | None:
 def _label(dim: str, code: str | None) -> str | None:
     if not code:
         return None
-    from shared.barometer import group_label
+    from shared.barometer.report import group_label
 
     return group_label(dim, code)
 

@@ -485,7 +485,7 @@ def _check_wijken(raw: dict[str, Any], src: _Source, geojson: tuple[str, str] | 
 
 
 def _check_certificering(raw: dict[str, Any], src: _Source) -> Criteria:
-    from shared.barometer import Indicators
+    from shared.barometer.indicators import Indicators
 
     raw = dict(_table(raw, src, ()))
     crit = _table(raw.pop("criteria", {}), src, ("criteria",))

@@ -302,7 +302,24 @@ class WijkteamApp(App):
     def action_help(self) -> None:
         from wijkteam_tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, list[BindingType]]]:
+        """What F1 lists: per screen its name as shown and its BINDINGS (the app's own first)."""
+        from wijkteam_tui.screens.detail import DetailScreen
+        from wijkteam_tui.screens.edit import EditScreen
+        from wijkteam_tui.screens.intake import IntakeScreen
+        from wijkteam_tui.screens.meldingen import MeldingenScreen
+        from wijkteam_tui.screens.refused import RefusedScreen
+
+        return [
+            ("Overal", list(type(self).BINDINGS)),
+            ("Lijst", list(MeldingenScreen.BINDINGS)),
+            ("Nieuwe melding", list(IntakeScreen.BINDINGS)),
+            ("Melding", list(DetailScreen.BINDINGS)),
+            ("Bewerken", list(EditScreen.BINDINGS)),
+            ("Geweigerd", list(RefusedScreen.BINDINGS)),
+        ]
 
     def action_settings(self) -> None:
         from wijkteam_tui.screens.settings import SettingsScreen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.table import Table
@@ -26,27 +27,19 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,f1,q", "close", "Sluiten", id="help.close")
     ]
 
-    def compose(self) -> ComposeResult:
-        from wijkteam_tui.app import WijkteamApp
-        from wijkteam_tui.screens.detail import DetailScreen
-        from wijkteam_tui.screens.edit import EditScreen
-        from wijkteam_tui.screens.intake import IntakeScreen
-        from wijkteam_tui.screens.meldingen import MeldingenScreen
-        from wijkteam_tui.screens.refused import RefusedScreen
+    def __init__(self, sections: Sequence[tuple[str, Sequence[BindingType]]]) -> None:
+        """``sections``: per screen its name as shown ("Lijst") and its BINDINGS, in the order shown;
+        the app passes them (``WijkteamApp.help_sections``), so this screen imports no other screen."""
+        super().__init__()
+        self._sections = tuple(sections)
 
+    def compose(self) -> ComposeResult:
         t = Table(title="Toetsen", expand=True, show_edge=False)
         t.add_column("Scherm", no_wrap=True)
         t.add_column("Toets", no_wrap=True)
         t.add_column("Wat")
-        for name, cls in (
-            ("Overal", WijkteamApp),
-            ("Lijst", MeldingenScreen),
-            ("Nieuwe melding", IntakeScreen),
-            ("Melding", DetailScreen),
-            ("Bewerken", EditScreen),
-            ("Geweigerd", RefusedScreen),
-        ):
-            for b in cls.BINDINGS:
+        for name, bindings in self._sections:
+            for b in bindings:
                 if isinstance(b, Binding) and b.description:
                     t.add_row(Text(name), Text(_key(b)), Text(b.description))
         t.add_row(
