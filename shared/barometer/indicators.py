@@ -409,6 +409,9 @@ class Accumulator:
         self.ages[age] += n
 
     def result(self, *, with_backlog: bool, terugbelnorm: int = 2, inwoners: int | None = None) -> Indicators:
+        """The :class:`Indicators` of what was added. ``with_backlog``: also the backlog figures (the
+        total and groups; a month has none); ``terugbelnorm`` in working days (the call-back norm);
+        ``inwoners`` for the per-1,000 figures (``None``: n.v.t.)."""
         for (lead, flags), n in self.cells.items():
             if n:
                 self.add(lead, flags, n, terugbelnorm)
