@@ -1,6 +1,15 @@
-"""Intake app with 100,000 meldingen in the local store (issue 3): start, search-as-you-type, save.
+"""Intake app with 100,000 meldingen in the local store (issue 3): start, search-as-you-type, save;
+and the werkvoorraad (issue 14).
 
-Goals: app start to the first interactive screen ≤ 1 s; search query p95 ≤ 50 ms; save ≤ 20 ms.
+Goals: app start to the first interactive screen ≤ 1 s; search query p95 ≤ 50 ms; save ≤ 20 ms;
+the werkvoorraad of one of 20 wijkuitvoerders opens in ≤ 150 ms once the app is up.
+
+* werkvoorraad: the projection's ``behandelaar`` spread over 20 names (``wijkuitvoerder-00`` …
+  ``-19``, by the melding id; the screen reads only the projection, so this is what it sees of 20
+  wijkuitvoerders); timed: the queries (``LocalStore.werkvoorraad`` + ``terugbellen``) per user
+  (floor: a primary-key look-up); in a running app, the switch to another user's werkvoorraad
+  (``w`` + a key: the screen re-queries and refills) and a new werkvoorraad screen from push to
+  filled tables (floor: pushing the same layout without data).
 
 * fill: ``wijkteam_tui.demo.fill_demo`` (every event made by ``shared.commands``, one transaction).
 * start: ``make_app`` on the filled file until the list screen shows its first page (headless
@@ -34,11 +43,11 @@ sys.path.insert(0, str(ROOT))
 from shared.enums import VierB
 from shared.events import MeldingFields
 from shared.model import Adres, Melder
+from wijkteam_store.local import COUNT_CAP, LocalStore
 from wijkteam_tui.app import make_app
 from wijkteam_tui.config import Config
 from wijkteam_tui.demo import fill_demo
 from wijkteam_tui.screens.meldingen import PAGE_SIZE
-from wijkteam_store.local import COUNT_CAP, LocalStore
 
 
 def pct(values: list[float], p: float) -> float:
@@ -54,14 +63,57 @@ async def _time_start(db: Path) -> float:
     from textual.widgets import DataTable
 
     t0 = time.perf_counter()
-    app = make_app(db, Config(device_code="K7", user="bench"), auto_sync=False)
+    # A wijkuitvoerder with work: the app starts on "Mijn werkvoorraad" (issue 14).
+    app = make_app(db, Config(device_code="K7", user="wijkuitvoerder-03"), auto_sync=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        while not (
-            app.screen.query(DataTable) and app.screen.query_one(DataTable).row_count
-        ):
+        while not (app.screen.query("#werk") and app.screen.query_one("#werk", DataTable).row_count > 4):
             await pilot.pause()
         elapsed = time.perf_counter() - t0
     return elapsed
+
+
+async def _time_werkvoorraad(db: Path, users: list[str]) -> tuple[list[float], list[float], list[float]]:
+    """In a running app: (1) switching the werkvoorraad on screen to each other user (what ``w`` +
+    a key does: re-query and refill), (2) pushing a new werkvoorraad screen until its tables are
+    filled, (3) the floor: pushing a screen with the same widgets and no data."""
+    from textual.screen import Screen
+    from textual.widgets import DataTable, Footer, Label
+
+    from wijkteam_tui.screens.werkvoorraad import View, WerkvoorraadScreen
+
+    class Empty(Screen):
+        def compose(self):
+            yield Label("x")
+            yield Label("y")
+            yield DataTable()
+            yield Label("z")
+            yield DataTable()
+            yield Footer()
+
+    switches, opens, empties = [], [], []
+    app = make_app(db, Config(device_code="K7", user=users[0]), auto_sync=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.keygate.wait_idle()
+        await pilot.pause()
+        screen = app.screen
+        for user in users[1:] * 2:
+            t0 = time.perf_counter()
+            screen.view = View("collega", user)
+            screen.refresh_rows()
+            switches.append(time.perf_counter() - t0)
+            await pilot.pause()
+        for user in users[1:]:
+            t0 = time.perf_counter()
+            await app.push_screen(WerkvoorraadScreen(View("collega", user)))
+            opens.append(time.perf_counter() - t0)
+            app.pop_screen()
+            await pilot.pause()
+            t0 = time.perf_counter()
+            await app.push_screen(Empty())
+            empties.append(time.perf_counter() - t0)
+            app.pop_screen()
+            await pilot.pause()
+    return switches, opens, empties
 
 
 async def _time_empty_app() -> float:
@@ -126,11 +178,20 @@ def main() -> int:
     n_rows = store.count()
     print(f"database: {n_rows:,} meldingen, {db.stat().st_size / 1e6:.0f} MB")
 
+    # 20 wijkuitvoerders (see the module docstring)
+    users = [f"wijkuitvoerder-{i:02d}" for i in range(20)]
+    with store.transaction():
+        # spread by the melding id's last two (random) hex digits: rowids are registration times
+        store.conn.execute(
+            "UPDATE meldingen SET behandelaar = 'wijkuitvoerder-' || printf('%02d', "
+            "(unicode(substr(melding_id, -1)) * 31 + unicode(substr(melding_id, -2, 1))) % 20)"
+        )
+
     # start
     starts = [asyncio.run(_time_start(db)) for _ in range(3)]
     floors = [asyncio.run(_time_empty_app()) for _ in range(3)]
     print(
-        f"start to first list page: median {ms(statistics.median(starts))}  (floor: empty Textual app "
+        f"start to the filled werkvoorraad: median {ms(statistics.median(starts))}  (floor: empty Textual app "
         f"{ms(statistics.median(floors))}; ratio {statistics.median(starts) / statistics.median(floors):.1f}×)  goal ≤ 1000 ms"
     )
 
@@ -198,6 +259,33 @@ def main() -> int:
     print(
         "  slowest: "
         + ", ".join(f"{q[0]!r}{q[1] or ''} {t * 1000:.1f} ms" for t, q in slow)
+    )
+
+    # werkvoorraad: the queries, then the screen in a running app
+    from wijkteam_tui.screens.werkvoorraad import PER_GROUP, TERUGBELLEN_SHOWN
+
+    qtimes = []
+    for _round in range(3):
+        for user in users:
+            t0 = time.perf_counter()
+            store.werkvoorraad(behandelaar=user, per_group=PER_GROUP)
+            store.terugbellen(behandelaar=user, limit=TERUGBELLEN_SHOWN)
+            qtimes.append(time.perf_counter() - t0)
+    counts, _rows = store.werkvoorraad(behandelaar=users[3])
+    print(
+        f"werkvoorraad queries (one of 20 wijkuitvoerders, {sum(counts.values()):,} open meldingen, "
+        f"{store.terugbellen(behandelaar=users[3])[0]:,} nog terugbellen): median {ms(statistics.median(qtimes))}  "
+        f"p95 {ms(pct(qtimes, 95))}  (floor: PK look-up p95 {ms(pct(floor, 95))})"
+    )
+    switches, opens, empties = asyncio.run(_time_werkvoorraad(db, users))
+    print(
+        f"werkvoorraad switch to another user (w + key; re-query and refill): median {ms(statistics.median(switches))}  "
+        f"p95 {ms(pct(switches, 95))}  max {ms(max(switches))}  goal ≤ 150 ms"
+    )
+    print(
+        f"werkvoorraad as a new screen, push to filled tables: median {ms(statistics.median(opens))}  "
+        f"p95 {ms(pct(opens, 95))}  (floor: the same layout without data median {ms(statistics.median(empties))}; "
+        f"ratio {statistics.median(opens) / statistics.median(empties):.1f}×)  goal ≤ 150 ms"
     )
 
     # save

@@ -31,6 +31,7 @@ from shared.fold import fold
 from shared.hlc import HLC
 from shared.model import Adres, Melder, Melding, Punt
 from shared.taxonomy import load_taxonomy
+from shared.werkvoorraad import default_assignment, wijkuitvoerders_of
 from shared.wijken import load_wijken
 
 #: Device codes of the simulated laptops; the demo database's own laptop is the first.
@@ -276,6 +277,7 @@ def generate(
     # The wijk as the intake decides it (shared.wijken), so demo and new meldingen group alike.
     wijken = load_wijken()
     wijk_of = {id(a): wijken.resolve(adres=a, punt=p).wijk for a, p in addresses}
+    uitvoerders = wijkuitvoerders_of(wijken)
     sim = _SimClock()
     devices = {
         d: commands.DeviceClock(d, users[d], (seq_start or {}).get(d, 0), HLC(0, sim)) for d in codes
@@ -367,6 +369,15 @@ def generate(
             )
 
         push(registered_at, i, device, run_register)
+        # The wijk's wijkuitvoerder gets it, as at the intake (shared.werkvoorraad; no random draw,
+        # so the rest of the sample stays the same).
+        behandelaar, aan_team = default_assignment(fields.wijk or None, uitvoerders)
+        if behandelaar or aan_team:
+
+            def run_assign(dev, state, behandelaar=behandelaar, aan_team=aan_team):
+                return commands.assign(dev, state, behandelaar, aan_team=aan_team) if state else None
+
+            push(registered_at + timedelta(seconds=1), i, device, run_assign)
         _plan_followups(rng, i, device, codes, registered_at, cat.servicenorm, melder, push)
 
     while heap:

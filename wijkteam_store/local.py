@@ -1220,6 +1220,77 @@ class LocalStore:
         )
         return [r[0] for r in cur]
 
+    # -- the werkvoorraad (issue 14) ------------------------------------------------------------
+
+    @staticmethod
+    def _scope(behandelaar: str | None, wijken: Sequence[str] | None) -> tuple[str, list[Any]]:
+        """The condition of a werkvoorraad: one behandelaar's, a team's (its wijken), or — neither
+        given — the meldingen nobody handles."""
+        if behandelaar is not None:
+            return "m.behandelaar = ?", [behandelaar]
+        if wijken:
+            return f"m.wijk IN ({', '.join('?' * len(wijken))})", list(wijken)
+        return "m.behandelaar IS NULL", []
+
+    def werkvoorraad(
+        self,
+        *,
+        behandelaar: str | None = None,
+        wijken: Sequence[str] | None = None,
+        now: datetime | None = None,
+        per_group: int = 100,
+    ) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
+        """Open meldingen of a werkvoorraad grouped as ``shared.werkvoorraad.GROUPS`` (over de norm,
+        vandaag, deze week, later), soonest deadline first: ``(count per group, at most ``per_group``
+        rows per group)``. ``behandelaar``: a server user name; else ``wijken`` (a team's); neither:
+        the meldingen without a behandelaar. Served by the partial indexes of migration 8: a few
+        range scans, whatever the size of the database (bench/bench_tui.py)."""
+        from shared.werkvoorraad import GROUPS, bounds
+
+        where, args = self._scope(behandelaar, wijken)
+        b = bounds(now or utcnow())
+        base = f" FROM meldingen m WHERE {where} AND m.is_open = 1 AND m.deleted = 0"
+        ranges = {
+            "over_de_norm": ("m.deadline < ?", [b[0]]),
+            "vandaag": ("m.deadline >= ? AND m.deadline <= ?", [b[0], b[1]]),
+            "deze_week": ("m.deadline > ? AND m.deadline <= ?", [b[1], b[2]]),
+            "later": ("(m.deadline > ? OR m.deadline IS NULL)", [b[2]]),
+        }
+        cols = ", ".join(f"m.{c}" for c in LIST_COLUMNS)
+        counts: dict[str, int] = {}
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for group in GROUPS:
+            cond, cargs = ranges[group]
+            counts[group] = self.conn.execute(f"SELECT count(*){base} AND {cond}", [*args, *cargs]).fetchone()[0]
+            cur = self.conn.execute(
+                f"SELECT {cols}{base} AND {cond} ORDER BY m.deadline IS NULL, m.deadline, m.rowid LIMIT ?",
+                [*args, *cargs, per_group],
+            )
+            rows[group] = [dict(zip(LIST_COLUMNS, r, strict=True)) for r in cur]
+        return counts, rows
+
+    def terugbellen(
+        self, *, behandelaar: str | None = None, wijken: Sequence[str] | None = None, limit: int = 100
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """"Nog terugbellen": meldingen of a werkvoorraad (as :meth:`werkvoorraad`) whose melders wait
+        for a call-back since they progressed (``terugbellen`` > 0), longest waiting first:
+        ``(how many, at most ``limit`` rows)``."""
+        where, args = self._scope(behandelaar, wijken)
+        base = f" FROM meldingen m WHERE {where} AND m.terugbellen > 0 AND m.deleted = 0"
+        count = self.conn.execute(f"SELECT count(*){base}", args).fetchone()[0]
+        cols = ", ".join(f"m.{c}" for c in LIST_COLUMNS)
+        cur = self.conn.execute(f"SELECT {cols}{base} ORDER BY m.terugbellen_sinds LIMIT ?", [*args, limit])
+        return count, [dict(zip(LIST_COLUMNS, r, strict=True)) for r in cur]
+
+    def behandelaars(self) -> list[str]:
+        """Everyone meldingen are assigned to here, sorted (skip-scan over the werkvoorraad index)."""
+        sql = """WITH RECURSIVE b(x) AS (
+                   SELECT min(behandelaar) FROM meldingen WHERE is_open = 1 AND deleted = 0
+                   UNION ALL SELECT (SELECT min(behandelaar) FROM meldingen
+                                     WHERE is_open = 1 AND deleted = 0 AND behandelaar > x) FROM b WHERE x IS NOT NULL)
+                 SELECT x FROM b WHERE x IS NOT NULL"""
+        return [r[0] for r in self.conn.execute(sql)]
+
     def duplicates_of(self, reference: str) -> list[dict[str, Any]]:
         """The meldingen linked to ``reference`` as its duplicates (``duplicaat_van``), oldest first,
         deleted ones left out (projection rows: ``melding_id``, ``reference``, ``registered_at``,

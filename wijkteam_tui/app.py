@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+import msgspec
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -100,8 +101,13 @@ class WijkteamApp(App):
         location: Any = None,
         wijken: Any = None,
         gazetteer_dir: str | Path | None = None,
+        whoami: Callable[[str, str], str | None] | None = None,
     ) -> None:
         super().__init__()
+        #: Asks the server who the token belongs to (``GET /api/v1/me``): the laptop learns its own
+        #: user name, which is what meldingen are assigned to (CONTRACTS §5). Tests pass their own.
+        self._whoami = whoami if whoami is not None else (None if sync_fn is not None else fetch_user_name)
+        self._asked_whoami = False
         self.location = location
         self.wijken = wijken
         self.gazetteer_dir = Path(gazetteer_dir) if gazetteer_dir is not None else None
@@ -186,8 +192,10 @@ class WijkteamApp(App):
 
     def on_mount(self) -> None:
         from wijkteam_tui.screens.meldingen import MeldingenScreen
+        from wijkteam_tui.screens.werkvoorraad import WerkvoorraadScreen
 
-        self.push_screen(MeldingenScreen())
+        # The day starts from "Mijn werkvoorraad" (issue 14); the KCC's read-only mode from the list.
+        self.push_screen(MeldingenScreen() if self.kcc else WerkvoorraadScreen())
         if self.kcc:
             self.action_kcc()
         elif not self.store.device_code():
@@ -311,15 +319,25 @@ class WijkteamApp(App):
         from wijkteam_tui.screens.intake import IntakeScreen
         from wijkteam_tui.screens.meldingen import MeldingenScreen
         from wijkteam_tui.screens.refused import RefusedScreen
+        from wijkteam_tui.screens.werkvoorraad import WerkvoorraadScreen
 
         return [
             ("Overal", list(type(self).BINDINGS)),
-            ("Lijst", list(MeldingenScreen.BINDINGS)),
+            ("Werkvoorraad", list(WerkvoorraadScreen.BINDINGS)),
+            ("Alle meldingen", list(MeldingenScreen.BINDINGS)),
             ("Nieuwe melding", list(IntakeScreen.BINDINGS)),
             ("Melding", list(DetailScreen.BINDINGS)),
             ("Bewerken", list(EditScreen.BINDINGS)),
             ("Geweigerd", list(RefusedScreen.BINDINGS)),
         ]
+
+    def switch_werkvoorraad(self) -> None:
+        """The ``w`` switch of the werkvoorraad and the list: pick mine, the team's, a colleague's
+        werkvoorraad or all meldingen (``wijkteam_tui.screens.werkvoorraad.open_view``; through the
+        app so the list screen does not import the werkvoorraad that opens it)."""
+        from wijkteam_tui.screens.werkvoorraad import open_view
+
+        open_view(self, self.config.user)
 
     def action_settings(self) -> None:
         from wijkteam_tui.screens.settings import SettingsScreen
@@ -435,6 +453,14 @@ class WijkteamApp(App):
             except error_type as exc:
                 result, error = None, exc
             pending = store.pending_count()
+            if error is None and self._whoami is not None and not self._asked_whoami:
+                self._asked_whoami = True
+                try:
+                    name = self._whoami(self.config.server_url, self.config.token)
+                except Exception:  # noqa: BLE001 - asked again next session; nothing depends on it now
+                    name = None
+                if name:
+                    self._to_ui(worker, self._learned_user, name)
             if error is None and not getattr(result, "snapshot", 0):
                 # What the round changed that the user must see (issue 14): a read, in this thread.
                 from wijkteam_tui.sync_effects import sync_effects
@@ -551,6 +577,33 @@ class WijkteamApp(App):
             delay = min(self.config.sync_interval_s * 2**self._failures, MAX_BACKOFF_S)
         self.update_sync_text(pending)
         self.schedule_sync(delay)
+
+    def _learned_user(self, name: str) -> None:
+        """The server says who this laptop's token belongs to: that name is the user from now on
+        (it stamps events and is what meldingen are assigned to), and is kept in the settings. From the
+        network, so it passes the same text rule as every name typed here (``shared.validation``)."""
+        from shared.errors import ValidationError
+        from shared.validation import MAX_NAME_LENGTH, clean_line
+
+        try:
+            name = clean_line(name, "gebruiker", max_length=MAX_NAME_LENGTH, required=True)
+        except ValidationError:
+            return
+        if name == self.config.user:
+            return
+        old = self.config.user
+        self.config = msgspec.structs.replace(self.config, user=name)
+        if not self.demo:
+            from wijkteam_tui.config import save_config
+
+            try:
+                save_config(self.config)
+            except OSError:
+                pass  # used this session; asked again at the next start
+        self.notify(f"Gebruikersnaam volgens de server: {name} (was {old}).", timeout=8)
+        self.update_sync_text()
+        if hasattr(self.screen, "refresh_rows"):
+            self.screen.refresh_rows(keep_page=True)
 
     def _tell_effects(self, effects: Any) -> None:
         """After a round (``wijkteam_tui.sync_effects``): refresh the melding on screen when the round
@@ -692,6 +745,7 @@ def make_app(
     location: Any = None,
     wijken: Any = None,
     gazetteer_dir: str | Path | None = None,
+    whoami: Callable[[str, str], str | None] | None = None,
 ) -> WijkteamApp:
     """Build the app on a database file.
 
@@ -713,6 +767,8 @@ def make_app(
             ``load_wijken()``).
         gazetteer_dir: where the laptop keeps the municipality's gazetteer; background sync then
             refreshes it (``sync_once(gazetteer_dir=…)``) and a newer copy replaces ``location``'s.
+        whoami: ``(server_url, token) -> user name or None`` (default ``GET /api/v1/me``; none when a
+            test passes ``sync_fn``): asked once after the first good sync of a session.
 
     Raises:
         StoreError: the database cannot be opened.
@@ -730,4 +786,34 @@ def make_app(
         location=location,
         wijken=wijken,
         gazetteer_dir=gazetteer_dir,
+        whoami=whoami,
     )
+
+
+def fetch_user_name(server_url: str, token: str, *, timeout_s: float = 5.0) -> str | None:
+    """The user name the server knows this laptop's token by (``GET /api/v1/me``), or None when it
+    cannot be asked (blocking: call from a worker thread)."""
+    import httpx
+
+    try:
+        r = httpx.get(
+            server_url.rstrip("/") + "/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
+        )
+    except httpx.HTTPError:
+        return None
+    if r.status_code != 200:
+        return None
+    try:
+        name = r.json().get("name")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(name, str):
+        return None
+    # From the network: the same text rule as every name typed here (shared.validation).
+    from shared.errors import ValidationError
+    from shared.validation import MAX_NAME_LENGTH, clean_line
+
+    try:
+        return clean_line(name, "gebruiker", max_length=MAX_NAME_LENGTH, required=True)
+    except ValidationError:
+        return None

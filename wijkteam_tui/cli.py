@@ -276,10 +276,12 @@ def prepare_demo(
     db: Path, config: Config, count: int = DEMO_COUNT
 ) -> tuple[Path, Config]:
     """Fill the demo database on first start; the demo config never syncs and has its own device code."""
+    from shared.demo import DEMO_USERS
     from wijkteam_tui.demo import DEMO_DEVICE, fill_demo
 
+    # The demo laptop's user is one of the sample wijkuitvoerders, so "Mijn werkvoorraad" has work.
     config = msgspec.structs.replace(
-        config, server_url=None, token=None, device_code=DEMO_DEVICE
+        config, server_url=None, token=None, device_code=DEMO_DEVICE, user=DEMO_USERS[DEMO_DEVICE]
     )
     with LocalStore(db) as store:
         if not store.count(include_deleted=True):

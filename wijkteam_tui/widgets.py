@@ -406,6 +406,57 @@ class KeyChoice(Widget, can_focus=True):
             self.post_message(self.Chosen(self, self.value))
 
 
+class StandaardTeksten(Widget, can_focus=True):
+    """The municipality's standard texts for this moment (``shared.gemeente``: per soort, status and
+    categorie), numbered 1–9: a digit puts text *i* in the field it belongs to, to be edited or saved
+    as it is (issue 14). Enter or Tab goes on without one.
+
+    Args:
+        texts: ``(titel, tekst, field id)`` in the order offered (at most nine are shown).
+    """
+
+    DEFAULT_CSS = """
+    StandaardTeksten { height: auto; width: 1fr; color: $text-muted; }
+    StandaardTeksten:focus { background: $boost; color: $text; }
+    """
+
+    class Chosen(Message):
+        """Text ``index`` was chosen."""
+
+        def __init__(self, teksten: StandaardTeksten, index: int) -> None:
+            super().__init__()
+            self.teksten = teksten
+            self.index = index
+
+    def __init__(self, texts: list[tuple[str, str, str]], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.texts = texts[:9]
+
+    def set_texts(self, texts: list[tuple[str, str, str]]) -> None:
+        """Offer other texts (after the status changed)."""
+        self.texts = texts[:9]
+        self.display = bool(self.texts)
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        out = Text()
+        for i, (titel, _tekst, field) in enumerate(self.texts, start=1):
+            if i > 1:
+                out.append("  ")
+            out.append(str(i), style="bold underline")
+            out.append(f" {titel}")
+            if field == "notitie":
+                out.append(" (intern)", style="dim")
+        return out
+
+    def on_key(self, event: events.Key) -> None:
+        char = event.character or ""
+        if char.isdigit() and 1 <= int(char) <= len(self.texts):
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Chosen(self, int(char) - 1))
+
+
 def _choice(enum: type[StrEnum], keys: str, default: StrEnum, widget_id: str) -> KeyChoice:
     """A :class:`KeyChoice` over a domain enum: ``keys[i]`` chooses the i-th member (its Dutch label)."""
     return KeyChoice([(k, m.value, m.label) for k, m in zip(keys, enum, strict=True)], default.value, id=widget_id)

@@ -99,7 +99,7 @@ def test_dry_run_checks_without_storing(server, folder, capsys):
 
 
 def test_unknown_wijkuitvoerders_are_a_warning(server, folder, capsys):
-    _edit(folder / "wijken.toml", "wijkuitvoerders = []", 'wijkuitvoerders = ["test-wijkuitvoerder", "karel"]')
+    _edit(folder / "wijken.toml", 'wijkuitvoerders = ["a.devries"]', 'wijkuitvoerders = ["test-wijkuitvoerder", "karel"]')
     assert _import(server, folder) == 0
     err = capsys.readouterr().err
     assert "'karel' is (nog) geen gebruiker" in err and "test-wijkuitvoerder" not in err

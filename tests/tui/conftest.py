@@ -63,3 +63,10 @@ async def settle(pilot) -> None:
     await app.workers.wait_for_complete()
     await app.keygate.wait_idle()
     await pilot.pause()
+
+
+async def to_list(pilot) -> None:
+    """From the start screen (*Mijn werkvoorraad*) to the list of all meldingen: ``w``, ``a``."""
+    await settle(pilot)
+    await pilot.press("w", "a")
+    await settle(pilot)

@@ -119,7 +119,7 @@ async def test_background_sync_after_save_and_status_line(app_factory, db_path):
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert calls[-1] == ("https://x.example", "t", 1)
+        assert calls[-1] == ("https://x.example", "t", 2)  # created, and assigned to the wijk's wijkuitvoerder
         await pilot.press(
             "enter"
         )  # close the confirmation: back on the form with its status line
@@ -229,8 +229,8 @@ async def test_settings_keep_the_device_code_while_its_events_wait(app_factory, 
 
 async def test_start_with_a_new_device_code_while_old_events_wait(app_factory, db_path):
     from shared.events import MeldingFields
-    from wijkteam_tui.config import Config
     from wijkteam_store.local import LocalStore
+    from wijkteam_tui.config import Config
 
     store = LocalStore(db_path)
     store.set_device_code("K7")

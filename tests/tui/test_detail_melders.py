@@ -61,7 +61,7 @@ async def test_detail_lists_melders_duplicates_and_logs_the_call_back_for_the_on
 
         await pilot.press("s")
         assert isinstance(app.screen, StatusModal)
-        assert app.screen.query_one("#naar", Select).value == Status.AFGEHANDELD.value  # forward, not back
+        assert app.screen.query_one("#naar").value == Status.AFGEHANDELD.value  # forward, not back
         await pilot.press("escape")
 
         await pilot.press("t")

@@ -7,11 +7,14 @@ import os
 
 from textual.widgets import DataTable, Input, Label, Static
 
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.screens.detail import DetailScreen
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.screens.intake import IntakeScreen
 from wijkteam_tui.screens.meldingen import MeldingenScreen
-from wijkteam_store.local import LocalStore
+from wijkteam_tui.screens.werkvoorraad import WerkvoorraadScreen
+
+from .conftest import to_list
 
 SIZE = (120, 40)
 
@@ -51,7 +54,7 @@ def rendered(widget) -> str:
 async def test_full_flow(app_factory, db_path):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        assert isinstance(app.screen, MeldingenScreen)
+        assert isinstance(app.screen, WerkvoorraadScreen)  # the day starts on Mijn werkvoorraad
         await type_call(pilot)
         assert isinstance(app.screen, IntakeScreen)
         await pilot.press("ctrl+s")
@@ -72,6 +75,8 @@ async def test_full_flow(app_factory, db_path):
         await pilot.press("n")  # a half-typed call survives going to the list and back
         assert app.screen.query_one("#naam", Input).value == "Half"
         await pilot.press("ctrl+l", "escape")
+        assert isinstance(app.screen, WerkvoorraadScreen)
+        await to_list(pilot)
         assert isinstance(app.screen, MeldingenScreen)
         table = app.screen.query_one("#lijst", DataTable)
         assert table.row_count == 1
@@ -114,6 +119,7 @@ async def test_full_flow(app_factory, db_path):
     # restart on the same database
     app2 = app_factory()
     async with app2.run_test(size=SIZE) as pilot:
+        await to_list(pilot)
         table = app2.screen.query_one("#lijst", DataTable)
         assert table.row_count == 1
         table.focus()
@@ -122,9 +128,8 @@ async def test_full_flow(app_factory, db_path):
         # status change: afgehandeld needs a note; without one the dialog refuses
         await pilot.press("s")
         await pilot.pause()
-        from textual.widgets import Select
 
-        app2.screen.query_one("#naar", Select).value = "afgehandeld"
+        app2.screen.query_one("#naar").value = "afgehandeld"
         await pilot.press("ctrl+s")
         error = app2.screen.query_one("#status-error", Label)
         assert "een notitie verplicht" in str(error.render())
@@ -151,9 +156,9 @@ async def test_full_flow(app_factory, db_path):
         assert "Terugkoppeling via Telefoon" in history
     stored = LocalStore(db_path)
     events = stored.events_of(stored.get_by_reference("DLF-K7-0001").melding_id)
-    assert [e.type for e in events] == ["created", "status_changed", "callback_logged"]
-    assert [e.device_seq for e in events] == [1, 2, 3]
-    assert stored.pending_count() == 3
+    assert [e.type for e in events] == ["created", "assigned", "status_changed", "callback_logged"]
+    assert [e.device_seq for e in events] == [1, 2, 3, 4]
+    assert stored.pending_count() == 4
     stored.close()
 
 
@@ -169,8 +174,7 @@ async def test_list_pages_and_counts_in_a_worker(app_factory, db_path):
     store.close()
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await to_list(pilot)
         screen = app.screen
         table = screen.query_one("#lijst", DataTable)
         assert table.row_count == PAGE_SIZE
@@ -211,6 +215,7 @@ async def test_edit_makes_an_event_per_change(app_factory, db_path):
         await pilot.press("ctrl+s")
         await pilot.pause()
         await pilot.press("enter", "escape")
+        await to_list(pilot)
         app.screen.query_one("#lijst", DataTable).focus()
         await pilot.press("enter", "e")
         await pilot.pause()
@@ -229,6 +234,7 @@ async def test_edit_makes_an_event_per_change(app_factory, db_path):
     assert (m.omschrijving, m.melder.telefoon) == ("Lamp knippert", "+31529456789")
     assert [e.type for e in store.events_of(m.melding_id)] == [
         "created",
+        "assigned",  # the wijk's wijkuitvoerder (sample configuration)
         "fields_changed",
     ]
     store.close()
@@ -237,8 +243,8 @@ async def test_edit_makes_an_event_per_change(app_factory, db_path):
 async def test_detail_shows_the_value_a_concurrent_edit_overwrote(app_factory, db_path):
     from shared import commands
     from shared.events import MeldingFields
-    from wijkteam_tui.screens.detail import DetailScreen
     from wijkteam_store.local import LocalStore
+    from wijkteam_tui.screens.detail import DetailScreen
 
     with LocalStore(db_path) as store:
         store.set_device_code("K7")

@@ -7,11 +7,12 @@ import sqlite3
 from rich.text import Text
 from textual.widgets import DataTable, Input, Label, Static
 
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.screens.detail import DetailScreen
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.screens.intake import IntakeScreen
-from wijkteam_store.local import LocalStore
 
+from .conftest import to_list
 from .test_flow import SIZE, rendered, type_call
 
 
@@ -127,6 +128,7 @@ async def test_user_text_is_never_markup(app_factory, db_path):
         await pilot.press("ctrl+s")
         await pilot.pause()
         await pilot.press("enter", "escape")
+        await to_list(pilot)
         table = app.screen.query_one("#lijst", DataTable)
         assert table.row_count == 1
         table.focus()

@@ -9,13 +9,14 @@ import pytest
 
 from shared.enums import VierB
 from shared.events import MeldingFields
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.app import KCC_BLOCKED, WijkteamApp
 from wijkteam_tui.config import Config
 from wijkteam_tui.screens.detail import DetailScreen
 from wijkteam_tui.screens.intake import IntakeScreen
 from wijkteam_tui.screens.kcc import KccScreen, starts_in_kcc_mode
 from wijkteam_tui.screens.meldingen import MeldingenScreen
-from wijkteam_store.local import LocalStore
+from wijkteam_tui.screens.werkvoorraad import WerkvoorraadScreen
 
 from .test_flow import SIZE
 
@@ -164,9 +165,9 @@ async def test_f7_on_a_wijkuitvoerders_laptop_goes_back_with_escape(app_factory)
         await pilot.press("f7")
         await pilot.pause()
         assert isinstance(app.screen, KccScreen)
-        await pilot.press("escape")  # the search box has focus: back to the meldingen
+        await pilot.press("escape")  # the search box has focus: back to where F7 came from
         await pilot.pause()
-        assert isinstance(app.screen, MeldingenScreen)
+        assert isinstance(app.screen, WerkvoorraadScreen)
 
 
 async def test_escape_never_leaves_an_app_started_in_kcc_mode(app_factory):

@@ -12,11 +12,12 @@ import pytest
 from textual.widgets import DataTable
 
 from shared.enums import Status
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.demo import fill_demo
 from wijkteam_tui.screens.meldingen import CELL_PADDING, SCROLLBAR, list_columns
-from wijkteam_store.local import LocalStore
 
 from .conftest import NOW
+from .test_snapshots import to_all_meldingen
 
 SIZES = [(80, 24), (100, 30), (120, 40)]
 #: Columns whose text must never be cut.
@@ -75,8 +76,7 @@ def test_less_important_columns_give_way_first() -> None:
 async def test_cells_that_must_be_read_are_whole(app_factory, demo_db, size) -> None:
     app = app_factory(db=demo_db)
     async with app.run_test(size=size) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await to_all_meldingen(pilot)
         table = app.screen.query_one("#lijst", DataTable)
         assert not table.show_horizontal_scrollbar  # nothing runs off the right edge
         assert table.virtual_size.width <= table.scrollable_content_region.width
@@ -94,8 +94,7 @@ async def test_cells_that_must_be_read_are_whole(app_factory, demo_db, size) -> 
 async def test_resizing_relayouts_without_a_new_query(app_factory, demo_db) -> None:
     app = app_factory(db=demo_db)
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await to_all_meldingen(pilot)
         screen = app.screen
         table = screen.query_one("#lijst", DataTable)
         assert "wijk" in [str(k.value) for k in table.columns]
@@ -113,8 +112,4 @@ async def test_resizing_relayouts_without_a_new_query(app_factory, demo_db) -> N
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_list_snapshot(snap_compare, app_factory, demo_db, size):
-    async def settle(pilot):
-        await pilot.app.workers.wait_for_complete()  # the match count runs in a worker
-        await pilot.pause()
-
-    assert snap_compare(app_factory(db=demo_db), terminal_size=size, run_before=settle)
+    assert snap_compare(app_factory(db=demo_db), terminal_size=size, run_before=to_all_meldingen)

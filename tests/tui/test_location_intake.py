@@ -25,7 +25,7 @@ from wijkteam_tui.screens.dialogs import MelderAddedModal, SavedModal
 from wijkteam_tui.screens.intake import IntakeScreen
 from wijkteam_tui.widgets import FieldError, FieldInfo, MeldingForm
 
-from .conftest import NOW
+from .conftest import NOW, to_list
 from .test_flow import SIZE, rendered
 
 #: A point in the sample municipality (inside the Dalfsen-kern polygon) with no sample address
@@ -152,8 +152,8 @@ async def test_point_without_address_is_location_only(location_app, db_path, gaz
         assert app.focused is app.screen.query_one("#categorie", Input)
         await finish_call(pilot)
         await save(pilot)
-        await pilot.press("escape")  # the list shows the wijk's name, not its code
-        await pilot.pause()
+        await pilot.press("escape")
+        await to_list(pilot)  # the list shows the wijk's name, not its code
         row = [str(c) for c in app.screen.query_one("#lijst").get_row_at(0)]
         assert "Dalfsen-kern" in row and "dalfsen" not in row
     m = only_melding(db_path)

@@ -20,13 +20,13 @@ from shared.events import MeldingFields
 from shared.gazetteer import load_sample_gazetteer
 from shared.wijken import BUITEN_GEMEENTE
 from tests.location.fakes import ESCAPED, NoNetworkAdapter, Online, http_503, pdok_routes
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.location.geocoders import PDOKLocatieserver
 from wijkteam_tui.location.service import OFFLINE_MESSAGE, LocationLookup
 from wijkteam_tui.location.widgets import GEEN_ADRES_MESSAGE, AdresZoeker, BuitenGemeenteModal, DoorgezetModal
 from wijkteam_tui.screens.dialogs import SavedModal
 from wijkteam_tui.screens.edit import EditScreen
 from wijkteam_tui.screens.intake import IntakeScreen
-from wijkteam_store.local import LocalStore
 from wijkteam_tui.widgets import FieldInfo, MeldingForm, WijkPicker
 
 from .test_flow import SIZE, rendered, type_call

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from shared import commands
 from shared.events import Event, MeldingFields
-from shared.ids import new_id
 from shared.hlc import HLC
+from shared.ids import new_id
 from wijkteam_store.local import LocalStore
 from wijkteam_tui.safe_display import ControlCharacterFilter
 
+from .conftest import to_list
 from .test_flow import SIZE
 
 #: Clears the screen, sets the terminal title, rings the bell: what a hostile laptop pushed.
@@ -46,8 +47,7 @@ async def test_list_and_detail_draw_no_control_characters(app_factory, db_path):
     melding_id = _legacy_melding(db_path)
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await to_list(pilot)  # all meldingen (the day starts on the werkvoorraad)
         for screen, shown in ((None, "DLF-M2-0001"), (DetailScreen(melding_id), "omgewaaid")):
             if screen is not None:
                 app.push_screen(screen)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.e2e.conftest import Laptop, ServerProcess
 from tests.e2e.test_snapshot_e2e import build_snapshot, fill
-from tests.tui.conftest import settle
+from tests.tui.conftest import settle, to_list
 from wijkteam_store.snapshot import device_row
 from wijkteam_tui.config import Config
 from wijkteam_tui.snapshot_client import side_files
@@ -46,6 +46,7 @@ async def test_the_app_installs_a_snapshot_and_shows_its_download(tmp_path, app_
             await settle(pilot)
             assert app.sync_error is None, app.sync_error
             assert app.store.count(include_deleted=True) == 803  # the UI's store sees the new file
+            await to_list(pilot)
             assert app.screen.query_one("#lijst").row_count > 0
             assert device_row(app.store).device_id == new_code
             assert "laatste sync" in app.sync_text

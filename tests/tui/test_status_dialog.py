@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Label, Select
+from textual.widgets import Label
 
 from shared.events import MeldingFields
 from wijkteam_store.local import LocalStore
@@ -24,7 +24,7 @@ async def test_status_dialog_separates_the_internal_note_from_the_text_for_the_r
         labels = [str(label.render()) for label in app.screen.query(Label)]
         assert "Interne notitie (alleen voor collega's, niet openbaar)" in labels
         assert "Bericht voor de melder (openbaar: statuspagina, Open311 en KCC)" in labels
-        app.screen.query_one("#naar", Select).value = "afgehandeld"
+        app.screen.query_one("#naar").value = "afgehandeld"
         app.screen.query_one("#notitie").focus()
         await pilot.press(*"Kabel doorgeknaagd")
         app.screen.query_one("#voor_melder").focus()

@@ -19,9 +19,9 @@ from textual.worker import WorkerState
 
 from shared.events import MeldingFields
 from shared.protocol import PROTOCOL_VERSION, PushRequest, PushResponse
+from wijkteam_store.local import LocalStore
 from wijkteam_tui import sync_client
 from wijkteam_tui.config import Config
-from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import SyncCancelled, sync_once
 
 #: Generous bound for a wait on an event that, when the code works, is set almost at once.

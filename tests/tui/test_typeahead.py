@@ -14,9 +14,9 @@ from wijkteam_store.local import LocalStore
 from wijkteam_tui.app import WijkteamApp
 from wijkteam_tui.screens.dialogs import ConfirmModal, DutchCommandPalette, NoteModal
 from wijkteam_tui.screens.intake import IntakeScreen
-from wijkteam_tui.screens.meldingen import MeldingenScreen
+from wijkteam_tui.screens.werkvoorraad import WerkvoorraadScreen
 
-from .conftest import NOW, sample_lookup
+from .conftest import NOW, sample_lookup, to_list
 from .keys import keys_of, type_ahead
 from .test_flow import SIZE
 
@@ -128,8 +128,8 @@ async def test_multi_line_paste_into_a_one_line_field_keeps_all_text(app_factory
 async def test_ctrl_q_with_a_half_typed_melding_asks_first(app_factory):
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("n", *"Jan", "escape")  # back to the list; the form keeps "Jan"
-        assert isinstance(app.screen, MeldingenScreen)
+        await pilot.press("n", *"Jan", "escape")  # back to the werkvoorraad; the form keeps "Jan"
+        assert isinstance(app.screen, WerkvoorraadScreen)
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
@@ -197,6 +197,7 @@ async def test_n_is_always_a_new_melding_and_o_a_note(app_factory):
 
         await type_call(pilot)
         await pilot.press("ctrl+s", "enter", "escape")
+        await to_list(pilot)
         table = app.screen.query_one("#lijst")
         table.focus()
         await pilot.press("enter")  # open the melding

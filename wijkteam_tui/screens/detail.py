@@ -95,6 +95,7 @@ class DetailScreen(WijkteamScreen):
         Binding("a", "anonymise", "Melder anonimiseren", id="detail.anonymise", show=False),
         Binding("v", "delete", "Verwijderen", id="detail.delete", show=False),
         Binding("z", "restore", "Terugzetten", id="detail.restore", show=False),
+        Binding("b", "assign", "Toewijzen", id="detail.assign"),
         Binding("d", "link_duplicate", "Dubbel koppelen", id="detail.duplicate"),
         Binding("escape", "back", "Terug", id="detail.back"),
     ]
@@ -478,6 +479,14 @@ class DetailScreen(WijkteamScreen):
 
         if self.melding is not None:
             self.app.push_screen(EditScreen(self.melding_id))
+
+    def action_assign(self) -> None:
+        """``b``: give the melding to me, a colleague, the team, or nobody (an ``assigned`` event)."""
+        if not self.check_action("assign", ()) or self.melding is None:
+            return
+        from wijkteam_tui.assignment import assign_melding
+
+        assign_melding(self.app, self.melding_id, after=self.reload)
 
     def action_link_duplicate(self) -> None:
         """``d``: cancel this melding as a duplicate of the (first) possible duplicate, after asking;

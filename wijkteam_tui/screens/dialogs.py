@@ -13,6 +13,7 @@ from typing import ClassVar
 
 import msgspec
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
@@ -30,6 +31,7 @@ from shared.status import NOTE_REQUIRED, allowed_next, check_transition, propose
 from shared.taxonomy import load_taxonomy
 from shared.validation import clean_text
 from wijkteam_tui.fmt import long_date
+from wijkteam_tui.widgets import KeyChoice, StandaardTeksten
 
 
 class ConfirmModal(ModalScreen[bool | None]):
@@ -165,17 +167,17 @@ class StatusModal(ModalScreen[tuple[Status, str, str] | None]):
 
     def compose(self) -> ComposeResult:
         current = self.melding.status
-        options = [
-            (s.label + (" (notitie verplicht)" if s in NOTE_REQUIRED else ""), s.value)
-            for s in allowed_next(current)
-        ]
+        choices = [(STATUS_KEYS[s], s.value, s.label + (" *" if s in NOTE_REQUIRED else "")) for s in allowed_next(current)]
         with Vertical(classes="dialog"):
             yield Label(
                 Text(f"Status van {self.melding.reference}: nu {current.label}"),
                 classes="dialog-title",
             )
-            # The next step forward is proposed (from ingepland: afgehandeld), never a step back.
-            yield Select(options, value=proposed_next(current).value, allow_blank=False, id="naar", compact=True)
+            # One key per status; the next step forward is proposed (from ingepland: afgehandeld),
+            # never a step back. * : a note is required.
+            yield KeyChoice(choices, proposed_next(current).value, id="naar")
+            yield Label("Standaardteksten (1–9):", id="standaard-kop")
+            yield StandaardTeksten(self._texts(proposed_next(current)), id="standaard")
             yield Label("Interne notitie (alleen voor collega's, niet openbaar)")
             yield TextArea(id="notitie", compact=True, tab_behavior="focus")
             yield Label("Bericht voor de melder (openbaar: statuspagina, Open311 en KCC)")
@@ -185,11 +187,54 @@ class StatusModal(ModalScreen[tuple[Status, str, str] | None]):
                 yield Button("Opslaan (Ctrl+S)", id="ok", variant="primary")
                 yield Button("Annuleren (Esc)", id="cancel")
 
+    def on_mount(self) -> None:
+        self._show_texts()
+        self.query_one("#naar").focus()
+
+    def _texts(self, naar: Status) -> list[tuple[str, str, str]]:
+        """The configured texts for moving to ``naar`` in this categorie: the resident's text
+        (soort ``status``) first, then internal notes (soort ``notitie``)."""
+        return standard_texts(naar, self.melding.categorie)
+
+    def _show_texts(self) -> None:
+        texts = self._texts(Status(self.query_one("#naar", KeyChoice).value))
+        self.query_one(StandaardTeksten).set_texts(texts)
+        self.query_one("#standaard-kop").display = bool(texts)
+
+    def on_key_choice_changed(self, event: KeyChoice.Changed) -> None:
+        self._show_texts()
+
+    def on_key_choice_chosen(self, event: KeyChoice.Chosen) -> None:
+        """A status chosen: on to the texts (or, without any, to the resident's message)."""
+        target = self.query_one(StandaardTeksten) if self.query_one(StandaardTeksten).texts else self.query_one("#voor_melder")
+        target.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A digit anywhere but in a text field picks a standard text (the status stays as chosen)."""
+        char = event.character or ""
+        if char.isdigit() and not isinstance(self.focused, TextArea):
+            teksten = self.query_one(StandaardTeksten)
+            if 1 <= int(char) <= len(teksten.texts):
+                event.stop()
+                self._take(teksten.texts[int(char) - 1])
+
+    def on_standaard_teksten_chosen(self, event: StandaardTeksten.Chosen) -> None:
+        event.stop()
+        self._take(event.teksten.texts[event.index])
+
+    def _take(self, text: tuple[str, str, str]) -> None:
+        """Put a standard text in its field, cursor at the end, to edit or save as it is."""
+        _titel, tekst, field = text
+        area = self.query_one(f"#{field}", TextArea)
+        area.text = tekst
+        area.focus()
+        area.move_cursor(area.document.end)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_ok() if event.button.id == "ok" else self.action_cancel()
 
     def action_ok(self) -> None:
-        naar = Status(self.query_one("#naar", Select).value)
+        naar = Status(self.query_one("#naar", KeyChoice).value)
         try:
             notitie = clean_text(self.query_one("#notitie", TextArea).text, "notitie")
             voor_melder = clean_text(self.query_one("#voor_melder", TextArea).text, "voor_melder")
@@ -203,6 +248,36 @@ class StatusModal(ModalScreen[tuple[Status, str, str] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+#: One key per target status in the status dialog (never ``n``: that is "new melding" everywhere).
+STATUS_KEYS: dict[Status, str] = {
+    Status.GEMELD: "g",
+    Status.IN_BEHANDELING: "b",
+    Status.INGEPLAND: "i",
+    Status.AFGEHANDELD: "a",
+    Status.DOORGEZET: "d",
+    Status.GEANNULEERD: "x",
+    Status.HEROPEND: "h",
+}
+
+
+def standard_texts(naar: Status | None, categorie: str | None, soort: str = "status") -> list[tuple[str, str, str]]:
+    """The municipality's standard texts as ``(titel, tekst, field)``: for a status change the
+    resident's texts (soort ``status``, field ``voor_melder``) and internal notes (``notitie``); for
+    a call-back (``soort="terugkoppeling"``) what was said (field ``tekst``). Most specific first
+    (``shared.gemeente.Gemeente.teksten``); [] when the configuration has none or cannot be read."""
+    from shared.gemeente import gemeente
+
+    try:
+        g = gemeente()
+        if soort == "terugkoppeling":
+            return [(t.titel, t.tekst, "tekst") for t in g.teksten("terugkoppeling", categorie=categorie)]
+        return [(t.titel, t.tekst, "voor_melder") for t in g.teksten("status", status=naar, categorie=categorie)] + [
+            (t.titel, t.tekst, "notitie") for t in g.teksten("notitie", status=naar, categorie=categorie)
+        ]
+    except Exception:  # noqa: BLE001 - a broken configuration never blocks the dialog
+        return []
 
 
 class NoteModal(ModalScreen[tuple[str, bool] | None]):
@@ -385,6 +460,10 @@ class CallbackModal(ModalScreen[CallbackResult | None]):
                 compact=True,
             )
             yield Checkbox("Melder bereikt", value=True, id="bereikt", compact=True)
+            texts = standard_texts(None, self.melding.categorie if self.melding else None, "terugkoppeling")
+            if texts:
+                yield Label("Standaardteksten (1–9):")
+                yield StandaardTeksten(texts, id="standaard")
             yield Label("Wat is er verteld")
             yield Input(placeholder="bijv. lamp is vervangen", id="tekst", compact=True)
             yield Label("", id="callback-error", classes="store-error")
@@ -394,6 +473,19 @@ class CallbackModal(ModalScreen[CallbackResult | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_ok() if event.button.id == "ok" else self.action_cancel()
+
+    def on_mount(self) -> None:
+        # The texts first (one digit takes one), else what was said.
+        standaard = self.query("#standaard")
+        (standaard.first() if standaard else self.query_one("#tekst", Input)).focus()
+
+    def on_standaard_teksten_chosen(self, event: StandaardTeksten.Chosen) -> None:
+        event.stop()
+        _titel, tekst, _field = event.teksten.texts[event.index]
+        field = self.query_one("#tekst", Input)
+        field.value = tekst
+        field.focus()
+        field.cursor_position = len(tekst)
 
     def on_input_submitted(self) -> None:
         self.action_ok()

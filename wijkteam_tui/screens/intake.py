@@ -36,6 +36,7 @@ from shared.errors import ValidationError
 from shared.events import MeldingFields
 from shared.gemeente import gemeente
 from shared.model import Melder, Melding, Punt
+from shared.werkvoorraad import default_assignment, wijkuitvoerders_of
 from wijkteam_store.local import NoDeviceCode, StoreError
 from wijkteam_tui.fmt import not_saved_message
 from wijkteam_tui.location.nearby_query import nearby_candidates
@@ -240,6 +241,11 @@ class IntakeScreen(WijkteamScreen):
                 melding = store.register(
                     dev, prefix=gemeente().prefix, fields=fields, registered_at=app.now()
                 )
+                # The wijk's wijkuitvoerder gets it (configuration, issue 14); no one: the team.
+                behandelaar, aan_team = default_assignment(melding.wijk, wijkuitvoerders_of(self.form.wijken))
+                if behandelaar or aan_team:
+                    store.append([commands.assign(dev, melding, behandelaar, aan_team=aan_team)], dev)
+                    melding = store.get(melding.melding_id) or melding
                 if buiten is not None and buiten.actie == "doorzetten":
                     note = f"Doorgezet naar {buiten.naar}: de locatie ligt buiten de gemeente."
                     store.append([commands.change_status(dev, melding, Status.DOORGEZET, voor_melder=note)], dev)

@@ -144,6 +144,7 @@ class MeldingenScreen(WijkteamScreen):
             id="list.prev_page",
             key_display="[",
         ),
+        Binding("w", "switch", "Wisselen", id="list.switch"),
         Binding("escape", "reset", "Filters wissen", id="list.reset", show=False),
     ]
 
@@ -153,7 +154,7 @@ class MeldingenScreen(WijkteamScreen):
         self.total = 0
 
     def compose(self) -> ComposeResult:
-        yield Label("Meldingen", classes="screen-title")
+        yield Label("Alle meldingen", classes="screen-title")
         yield Input(
             placeholder="Zoek op referentie, adres, naam, telefoon of omschrijving…",
             id="zoek",
@@ -347,7 +348,19 @@ class MeldingenScreen(WijkteamScreen):
         self.page += delta
         self.refresh_rows(keep_page=True)
 
+    def action_switch(self) -> None:
+        """``w``: back to a werkvoorraad (mine, the team's, a colleague's)."""
+        self.app.switch_werkvoorraad()
+
+    def _filtered(self) -> bool:
+        f = self._filters()
+        return bool(self.query_one("#zoek", Input).value) or any(v for v in f.values())
+
     def action_reset(self) -> None:
+        """Escape: clear the search and filters; with none set, back to the werkvoorraad."""
+        if not self._filtered() and len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+            return
         self.query_one("#zoek", Input).value = ""
         for sid in ("#f-status", "#f-categorie", "#f-wijk"):
             self.query_one(sid, Select).clear()
