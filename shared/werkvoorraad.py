@@ -1,6 +1,6 @@
 """The wijkuitvoerder's werkvoorraad (issue 14 §1): the rules, in one place.
 
-* **Who gets a new melding** (:func:`default_assignment`): the first wijkuitvoerder of its wijk in
+* **Who gets a new melding** (:func:`default_assignment`, :func:`assign_new`): the first wijkuitvoerder of its wijk in
   the municipality configuration (``shared.gemeente``, ``wijken``); a wijk without one goes to the
   wijk's team; a melding without a wijk stays *niet toegewezen*.
 * **The groups** (:func:`group_of`, :func:`bounds`): open meldingen by their streefdatum, in
@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from shared.commands import DeviceClock, assign
 from shared.deadlines import AMS, HolidayPolicy, deadline, local_date
+from shared.events import Event
+from shared.fold import fold
 from shared.projection import iso
-from shared.wijken import WijkConfig
+from shared.wijken import WijkConfig, load_wijken
 
 #: The groups of "Mijn werkvoorraad", in the order shown.
 GROUPS: tuple[str, ...] = ("over_de_norm", "vandaag", "deze_week", "later")
@@ -77,6 +80,25 @@ def default_assignment(wijk: str | None, wijkuitvoerders: dict[str, tuple[str, .
         return None, False
     names = wijkuitvoerders.get(wijk) or ()
     return (names[0], False) if names else (None, True)
+
+
+def assign_new(dev: DeviceClock, registered: Event, wijkuitvoerders: dict[str, tuple[str, ...]] | None = None) -> list[Event]:
+    """The ``assigned`` event a melding just registered by ``registered`` (its ``created`` event)
+    gets by default (:func:`default_assignment`), or [] when it stays *niet toegewezen*. For every
+    place a melding is made — the TUI intake, Open311 on the server, the demo — so all assign alike.
+
+    ``wijkuitvoerders``: wijk code → user names (default: the configuration in force,
+    ``shared.gemeente.gemeente().wijken``). ``dev`` makes the event (its user is who assigned).
+    """
+    state = fold([registered], history=False)
+    if state is None:
+        return []
+    if wijkuitvoerders is None:
+        wijkuitvoerders = wijkuitvoerders_of(load_wijken())
+    behandelaar, aan_team = default_assignment(state.wijk, wijkuitvoerders)
+    if not (behandelaar or aan_team):
+        return []
+    return [assign(dev, state, behandelaar, aan_team=aan_team)]
 
 
 def terugbel_deadline(since: datetime, terugbelnorm: int, policy: HolidayPolicy | None = None) -> datetime:

@@ -791,28 +791,17 @@ def make_app(
 
 
 def fetch_user_name(server_url: str, token: str, *, timeout_s: float = 5.0) -> str | None:
-    """The user name the server knows this laptop's token by (``GET /api/v1/me``), or None when it
-    cannot be asked (blocking: call from a worker thread)."""
-    import httpx
-
-    try:
-        r = httpx.get(
-            server_url.rstrip("/") + "/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
-        )
-    except httpx.HTTPError:
-        return None
-    if r.status_code != 200:
-        return None
-    try:
-        name = r.json().get("name")
-    except (ValueError, AttributeError):
-        return None
-    if not isinstance(name, str):
-        return None
-    # From the network: the same text rule as every name typed here (shared.validation).
+    """The user name the server knows this laptop's token by (``GET /api/v1/me``,
+    ``wijkteam_tui.screens.kcc.whoami``), or None when it cannot be asked or the answer is not a
+    valid name (blocking: call from a worker thread). From the network, so it passes the same text
+    rule as every name typed here (``shared.validation``)."""
     from shared.errors import ValidationError
     from shared.validation import MAX_NAME_LENGTH, clean_line
+    from wijkteam_tui.screens.kcc import whoami
 
+    name = (whoami(server_url, token, timeout_s=timeout_s) or {}).get("name")
+    if not isinstance(name, str):
+        return None
     try:
         return clean_line(name, "gebruiker", max_length=MAX_NAME_LENGTH, required=True)
     except ValidationError:

@@ -413,6 +413,7 @@ class StandaardTeksten(Widget, can_focus=True):
 
     Args:
         texts: ``(titel, tekst, field id)`` in the order offered (at most nine are shown).
+        typing_to: the id of the field any other typed character goes to (with the character).
     """
 
     DEFAULT_CSS = """
@@ -428,9 +429,12 @@ class StandaardTeksten(Widget, can_focus=True):
             self.teksten = teksten
             self.index = index
 
-    def __init__(self, texts: list[tuple[str, str, str]], *, id: str | None = None) -> None:
+    def __init__(self, texts: list[tuple[str, str, str]], *, typing_to: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.texts = texts[:9]
+        #: The id of the field a typed character (not a text's digit) goes to: the user started
+        #: typing their own text, and no key is lost (issue 14 §2).
+        self.typing_to = typing_to
 
     def set_texts(self, texts: list[tuple[str, str, str]]) -> None:
         """Offer other texts (after the status changed)."""
@@ -455,6 +459,19 @@ class StandaardTeksten(Widget, can_focus=True):
             event.stop()
             event.prevent_default()
             self.post_message(self.Chosen(self, int(char) - 1))
+        elif self.typing_to and event.is_printable and char:
+            # Typing instead of choosing: the character starts the user's own text in its field.
+            try:
+                field = self.screen.query_one(f"#{self.typing_to}")
+            except NoMatches:
+                return
+            event.stop()
+            event.prevent_default()
+            field.focus()
+            if isinstance(field, TextArea):
+                field.insert(char)
+            elif isinstance(field, Input):
+                field.insert_text_at_cursor(char)
 
 
 def _choice(enum: type[StrEnum], keys: str, default: StrEnum, widget_id: str) -> KeyChoice:

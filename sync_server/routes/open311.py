@@ -10,7 +10,8 @@
   bearer header), ``service_code``, ``lat``/``long`` or ``address_string``, ``description`` and optional
   reporter fields, form-encoded (as the spec says) or JSON. Registers a melding with kanaal website
   through ``shared.commands.register`` on the server's own device (``SERVER_DEVICE``) with the server's
-  counter, stored through ``ServerStore.append_server_events`` like a push, so it syncs to laptops.
+  counter, stored through ``ServerStore.append_server_events`` like a push, so it syncs to laptops;
+  the wijk's wijkuitvoerder gets it (``shared.werkvoorraad.assign_new``, as at a laptop's intake).
   Answers 201 with ``[{"service_request_id", "service_notice", "account_id"}]``.
 
 Reads are public (``sync_server.auth``) and never carry personal data. Only meldingen of type
@@ -49,11 +50,12 @@ from shared.open311 import (
 from shared.projection import iso
 from shared.reference import normalise_reference
 from shared.taxonomy import load_taxonomy
+from shared.werkvoorraad import assign_new
 from shared.wijken import load_wijken
 from sync_server import openapi
 from sync_server.auth import PUBLIC_OPT, bearer_token
-from sync_server.settings import OPEN311_MAX_BODY_BYTES, Settings
 from sync_server.errors import STORAGE_RETRY_AFTER_S, internal_error
+from sync_server.settings import OPEN311_MAX_BODY_BYTES, Settings
 from sync_server.store import ServerStore, StorageUnavailable, TokenInfo, storage_failure
 
 #: Roles whose token may create requests (the api_key).
@@ -286,7 +288,10 @@ async def create_request(request: Request[Any, Any, Any], store: ServerStore, se
     prefix = gemeente().prefix
 
     def build(dev: Any, next_counter: Any) -> list[Event]:
-        return [register(dev, prefix=prefix, counter=next_counter(), fields=fields, taxonomy=taxonomy)]
+        created = register(dev, prefix=prefix, counter=next_counter(), fields=fields, taxonomy=taxonomy)
+        # The wijk's wijkuitvoerder gets it, as at a laptop's intake (issue 14 §1): it shows in
+        # their werkvoorraad after their next sync.
+        return [created, *assign_new(dev, created)]
 
     from anyio import to_thread
 

@@ -12,6 +12,7 @@ from shared.commands import SERVER_DEVICE
 from shared.deadlines import utcnow
 from shared.enums import Kanaal
 from shared.taxonomy import load_taxonomy
+from shared.wijken import load_wijken
 from tests.kcc.conftest import KccServer, bearer
 
 ISO_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
@@ -147,7 +148,11 @@ def test_post_creates_melding_on_server_device(kcc_client: TestClient, kcc_serve
     assert m.servicenorm == load_taxonomy().get("verlichting/lantaarnpaal").servicenorm and m.deadline
     assert m.wijk  # decided by the location, as the intake does (shared.wijken)
     events = kcc_server.store.events_of(row[0])
-    assert [e.type for e in events] == ["created"] and events[0].device_id == SERVER_DEVICE
+    assert [e.type for e in events] == ["created", "assigned"] and {e.device_id for e in events} == {SERVER_DEVICE}
+    # ... and it went to the wijkuitvoerder of its wijk, as at a laptop's intake (issue 14 §1)
+    uitvoerders = next(w.wijkuitvoerders for w in load_wijken().wijken if w.code == m.wijk)
+    assert m.behandelaar == uitvoerders[0] and not m.aan_team
+    assert events[1].user == "open311:test-wijkuitvoerder"  # who assigned: the intake channel
     pulled = kcc_client.get(
         "/api/v1/sync/pull", params={"after": 0, "limit": 100},
         headers={**bearer(kcc_server.tokens["admin"]), "X-Wijkteam-Protocol": "1"},

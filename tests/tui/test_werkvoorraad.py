@@ -264,3 +264,29 @@ async def test_logging_the_call_back_with_a_standard_text_takes_a_few_keys(app_f
         m = store.get(melding_id)
     (callback,) = m.terugkoppelingen
     assert (callback.tekst, callback.kanaal) == (texts[0].tekst, Kanaal.TELEFOON)
+
+
+async def test_typing_instead_of_choosing_a_standard_text_loses_no_key(app_factory, db_path):
+    """The texts have the focus when the call-back and status dialogs open; a user who types their
+    own text instead finds every character in the field, the first one included."""
+    from shared.gemeente import gemeente
+
+    melding_id = _at_status(db_path, [Status.IN_BEHANDELING])
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(DetailScreen(melding_id))
+        await settle(pilot)
+        type_ahead(app, ["t", *"Lamp gaat vrijdag", "ctrl+s"])
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        type_ahead(app, ["s", "a", *"Tak weggehaald", "ctrl+s"])  # a: afgehandeld, then own text
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        type_ahead(app, ["t", "1", *" En bedankt.", "ctrl+s"])  # a standard text, extended
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+    with LocalStore(db_path) as store:
+        m = store.get(melding_id)
+    standaard = gemeente().teksten("terugkoppeling", categorie=m.categorie)[0].tekst
+    assert [t.tekst for t in m.terugkoppelingen] == ["Lamp gaat vrijdag", standaard + " En bedankt."]
+    assert m.status == Status.AFGEHANDELD and m.public_note() == "Tak weggehaald"

@@ -177,7 +177,7 @@ class StatusModal(ModalScreen[tuple[Status, str, str] | None]):
             # never a step back. * : a note is required.
             yield KeyChoice(choices, proposed_next(current).value, id="naar")
             yield Label("Standaardteksten (1–9):", id="standaard-kop")
-            yield StandaardTeksten(self._texts(proposed_next(current)), id="standaard")
+            yield StandaardTeksten(self._texts(proposed_next(current)), typing_to="voor_melder", id="standaard")
             yield Label("Interne notitie (alleen voor collega's, niet openbaar)")
             yield TextArea(id="notitie", compact=True, tab_behavior="focus")
             yield Label("Bericht voor de melder (openbaar: statuspagina, Open311 en KCC)")
@@ -463,9 +463,11 @@ class CallbackModal(ModalScreen[CallbackResult | None]):
             texts = standard_texts(None, self.melding.categorie if self.melding else None, "terugkoppeling")
             if texts:
                 yield Label("Standaardteksten (1–9):")
-                yield StandaardTeksten(texts, id="standaard")
+                yield StandaardTeksten(texts, typing_to="tekst", id="standaard")
             yield Label("Wat is er verteld")
-            yield Input(placeholder="bijv. lamp is vervangen", id="tekst", compact=True)
+            # No select-all on focus: a chosen standard text or a first typed character is kept and
+            # extended, never replaced by the next key.
+            yield Input(placeholder="bijv. lamp is vervangen", id="tekst", compact=True, select_on_focus=False)
             yield Label("", id="callback-error", classes="store-error")
             with Horizontal(classes="buttons"):
                 yield Button("Opslaan (Ctrl+S)", id="ok", variant="primary")
