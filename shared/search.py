@@ -406,3 +406,77 @@ def resident_view(row: Mapping[str, Any], taxonomy: Taxonomy | None = None) -> R
         woonplaats=row.get("woonplaats") or None,
         message=" ".join(parts),
     )
+
+# --- what the KCC sees: the answers of /api/v1/kcc (the server builds them, the app decodes them) ---
+
+
+class KccHit(msgspec.Struct, frozen=True):
+    """One search result: what the agent needs to recognise the melding and answer the caller.
+
+    ``registered_at`` and ``deadline`` are UTC ISO text (``…Z``); ``expected_date`` is the
+    Europe/Amsterdam date of the deadline; ``adres`` the address on one line (with number: the KCC
+    may see it); ``resident`` what the caller may be told.
+    """
+
+    melding_id: str
+    reference: str
+    registered_at: str
+    registered_date: str
+    status: str
+    status_label: str
+    open: bool
+    categorie: str | None
+    categorie_naam: str | None
+    adres: str
+    wijk: str | None
+    wijk_naam: str | None
+    deadline: str | None
+    public_note: str | None
+    resident: ResidentView
+
+
+class KccResults(msgspec.Struct, frozen=True):
+    """The answer to one search: how the query was read, the hits (newest first), and whether more
+    than the server returns matched (``truncated``; ``sync_server.search.MAX_RESULTS``)."""
+
+    kind: str
+    searched: str
+    results: list[KccHit]
+    truncated: bool = False
+
+
+class HistoryLine(msgspec.Struct, frozen=True):
+    """One line of a melding's history, without payload details (which may hold personal data)."""
+
+    at: str
+    user: str
+    type: str
+    summary: str
+
+
+class MelderView(msgspec.Struct, frozen=True):
+    """The reporter as the KCC may see it (personal data: every read is audited)."""
+
+    naam: str
+    telefoon: str | None
+    email: str | None
+    anoniem: bool
+
+
+class KccDetail(msgspec.Struct, frozen=True):
+    """A melding in full for the KCC: the hit, description, location, reporter, notes, call-backs
+    and the full history in fold order. ``geanonimiseerd_op``: when the melder's details were erased
+    (UTC ISO; issue 16), ``verwijderd_op`` when the melding was removed after its retention period
+    (only an anonymous record is left); None when not."""
+
+    hit: KccHit
+    type: str
+    kanaal: str
+    omschrijving: str
+    locatie: str
+    melder: MelderView | None
+    notes: list[dict[str, Any]]
+    terugkoppelingen: list[dict[str, Any]]
+    history: list[HistoryLine]
+    geanonimiseerd_op: str | None = None
+    verwijderd_op: str | None = None

@@ -31,15 +31,17 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
 from shared.enums import Status
 from shared.fold import conflict_notes
 from shared.model import Adres, Melding
 from shared.search import (
+    HistoryLine,
+    KccDetail,
+    KccHit,
     KccQuery,
+    KccResults,
+    MelderView,
     QueryKind,
-    ResidentView,
     classify,
     resident_view,
     words_of,
@@ -58,78 +60,6 @@ HIT_COLUMNS = (
     "postcode", "woonplaats", "locatie_omschrijving", "public_note", "closed_at", "type", "kanaal",
 )  # fmt: skip
 _SELECT = "SELECT " + ", ".join(f"m.{c}" for c in HIT_COLUMNS) + " FROM meldingen m"
-
-
-class KccHit(msgspec.Struct, frozen=True):
-    """One search result: what the agent needs to recognise the melding and answer the caller.
-
-    ``registered_at`` and ``deadline`` are UTC ISO text (``…Z``); ``expected_date`` is the
-    Europe/Amsterdam date of the deadline; ``adres`` the address on one line (with number: the KCC
-    may see it); ``resident`` what the caller may be told.
-    """
-
-    melding_id: str
-    reference: str
-    registered_at: str
-    registered_date: str
-    status: str
-    status_label: str
-    open: bool
-    categorie: str | None
-    categorie_naam: str | None
-    adres: str
-    wijk: str | None
-    wijk_naam: str | None
-    deadline: str | None
-    public_note: str | None
-    resident: ResidentView
-
-
-class KccResults(msgspec.Struct, frozen=True):
-    """The answer to one search: how the query was read, the hits (newest first), and whether more
-    than ``MAX_RESULTS`` matched (``truncated``)."""
-
-    kind: str
-    searched: str
-    results: list[KccHit]
-    truncated: bool = False
-
-
-class HistoryLine(msgspec.Struct, frozen=True):
-    """One line of a melding's history, without payload details (which may hold personal data)."""
-
-    at: str
-    user: str
-    type: str
-    summary: str
-
-
-class MelderView(msgspec.Struct, frozen=True):
-    """The reporter as the KCC may see it (personal data: every read is audited)."""
-
-    naam: str
-    telefoon: str | None
-    email: str | None
-    anoniem: bool
-
-
-class KccDetail(msgspec.Struct, frozen=True):
-    """A melding in full for the KCC: the hit, description, location, reporter, notes, call-backs
-    and the full history in fold order. ``geanonimiseerd_op``: when the melder's details were erased
-    (UTC ISO; issue 16), ``verwijderd_op`` when the melding was removed after its retention period
-    (only an anonymous record is left); None when not."""
-
-    hit: KccHit
-    type: str
-    kanaal: str
-    omschrijving: str
-    locatie: str
-    melder: MelderView | None
-    notes: list[dict[str, Any]]
-    terugkoppelingen: list[dict[str, Any]]
-    history: list[HistoryLine]
-    geanonimiseerd_op: str | None = None
-    verwijderd_op: str | None = None
 
 
 def _adres_text(row: Mapping[str, Any]) -> str:

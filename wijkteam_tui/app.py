@@ -421,7 +421,7 @@ class WijkteamApp(App):
 
         Cancellable: the worker's ``cancelled_event`` goes to the sync as ``cancel=``, so cancelling
         the worker — which Textual does for every worker when the app closes — ends a round that waits
-        on a silent server within ``sync_client.CANCEL_POLL_S`` instead of its read time-out; quitting
+        on a silent server within ``server_client.CANCEL_POLL_S`` instead of its read time-out; quitting
         never waits for the network. What the round committed before stays committed. A cancelled
         round reports nothing to the (closing) UI.
         """

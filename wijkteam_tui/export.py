@@ -97,6 +97,8 @@ def audit_on_server(server_url: str | None, token: str | None, *, fmt: str, coun
     """
     import httpx
 
+    from wijkteam_tui import server_client
+
     if not (server_url and token):
         raise ExportRefused(
             "Exporteren met persoonsgegevens kan alleen met een ingestelde server (F9): "
@@ -104,8 +106,8 @@ def audit_on_server(server_url: str | None, token: str | None, *, fmt: str, coun
         )
     body = {"format": fmt, "count": count, "device": device or ""}
     try:
-        with httpx.Client(base_url=server_url.rstrip("/"), timeout=timeout_s, transport=transport) as client:
-            r = client.post(AUDIT_PATH, json=body, headers={"Authorization": f"Bearer {token}"})
+        with server_client.client(server_url, token, timeout_s=timeout_s, transport=transport) as client:
+            r = client.post(AUDIT_PATH, json=body)
     except httpx.HTTPError:
         raise ExportRefused(
             "De server is niet bereikbaar; een export met persoonsgegevens wordt daar eerst vastgelegd. "

@@ -52,7 +52,7 @@ from wijkteam_store.snapshot import (
     prepare,
     read_chunks,
 )
-from wijkteam_tui.sync_client import Progress, SyncError, _Session
+from wijkteam_tui.server_client import Progress, ServerSession, SyncError
 
 DOWNLOAD_SUFFIX = ".snapshot-download"
 INSTALL_SUFFIX = ".snapshot-install"
@@ -83,7 +83,7 @@ def side_files(db: Path) -> tuple[Path, Path, Path]:
     return download, download.with_name(download.name + ".json"), db.with_name(db.name + INSTALL_SUFFIX)
 
 
-def fetch_info(session: _Session) -> SnapshotInfo | None:
+def fetch_info(session: ServerSession) -> SnapshotInfo | None:
     """The server's current snapshot, or None when it has none (or answers with an error: an older
     server, a 5xx) — the round then pulls as usual.
 
@@ -108,7 +108,7 @@ def _direct(fn: Callable[[], None]) -> None:
 
 def maybe_take_snapshot(
     store: Any,
-    session: _Session,
+    session: ServerSession,
     *,
     behind: int,
     on_progress: Progress | None = None,
@@ -185,7 +185,7 @@ def maybe_take_snapshot(
 
 
 def _download(
-    session: _Session,
+    session: ServerSession,
     dest: Path,
     side: Path,
     info: SnapshotInfo,

@@ -26,10 +26,10 @@ Transient failures (no connection, time-outs, 502/503/504/429) are retried ``ret
 short growing delay; the caller (the TUI worker) decides the interval between rounds.
 
 Cancelling (``cancel=``, any object with ``is_set()``, e.g. the TUI worker's ``cancelled_event``): the
-round's own HTTP client waits on its sockets in slices of :data:`CANCEL_POLL_S` and checks the flag
-between them (:class:`CancellableBackend`), so a round stuck on a server that accepted the connection
-but never answers stops within a slice instead of after :data:`READ_TIMEOUT_S`, raising
-:class:`SyncCancelled`. Nothing is interrupted halfway: the flag is only read while waiting for the
+round's own HTTP client waits on its sockets in slices of ``server_client.CANCEL_POLL_S`` and checks the flag
+between them (``server_client.CancellableBackend``), so a round stuck on a server that accepted the connection
+but never answers stops within a slice instead of after ``server_client.READ_TIMEOUT_S``, raising
+:class:`SyncCancelled` (all of it in ``wijkteam_tui.server_client``, the app's one client). Nothing is interrupted halfway: the flag is only read while waiting for the
 network or between requests, never inside a store transaction, so what a round committed before the
 cancel (acknowledged pushes, applied pages) stays committed, and the rest goes with the next round
 (docs/sync.md, "Afbreken").
@@ -37,14 +37,8 @@ cancel (acknowledged pushes, applied pages) stays committed, and the rest goes w
 
 from __future__ import annotations
 
-import errno
 import inspect
-import selectors
-import socket
-import ssl
-import threading
 import time
-import typing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -52,7 +46,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpcore
 import httpx
 import msgspec
 
@@ -73,28 +66,28 @@ from shared.protocol import (
     VerdictState,
 )
 from wijkteam_store.local import StoreError
+from wijkteam_tui import server_client
 from wijkteam_tui.config import DEFAULT_SNAPSHOT_BEHIND
+from wijkteam_tui.server_client import (
+    MSGPACK,
+    CancelFlag,
+    Progress,
+    ServerSession,
+    SyncCancelled,  # noqa: F401 - the round's errors are importable from here too
+    SyncError,
+    auth_headers,
+)
 
-MSGPACK = "application/msgpack"
 #: Events per push request (the server accepts up to ``shared.protocol.MAX_PUSH_EVENTS``).
 PUSH_BATCH = 2000
 #: Events per pull page.
 PULL_LIMIT = MAX_PULL_LIMIT
 #: Seconds to wait before each retry of a transient failure.
 RETRY_DELAYS = (0.25, 1.0)
-#: Seconds to wait for an answer from a server that accepted the connection. A push of
-#: MAX_PUSH_EVENTS events is committed well within this on the reference machine (docs/benchmarks.md).
-READ_TIMEOUT_S = 30.0
-_TRANSIENT_STATUS = {429, 502, 503, 504}
-#: Longest wait on a socket (seconds) before a cancellable round looks at its cancel flag again.
-CANCEL_POLL_S = 0.1
 #: A laptop with no work of its own waiting takes the server's snapshot instead of pulling when the
 #: snapshot is more than this many events past its cursor; an empty laptop always takes it
 #: (``wijkteam_tui.snapshot_client``; docs/sync.md, "Snapshot").
 SNAPSHOT_BEHIND = DEFAULT_SNAPSHOT_BEHIND
-
-#: ``on_progress(stage, done, total)`` (see :func:`sync_once`).
-Progress = Callable[[str, int, int | None], None]
 
 _push_enc = msgspec.msgpack.Encoder()
 _push_dec = msgspec.msgpack.Decoder(PushResponse)
@@ -121,212 +114,6 @@ class SyncStore(Protocol):
     def device_code(self) -> str | None: ...
     def own_seq(self) -> int: ...
     def highest_counter(self, device_id: str) -> int: ...
-
-
-class SyncError(Exception):
-    """A sync round that did not finish.
-
-    Attributes:
-        message: Dutch, fit to show to the wijkuitvoerder as is.
-        offline: True when the server could not be reached (try again later; nothing is lost).
-        status: the HTTP status when the server answered with an error, else ``None``.
-    """
-
-    def __init__(self, message: str, *, offline: bool = False, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offline = offline
-        self.status = status
-
-
-class SyncCancelled(SyncError):
-    """The round was cancelled (the app is closing, or its worker was cancelled) while it waited.
-
-    What was acknowledged or applied before stays done; the rest goes with the next round.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Sync afgebroken. Wat al verwerkt was blijft bewaard; de rest gaat mee bij de volgende sync.",
-            offline=True,
-        )
-
-
-class CancelFlag(Protocol):
-    """What ``cancel=`` needs: ``threading.Event`` and Textual's ``Worker.cancelled_event`` fit."""
-
-    def is_set(self) -> bool: ...
-
-
-class CancellableBackend(httpcore.NetworkBackend):
-    """httpcore's plain TCP backend, but every wait on a socket is cut into slices of ``poll_s``
-    seconds, and between slices the ``cancel`` flag is read: once it is set, the waiting call raises
-    :class:`SyncCancelled`. The time-outs httpx asks for still apply as a whole (a slice that runs out
-    is retried until the request's own time-out is used up).
-
-    Why not close the socket from the thread that cancels: on Linux a ``close()`` from another thread
-    does not wake a ``recv()`` that is already blocked, and Textual's worker cancel only sets an event.
-    """
-
-    def __init__(self, cancel: CancelFlag, poll_s: float = CANCEL_POLL_S) -> None:
-        self.cancel = cancel
-        self.poll_s = poll_s
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        last: OSError | None = None
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        for family, kind, proto, _, addr in infos:
-            sock = socket.socket(family, kind, proto)
-            try:
-                if local_address is not None:
-                    sock.bind((local_address, 0))
-                for option in socket_options or ():
-                    sock.setsockopt(*option)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self._connect(sock, addr, deadline)
-                sock.setblocking(True)
-                return _CancellableStream(sock, self)
-            except OSError as exc:
-                sock.close()
-                last = exc
-            except BaseException:
-                sock.close()
-                raise
-        raise httpcore.ConnectError(str(last) if last else f"no address for {host}")
-
-    def _connect(self, sock: socket.socket, addr: Any, deadline: float | None) -> None:
-        sock.setblocking(False)
-        err = sock.connect_ex(addr)
-        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN, 10035):  # 10035: WSAEWOULDBLOCK
-            raise OSError(err, f"connect: {errno.errorcode.get(err, err)}")
-        if err:
-            with selectors.DefaultSelector() as sel:
-                sel.register(sock, selectors.EVENT_WRITE)
-                while not sel.select(self.slice(deadline, httpcore.ConnectTimeout)):
-                    pass
-            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if err:
-                raise OSError(err, f"connect: {errno.errorcode.get(err, err)}")
-
-    def slice(self, deadline: float | None, timeout_error: type[Exception]) -> float:
-        """The next wait (seconds); raises SyncCancelled when cancelled, ``timeout_error`` when the
-        request's own time-out is used up."""
-        if self.cancel.is_set():
-            raise SyncCancelled()
-        if deadline is None:
-            return self.poll_s
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise timeout_error("timed out")
-        return min(self.poll_s, left)
-
-    def sleep(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            time.sleep(min(self.poll_s, max(deadline - time.monotonic(), 0)))
-            if self.cancel.is_set():
-                raise SyncCancelled()
-
-
-class _CancellableStream(httpcore.NetworkStream):
-    """A TCP (or TLS) socket whose reads and writes wait in slices (see :class:`CancellableBackend`)."""
-
-    def __init__(self, sock: socket.socket, backend: CancellableBackend) -> None:
-        self._sock = sock
-        self._backend = backend
-
-    def _deadline(self, timeout: float | None) -> float | None:
-        return None if timeout is None else time.monotonic() + timeout
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        deadline = self._deadline(timeout)
-        while True:
-            self._sock.settimeout(self._backend.slice(deadline, httpcore.ReadTimeout))
-            try:
-                return self._sock.recv(max_bytes)
-            except TimeoutError:
-                continue  # nothing was read: wait another slice
-            except OSError as exc:
-                raise httpcore.ReadError(str(exc)) from exc
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        deadline = self._deadline(timeout)
-        view = memoryview(buffer)
-        while view:
-            self._sock.settimeout(self._backend.slice(deadline, httpcore.WriteTimeout))
-            try:
-                sent = self._sock.send(view)
-            except TimeoutError:
-                continue  # nothing was sent: the same bytes go in the next slice
-            except OSError as exc:
-                raise httpcore.WriteError(str(exc)) from exc
-            view = view[sent:]
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        # The handshake is short and not sliced; only its own time-out applies.
-        try:
-            self._sock.settimeout(timeout)
-            sock = ssl_context.wrap_socket(self._sock, server_hostname=server_hostname)
-        except TimeoutError as exc:
-            self.close()
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:
-            self.close()
-            raise httpcore.ConnectError(str(exc)) from exc
-        return _CancellableStream(sock, self._backend)
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "ssl_object" and isinstance(self._sock, ssl.SSLSocket):
-            return self._sock._sslobj  # type: ignore[attr-defined]
-        if info == "client_addr":
-            return self._sock.getsockname()
-        if info == "server_addr":
-            return self._sock.getpeername()
-        if info == "socket":
-            return self._sock
-        if info == "is_readable":
-            # httpcore asks before reusing a kept-alive connection: readable then means closed.
-            if self._sock.fileno() < 0:
-                return True
-            with selectors.DefaultSelector() as sel:
-                sel.register(self._sock, selectors.EVENT_READ)
-                return bool(sel.select(0))
-        return None
-
-
-def cancellable_client(cancel: CancelFlag, *, timeout: httpx.Timeout | None = None) -> httpx.Client:
-    """An ``httpx.Client`` whose network waits end within :data:`CANCEL_POLL_S` of ``cancel`` being set
-    (raising :class:`SyncCancelled` from the request). Plain HTTP and HTTPS, no proxy.
-
-    ``timeout`` defaults to :data:`READ_TIMEOUT_S` (connect 5 s).
-    """
-    transport = httpx.HTTPTransport()
-    # httpx has no public hook for httpcore's network backend: its pool is rebuilt with one, with the
-    # settings httpx.HTTPTransport() uses by default.
-    transport._pool = httpcore.ConnectionPool(  # type: ignore[attr-defined]
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=100,
-        max_keepalive_connections=20,
-        keepalive_expiry=5.0,
-        network_backend=CancellableBackend(cancel),
-    )
-    return httpx.Client(transport=transport, timeout=timeout or httpx.Timeout(READ_TIMEOUT_S, connect=5.0))
 
 
 @dataclass(frozen=True)
@@ -381,139 +168,6 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _has_detail(resp: httpx.Response) -> bool:
-    """Whether the answer carries the server's own Dutch ``detail`` (a JSON object with one)."""
-    try:
-        body = resp.json()
-    except ValueError:
-        return False
-    return isinstance(body, dict) and isinstance(body.get("detail"), str) and bool(body["detail"])
-
-
-def _detail(resp: httpx.Response) -> str:
-    try:
-        body = msgspec.json.decode(resp.content)
-        if isinstance(body, dict) and isinstance(body.get("detail"), str):
-            return body["detail"]
-    except msgspec.DecodeError:
-        pass
-    return resp.reason_phrase or f"HTTP {resp.status_code}"
-
-
-class _Session:
-    def __init__(
-        self,
-        client: httpx.Client,
-        base: str,
-        token: str,
-        retries: int,
-        sleep: Callable[[float], None],
-        delays: Sequence[float],
-        clock: Callable[[], int],
-        cancel: CancelFlag | None = None,
-    ) -> None:
-        self.clock = clock
-        self.cancel = cancel
-        self.client = client
-        self.base = base.rstrip("/")
-        self.headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": MSGPACK,
-            "X-Wijkteam-Protocol": str(PROTOCOL_VERSION),
-        }
-        self.retries = retries
-        self.sleep = sleep
-        self.delays = delays
-        self.skew_ms = 0
-        #: Set when the round gives up while a prefetch is in flight: that request is not retried.
-        self.abandoned = False
-
-    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        attempt = 0
-        headers = {**self.headers, **kw.pop("headers", {})}
-        while True:
-            self.check_cancel()
-            t0 = self.clock()
-            try:
-                resp = self.client.request(method, self.base + path, headers=headers, **kw)
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL):
-                raise SyncError(
-                    f"Ongeldig serveradres {self.base!r}: gebruik de vorm http://server:8080 (zie Instellingen)."
-                ) from None
-            except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
-                # Connected, but the server does not answer: retrying would only make the user wait
-                # minutes longer. Every push is idempotent, so the next round safely sends it again.
-                raise SyncError(
-                    f"De server antwoordt niet (binnen {READ_TIMEOUT_S:.0f} s, {type(exc).__name__}). De meldingen "
-                    "blijven op deze laptop bewaard en gaan mee bij de volgende sync.",
-                    offline=True,
-                ) from None
-            except httpx.TransportError as exc:
-                if attempt < self.retries and not self.abandoned:
-                    self.wait(attempt)
-                    attempt += 1
-                    continue
-                raise SyncError(
-                    f"Geen verbinding met de server ({type(exc).__name__}). De meldingen blijven op deze laptop "
-                    "bewaard en gaan mee bij de volgende sync.",
-                    offline=True,
-                ) from None
-            t1 = self.clock()
-            if resp.status_code in _TRANSIENT_STATUS and attempt < self.retries and not self.abandoned:
-                self.wait(attempt)
-                attempt += 1
-                continue
-            self._raise_for(resp)
-            self._t0, self._t1 = t0, t1
-            return resp
-
-    def check_cancel(self) -> None:
-        """Raise :class:`SyncCancelled` when the round was cancelled (checked before each request)."""
-        if self.cancel is not None and self.cancel.is_set():
-            raise SyncCancelled()
-
-    def wait(self, attempt: int) -> None:
-        """The pause before retry ``attempt``; cut short by a cancel."""
-        self.pause(self.delays[min(attempt, len(self.delays) - 1)])
-
-    def pause(self, delay: float) -> None:
-        """Wait ``delay`` seconds (the round's ``sleep``); cut short by a cancel."""
-        if self.sleep is time.sleep and isinstance(self.cancel, threading.Event):
-            self.cancel.wait(delay)
-        else:
-            self.sleep(delay)
-        self.check_cancel()
-
-    @staticmethod
-    def _raise_for(resp: httpx.Response) -> None:
-        code = resp.status_code
-        if code < 400:
-            return
-        detail = _detail(resp)
-        if code == 401:
-            raise SyncError(f"De server kent dit token niet: {detail}", status=code)
-        if code == 403:
-            raise SyncError(f"Geen toegang: {detail}", status=code)
-        if code == 503 and _has_detail(resp):
-            # The server says why (e.g. "De server kan niet opslaan: de schijf is vol. …"): show that,
-            # not a status number; like an outage, the work stays here and the next round retries.
-            raise SyncError(detail, offline=True, status=code)
-        if code in _TRANSIENT_STATUS:
-            raise SyncError(f"De server is even niet bereikbaar ({code}); later opnieuw.", offline=True, status=code)
-        if code >= 500:
-            raise SyncError(f"Serverfout ({code}): {detail}", status=code)
-        raise SyncError(detail, status=code)
-
-    def server_clock(self, server_time_ms: int) -> None:
-        skew = self.skew_of(server_time_ms)
-        if skew is not None:
-            self.skew_ms = skew
-
-    def skew_of(self, server_time_ms: int) -> int | None:
-        """This laptop's clock minus the server's (ms) by the last request's send/receive times."""
-        return (self._t0 + self._t1) // 2 - server_time_ms if server_time_ms else None
-
-
 def sync_once(
     store: SyncStore,
     server_url: str,
@@ -549,8 +203,8 @@ def sync_once(
         gazetteer_dir: when given, the municipality's address file is refreshed there after the
             round (a cheap 304 when unchanged); a failed download never fails the sync.
         cancel: a flag (``threading.Event``, a Textual worker's ``cancelled_event``) that stops the
-            round once set: within :data:`CANCEL_POLL_S` while waiting on the network when the round
-            makes its own client (:func:`cancellable_client`), else before the next request.
+            round once set: within ``server_client.CANCEL_POLL_S`` while waiting on the network when the
+            round makes its own client (``server_client.client(cancel=…)``), else before the next request.
         snapshot_behind: when the store can be replaced (a ``LocalStore``), take the server's
             snapshot first if the laptop is empty, or has no work of its own waiting and is more than
             this many events behind it (``wijkteam_tui.snapshot_client``); None: never.
@@ -566,11 +220,9 @@ def sync_once(
     own = client is None
     if client is not None:
         http = client
-    elif cancel is not None:
-        http = cancellable_client(cancel)
     else:
-        http = httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT_S, connect=5.0))
-    session = _Session(http, server_url, token, retries, sleep, retry_delays, clock, cancel)
+        http = server_client.client(cancel=cancel)
+    session = ServerSession(http, server_url, token, retries, sleep, retry_delays, clock, cancel)
     try:
         plan = _Plan(push_batch, pull_limit, on_progress, snapshot_behind, exclusive, fault)
         result = _round(store, session, plan)
@@ -595,7 +247,7 @@ def _refresh_config(http: httpx.Client, server_url: str, token: str, store: Any)
     version (None when unchanged). A failure never fails the sync: the kept configuration stays."""
     from shared.gemeente import ConfigError
 
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = auth_headers(token)
     etag = store.gemeente_config_etag()
     if etag:
         headers["If-None-Match"] = etag
@@ -646,7 +298,7 @@ class _Plan:
     fault: Callable[[str], None] | None
 
 
-def _round(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
+def _round(store: SyncStore, session: ServerSession, plan: _Plan) -> SyncResult:
     """Push then pull; once more from the start when the server turns out to have a new log."""
     try:
         return _round_once(store, session, plan)
@@ -657,7 +309,7 @@ def _round(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
         return _round_once(store, session, plan)
 
 
-def _report_server_counter(store: SyncStore, session: _Session) -> None:
+def _report_server_counter(store: SyncStore, session: ServerSession) -> None:
     """After a restore: tell the server the highest number of its own meldingen this laptop holds
     (an empty push), so its reference counter continues past it (issue 11 §4)."""
     device = store.device_code()
@@ -676,7 +328,7 @@ def _can_be_replaced(store: Any) -> bool:
     return all(hasattr(store, name) for name in ("path", "reopen", "is_empty", "local_work", "server_log_id"))
 
 
-def _round_once(store: SyncStore, session: _Session, plan: _Plan) -> SyncResult:
+def _round_once(store: SyncStore, session: ServerSession, plan: _Plan) -> SyncResult:
     pull_limit, on_progress = plan.pull_limit, plan.on_progress
     installed = 0
     note = None
@@ -742,7 +394,7 @@ class _Pushed:
     deferred: set[str] = field(default_factory=set)
 
 
-def _push_all(store: SyncStore, session: _Session, plan: _Plan, out: _Pushed) -> None:
+def _push_all(store: SyncStore, session: ServerSession, plan: _Plan, out: _Pushed) -> None:
     """Push every unsent event in batches, recording acknowledgements, refusals and deferrals in ``out``.
 
     Stops early when a batch holds only deferred events (they wait for the pull)."""
@@ -798,7 +450,7 @@ def _push_all(store: SyncStore, session: _Session, plan: _Plan, out: _Pushed) ->
             on_progress("push", out.pushed, None)
 
 
-def _ask_verdicts(store: SyncStore, session: _Session) -> dict[str, int]:
+def _ask_verdicts(store: SyncStore, session: ServerSession) -> dict[str, int]:
     """Ask the server what became of this laptop's refused events and record it; the count per
     verdict learnt. A server without the verdicts route (404/405) leaves them waiting."""
     waiting = store.waiting_refused_ids()
@@ -824,7 +476,7 @@ def _ask_verdicts(store: SyncStore, session: _Session) -> dict[str, int]:
 
 def _pull(
     store: SyncStore,
-    session: _Session,
+    session: ServerSession,
     pull_limit: int,
     on_progress: Progress | None,
 ) -> tuple[int, int | None]:
@@ -896,7 +548,7 @@ class _PageHead(msgspec.Struct):
 _Page = tuple[_PageHead, list[Event], list[tuple[Any, ...]], int | None]
 
 
-def _fetch_page(session: _Session, after: int, limit: int, with_rows: bool = False) -> _Page:
+def _fetch_page(session: ServerSession, after: int, limit: int, with_rows: bool = False) -> _Page:
     """GET and decode one pull page (runs in the prefetch thread): its head, its events, the server's
     projection rows (empty unless ``with_rows`` and the server's projection version is this app's), the
     clock skew."""

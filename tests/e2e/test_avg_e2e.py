@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 from rich.console import Console
 
@@ -24,6 +25,7 @@ from shared.enums import Kanaal, Status, VierB
 from shared.events import MeldingFields
 from shared.hlc import wall_ms
 from shared.model import Melder
+from shared.search import KccDetail
 from tests.e2e.conftest import Laptop, ServerProcess
 from tests.e2e.test_sync_e2e import act, sync
 from wijkteam_tui.screens.kcc import render_detail
@@ -81,7 +83,7 @@ def kcc_detail_text(server: ServerProcess, reference: str) -> str:
     r = httpx.get(f"{server.url}/api/v1/kcc/meldingen/{reference}", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert r.status_code == 200, r.text
     console = Console(width=120, record=True)
-    console.print(render_detail(r.json()))
+    console.print(render_detail(msgspec.json.decode(r.content, type=KccDetail)))
     return console.export_text()
 
 

@@ -34,7 +34,7 @@ async def test_search_passes_query_and_returns_json() -> None:
     answer = await c.search("06-12345678")
     # The phone number travels in the body, never in the URL (access logs keep URLs).
     assert seen == {"q": "06-12345678", "path": "/api/v1/kcc/search", "method": "POST", "query": ""}
-    assert answer["kind"] == "telefoon"
+    assert answer.kind == "telefoon"
 
 
 @pytest.mark.parametrize(

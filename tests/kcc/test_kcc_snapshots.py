@@ -101,10 +101,16 @@ async def test_verwacht_klaar_is_never_cut(tmp_path, monkeypatch, width: int) ->
     categorie) never push "Verwacht klaar" off the screen (issue 14)."""
     from textual.widgets import DataTable
 
+    resident = {
+        "reference": "ABCDE-K7X-000142", "open": True, "status": "in_behandeling", "status_text": "In behandeling",
+        "registered_date": "2026-09-29", "expected_date": "2026-09-30",
+    }  # fmt: skip
     hit = {
         "melding_id": "m1", "reference": "ABCDE-K7X-000142", "open": True, "status_label": "In behandeling",
+        "status": "in_behandeling", "registered_date": "2026-09-29", "categorie_naam": None, "wijk": None,
+        "wijk_naam": None, "deadline": None, "public_note": None,
         "adres": "Burgemeester van Roijensingel 112 bis, 7721 EJ Dalfsen", "categorie": "verlichting/paal_schade",
-        "registered_at": "2026-09-29T08:00:00Z", "resident": {"expected_date": "2026-09-30"},
+        "registered_at": "2026-09-29T08:00:00Z", "resident": resident,
     }  # fmt: skip
     the_app = app(tmp_path, monkeypatch)
     async with the_app.run_test(size=(width, 24)) as pilot:
@@ -112,7 +118,8 @@ async def test_verwacht_klaar_is_never_cut(tmp_path, monkeypatch, width: int) ->
         screen = the_app.screen
         assert isinstance(screen, KccScreen)
         # two hits, so no detail is fetched (one hit opens its detail at once)
-        screen._show_results({"results": [hit, {**hit, "melding_id": "m2"}], "searched": "Gezocht op naam: x"})
+        answer = {"kind": "naam", "results": [hit, {**hit, "melding_id": "m2"}], "searched": "Gezocht op naam: x"}
+        screen._show_results(msgspec.convert(answer, KccResults))
         await pilot.pause()
         table = screen.query_one("#kcc-results", DataTable)
         titles = [str(c.label) for c in table.ordered_columns]

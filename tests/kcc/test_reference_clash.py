@@ -172,14 +172,14 @@ async def test_kcc_screen_lists_both_and_opens_each(
         table = screen.query_one("#kcc-results", DataTable)
         assert table.row_count == 2
         assert "2 meldingen" in text_of(screen.query_one("#kcc-message", Static))
-        row = next(i for i, h in enumerate(screen.results) if h["melding_id"] == second.melding_id)
+        row = next(i for i, h in enumerate(screen.results) if h.melding_id == second.melding_id)
         table.focus()
         table.move_cursor(row=row)
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert screen.has_class("-detail")
-        assert screen.current["hit"]["melding_id"] == second.melding_id
+        assert screen.current is not None and screen.current.hit.melding_id == second.melding_id
         assert "Molenweg 9" in text_of(screen.query_one("#kcc-detail", Static))
         # Asked by reference alone, the server's answer names both meldingen.
         screen.run_detail(ref)

@@ -20,7 +20,7 @@ from textual.worker import WorkerState
 from shared.events import MeldingFields
 from shared.protocol import PROTOCOL_VERSION, PushRequest, PushResponse
 from wijkteam_store.local import LocalStore
-from wijkteam_tui import sync_client
+from wijkteam_tui import server_client
 from wijkteam_tui.config import Config
 from wijkteam_tui.sync_client import SyncCancelled, sync_once
 
@@ -120,7 +120,7 @@ class HangingServer:
 
 @pytest.fixture(autouse=True)
 def _long_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sync_client, "READ_TIMEOUT_S", 600.0)
+    monkeypatch.setattr(server_client, "READ_TIMEOUT_S", 600.0)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from shared.gazetteer import (
     load_sample_gazetteer,
     parse_gazetteer_csv,
 )
+from wijkteam_tui.server_client import auth_headers
 
 GAZETTEER_FILE = "gazetteer.csv"
 ETAG_FILE = "gazetteer.etag"
@@ -50,7 +51,7 @@ def download_gazetteer(client: httpx.Client, base_url: str, token: str, folder: 
     """
     folder.mkdir(parents=True, exist_ok=True)
     etag_path = folder / ETAG_FILE
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = auth_headers(token)
     if etag_path.exists() and (folder / GAZETTEER_FILE).exists():
         headers["If-None-Match"] = etag_path.read_text(encoding="utf-8").strip()
     resp = client.get(base_url.rstrip("/") + "/api/v1/gazetteer", headers=headers)

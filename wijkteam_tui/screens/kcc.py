@@ -6,16 +6,19 @@ and Enter opens the detail: open or gesloten, the expected date, what the reside
 the reporter and the full history. Read-only: this screen has no key that changes anything.
 
 Network calls run in an async worker (exclusive, group ``"kcc"``) through :class:`KccClient`
-(httpx); the UI never waits on the network. When the server cannot be reached, the screen says so
+(a client of ``wijkteam_tui.server_client``); the UI never waits on the network. The server's
+answers are decoded into the Structs of ``shared.search`` (``KccResults``, ``KccDetail``): an answer
+of another shape is refused with a Dutch message, never half shown. When the server cannot be reached, the screen says so
 in plain Dutch. User text is shown as plain text, never as markup.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
+import msgspec
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -25,15 +28,18 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
-from shared.search import EMPTY_MESSAGE, dutch_date
+from shared.search import EMPTY_MESSAGE, KccDetail, KccHit, KccResults, dutch_date
+from wijkteam_tui import server_client
 from wijkteam_tui.fmt import categorie_short, date_time, long_date, short_date
 from wijkteam_tui.screens.base import WijkteamScreen
 
 #: Seconds to wait for the server before saying it cannot be reached.
-TIMEOUT_S = 8.0
+TIMEOUT_S = server_client.INTERACTIVE_TIMEOUT_S
 SEARCH_PATH = "/api/v1/kcc/search"
 DETAIL_PATH = "/api/v1/kcc/meldingen/{reference}"
 ME_PATH = "/api/v1/me"
+
+T = TypeVar("T")
 
 
 class KccError(Exception):
@@ -45,7 +51,7 @@ class KccError(Exception):
 
 
 class KccClient:
-    """The KCC routes of the sync server, over httpx.
+    """The KCC routes of the sync server (``wijkteam_tui.server_client.async_client``).
 
     Args:
         base_url: the server (``https://wijkteam.gemeente.nl``); None when not configured.
@@ -63,15 +69,15 @@ class KccClient:
         """True when a server address and a token are set."""
         return bool(self.base_url and self.token)
 
-    async def _get(self, path: str, params: dict[str, str] | None = None, *, json: Any = None) -> Any:
-        """GET ``path`` (or POST ``json`` to it when given: search terms never go in a URL)."""
+    async def _get(self, path: str, params: dict[str, str] | None = None, *, json: Any = None) -> httpx.Response:
+        """GET ``path`` (or POST ``json`` to it when given: search terms never go in a URL); the
+        answer when it is a 200, else :class:`KccError` with what to tell the agent."""
         if not self.configured:
             raise KccError("Geen server ingesteld: vul het serveradres en het token in bij Instellingen (F9).")
         try:
-            async with httpx.AsyncClient(
-                base_url=self.base_url, timeout=TIMEOUT_S, transport=self._transport,
-                headers={"Authorization": f"Bearer {self.token}"},
-            ) as client:  # fmt: skip
+            async with server_client.async_client(
+                self.base_url, self.token, timeout_s=TIMEOUT_S, transport=self._transport
+            ) as client:
                 r = await (client.post(path, json=json) if json is not None else client.get(path, params=params))
         except httpx.TimeoutException:
             raise KccError(
@@ -84,17 +90,28 @@ class KccClient:
             ) from None
         return _answer(r)
 
-    async def search(self, query: str) -> dict[str, Any]:
-        """``POST /api/v1/kcc/search`` with ``{"q": …}``: ``{kind, searched, results: [hit…], truncated}``.
+    async def _decoded(self, kind: type[T], path: str, params: dict[str, str] | None = None, *, json: Any = None) -> T:
+        r = await self._get(path, params, json=json)
+        try:
+            return server_client.decode_json(r, kind)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            raise KccError(
+                f"De server ({self.base_url}) gaf een antwoord dat deze versie van Wijkteam niet kent; "
+                "vraag de beheerder of server en laptop dezelfde versie hebben."
+            ) from None
+
+    async def search(self, query: str) -> KccResults:
+        """``POST /api/v1/kcc/search`` with ``{"q": …}``: how the query was read and the hits.
 
         The term goes in the body: a phone number or a name in a URL would end up in access logs.
 
         Raises:
-            KccError: not configured, unreachable, or refused (message from the server's ``detail``).
+            KccError: not configured, unreachable, refused (message from the server's ``detail``), or
+                an answer of another shape.
         """
-        return await self._get(SEARCH_PATH, json={"q": query})
+        return await self._decoded(KccResults, SEARCH_PATH, json={"q": query})
 
-    async def detail(self, reference: str, melding_id: str | None = None) -> dict[str, Any]:
+    async def detail(self, reference: str, melding_id: str | None = None) -> KccDetail:
         """``GET /api/v1/kcc/meldingen/{reference}``: the melding with reporter and history.
 
         ``melding_id`` picks one when several meldingen share the reference (a reference clash: without
@@ -104,19 +121,21 @@ class KccClient:
             KccError: as :meth:`search`; 404 when the melding is gone; 409 for a clash.
         """
         params = {"melding_id": melding_id} if melding_id else None
-        return await self._get(DETAIL_PATH.format(reference=reference), params)
+        return await self._decoded(KccDetail, DETAIL_PATH.format(reference=reference), params)
 
     async def role(self) -> str | None:
         """The configured token's role (``GET /api/v1/me``), or None when it cannot be asked."""
         try:
-            return (await self._get(ME_PATH)).get("role")
-        except KccError:
+            answer = (await self._get(ME_PATH)).json()
+        except (KccError, ValueError):
             return None
+        role = answer.get("role") if isinstance(answer, dict) else None
+        return role if isinstance(role, str) else None
 
 
-def _answer(r: httpx.Response) -> Any:
+def _answer(r: httpx.Response) -> httpx.Response:
     if r.status_code == 200:
-        return r.json()
+        return r
     try:
         detail = r.json().get("detail") or ""
     except ValueError:
@@ -146,8 +165,8 @@ def whoami(base_url: str | None, token: str | None, *, timeout_s: float = 3.0,
     if not (base_url and token):
         return None
     try:
-        with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s, transport=transport) as client:
-            r = client.get(ME_PATH, headers={"Authorization": f"Bearer {token}"})
+        with server_client.client(base_url, token, timeout_s=timeout_s, transport=transport) as client:
+            r = client.get(ME_PATH)
     except httpx.HTTPError:
         return None
     if r.status_code != 200:
@@ -176,12 +195,12 @@ def starts_in_kcc_mode(config: Any, *, asked: bool, transport: httpx.BaseTranspo
     return token_role(getattr(config, "server_url", None), getattr(config, "token", None), transport=transport) == "kcc"
 
 
-def _open_text(hit: dict[str, Any]) -> Text:
-    return Text("open", style="bold green") if hit["open"] else Text("gesloten", style="bold")
+def _open_text(hit: KccHit) -> Text:
+    return Text("open", style="bold green") if hit.open else Text("gesloten", style="bold")
 
 
-def _expected(hit: dict[str, Any]) -> str:
-    return dutch_date_text(hit["resident"].get("expected_date")) if hit["open"] else "—"
+def _expected(hit: KccHit) -> str:
+    return dutch_date_text(hit.resident.expected_date) if hit.open else "—"
 
 
 class KccScreen(WijkteamScreen):
@@ -208,8 +227,8 @@ class KccScreen(WijkteamScreen):
         self._given = client
         self._client: KccClient | None = None
         self._client_key: tuple[str | None, str | None] | None = None
-        self.results: list[dict[str, Any]] = []
-        self.current: dict[str, Any] | None = None
+        self.results: list[KccHit] = []
+        self.current: KccDetail | None = None
 
     @property
     def client(self) -> KccClient:
@@ -300,43 +319,43 @@ class KccScreen(WijkteamScreen):
             return
         self._show_results(answer)
 
-    def _show_results(self, answer: dict[str, Any]) -> None:
-        self.results = answer["results"]
+    def _show_results(self, answer: KccResults) -> None:
+        self.results = answer.results
         table = self.query_one("#kcc-results", DataTable)
         table.clear()
         for hit in self.results:
             table.add_row(
-                Text(hit["reference"]),
-                _open_text(hit) + Text(f" · {hit['status_label']}"),
+                Text(hit.reference),
+                _open_text(hit) + Text(f" · {hit.status_label}"),
                 Text(_expected(hit)),
                 # Long addresses are cut (the detail shows the whole address).
-                Text(_cut(hit.get("adres") or "—", 34)),
-                Text(categorie_short(hit.get("categorie")) or "—"),
-                Text(short_date(hit["registered_at"])),
+                Text(_cut(hit.adres or "—", 34)),
+                Text(categorie_short(hit.categorie) or "—"),
+                Text(short_date(hit.registered_at)),
                 # Keyed by melding: two meldingen can share a reference (a clash; docs/kcc.md).
-                key=hit["melding_id"],
+                key=hit.melding_id,
             )
         n = len(self.results)
         if n == 0:
-            text = f"{answer['searched']} — niets gevonden."
-        elif answer.get("truncated"):
-            text = f"{answer['searched']} — meer dan {n} meldingen; maak de zoekvraag preciezer."
+            text = f"{answer.searched} — niets gevonden."
+        elif answer.truncated:
+            text = f"{answer.searched} — meer dan {n} meldingen; maak de zoekvraag preciezer."
         else:
-            text = f"{answer['searched']} — {n} {'melding' if n == 1 else 'meldingen'}. Enter: details."
+            text = f"{answer.searched} — {n} {'melding' if n == 1 else 'meldingen'}. Enter: details."
         self._message(text)
         self._show_detail(False)
         if n:
             table.focus()
             if n == 1:
-                self.run_detail(self.results[0]["reference"], self.results[0]["melding_id"])
+                self.run_detail(self.results[0].reference, self.results[0].melding_id)
 
     # -- detail ----------------------------------------------------------------------------------
 
     @on(DataTable.RowSelected, "#kcc-results")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        hit = next((h for h in self.results if h["melding_id"] == event.row_key.value), None)
+        hit = next((h for h in self.results if h.melding_id == event.row_key.value), None)
         if hit is not None:
-            self.run_detail(hit["reference"], hit["melding_id"])
+            self.run_detail(hit.reference, hit.melding_id)
 
     @work(exclusive=True, group="kcc-detail")
     async def run_detail(self, reference: str, melding_id: str | None = None) -> None:
@@ -352,41 +371,41 @@ class KccScreen(WijkteamScreen):
         self.query_one("#kcc-detail-scroll").focus()
 
 
-def render_detail(d: dict[str, Any]) -> Group:
+def render_detail(d: KccDetail) -> Group:
     """The detail as Rich renderables; every value from the server is plain Text (never markup)."""
-    hit = d["hit"]
-    res = hit["resident"]
-    head = Text.assemble((hit["reference"], "bold"), "  ", _open_text(hit), f" — {hit['status_label']}")
+    hit = d.hit
+    res = hit.resident
+    head = Text.assemble((hit.reference, "bold"), "  ", _open_text(hit), f" — {hit.status_label}")
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="dim", no_wrap=True)
     fields.add_column()
     rows = [
-        ("Gemeld", long_date(hit["registered_at"])),
-        ("Categorie", hit.get("categorie_naam") or "nog niet ingedeeld"),
-        ("Adres", hit.get("adres") or d.get("locatie") or "—"),
-        ("Wijk", hit.get("wijk_naam") or hit.get("wijk") or "—"),
-        ("Verwacht klaar", dutch_date_text(res.get("expected_date")) if hit["open"] else "—"),
-        ("Gesloten", dutch_date_text(res.get("closed_date")) if not hit["open"] else "—"),
-        ("Omschrijving", d.get("omschrijving") or "—"),
+        ("Gemeld", long_date(hit.registered_at)),
+        ("Categorie", hit.categorie_naam or "nog niet ingedeeld"),
+        ("Adres", hit.adres or d.locatie or "—"),
+        ("Wijk", hit.wijk_naam or hit.wijk or "—"),
+        ("Verwacht klaar", dutch_date_text(res.expected_date) if hit.open else "—"),
+        ("Gesloten", dutch_date_text(res.closed_date) if not hit.open else "—"),
+        ("Omschrijving", d.omschrijving or "—"),
     ]
-    melder = d.get("melder")
-    if d.get("verwijderd_op"):
-        rows.append(("Verwijderd", f"na de bewaartermijn, op {long_date(d['verwijderd_op'])}; alleen statistiek bewaard"))
-    if d.get("geanonimiseerd_op"):
-        rows.append(("Melder", f"geanonimiseerd op {long_date(d['geanonimiseerd_op'])}"))
-    elif melder and not melder.get("anoniem"):
-        contact = ", ".join(x for x in (melder.get("naam"), melder.get("telefoon"), melder.get("email")) if x)
+    melder = d.melder
+    if d.verwijderd_op:
+        rows.append(("Verwijderd", f"na de bewaartermijn, op {long_date(d.verwijderd_op)}; alleen statistiek bewaard"))
+    if d.geanonimiseerd_op:
+        rows.append(("Melder", f"geanonimiseerd op {long_date(d.geanonimiseerd_op)}"))
+    elif melder and not melder.anoniem:
+        contact = ", ".join(x for x in (melder.naam, melder.telefoon, melder.email) if x)
         rows.append(("Melder", contact or "—"))
     elif melder:
         rows.append(("Melder", "anoniem"))
     for label, value in rows:
         fields.add_row(Text(label), Text(str(value)))
-    tell = Text.assemble(("Wat u de melder kunt vertellen:\n", "bold"), res.get("message") or "")
+    tell = Text.assemble(("Wat u de melder kunt vertellen:\n", "bold"), res.message or "")
     history = Table.grid(padding=(0, 2))
     history.add_column(style="dim", no_wrap=True)
     history.add_column()
-    for h in d.get("history", []):
-        history.add_row(Text(date_time(h["at"])), Text(f"{h['summary']} ({h['user']})"))
+    for h in d.history:
+        history.add_row(Text(date_time(h.at)), Text(f"{h.summary} ({h.user})"))
     return Group(head, Text(""), fields, Text(""), tell, Text(""), Text("Historie", style="bold"), history)
 
 
@@ -395,6 +414,8 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def dutch_date_text(day: str | None) -> str:
-    """``"2026-05-04"`` → ``"4 mei 2026"``; ``"—"`` for None."""
-    return dutch_date(date.fromisoformat(day)) if day else "—"
+def dutch_date_text(day: date | str | None) -> str:
+    """``date(2026, 5, 4)`` or ``"2026-05-04"`` → ``"4 mei 2026"``; ``"—"`` for None."""
+    if not day:
+        return "—"
+    return dutch_date(day if isinstance(day, date) else date.fromisoformat(day))

@@ -99,14 +99,12 @@ def fetch_from_server(server_url: str, token: str, *, timeout_s: float = 60.0) -
         import httpx
         import msgspec
 
+        from wijkteam_tui import server_client
+
         params = {"from": period.start.isoformat(), "to": period.end.isoformat(), "group_by": ",".join(group_by)}
         try:
-            resp = httpx.get(
-                server_url.rstrip("/") + "/api/v1/reports/barometer",
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=timeout_s,
-            )
+            with server_client.client(server_url, token, timeout_s=timeout_s) as client:
+                resp = client.get("/api/v1/reports/barometer", params=params)
         except httpx.HTTPError as exc:
             raise ServerUnavailable(str(exc)) from None
         if resp.status_code == 403:
@@ -117,7 +115,12 @@ def fetch_from_server(server_url: str, token: str, *, timeout_s: float = 60.0) -
             except ValueError:
                 detail = resp.text[:200]
             raise ValidationError("server", f"De server weigert het rapport ({resp.status_code}): {detail}")
-        return msgspec.json.decode(resp.content, type=BarometerReport)
+        try:
+            return server_client.decode_json(resp, BarometerReport)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            raise ValidationError(
+                "server", "De server gaf een rapport dat deze versie van Wijkteam niet kent; vraag de beheerder."
+            ) from None
 
     return fetch
 
