@@ -24,7 +24,7 @@ import gc
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import compress
@@ -1238,11 +1238,12 @@ class LocalStore:
         behandelaar: str | None = None,
         wijken: Sequence[str] | None = None,
         now: datetime | None = None,
-        per_group: int = 100,
+        per_group: int | Mapping[str, int] = 100,
     ) -> tuple[dict[str, int], dict[str, list[dict[str, Any]]]]:
         """Open meldingen of a werkvoorraad grouped as ``shared.werkvoorraad.GROUPS`` (over de norm,
         vandaag, deze week, later), soonest deadline first: ``(count per group, at most ``per_group``
-        rows per group)``. ``behandelaar``: a server user name; else ``wijken`` (a team's); neither:
+        rows per group)``; ``per_group`` may be a mapping group → limit (a group left out: 100), so one
+        group can be shown further. ``behandelaar``: a server user name; else ``wijken`` (a team's); neither:
         the meldingen without a behandelaar. Served by the partial indexes of migration 8: a few
         range scans, whatever the size of the database (bench/bench_tui.py)."""
         from shared.werkvoorraad import GROUPS, bounds
@@ -1264,7 +1265,7 @@ class LocalStore:
             counts[group] = self.conn.execute(f"SELECT count(*){base} AND {cond}", [*args, *cargs]).fetchone()[0]
             cur = self.conn.execute(
                 f"SELECT {cols}{base} AND {cond} ORDER BY m.deadline IS NULL, m.deadline, m.rowid LIMIT ?",
-                [*args, *cargs, per_group],
+                [*args, *cargs, per_group if isinstance(per_group, int) else per_group.get(group, 100)],
             )
             rows[group] = [dict(zip(LIST_COLUMNS, r, strict=True)) for r in cur]
         return counts, rows

@@ -443,14 +443,23 @@ class StandaardTeksten(Widget, can_focus=True):
         self.refresh(layout=True)
 
     def render(self) -> Text:
+        # Laid out here, entry by entry: a narrow dialog goes to the next line between texts,
+        # never inside a title ("4 Ter / plaatse bekeken").
+        width = max(self.size.width, 20)
         out = Text()
+        used = 0
         for i, (titel, _tekst, field) in enumerate(self.texts, start=1):
-            if i > 1:
-                out.append("  ")
-            out.append(str(i), style="bold underline")
-            out.append(f" {titel}")
+            entry = Text.assemble((str(i), "bold underline"), f" {titel}")
             if field == "notitie":
-                out.append(" (intern)", style="dim")
+                entry.append(" (intern)", style="dim")
+            if used and used + 2 + entry.cell_len > width:
+                out.append("\n")
+                used = 0
+            elif used:
+                out.append("  ")
+                used += 2
+            out.append_text(entry)
+            used += entry.cell_len
         return out
 
     def on_key(self, event: events.Key) -> None:

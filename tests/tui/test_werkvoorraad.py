@@ -290,3 +290,68 @@ async def test_typing_instead_of_choosing_a_standard_text_loses_no_key(app_facto
     standaard = gemeente().teksten("terugkoppeling", categorie=m.categorie)[0].tekst
     assert [t.tekst for t in m.terugkoppelingen] == ["Lamp gaat vrijdag", standaard + " En bedankt."]
     assert m.status == Status.AFGEHANDELD and m.public_note() == "Tak weggehaald"
+
+
+async def test_enter_on_a_groups_more_line_shows_the_rest_of_that_group(app_factory, db_path):
+    """A busy wijkuitvoerder's group is cut at PER_GROUP rows with "… en N meer"; Enter on that line
+    shows the rest here (the list of all meldingen cannot narrow to one behandelaar's group)."""
+    from wijkteam_tui.screens.werkvoorraad import PER_GROUP
+
+    extra = 4
+    with LocalStore(db_path) as store:
+        store.set_device_code("K7")
+        dev = store.device_clock("tester", clock=lambda: _ms(NOW - timedelta(hours=1)))
+        for i in range(PER_GROUP + extra):
+            m = store.register(
+                dev, prefix="DLF", registered_at=NOW - timedelta(minutes=90 - i),
+                fields=MeldingFields(omschrijving=f"bank {i}", categorie="groen/boom", vier_b=VierB.BETROKKENHEID,
+                                     adres=ADRES),
+            )  # fmt: skip
+            store.append([commands.assign(dev, m, "tester")], dev)
+        counts, _rows = store.werkvoorraad(behandelaar="tester", now=NOW)
+    (group,) = [g for g in GROUPS if counts[g]]
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#werk", DataTable)
+
+        def keys() -> list[str]:
+            return [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+
+        assert sum(1 for k in keys() if ":" not in k) == PER_GROUP
+        more = keys().index(f"meer:{group}")
+        assert str(table.get_row_at(more)[0]) == f"… en {extra} meer (Enter: toon ze)"
+        table.focus()
+        table.move_cursor(row=more)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert sum(1 for k in keys() if ":" not in k) == PER_GROUP + extra
+        assert f"meer:{group}" not in keys()
+        assert isinstance(app.screen, WerkvoorraadScreen)
+
+
+async def test_the_status_dialog_with_standard_texts_fits_80_by_24(app_factory, db_path):
+    """Everything of the status dialog — its title, the texts laid out between entries, both fields
+    and the buttons — is on an 80×24 screen without scrolling."""
+    from textual.containers import Vertical
+
+    from wijkteam_tui.widgets import StandaardTeksten
+
+    melding_id = _at_status(db_path, [Status.IN_BEHANDELING, Status.INGEPLAND])
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(DetailScreen(melding_id))
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, StatusModal)
+        assert modal.query_one(".dialog", Vertical).max_scroll_y == 0
+        teksten = modal.query_one(StandaardTeksten)
+        lines = str(teksten.render()).split("\n")
+        assert len(teksten.texts) >= 3 and len(lines) >= 2  # several texts, more than one line
+        titels = [t[0] for t in teksten.texts]
+        for titel in titels:  # no title is broken over two lines
+            assert any(titel in line for line in lines)
+        assert all(len(line) <= teksten.size.width for line in lines)
+        assert modal.query_one("#ok").region.bottom <= 24

@@ -8,7 +8,8 @@ melders wait for a call-back since the melding progressed, with the date the con
 ``w`` switches, with one more key, to a colleague's werkvoorraad (holiday cover), the team's (the
 wijken the user is a wijkuitvoerder of; without any: the meldingen nobody handles) or all meldingen
 (the searchable list, ``MeldingenScreen``). ``b`` reassigns the highlighted melding (to me, a
-colleague, the team, or nobody) as an ``assigned`` event. Enter opens it.
+colleague, the team, or nobody) as an ``assigned`` event. Enter opens it; on a group's
+"… en N meer" line it shows more of that group.
 
 Every query is a few range scans on partial indexes (``LocalStore.werkvoorraad``), so the screen
 opens in milliseconds on 100,000 meldingen (bench/bench_tui.py). User text goes into cells as
@@ -37,6 +38,8 @@ from wijkteam_tui.widgets import StatusBar
 
 #: Rows shown per group (the count says how many there are).
 PER_GROUP = 30
+#: Rows added to a group by Enter on its "… en N meer" line.
+MORE_ROWS = 100
 #: Rows of "Nog terugbellen" shown.
 TERUGBELLEN_SHOWN = 30
 
@@ -82,6 +85,8 @@ class WerkvoorraadScreen(WijkteamScreen):
         self.view = view or View()
         self.counts: dict[str, int] = {}
         self.terugbel_count = 0
+        #: Rows shown per group: PER_GROUP, more after Enter on a group's "… en N meer" line.
+        self.limits: dict[str, int] = dict.fromkeys(GROUPS, PER_GROUP)
 
     # -- who -------------------------------------------------------------------------------------
 
@@ -158,7 +163,7 @@ class WerkvoorraadScreen(WijkteamScreen):
         now = self.app.now()
         store = self.app.store
         scope = self._scope()
-        self.counts, rows = store.werkvoorraad(now=now, per_group=PER_GROUP, **scope)
+        self.counts, rows = store.werkvoorraad(now=now, per_group=self.limits, **scope)
         self.terugbel_count, callbacks = store.terugbellen(limit=TERUGBELLEN_SHOWN, **scope)
         self._width = self.app.size.width
         self.query_one("#werk-titel", Label).update(Text(self.title_text()))
@@ -193,7 +198,7 @@ class WerkvoorraadScreen(WijkteamScreen):
             for r in rows[group]:
                 table.add_row(*self._cells(r, w, now_iso), key=r["melding_id"])
             if n > len(rows[group]):
-                more = Text(f"… en {n - len(rows[group])} meer (w: Alle meldingen)", style="dim")
+                more = Text(f"… en {n - len(rows[group])} meer (Enter: toon ze)", style="dim")
                 table.add_row(more, *(Text("") for _ in range(len(w) - 1)), key=f"meer:{group}")
         if keep and table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
@@ -263,6 +268,13 @@ class WerkvoorraadScreen(WijkteamScreen):
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value
+        if key is not None and key.startswith("meer:"):
+            # The rest of this group, here: the list of all meldingen cannot narrow to one
+            # behandelaar's group.
+            group = key.removeprefix("meer:")
+            self.limits[group] += MORE_ROWS
+            self.refresh_rows(keep_page=True)
+            return
         if key is None or ":" in key:
             return
         from wijkteam_tui.screens.detail import DetailScreen
@@ -325,6 +337,7 @@ def show_view(app: Any, view: View) -> None:
         return
     if isinstance(base, WerkvoorraadScreen):
         base.view = view
+        base.limits = dict.fromkeys(GROUPS, PER_GROUP)
         base.refresh_rows()
     else:
         app.push_screen(WerkvoorraadScreen(view))
