@@ -1209,6 +1209,19 @@ class LocalStore:
             out.setdefault(mid, []).append((eid, kind))
         return out
 
+    def assigned_to(self, behandelaar: str, melding_ids: Iterable[str]) -> list[str]:
+        """References of those of ``melding_ids`` that are open, not deleted and handled by
+        ``behandelaar`` (a server user name), soonest deadline first."""
+        ids = list(melding_ids)
+        if not ids:
+            return []
+        cur = self.conn.execute(
+            "SELECT reference FROM meldingen WHERE behandelaar = ? AND is_open = 1 AND deleted = 0 "
+            "AND melding_id IN (SELECT value FROM json_each(?)) ORDER BY deadline IS NULL, deadline, rowid",
+            (behandelaar, _json_encode(ids).decode()),
+        )
+        return [r[0] for r in cur]
+
     def with_conflicts(self, melding_ids: Iterable[str]) -> list[str]:
         """Those of ``melding_ids`` whose projection counts a concurrent-edit conflict."""
         ids = list(melding_ids)

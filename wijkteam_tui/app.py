@@ -453,6 +453,7 @@ class WijkteamApp(App):
             except error_type as exc:
                 result, error = None, exc
             pending = store.pending_count()
+            me = self.config.user
             if error is None and self._whoami is not None and not self._asked_whoami:
                 self._asked_whoami = True
                 try:
@@ -460,13 +461,14 @@ class WijkteamApp(App):
                 except Exception:  # noqa: BLE001 - asked again next session; nothing depends on it now
                     name = None
                 if name:
+                    me = name
                     self._to_ui(worker, self._learned_user, name)
             if error is None and not getattr(result, "snapshot", 0):
                 # What the round changed that the user must see (issue 14): a read, in this thread.
                 from wijkteam_tui.sync_effects import sync_effects
 
                 try:
-                    effects = sync_effects(store, mark)
+                    effects = sync_effects(store, mark, me=me)
                 except Exception:  # noqa: BLE001 - telling must never break the sync
                     effects = None
         finally:
@@ -607,8 +609,8 @@ class WijkteamApp(App):
 
     def _tell_effects(self, effects: Any) -> None:
         """After a round (``wijkteam_tui.sync_effects``): refresh the melding on screen when the round
-        changed it; say which own changes lost a concurrent edit (and what won), and which new
-        meldingen may be the same problem as one already here."""
+        changed it; say which own changes lost a concurrent edit (and what won), which new
+        meldingen may be the same problem as one already here, and which were assigned to the user."""
         for lost in effects.lost:
             self.notify(
                 f"{lost.reference}: uw wijziging van {lost.field} is overschreven door een gelijktijdige "
@@ -623,6 +625,14 @@ class WijkteamApp(App):
                 "zelfde dag. Mogelijk dezelfde melding; niets is samengevoegd (d op de melding: koppelen).",
                 title="Mogelijk dubbel",
                 severity="warning",
+                timeout=30,
+            )
+        if effects.assigned_to_me:
+            refs = effects.assigned_to_me
+            shown = ", ".join(refs[:5]) + (f" en {len(refs) - 5} meer" if len(refs) > 5 else "")
+            self.notify(
+                f"{shown} {'is' if len(refs) == 1 else 'zijn'} aan u toegewezen; zie Mijn werkvoorraad.",
+                title="Nieuw in uw werkvoorraad",
                 timeout=30,
             )
         screen = self.screen

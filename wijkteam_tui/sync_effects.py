@@ -5,7 +5,10 @@
   (``shared.fold.lost_edits``): the user is told which melding and which value won;
 * meldingen registered on another laptop that may be the same problem as one already here (same
   categorie, ≤ 50 m, within a day: ``shared.nearby.possible_duplicates``): flagged on both laptops
-  after each has synced, never merged.
+  after each has synced, never merged;
+* meldingen the round gave to this laptop's user (an ``assigned`` event from elsewhere — a colleague,
+  Open311 intake on the server — and they are now the behandelaar): the user hears of the new work
+  in their werkvoorraad (issue 14 §1).
 """
 
 from __future__ import annotations
@@ -36,14 +39,17 @@ class SyncEffects(msgspec.Struct, frozen=True):
     touched: frozenset[str] = frozenset()
     lost: tuple[LostEdit, ...] = ()
     duplicates: tuple[PossibleDuplicate, ...] = ()
+    #: References of the meldingen assigned to ``me`` by the round (open ones, oldest deadline first).
+    assigned_to_me: tuple[str, ...] = ()
 
 
-def sync_effects(store: LocalStore, mark: int) -> SyncEffects:
+def sync_effects(store: LocalStore, mark: int, me: str | None = None) -> SyncEffects:
     """What the events stored after ``mark`` (``LocalStore.events_mark`` before the round) changed.
 
     Reads only: the touched meldingen with a conflict are folded (with history), new ones from other
     laptops are checked for possible duplicates (one index query each, at most
-    :data:`MAX_DUPLICATE_CHECKS`)."""
+    :data:`MAX_DUPLICATE_CHECKS`); with ``me`` (this laptop's user name), the open meldingen the
+    round assigned to ``me`` are listed (one query)."""
     pulled = store.pulled_since(mark)
     if not pulled:
         return SyncEffects()
@@ -62,4 +68,6 @@ def sync_effects(store: LocalStore, mark: int) -> SyncEffects:
                 ref = store.conn.execute("SELECT reference FROM meldingen WHERE melding_id = ?", (mid,)).fetchone()
                 if ref:
                     duplicates.append(PossibleDuplicate(ref[0], mid, hit.reference, hit.afstand_m))
-    return SyncEffects(frozenset(pulled), tuple(lost), tuple(duplicates))
+    assigned = [mid for mid, evs in pulled.items() if any(kind == EventType.ASSIGNED for _eid, kind in evs)]
+    mine = tuple(store.assigned_to(me, assigned)) if me and assigned else ()
+    return SyncEffects(frozenset(pulled), tuple(lost), tuple(duplicates), mine)

@@ -162,3 +162,39 @@ async def test_f5_without_a_server_says_how_to_set_one_up(app_factory):
         await settle(pilot)
         told = " ".join(str(n.message) for n in app._notifications)
         assert "Geen server ingesteld" in told and "Instellingen (F9)" in told and "token" in told
+
+
+async def test_work_a_colleague_assigns_to_me_is_told_after_the_sync(app_factory, db_path):
+    """A melding another laptop gave to this laptop's user is announced with its reference and shows
+    in Mijn werkvoorraad; one given to someone else, or taken away again, is not announced."""
+    from wijkteam_tui.screens.werkvoorraad import WerkvoorraadScreen
+
+    melding_id, _ = _own_melding(db_path)
+    server = FakeServer()
+    klaas = commands.DeviceClock("K8", "klaas", hlc=HLC(clock=lambda: _ms(NOW - timedelta(minutes=30))))
+    app = app_factory(config=SERVER, sync_fn=server, auto_sync=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WerkvoorraadScreen) and sum(screen.counts.values()) == 0
+        state = app.store.get(melding_id)
+        other = commands.register(klaas, prefix="DLF", counter=9, fields=_fields("Paal scheef"),
+                                  registered_at=NOW - timedelta(hours=1))  # fmt: skip
+        server.deliver = [commands.assign(klaas, state, "tester"), other]
+        count = len(app._notifications)
+        await pilot.press("f5")
+        await settle(pilot)
+        told = [str(n.message) for n in list(app._notifications)[count:]]
+        # (the other laptop's new melding, not assigned to me, is not announced as mine)
+        assert [t for t in told if "toegewezen" in t] == ["DLF-K7-0001 is aan u toegewezen; zie Mijn werkvoorraad."], told
+        assert sum(screen.counts.values()) == 1  # refreshed: it is in my werkvoorraad now
+
+        # to a colleague: nothing for me
+        from shared.fold import fold
+
+        other_state = fold([other])
+        server.deliver = [commands.assign(klaas, other_state, "piet")]
+        count = len(app._notifications)
+        await pilot.press("f5")
+        await settle(pilot)
+        assert not any("toegewezen" in str(n.message) for n in list(app._notifications)[count:])
