@@ -27,17 +27,18 @@ def assign_melding(app: Any, melding_id: str, *, after=None) -> None:
     from shared import commands
     from shared.errors import ValidationError
     from wijkteam_store.local import StoreError
-    from wijkteam_tui.screens.choice import ChoiceModal
+    from wijkteam_tui.screens.choice import ChoiceModal, digit_keys
 
     state = app.store.get(melding_id)
     if state is None:
         return
     me = app.config.user
     options: list[tuple[str, str, tuple[str | None, bool]]] = [("m", f"Mij ({me})", (me, False))]
-    for i, name in enumerate(colleagues(app, me)[:9], start=1):
-        options.append((str(i), name, (name, False)))
     team = f"Het team ({wijk_label(state.wijk)})" if state.wijk else "Het team"
     options += [("t", team, (None, True)), ("x", "Niet toegewezen", (None, False))]
+    # The first nine colleagues by a digit; everyone after them with ↑↓ Enter (no one unreachable).
+    for key, name in digit_keys(colleagues(app, me)):
+        options.append((key, name, (name, False)))
 
     def chosen(value: tuple[str | None, bool] | None) -> None:
         if value is None:

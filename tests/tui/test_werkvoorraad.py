@@ -355,3 +355,45 @@ async def test_the_status_dialog_with_standard_texts_fits_80_by_24(app_factory, 
             assert any(titel in line for line in lines)
         assert all(len(line) <= teksten.size.width for line in lines)
         assert modal.query_one("#ok").region.bottom <= 24
+
+
+async def test_colleagues_after_the_ninth_are_reachable_with_the_arrows(app_factory, db_path):
+    """With more colleagues than digits the first nine get 1–9 and the rest ↑↓ Enter: nobody a
+    melding cannot be given to, nobody whose werkvoorraad cannot be shown."""
+    refs = _fill(db_path)
+    names = [f"collega-{i:02d}" for i in range(12)]
+    with LocalStore(db_path) as store:
+        dev = store.device_clock("tester", clock=lambda: _ms(NOW - timedelta(minutes=30)))
+        for name in names:  # each handles one melding here, so the laptop knows them
+            m = store.register(dev, prefix="DLF", registered_at=NOW - timedelta(hours=1),
+                               fields=MeldingFields(omschrijving=name, categorie="groen/boom", adres=ADRES))  # fmt: skip
+            store.append([commands.assign(dev, m, name)], dev)
+    last = names[-1]
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#werk", DataTable)
+        table.focus()
+        table.move_cursor(row=1)
+        ref = str(table.get_row_at(1)[0])
+        await pilot.press("b")
+        modal = app.screen
+        assert isinstance(modal, ChoiceModal)
+        keyed = [label for key, label, _v in modal.options if key.isdigit()]
+        assert len(keyed) == 9
+        index = next(i for i, (key, label, _v) in enumerate(modal.options) if label == last)
+        assert modal.options[index][0] == ""
+        await pilot.press(*["down"] * index, "enter")
+        await settle(pilot)
+        # and their werkvoorraad: w, then down to them
+        await pilot.press("w")
+        modal = app.screen
+        index = next(i for i, (_k, label, _v) in enumerate(modal.options) if label.endswith(last))
+        await pilot.press(*["down"] * index, "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WerkvoorraadScreen) and screen.view.naam == last
+        shown = [str(screen.query_one("#werk", DataTable).get_row_at(i)[0]) for i in range(table.row_count)]
+    with LocalStore(db_path) as store:
+        assert store.get(refs[ref]).behandelaar == last
+    assert ref in shown

@@ -22,7 +22,8 @@ class ChoiceModal(ModalScreen[Any]):
 
     Args:
         title: the question.
-        options: ``(key, label, value)``; the modal dismisses with ``value``.
+        options: ``(key, label, value)``; the modal dismisses with ``value``. An option with key
+            ``""`` is chosen with ↑↓ Enter only.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Annuleren", id="choice.cancel")]
@@ -40,7 +41,7 @@ class ChoiceModal(ModalScreen[Any]):
         with Vertical(classes="dialog"):
             yield Label(Text(self.title_text), classes="dialog-title")
             yield OptionList(
-                *(Option(Text.assemble((key, "bold underline"), f"  {label}"), id=str(i))
+                *(Option(Text.assemble((key or " ", "bold underline"), f"  {label}"), id=str(i))
                   for i, (key, label, _v) in enumerate(self.options)),
                 id="keuze",
             )  # fmt: skip
@@ -53,7 +54,7 @@ class ChoiceModal(ModalScreen[Any]):
 
     def on_key(self, event: events.Key) -> None:
         for key, _label, value in self.options:
-            if event.character == key:
+            if key and event.character == key:
                 event.stop()
                 event.prevent_default()
                 self.dismiss(value)
@@ -65,3 +66,9 @@ class ChoiceModal(ModalScreen[Any]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def digit_keys(names: list[str]) -> list[tuple[str, str]]:
+    """``(key, name)`` for a :class:`ChoiceModal`: ``1``–``9`` for the first nine names, ``""``
+    (↑↓ Enter only) for the rest, so a long list of colleagues leaves nobody unreachable."""
+    return [(str(i) if i <= 9 else "", name) for i, name in enumerate(names, start=1)]

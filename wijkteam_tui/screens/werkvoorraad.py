@@ -307,12 +307,12 @@ class WerkvoorraadScreen(WijkteamScreen):
 
 def open_view(app: Any, me: str) -> None:
     """The ``w`` switch: pick mine, the team's, a colleague's werkvoorraad, or all meldingen, and show it."""
-    from wijkteam_tui.screens.choice import ChoiceModal
+    from wijkteam_tui.screens.choice import ChoiceModal, digit_keys
 
     options = [("m", "Mijn werkvoorraad", View("mijn")), ("t", "Team", View("team")),
                ("a", "Alle meldingen", View("alle"))]  # fmt: skip
-    for i, name in enumerate(colleagues(app, me)[:9], start=1):
-        options.append((str(i), f"Werkvoorraad van {name}", View("collega", name)))
+    for key, name in digit_keys(colleagues(app, me)):  # after the ninth: ↑↓ Enter
+        options.append((key, f"Werkvoorraad van {name}", View("collega", name)))
 
     def chosen(view: View | None) -> None:
         if view is not None:
