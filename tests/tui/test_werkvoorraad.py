@@ -156,7 +156,11 @@ async def test_a_new_melding_goes_to_the_wijkuitvoerder_of_its_wijk(app_factory,
     app = app_factory()
     async with app.run_test(size=SIZE) as pilot:
         await type_call(pilot)  # Kerkstraat 12a, Dalfsen: wijk dalfsen (sample: a.devries)
-        await pilot.press("ctrl+s", "enter")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        # the confirmation says who handles it
+        assert "Behandelaar: a.devries" in rendered(app.screen.query_one("#saved-body"))
+        await pilot.press("enter")
         await settle(pilot)
     with LocalStore(db_path) as store:
         (row,) = list(store.iter_rows())

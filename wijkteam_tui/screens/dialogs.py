@@ -116,6 +116,8 @@ class SavedModal(ModalScreen[Melding | None]):
             body.append(
                 f"Uiterlijk afgehandeld op {long_date(m.deadline)} ({m.servicenorm} werkdagen).\n"
             )
+        # Who handles it (the wijk's wijkuitvoerder by default; b on the melding changes it).
+        body.append(f"Behandelaar: {m.assignment_text()}\n")
         body.append("\nEnter: volgende melding")
         with Vertical(classes="dialog"):
             yield Static(body, id="saved-body")
