@@ -255,13 +255,13 @@ def main() -> int:
         else:
             load_s = fill(store, rows)
             print(f"rows: {args.rows:,}  generated in {gen_s:.1f} s, loaded (projection + FTS) in {load_s:.1f} s")
-        c = store.conn()
+        c = store.conn()  # the floor below reads the SQLite file directly
         qs = queries(rows, rng, args.queries)
         ids = [r[0] for r in rng.sample(rows, 2000)]
         del rows
         # Warm the page cache the way a running server is warm; then measure.
         for q in qs["referentie"][:20]:
-            kcc.search(c, q)
+            kcc.search(store, q)
         floor = [timed(lambda i=i: c.execute("SELECT * FROM meldingen WHERE melding_id = ?", (i,)).fetchone()) for i in ids]
         f50, f95 = pct(floor)
         print(f"floor (primary-key look-up of one row): p50 {f50:.3f} ms  p95 {f95:.3f} ms")
@@ -272,7 +272,7 @@ def main() -> int:
             times, found = [], 0
             for q in items:
                 res: list = []
-                times.append(timed(lambda q=q, res=res: res.append(kcc.search(c, q))))
+                times.append(timed(lambda q=q, res=res: res.append(kcc.search(store, q))))
                 found += len(res[0].results)
             every += times
             hits[kind] = found / len(items)
@@ -281,26 +281,23 @@ def main() -> int:
         p50, p95 = pct(every)
         print(f"{'all':<12} {p50:8.2f} {p95:8.2f} {max(every):8.2f} {p95 / f95:12.0f}")
         refs = [q for q in qs["referentie"]]
-        store_events_of(store, [the_one(c, kcc.classify(r).reference)["melding_id"] for r in refs])
+        store_events_of(store, [the_one(store, kcc.classify(r).reference)["melding_id"] for r in refs])
 
         def open_detail(ref: str) -> kcc.KccDetail:
-            row = the_one(c, kcc.classify(ref).reference)
+            row = the_one(store, kcc.classify(ref).reference)
             return kcc.detail(row, store.melding(row["melding_id"]))
 
         detail = [timed(lambda r=r: open_detail(r)) for r in refs]
         d50, d95 = pct(detail)
         print(f"detail       {d50:8.2f} {d95:8.2f} {max(detail):8.2f} {d95 / f95:12.0f}")
-        from sync_server.routes.open311 import _rows  # the SQL requests.json runs
-
-        class _S:  # the store as the route sees it
-            def conn(self):
-                return c
-
         f = parse_request_filter({}, now=now)
-        where = "registered_date BETWEEN ? AND ? AND registered_at BETWEEN ? AND ?"
-        params = [local_date(f.start).isoformat(), local_date(f.end).isoformat(), iso(f.start), iso(f.end)]
+        registered = (local_date(f.start).isoformat(), local_date(f.end).isoformat(), iso(f.start), iso(f.end))
         tax = load_taxonomy()
-        o311 = [timed(lambda: [service_request(r, tax) for r in _rows(_S(), where, params)]) for _ in range(20)]
+
+        def requests_json() -> list:  # what requests.json asks the store
+            return [service_request(r, tax) for r in store.published_requests(registered=registered, limit=1000)]
+
+        o311 = [timed(requests_json) for _ in range(20)]
         o50, o95 = pct(o311)
         print(f"open311 requests.json (90 days, 1000 requests): p50 {o50:.1f} ms  p95 {o95:.1f} ms")
         verdict = "OK" if p95 <= 50 else "TOO SLOW"

@@ -23,10 +23,11 @@ from sync_server.logs import AccessLog
 from sync_server.openapi import openapi_config
 from sync_server.settings import Settings
 from sync_server.snapshot import SnapshotService, snapshot_dir
+from sync_server.storage.api import Store
 from sync_server.store import ServerStore
 
 
-def _store(state: State) -> ServerStore:
+def _store(state: State) -> Store:
     return state.store
 
 
@@ -80,7 +81,7 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = store is None
         app.state.store = store or ServerStore(settings.db_path)
-        activate_stored(app.state.store.conn())
+        activate_stored(app.state.store)
         # The laptop snapshot: served from its folder, rebuilt by a process of its own when it lags.
         app.state.snapshots = SnapshotService(
             settings.db_path,
@@ -100,7 +101,7 @@ def create_app(settings: Settings, *, store: ServerStore | None = None) -> Lites
     def follow_config(request: Request) -> None:
         # An admin imports a new configuration version with the CLI while the server runs: the next
         # request puts it in force (one indexed read; the document is decoded once per version).
-        activate_stored(request.app.state.store.conn())
+        activate_stored(request.app.state.store)
 
     app = Litestar(
         route_handlers=[*ROUTERS, _schema_assets()],

@@ -12,7 +12,6 @@ instead of leaving it unrecorded. The token itself is never written, only whose 
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -88,7 +87,7 @@ def record_search_reads(store: ServerStore, info: TokenInfo, hits: list[tuple[st
 
 
 def list_entries(
-    conn: sqlite3.Connection,
+    store: ServerStore,
     *,
     reference: str | None = None,
     actor: str | None = None,
@@ -98,7 +97,7 @@ def list_entries(
     since: str | None = None,
     until: str | None = None,
 ) -> list[AuditEntry]:
-    """Audit entries, newest first.
+    """Audit entries of ``store``, newest first.
 
     Args:
         reference: only entries about the melding with this reference.
@@ -109,32 +108,10 @@ def list_entries(
         melding_ids: only entries about these meldingen (a person's: ``ServerStore.find_person``).
         since / until: only entries at or after / before these instants (UTC ISO text, as stored).
     """
-    conds, params = ["1 = 1"], []
-    if reference:
-        conds.append("a.melding_id IN (SELECT melding_id FROM meldingen WHERE reference = ?)")
-        params.append(reference)
-    if actor:
-        conds.append("(a.actor = ? OR a.actor LIKE ? ESCAPE '\\')")
-        escaped = actor.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params += [actor, f"{escaped} (%"]
-    if action:
-        conds.append("a.action = ?")
-        params.append(action)
-    if melding_ids is not None:
-        conds.append("a.melding_id IN (SELECT value FROM json_each(?))")
-        params.append(msgspec.json.encode(list(melding_ids)).decode())
-    if since:
-        conds.append("a.at >= ?")
-        params.append(since)
-    if until:
-        conds.append("a.at < ?")
-        params.append(until)
-    sql = (
-        "SELECT a.id, a.at, a.actor, a.action, a.melding_id, "
-        "(SELECT reference FROM meldingen m WHERE m.melding_id = a.melding_id), coalesce(a.detail, '') "
-        f"FROM audit a WHERE {' AND '.join(conds)} ORDER BY a.id DESC LIMIT ?"
+    rows = store.audit_rows(
+        reference=reference, actor=actor, action=action, limit=limit, melding_ids=melding_ids, since=since, until=until
     )
-    return [AuditEntry(*row) for row in conn.execute(sql, (*params, limit))]
+    return [AuditEntry(*row) for row in rows]
 
 
 def configure(sub: Any) -> None:
@@ -208,7 +185,7 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         ids = sorted(store.find_person(wanted)) if wanted is not None else None
         entries = list_entries(
-            store.conn(),
+            store,
             reference=reference,
             actor=getattr(args, "actor", None),
             action=None if getattr(args, "alles", False) else PERSONAL_DATA_READ,

@@ -25,7 +25,8 @@ from litestar.middleware import AbstractMiddleware
 from litestar.types import Receive, Scope, Send
 
 from shared.enums import Role
-from sync_server.store import ServerStore, TokenInfo
+from sync_server.storage.api import Store
+from sync_server.store import TokenInfo
 
 PUBLIC_PREFIXES = ("/health", "/schema", "/api/v1/public/")
 PUBLIC_GET_PREFIXES = ("/open311/",)
@@ -60,7 +61,7 @@ class AuthMiddleware(AbstractMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from litestar import Litestar
 
-        store: ServerStore = Litestar.from_scope(scope).state.store
+        store: Store = Litestar.from_scope(scope).state.store
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         token = bearer_token(headers)
         info = store.token_info(token) if token else None

@@ -64,7 +64,7 @@ def retention_policy(store: ServerStore) -> RetentionPolicy:
         raise StoreError(
             "Deze versie van wijkteam-server kent de gemeenteconfiguratie (bewaartermijnen) nog niet."
         ) from None
-    return gemeente_config.stored(store.conn()).config.bewaartermijnen
+    return gemeente_config.stored(store).config.bewaartermijnen
 
 
 def run_retention(
@@ -143,7 +143,7 @@ def _after_erasure(store: ServerStore) -> None:
     from sync_server.snapshot import discard_before, snapshot_dir
 
     try:
-        configured = load_settings(options={"db": str(store.path)})[0].snapshot_dir
+        configured = load_settings(options={"db": str(store.location)})[0].snapshot_dir
     except SettingsError:
         configured = None  # the settings file is checked where the server starts; the default here
     folder = snapshot_dir(store.path, configured)
@@ -224,7 +224,6 @@ def build_inzage(store: ServerStore, wanted: PersonalValues, searched_on: str, g
 
     taxonomy = load_taxonomy()
     found = store.find_person(wanted)
-    conn = store.conn()
     items: list[Vermelding] = []
     for mid, rol in found.items():
         events = store.events_of(mid)
@@ -260,7 +259,7 @@ def build_inzage(store: ServerStore, wanted: PersonalValues, searched_on: str, g
                 if mentions(t, wanted)
             ]
             callbacks, history = [], []
-        reads = audit.list_entries(conn, action=None, melding_ids=[mid], limit=10_000)
+        reads = audit.list_entries(store, action=None, melding_ids=[mid], limit=10_000)
         items.append(
             Vermelding(
                 referentie=m.reference,
@@ -452,7 +451,7 @@ def _gemeente_naam(store: ServerStore) -> str:
     try:
         from sync_server import gemeente_config
 
-        return gemeente_config.stored(store.conn()).config.naam
+        return gemeente_config.stored(store).config.naam
     except (ImportError, StoreError, AttributeError):
         return ""
 
@@ -487,8 +486,8 @@ def _wissen(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         if reference is not None:
-            row = store.conn().execute("SELECT melding_id FROM meldingen WHERE reference = ?", (reference,)).fetchone()
-            found = {row[0]: "melder"} if row else {}
+            mid = store.melding_id_of(reference)
+            found = {mid: "melder"} if mid else {}
         else:
             found = store.find_person(wanted)  # type: ignore[arg-type]
         melder_ids = [mid for mid, rol in found.items() if rol == "melder"]

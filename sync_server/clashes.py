@@ -3,10 +3,10 @@
 A reference is unique by construction (``shared.reference``), but a device code issued twice, a
 restored backup or a hand-made import can still put one reference on two meldingen; the store then
 flags the pair in ``reference_clashes`` (``wijkteam-server clashes list``). The look-ups by reference
-(the resident's public status, the KCC detail) ask :func:`holders` for *every* live melding with the
-reference and treat more than one as a clash (:class:`ReferenceClash`) rather than answering for the
-newest: the public route says so in Dutch, the KCC route lists them all (docs/kcc.md, "Dubbele
-referenties").
+(the resident's public status, the KCC detail) take *every* live melding with the reference
+(``ServerStore.live_by_reference``) and treat more than one as a clash (:class:`ReferenceClash`) rather
+than answering for the newest: the public route says so in Dutch, the KCC route lists them all
+(docs/kcc.md, "Dubbele referenties").
 
 The projection is the truth here, not the ``reference_clashes`` table: a clash the admin resolved by
 deleting one of the two meldingen answers normally again, without editing the table.
@@ -14,10 +14,7 @@ deleting one of the two meldingen answers normally again, without editing the ta
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
-
-from shared.projection import COLUMNS
 
 #: What the resident is told when their reference belongs to more than one melding.
 PUBLIC_CLASH_MESSAGE = (
@@ -41,36 +38,19 @@ class ReferenceClash(Exception):
         self.rows = rows
 
 
-def holders(c: sqlite3.Connection, reference: str) -> list[dict[str, Any]]:
-    """Every live (not deleted) melding with ``reference``: projection rows, newest registration first.
-
-    Args:
-        c: a connection to the server store (``ServerStore.conn()``).
-        reference: canonical form (``shared.reference.normalise_reference``).
-
-    Uses the ``meldingen_reference`` index; usually one row, none for an unknown reference.
-    """
-    cols = ", ".join(COLUMNS)
-    cur = c.execute(
-        f"SELECT {cols} FROM meldingen WHERE reference = ? AND deleted = 0 ORDER BY registered_at DESC, melding_id",
-        (reference,),
-    )
-    return [dict(zip(COLUMNS, r, strict=True)) for r in cur]
-
-
-def the_one(c: sqlite3.Connection, reference: str, melding_id: str | None = None) -> dict[str, Any] | None:
+def the_one(store: Any, reference: str, melding_id: str | None = None) -> dict[str, Any] | None:
     """The one live melding with ``reference`` (projection row), or None when there is none.
 
     Args:
-        c: a connection to the server store.
-        reference: canonical form.
+        store: the server store (``ServerStore.live_by_reference``).
+        reference: canonical form (``shared.reference.normalise_reference``).
         melding_id: picks one of several meldingen that share the reference (the KCC chose it from
             the list a clash answers with); a melding_id that does not carry this reference is None.
 
     Raises:
         ReferenceClash: more than one live melding has the reference and ``melding_id`` is not given.
     """
-    rows = holders(c, reference)
+    rows = store.live_by_reference(reference)
     if melding_id is not None:
         rows = [r for r in rows if r["melding_id"] == melding_id]
     if len(rows) > 1:

@@ -2,8 +2,12 @@
 
 Subcommands (each takes ``--db PATH``; default ``sync_server.settings.default_db_path()``):
 
-* ``serve [--host 127.0.0.1] [--port 8080]``: run the server (uvicorn); creates the database on first start.
-* ``backup PATH``: a consistent copy of the database while the server runs (SQLite online backup).
+``--db`` is a SQLite file or a ``postgresql://`` URL (issue 17; docs/server.md, "PostgreSQL").
+
+* ``serve [--host 127.0.0.1] [--port 8080] [--workers N]``: run the server (uvicorn); creates the
+  database on first start.
+* ``backup PATH``: a consistent copy of the database while the server runs (SQLite online backup;
+  ``pg_dump`` on PostgreSQL).
 * ``restore BACKUP``: put a backup in place of the database (server stopped) with a new log id, so
   laptops re-send their own events and pull everything again.
 * ``user add NAME --role wijkuitvoerder|kcc|manager|admin [--device XY]``: prints the token once;
@@ -31,21 +35,33 @@ from typing import Any
 from shared.commands import SERVER_DEVICE
 from shared.enums import Role
 from shared.protocol import VerdictState
-from sync_server import audit, avg_cli, demo_cli, gazetteer_cli, gemeente_config, import_cli, report_cli, serving, snapshot
-from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, default_db_path
+from sync_server import (
+    audit,
+    avg_cli,
+    demo_cli,
+    gazetteer_cli,
+    gemeente_config,
+    import_cli,
+    report_cli,
+    serving,
+    snapshot,
+)
+from sync_server.settings import DEFAULT_HOST, DEFAULT_PORT, db_location, default_db_path
+from sync_server.storage.engines import StorageUnavailable
 from sync_server.store import ServerStore, StoreError
 
 Configure = Callable[[Any], None]
+_DB_HELP = f"databasebestand, of postgresql://gebruiker@host/database (standaard {default_db_path()})"
 
 
 def add_command(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
     """A subcommand parser that already has ``--db PATH``."""
     p = sub.add_parser(name, help=help, description=help)
-    p.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=f"databasebestand (standaard {default_db_path()})")
+    p.add_argument("--db", type=db_location, default=argparse.SUPPRESS, help=_DB_HELP)
     return p
 
 
-def db_path(args: argparse.Namespace) -> Path:
+def db_path(args: argparse.Namespace) -> Path | str:
     """The database of ``--db`` (given before or after the subcommand), else ``$WIJKTEAM_SERVER_DB``,
     else the ``db`` of the settings file ``$WIJKTEAM_SERVER_CONFIG`` (so admin commands act on the
     file ``serve`` uses), else the default.
@@ -54,7 +70,7 @@ def db_path(args: argparse.Namespace) -> Path:
         StoreError: the settings file is invalid (its message names file and line).
     """
     if getattr(args, "db", None):
-        return Path(args.db)
+        return db_location(args.db)
     import os
 
     from sync_server.server_config import CONFIG_ENV, SettingsError, load_settings
@@ -74,7 +90,7 @@ def open_store(args: argparse.Namespace) -> ServerStore:
     from sync_server.gemeente_config import activate_stored
 
     store = ServerStore(db_path(args))
-    activate_stored(store.conn())
+    activate_stored(store)
     return store
 
 
@@ -103,7 +119,7 @@ def _serve(args: argparse.Namespace) -> int:
     store = ServerStore(settings.db_path)  # creates the schema; refuses a database of a newer server
     try:
         store.vacuum_once()  # before serving: a database from before secure_delete is rewritten once
-        config = stored(store.conn())
+        config = stored(store)
         label = f"gemeenteconfiguratie versie {config.version} ({config.config.naam})"
     finally:
         store.close()
@@ -498,7 +514,7 @@ COMMANDS: list[Configure] = [
 def build_parser() -> argparse.ArgumentParser:
     """The ``wijkteam-server`` argument parser with every subcommand of ``COMMANDS``."""
     parser = argparse.ArgumentParser(prog="wijkteam-server", description="Syncserver van Wijkteam.")
-    parser.add_argument("--db", type=Path, default=None, help=f"databasebestand (standaard {default_db_path()})")
+    parser.add_argument("--db", type=db_location, default=None, help=_DB_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for configure in COMMANDS:
         configure(sub)
@@ -510,7 +526,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except StoreError as exc:
+    except (StoreError, StorageUnavailable) as exc:
         print(f"Fout: {exc.message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

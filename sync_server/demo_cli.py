@@ -58,7 +58,7 @@ def _demo(args: argparse.Namespace) -> int:
         return 1
     store = open_store(args)
     try:
-        live = store.conn().execute("SELECT count(*) FROM meldingen WHERE coalesce(bron, '') = ''").fetchone()[0]
+        live = store.live_meldingen_count()
         if live and not args.force:
             print(
                 f"Fout: deze server heeft al {live} echte meldingen; voorbeeldgegevens zouden de rapportages "

@@ -18,13 +18,13 @@ document says so per route (``sync_server.openapi``).
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from shared.errors import InvalidEvent, TransitionError, ValidationError
+from sync_server.storage.engines import database_errors
 from sync_server.store import StorageUnavailable, StoreError, storage_failure
 
 log = logging.getLogger("wijkteam.server")
@@ -63,7 +63,7 @@ def storage_unavailable(request: Request, exc: StorageUnavailable) -> Response:
     return resp
 
 
-def sqlite_error(request: Request, exc: sqlite3.Error) -> Response:
+def database_error(request: Request, exc: Exception) -> Response:
     failure = storage_failure(exc)
     if failure is not None:
         return storage_unavailable(request, failure)
@@ -113,7 +113,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     InvalidEvent: invalid_event,
     StoreError: store_error,
     StorageUnavailable: storage_unavailable,
-    sqlite3.Error: sqlite_error,
+    **{cls: database_error for cls in database_errors()},
     RecursionError: too_deep,
     OverflowError: overflow,
     HTTPException: http_error,

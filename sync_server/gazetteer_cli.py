@@ -4,7 +4,7 @@ The admin loads a BAG-derived CSV (layouts: ``shared.gazetteer``, docs/location.
 database; laptops download it from ``GET /api/v1/gazetteer`` (``sync_server.routes.gazetteer``) and
 keep it for offline look-up.
 
-Tables (this module owns them, created on first use):
+Tables (``sync_server.storage.schema``):
 
 * ``gazetteer``: one row per address (``openbare_ruimte``, ``huisnummer``, ``huisletter``,
   ``huisnummertoevoeging``, ``postcode``, ``woonplaats``, ``gemeente``, ``bag_id``, ``lat``, ``lon``
@@ -12,7 +12,7 @@ Tables (this module owns them, created on first use):
 * ``gazetteer_meta``: ``version`` (sha256 of the canonical CSV, the download's ETag), ``count``,
   ``imported_at`` (UTC), ``source`` (file name), ``sample`` (``1`` for the made-up sample).
 
-An import replaces the whole gazetteer in one ``BEGIN IMMEDIATE`` transaction: either every good row
+An import replaces the whole gazetteer in one transaction (``ServerStore.replace_gazetteer``): either every good row
 is in, or (on any failure) the previous gazetteer stays as it was. Bad rows are reported with their
 line number and skipped; a file without a single good row is refused.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,33 +35,8 @@ from shared.gazetteer import (
     read_gazetteer_csv,
     to_csv_text,
 )
+from sync_server.storage.engines import database_errors
 from sync_server.store import ServerStore, StoreError
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS gazetteer (
-    id INTEGER PRIMARY KEY,
-    openbare_ruimte TEXT NOT NULL,
-    huisnummer INTEGER NOT NULL,
-    huisletter TEXT,
-    huisnummertoevoeging TEXT,
-    postcode TEXT NOT NULL DEFAULT '',
-    woonplaats TEXT NOT NULL,
-    gemeente TEXT NOT NULL DEFAULT '',
-    bag_id TEXT NOT NULL DEFAULT '',
-    lat REAL NOT NULL,
-    lon REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS gazetteer_postcode ON gazetteer(postcode, huisnummer);
-CREATE TABLE IF NOT EXISTS gazetteer_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-_COLUMNS = ("openbare_ruimte", "huisnummer", "huisletter", "huisnummertoevoeging", "postcode", "woonplaats",
-            "gemeente", "bag_id", "lat", "lon")
-
-
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the gazetteer tables when missing (idempotent)."""
-    conn.executescript(SCHEMA)
 
 
 def _is_shipped_sample(path: Path) -> bool:
@@ -74,7 +48,7 @@ def _is_shipped_sample(path: Path) -> bool:
 
 
 def gazetteer_import(
-    db_path: str | Path,
+    db: str | Path,
     csv_path: str | Path,
     *,
     sample: bool | None = None,
@@ -83,7 +57,8 @@ def gazetteer_import(
     """Replace the server's gazetteer with the addresses of ``csv_path``; returns the number loaded.
 
     Args:
-        db_path: the server database (created with the server schema when missing).
+        db: the server database (a SQLite file, created with the server schema when missing, or a
+            PostgreSQL URL).
         csv_path: a BAG-derived CSV (``shared.gazetteer`` layouts).
         sample: mark the data as made-up sample data; default: True only for the shipped sample file.
         report: called with each skipped row (line number + Dutch reason); default prints to stderr.
@@ -120,41 +95,23 @@ def gazetteer_import(
         "sample": "1" if sample else "0",
         "skipped": str(len(result.errors)),
     }
-    store = ServerStore(db_path)
+    store = ServerStore(db)
     try:
-        ensure_schema(store.conn())
-        with store.write() as c:
-            c.execute("DELETE FROM gazetteer")
-            c.executemany(
-                f"INSERT INTO gazetteer({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", rows
-            )
-            c.execute("DELETE FROM gazetteer_meta")
-            c.executemany("INSERT INTO gazetteer_meta(key, value) VALUES (?, ?)", list(meta.items()))
-    except sqlite3.Error as exc:
+        store.replace_gazetteer(rows, meta)
+    except database_errors() as exc:
         raise StoreError(f"Laden mislukt ({exc}); het bestaande adresbestand is ongewijzigd.") from None
     finally:
         store.close()
     return len(rows)
 
 
-def gazetteer_meta(conn: sqlite3.Connection) -> dict[str, str]:
-    """The ``gazetteer_meta`` table as a dict (empty when nothing was imported yet)."""
-    ensure_schema(conn)
-    return dict(conn.execute("SELECT key, value FROM gazetteer_meta").fetchall())
-
-
-def gazetteer_rows(conn: sqlite3.Connection) -> list[GazetteerAdres]:
+def gazetteer_rows(store: ServerStore) -> list[GazetteerAdres]:
     """Every stored address, ordered by woonplaats, street, number (the download's order)."""
-    ensure_schema(conn)
-    cur = conn.execute(
-        f"SELECT {', '.join(_COLUMNS)} FROM gazetteer ORDER BY woonplaats, openbare_ruimte, huisnummer, "
-        "coalesce(huisletter, ''), coalesce(huisnummertoevoeging, '')"
-    )
     return [
         GazetteerAdres(straat=r[0], huisnummer=r[1], huisletter=r[2], huisnummertoevoeging=r[3], postcode=r[4],
                        woonplaats=r[5], gemeente=r[6], bag_id=r[7], lat=r[8], lon=r[9])
-        for r in cur
-    ]
+        for r in store.gazetteer_rows()
+    ]  # fmt: skip
 
 
 # -- CLI -----------------------------------------------------------------------------------------------
@@ -188,7 +145,7 @@ def _info(args: argparse.Namespace) -> int:
 
     store = open_store(args)
     try:
-        meta = gazetteer_meta(store.conn())
+        meta = store.gazetteer_meta()
     finally:
         store.close()
     if not meta:

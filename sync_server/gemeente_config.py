@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
-import sqlite3
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,17 +44,6 @@ from shared.gemeente import (
 )
 from sync_server import audit
 from sync_server.store import ServerStore, StoreError
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS gemeente_config (
-    version INTEGER PRIMARY KEY,
-    body BLOB NOT NULL,
-    etag TEXT NOT NULL,
-    imported_at TEXT NOT NULL,
-    imported_by TEXT NOT NULL,
-    source TEXT NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -96,74 +84,51 @@ def _default() -> StoredConfig:
     return StoredConfig(0, body, _etag(0, body), "", "", "pakketstandaard (voorbeeld)")
 
 
-def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the ``gemeente_config`` table when missing (idempotent)."""
-    conn.executescript(SCHEMA)
-
-
-def current_version(conn: sqlite3.Connection) -> int:
+def current_version(store: ServerStore) -> int:
     """The version in force (0: the package default). One indexed read: cheap enough per request."""
-    try:
-        row = conn.execute("SELECT max(version) FROM gemeente_config").fetchone()
-    except sqlite3.OperationalError:  # table not created yet (a read-only connection cannot create it)
-        return 0
-    return int(row[0] or 0)
+    return store.config_version()
 
 
-def stored(conn: sqlite3.Connection, version: int | None = None) -> StoredConfig:
+def _stored(row: tuple[int, bytes, str, str, str, str]) -> StoredConfig:
+    return StoredConfig(*row)
+
+
+def stored(store: ServerStore, version: int | None = None) -> StoredConfig:
     """Version ``version`` (default: the newest); the package default when none was imported.
 
     Raises:
         StoreError: no such version.
     """
-    try:
-        if version is None:
-            row = conn.execute(
-                "SELECT version, body, etag, imported_at, imported_by, source FROM gemeente_config "
-                "ORDER BY version DESC LIMIT 1"
-            ).fetchone()
-        else:
-            row = conn.execute(
-                "SELECT version, body, etag, imported_at, imported_by, source FROM gemeente_config WHERE version = ?",
-                (version,),
-            ).fetchone()
-    except sqlite3.OperationalError:
-        row = None
+    row = store.config_row(version)
     if row is None:
         if version in (None, 0):
             return _default()
         raise StoreError(f"Configuratieversie {version} bestaat niet.")
-    return StoredConfig(row[0], bytes(row[1]), row[2], row[3], row[4], row[5])
+    return _stored(row)
 
 
-def history(conn: sqlite3.Connection) -> list[StoredConfig]:
+def history(store: ServerStore) -> list[StoredConfig]:
     """Every stored version, oldest first (without the package default)."""
-    try:
-        rows = conn.execute(
-            "SELECT version, body, etag, imported_at, imported_by, source FROM gemeente_config ORDER BY version"
-        ).fetchall()
-    except sqlite3.OperationalError:
-        return []
-    return [StoredConfig(r[0], bytes(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+    return [_stored(r) for r in store.config_rows()]
 
 
 _unusable: set[str] = set()  # ETags of stored versions that did not load (logged once each)
 
 
-def activate_stored(conn: sqlite3.Connection) -> int:
+def activate_stored(store: ServerStore) -> int:
     """Make the newest stored version the configuration in force in this process (the server at start
     and at each request when the version changed, admin commands); returns the version in force.
 
     A stored version that does not load (e.g. written by a newer server) leaves the configuration in
     force as it was: the error is logged once, and ``/ready`` reports it (check ``configuratie``).
     """
-    version = current_version(conn)
+    version = current_version(store)
     if version == gemeente().version:
         return version
     if not version:
         activate(None)
         return 0
-    cur = stored(conn)
+    cur = stored(store)
     try:
         activate(cur.config)
     except ConfigError as exc:
@@ -189,25 +154,24 @@ def import_config(store: ServerStore, config: GemeenteConfig, *, source: str, us
     Raises:
         ConfigError: the successor rules are broken; nothing is stored.
     """
-    conn = store.conn()
-    ensure_schema(conn)
-    with store.write() as c:
-        cur = stored(c)
+    made: list[int] = []
+
+    def make(newest: tuple[int, bytes, str, str, str, str] | None) -> tuple[int, bytes, str, str, str, str] | None:
+        cur = _stored(newest) if newest else _default()
         check_successor(cur.config, config)
         same = encode_config(msgspec.structs.replace(config, version=cur.version)) == cur.body
         if same and cur.version > 0:
-            return cur.version, False
+            made.append(cur.version)
+            return None
         version = cur.version + 1
         body = encode_config(msgspec.structs.replace(config, version=version))
-        c.execute(
-            "INSERT INTO gemeente_config(version, body, etag, imported_at, imported_by, source) VALUES (?, ?, ?, ?, ?, ?)",
-            (version, body, _etag(version, body), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), user, source),
-        )
-        c.execute(
-            "INSERT INTO audit(at, actor, action, melding_id, detail) VALUES (?, ?, 'config_import', NULL, ?)",
-            (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), user, f"versie {version} uit {source}"),
-        )
-    return version, True
+        made.append(version)
+        return (version, body, _etag(version, body), datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), user, source)
+
+    row = store.add_config(make, actor=user, describe=lambda r: f"versie {r[0]} uit {source}")
+    if row is None:
+        return made[-1], False
+    return row[0], True
 
 
 # -- CLI -----------------------------------------------------------------------------------------
@@ -261,7 +225,7 @@ def _import(args: argparse.Namespace) -> int:
         users = {u.name for u in store.list_users() if not u.revoked_at}
         unknown = sorted({n for g in config.wijken.gemeente for w in g.wijk for n in w.wijkuitvoerders} - users)
         if args.dry_run:
-            check_successor(stored(store.conn()).config, config)
+            check_successor(stored(store).config, config)
             print(f"Geldig: {path} (er is niets opgeslagen, --dry-run).")
             version, changed = None, True
         else:
@@ -290,7 +254,7 @@ def _stored_of(args: argparse.Namespace) -> tuple[StoredConfig, list[StoredConfi
 
     store = open_store(args)
     try:
-        return stored(store.conn(), args.version), history(store.conn())
+        return stored(store, args.version), history(store)
     finally:
         store.close()
 

@@ -10,7 +10,7 @@ key is there already (the same file imported again, or the same row twice in one
 so nothing is ever created twice. ``--dry-run`` prints what would be created and every refused row
 with its reason, and stores nothing.
 
-Table (this module owns it, created on first use): ``import_rows``: ``key`` (``kenmerk:…`` or
+Table (``sync_server.storage.schema``): ``import_rows``: ``key`` (``kenmerk:…`` or
 ``inhoud:<sha256>``, see ``shared.importing.ImportRow``), ``melding_id``, ``reference``, ``bron``,
 ``file``, ``line``, ``imported_at``.
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,18 +45,6 @@ from shared.model import Adres, Punt
 from shared.projection import iso
 from sync_server import audit
 from sync_server.store import ServerStore, StoreError
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS import_rows (
-    key TEXT PRIMARY KEY,
-    melding_id TEXT NOT NULL,
-    reference TEXT NOT NULL,
-    bron TEXT NOT NULL,
-    file TEXT NOT NULL,
-    line INTEGER NOT NULL,
-    imported_at TEXT NOT NULL
-);
-"""
 
 
 @dataclass
@@ -150,27 +137,6 @@ def _xlsx_rows(path: Path, sheet: str | None) -> list[list[Any]]:
         wb.close()
 
 
-def _ensure(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
-
-
-def _gazetteer_lookup(conn: sqlite3.Connection) -> Any:
-    """Postcode + house number → (street, place, lat, lon) from the server's gazetteer, or None."""
-    from sync_server.gazetteer_cli import ensure_schema
-
-    ensure_schema(conn)
-
-    def lookup(postcode: str, nr: int, letter: str | None, toev: str | None) -> tuple[str, str, float, float] | None:
-        row = conn.execute(
-            "SELECT openbare_ruimte, woonplaats, lat, lon FROM gazetteer WHERE postcode = ? AND huisnummer = ? "
-            "AND coalesce(huisletter, '') = ? AND coalesce(huisnummertoevoeging, '') = ?",
-            (postcode, nr, letter or "", toev or ""),
-        ).fetchone()
-        return (row[0], row[1], row[2], row[3]) if row else None
-
-    return lookup
-
-
 def _resolve_wijk(adres: Adres | None, punt: Punt | None) -> str | None:
     b = gemeente().wijken.resolve(adres, punt)
     return b.wijk if b.status == "wijk" else None
@@ -185,9 +151,7 @@ def run_import(store: ServerStore, path: Path, mapping: ImportMapping, *, dry_ru
     """
     g = gemeente()
     check_mapping(mapping, g.taxonomy)
-    conn = store.conn()
-    _ensure(conn)
-    lookup = _gazetteer_lookup(conn)
+    lookup = store.gazetteer_address
     result = ImportResult()
     seen: dict[str, int] = {}
     todo: list[ImportRow] = []
@@ -204,9 +168,9 @@ def run_import(store: ServerStore, path: Path, mapping: ImportMapping, *, dry_ru
             result.duplicates.append((line, seen[got.key]))
             continue
         seen[got.key] = line
-        known = conn.execute("SELECT reference FROM import_rows WHERE key = ?", (got.key,)).fetchone()
+        known = store.imported_reference(got.key)
         if known:
-            result.already.append((line, known[0]))
+            result.already.append((line, known))
             continue
         todo.append(got)
     if dry_run or not todo:
@@ -216,6 +180,8 @@ def run_import(store: ServerStore, path: Path, mapping: ImportMapping, *, dry_ru
     refused_in_build: list[RowRefusal] = []
 
     def build(dev: DeviceClock, next_counter: Any) -> list[Event]:
+        made.clear()  # a transaction run again (a lost deadlock on PostgreSQL) builds afresh
+        refused_in_build.clear()
         events: list[Event] = []
         for r in todo:
             try:
@@ -230,14 +196,11 @@ def run_import(store: ServerStore, path: Path, mapping: ImportMapping, *, dry_ru
             events.extend(evs)
         return events
 
-    def bookkeeping(c: sqlite3.Connection, _: list[Event]) -> None:
+    def bookkeeping(_: list[Event]) -> list[tuple[Any, ...]]:
         at = iso(utcnow())
-        c.executemany(
-            "INSERT INTO import_rows(key, melding_id, reference, bron, file, line, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(r.key, evs[0].melding_id, evs[0].payload["reference"], mapping.bron, path.name, r.line, at) for r, evs in made],
-        )
+        return [(r.key, evs[0].melding_id, evs[0].payload["reference"], mapping.bron, path.name, r.line, at) for r, evs in made]
 
-    store.append_server_events(user, build, after=bookkeeping)
+    store.append_server_events(user, build, imported=bookkeeping)
     result.created = [(r, evs[0].payload["reference"]) for r, evs in made]
     result.refused.extend(refused_in_build)
     result.refused.sort(key=lambda x: x.line)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import ValidationError
+from sync_server.store import StoreError
 
 #: Groupings of the report when ``--group-by`` is not given: what the HTML charts need (% within the norm
 #: per categorie, backlog per wijk). Each further grouping costs one more pass over the rows.
@@ -28,6 +29,8 @@ def run_report(args: argparse.Namespace) -> int:
     from shared.barometer import parse_period, period_between
     from shared.certificering import load_criteria
     from sync_server.cli import db_path
+    from sync_server.storage.engines import is_postgres
+    from sync_server.store import ServerStore
     from wijkteam_reports.render import render
     from wijkteam_reports.sql import build_report, open_readonly
 
@@ -49,23 +52,33 @@ def run_report(args: argparse.Namespace) -> int:
         if args.as_of is not None and args.as_of < 0:
             raise ValidationError("as_of", "--as-of is een server_seq: 0 of hoger.")
         db = db_path(args)
-        try:
-            conn = open_readonly(db)
-        except (FileNotFoundError, sqlite3.Error):
-            print(f"Fout: database {db} niet gevonden of niet leesbaar.", file=sys.stderr)
-            return 1
-        try:
-            report = build_report(conn, period, group_by=group_by, criteria=criteria, upto_seq=args.as_of)
-        except sqlite3.OperationalError as exc:
-            print(f"Fout: de database {db} heeft geen meldingen-tabel ({exc}).", file=sys.stderr)
-            return 1
-        finally:
-            conn.close()
+        options = {"group_by": group_by, "criteria": criteria, "upto_seq": args.as_of}
+        if is_postgres(db):
+            store = ServerStore(db)
+            try:
+                report = store.barometer(period, **options)
+            finally:
+                store.close()
+        else:
+            # A SQLite file is read as it is (read-only): a server's, or any database with a
+            # ``meldingen`` projection (a laptop's).
+            try:
+                conn = open_readonly(db)
+            except (FileNotFoundError, sqlite3.Error):
+                print(f"Fout: database {db} niet gevonden of niet leesbaar.", file=sys.stderr)
+                return 1
+            try:
+                report = build_report(conn, period, **options)
+            except sqlite3.OperationalError as exc:
+                print(f"Fout: de database {db} heeft geen meldingen-tabel ({exc}).", file=sys.stderr)
+                return 1
+            finally:
+                conn.close()
     except ValidationError as exc:
         print(f"Fout: {exc.message}", file=sys.stderr)
         return 1
-    except OSError as exc:
-        print(f"Fout: {exc}", file=sys.stderr)
+    except (OSError, StoreError) as exc:
+        print(f"Fout: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 1
     out = render(report, args.format)
     if args.out:

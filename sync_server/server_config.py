@@ -259,7 +259,7 @@ def _check_command(args: argparse.Namespace) -> int:
         if s.key == "trusted_proxies":
             value = ", ".join(value) or "(geen)"
         print(f"  {s.key} = {value}    [{sources[s.key]}]")
-    if not settings.db_path.exists():
+    if isinstance(settings.db_path, Path) and not settings.db_path.exists():
         print(f"De database {settings.db_path} bestaat nog niet; 'serve' maakt haar aan.")
         return 0
     try:
@@ -268,7 +268,7 @@ def _check_command(args: argparse.Namespace) -> int:
         print(f"Fout: {exc.message}", file=sys.stderr)
         return 1
     try:
-        cur = stored(store.conn())
+        cur = stored(store)
         config = cur.config
     except ConfigError as exc:
         print(f"Fout: de opgeslagen gemeenteconfiguratie is ongeldig: {exc.message}", file=sys.stderr)

@@ -48,11 +48,19 @@ DEFAULT_SNAPSHOT_CHECK_S = 30.0
 SNAPSHOT_DIR_ENV = "WIJKTEAM_SNAPSHOT_DIR"
 
 
-def default_db_path() -> Path:
-    """``$WIJKTEAM_SERVER_DB`` or ``<user data dir>/wijkteam/wijkteam-server.sqlite3``."""
+def db_location(text: str | Path) -> Path | str:
+    """A ``--db`` value: a ``postgresql://`` (or ``postgres://``) URL stays text (PostgreSQL), anything
+    else is a SQLite file's path."""
+    if isinstance(text, Path) or text.split(":", 1)[0].lower() not in ("postgresql", "postgres"):
+        return Path(text)
+    return text
+
+
+def default_db_path() -> Path | str:
+    """``$WIJKTEAM_SERVER_DB`` (a file or a PostgreSQL URL) or ``<user data dir>/wijkteam/wijkteam-server.sqlite3``."""
     env = os.environ.get(DB_ENV)
     if env:
-        return Path(env)
+        return db_location(env)
     return Path(platformdirs.user_data_dir(APP_NAME)) / "wijkteam-server.sqlite3"
 
 
@@ -61,7 +69,8 @@ class Settings:
     """How one server instance runs.
 
     Attributes:
-        db_path: the SQLite database file (created with its schema on first start).
+        db_path: the SQLite database file (created with its schema on first start), or a
+            ``postgresql://`` URL (text) of an existing PostgreSQL database (issue 17).
         debug: show exception details in error responses (never in production).
         max_body_bytes: largest request body of a route without its own limit; larger answers 413.
         min_free_bytes: free disk space ``/ready`` requires next to the database
@@ -83,7 +92,9 @@ class Settings:
     ``wijkteam-server config import``), not of the server's settings.
     """
 
-    db_path: Path
+    #: A :class:`Path` or a URL (``str``); typed ``Any`` because Litestar's signature models (the settings
+    #: are a route dependency) cannot take a union of ``Path`` and ``str``.
+    db_path: Any
     debug: bool = False
     max_body_bytes: int = MAX_BODY_BYTES
     min_free_bytes: int = MIN_FREE_BYTES
@@ -102,7 +113,7 @@ class Settings:
     def for_db(cls, db: str | Path | None) -> Settings:
         """Settings for ``db`` (``None``: :func:`default_db_path`)."""
         return cls(
-            db_path=Path(db) if db else default_db_path(),
+            db_path=db_location(db) if db else default_db_path(),
             crash_point=os.environ.get(CRASH_ENV) or None,
             min_free_bytes=_min_free_bytes(),
             snapshot_lag=_env_number(SNAPSHOT_LAG_ENV, DEFAULT_SNAPSHOT_LAG, int),

@@ -41,7 +41,11 @@ import msgspec
 
 from shared.events import Event
 from shared.protocol import MAX_PULL_LIMIT, SnapshotInfo
+from sync_server.settings import db_location
+from sync_server.storage.admin import AdminTables
+from sync_server.storage.engines import LOCK_SNAPSHOT, display_location, is_postgres, side_base
 from sync_server.store import EVENT_COLUMNS, StoreError, event_from_row
+from wijkteam_store.dialect import SQLITE
 from wijkteam_store.local import SCHEMA_VERSION, LocalStore
 from wijkteam_store.snapshot import discard, publish
 
@@ -75,14 +79,42 @@ def read_current(folder: Path) -> Published | None:
     return meta if (folder / meta.file).is_file() else None
 
 
-class LogReader:
-    """The server's event log, read over a read-only connection of its own (for the builder process)."""
+class LogReader(AdminTables):
+    """The server's event log, read over a read-only connection of its own (for the builder process):
+    a SQLite file read-only, or a PostgreSQL database (``postgresql://…``, issue 17)."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path | str) -> None:
+        self.dialect = SQLITE
+        if is_postgres(db):
+            import psycopg
+
+            from wijkteam_store.dialect import PgConnection, configure_connection
+
+            try:
+                raw = psycopg.connect(str(db), autocommit=True)
+            except psycopg.Error as exc:
+                raise StoreError(f"Database {display_location(db)} is niet bereikbaar ({exc}).") from None
+            configure_connection(raw)
+            self.conn: Any = PgConnection(raw)
+            self.dialect = self.conn.dialect
+            return
+        db = Path(db)
         if not db.is_file():
             raise StoreError(f"Database {db} bestaat niet.")
         self.conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         self.conn.execute("PRAGMA busy_timeout = 30000")
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        yield self.conn
+
+    def only_builder(self) -> bool:
+        """On PostgreSQL: take the snapshot builders' session lock (an advisory lock, held until this
+        reader closes) and say whether this is the only builder of this database, on any machine.
+        SQLite: True (``build.lock`` in the snapshot folder decides)."""
+        if not self.dialect.postgres:
+            return True
+        return bool(self.conn.execute("SELECT pg_try_advisory_lock(?, 0)", (LOCK_SNAPSHOT,)).fetchone()[0])
 
     def log_id(self) -> int:
         """The log's id (``ServerStore.log_id``; 0 before the server first opened the file)."""
@@ -158,7 +190,7 @@ def _open_work(path: Path, log_id: int) -> LocalStore:
 
 
 def build(
-    db: Path,
+    db: Path | str,
     folder: Path,
     *,
     limit: int = MAX_PULL_LIMIT,
@@ -168,7 +200,7 @@ def build(
     """Bring the working copy up to the end of the log and publish it as the current snapshot.
 
     Args:
-        db: the server's database (read only).
+        db: the server's database (read only): a SQLite file or a PostgreSQL URL.
         folder: the snapshot folder (created when missing).
         limit: events per page, as a laptop pulls them.
         progress: optional ``callable(applied_up_to_seq, target_seq)`` after each page.
@@ -188,6 +220,8 @@ def build(
             return None
         reader = LogReader(db)
         try:
+            if not reader.only_builder():
+                return None
             log_id, target, erased = reader.log_id(), reader.max_seq(), reader.erasure_seq()
             if target == 0:
                 return None
@@ -203,7 +237,7 @@ def build(
                     work.apply_remote(events, after)
                     if progress:
                         progress(after, target)
-                _carry_config(db, work)
+                _carry_config(reader, work)
                 current = read_current(folder)
                 if current and (current.server_seq, current.log_id, current.store_schema) == (
                     after,
@@ -238,16 +272,12 @@ def build(
         return published
 
 
-def _carry_config(db: Path, work: LocalStore) -> None:
+def _carry_config(reader: LogReader, work: LocalStore) -> None:
     """Put the server's municipality configuration in force into the working copy, so a laptop that
     installs the snapshot starts on it (its next configuration check then answers 304)."""
     from sync_server.gemeente_config import stored
 
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        cur = stored(conn)
-    finally:
-        conn.close()
+    cur = stored(reader)  # type: ignore[arg-type] - the reader has the store's config_row
     if work.gemeente_config_etag() != cur.etag:
         work.set_gemeente_config(cur.body, cur.etag)
 
@@ -271,9 +301,13 @@ def discard_before(folder: Path, server_seq: int) -> int:
     return gone
 
 
-def snapshot_dir(db: Path, configured: Path | None = None) -> Path:
-    """The snapshot folder: ``configured``, else ``<database>.snapshots`` next to the database."""
-    return configured or db.with_name(db.name + ".snapshots")
+def snapshot_dir(db: Path | str, configured: Path | None = None) -> Path:
+    """The snapshot folder: ``configured``, else ``<database>.snapshots`` next to the database (for
+    PostgreSQL next to its other files, ``sync_server.storage.engines.side_base``)."""
+    if configured:
+        return configured
+    base = side_base(db)
+    return base.with_name(base.name + ".snapshots")
 
 
 class SnapshotService:
@@ -288,7 +322,7 @@ class SnapshotService:
         store: the server's store (``max_server_seq``, ``log_id``), read from the checking thread.
     """
 
-    def __init__(self, db: Path, folder: Path, *, lag: int, check_s: float, store: Any) -> None:
+    def __init__(self, db: Path | str, folder: Path, *, lag: int, check_s: float, store: Any) -> None:
         self.db = db
         self.folder = folder
         self.lag = lag
@@ -391,7 +425,7 @@ class SnapshotService:
 # -- command line: ``python -m sync_server.snapshot`` and ``wijkteam-server snapshot`` -------------------
 
 
-def _build_command(db: Path, folder: Path, keep_going: Callable[[], bool] | None = None) -> int:
+def _build_command(db: Path | str, folder: Path, keep_going: Callable[[], bool] | None = None) -> int:
     try:
         published = build(db, folder, keep_going=keep_going)
     except (StoreError, OSError) as exc:
@@ -443,7 +477,7 @@ def configure(sub: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """The build process the server starts: ``python -m sync_server.snapshot --db DB --dir DIR [--nice]``."""
     p = argparse.ArgumentParser(prog="python -m sync_server.snapshot")
-    p.add_argument("--db", type=Path, required=True)
+    p.add_argument("--db", type=db_location, required=True)
     p.add_argument("--dir", type=Path, required=True)
     p.add_argument("--nice", action="store_true", help="run at lower CPU priority (the server's requests first)")
     p.add_argument("--parent", type=int, help="stop when this process (the server) is gone")

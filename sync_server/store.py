@@ -1,28 +1,17 @@
 """The server's store: the event log of every laptop, the quarantine, the projection, users and devices.
 
-SQLite (one file) behind one small class, :class:`ServerStore`, so that a municipality that outgrows
-one server can move to PostgreSQL by writing a new module with the same methods, not by rewriting the
-routes. SQL stays inside this module (and the read-only queries of ``sync_server.search``, which read
-the projection).
+One class, :class:`ServerStore`, on one of two engines (``sync_server.storage.engines``): a SQLite file
+(the default, nothing to install) or PostgreSQL (``--db postgresql://…``, issue 17). The routes and the
+CLI go through its methods (the interface is ``sync_server.storage.api.Store``); SQL stays in this
+module and the ``sync_server.storage`` package, written once for both engines
+(``wijkteam_store.dialect``). The tables: ``sync_server.storage.schema``.
 
-Tables (DESIGN.md, "Sync protocol" and "Storage"):
-
-* ``events``: every accepted event, once (``event_id`` UNIQUE), numbered by ``server_seq`` (the rowid,
-  ``AUTOINCREMENT`` so a number is never reused). Writes are serialised by ``BEGIN IMMEDIATE``, so
-  numbers become visible in order: a pull never skips an event that commits later with a lower number.
-* ``quarantine``: refused events with the reason and the raw text as received.
-* ``meldingen``: the projection, exactly ``shared.projection.COLUMNS`` (melding_id primary key), written
-  in the same transaction as the events; ``meldingen_fts`` (FTS5, rowid = ``meldingen.rowid``) over
-  reference, omschrijving, address and melder name, kept by triggers.
-* ``barometer_rows``: the barometer's narrow summary of each projection row that counts, written with
-  the projection (``wijkteam_reports.summary``; filled from the projection on upgrade).
-* ``users`` (name, role, sha256 of the token, device code), ``devices`` (each device code issued once;
-  ``"00"`` is the server's own), ``reference_clashes``, ``audit``, ``server_state`` (schema version,
-  the server's HLC, the server device's counters).
-
-Connections are per thread (SQLite connections must stay in their thread); every connection runs in
-WAL mode with ``busy_timeout`` and ``synchronous=FULL``, so a commit is on disk before a push is
-acknowledged.
+Writes run in :meth:`ServerStore.write` transactions, committed durably before they return (so before
+a push is acknowledged); writers that add events are serialised around the numbering of
+``server_seq``, so a pull never skips an event that commits later with a lower number
+(``sync_server.storage.engines``). A push (:meth:`ServerStore.ingest`) locks only its device and
+meldingen for its reads and folds, and the event log for its last step, so on PostgreSQL pushes of
+different meldingen run side by side.
 """
 
 from __future__ import annotations
@@ -33,7 +22,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,10 +62,26 @@ from shared.protocol import (
     Verdict,
     VerdictState,
 )
+from shared.reference import DEVICE_CODE_WIDTH, device_code, highest_counter
 from shared.trust import Refusal, judge_history, restamp
 from shared.validation import MAX_TEXT_LENGTH
-from shared.reference import DEVICE_CODE_WIDTH, device_code, highest_counter
+from sync_server.storage.admin import AdminTables
+from sync_server.storage.engines import (
+    DEFAULT_POOL_SIZE,
+    Conflict,
+    Database,
+    StorageUnavailable,
+    database_errors,
+    display_location,
+    open_database,
+    parse_location,
+    side_base,
+    storage_failure,  # noqa: F401 - re-exported: sync_server.errors and the routes import it from here
+)
+from sync_server.storage.reads import ProjectionReads
+from sync_server.storage.schema import DEVICE_COLUMNS, QUARANTINE_COLUMNS, SQLITE_SEARCH, TABLES, add_columns_sql
 from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
+from wijkteam_store.dialect import dialect_of
 from wijkteam_store.local import add_projection_columns, werkvoorraad_backfill
 
 #: Version of this database layout; a database written by newer software is refused at open.
@@ -94,7 +99,8 @@ from wijkteam_store.local import add_projection_columns, werkvoorraad_backfill
 #: which an older server cannot fold), every connection runs with ``secure_delete``, and a database
 #: from before is vacuumed once so that no deleted value stays in its free space.
 STORE_SCHEMA_VERSION = 7
-BUSY_TIMEOUT_MS = 30_000
+#: Times a push or server write is run again after losing a deadlock on PostgreSQL (``Conflict``).
+_RETRIES = 8
 _CHUNK = 500  # stays under SQLite's bound-parameter limit
 #: Bytes a pulled event's envelope adds to its payload on the wire (ids, device, stamps, user: a
 #: generous upper bound of the JSON), for the byte bound of a pull page.
@@ -102,6 +108,7 @@ _ENVELOPE_BYTES = 512
 
 EVENT_COLUMNS = ("event_id", "melding_id", "device_id", "device_seq", "hlc", "type", "payload", "user", "prev", "schema")
 _EVENT_SELECT = "server_seq, " + ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+_PROJECTION_SELECT = ", ".join(f'"{c}"' for c in COLUMNS)
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder(dict[str, Any]).decode
@@ -113,50 +120,6 @@ class StoreError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-class StorageUnavailable(Exception):
-    """The database cannot be written now: it became read-only, the disk is full, or the disk
-    refuses to write. Nothing of the request was stored. ``message`` is Dutch, for the user; the
-    routes answer 503 with it (``sync_server.errors``), and the store recovers by itself once the
-    disk is writable again (the next write opens a fresh connection).
-
-    Attributes:
-        reason: ``"alleen-lezen"``, ``"vol"`` or ``"schrijffout"``.
-        message: "De server kan niet opslaan: …".
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-# SQLite primary result codes (https://sqlite.org/rescode.html) that mean "cannot write now".
-_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN, _SQLITE_FULL = 8, 10, 14, 13
-_STORAGE_REASONS = {
-    _SQLITE_READONLY: ("alleen-lezen", "de database is alleen-lezen geworden"),
-    _SQLITE_FULL: ("vol", "de schijf is vol"),
-    _SQLITE_IOERR: ("schrijffout", "de schijf weigert te schrijven (vol of defect)"),
-    _SQLITE_CANTOPEN: ("schrijffout", "het databasebestand kan niet worden geopend"),
-}
-
-
-def storage_failure(exc: BaseException) -> StorageUnavailable | None:
-    """The :class:`StorageUnavailable` an SQLite error stands for, or ``None`` for any other error
-    (a bug, a constraint: those stay what they are)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if not isinstance(exc, sqlite3.Error) or not isinstance(code, int):
-        return None
-    found = _STORAGE_REASONS.get(code & 0xFF)
-    if found is None:
-        return None
-    reason, why = found
-    return StorageUnavailable(
-        reason,
-        f"De server kan niet opslaan: {why}. Er is niets opgeslagen; wat u stuurde blijft op uw laptop "
-        "bewaard en gaat mee bij een volgende sync. De beheerder is gewaarschuwd (zie /ready).",
-    )
 
 
 @dataclass(frozen=True)
@@ -264,6 +227,30 @@ class IngestResult:
     erased: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _HeldLog:
+    """What the store holds of some meldingen (``ServerStore._log_of``): their ``events``, the stamp of
+    each one's ``created`` (``created_hlc``), their ``erasures`` (``{melding_id: (strongest erasure,
+    server_seq of the latest erasing event)}``) and the ``newest`` ``server_seq`` of each."""
+
+    events: dict[str, list[Event]] = field(default_factory=dict)
+    created_hlc: dict[str, int] = field(default_factory=dict)
+    erasures: dict[str, tuple[Erasure, int]] = field(default_factory=dict)
+    newest: dict[str, int] = field(default_factory=dict)
+
+
+_raw_seq = msgspec.json.Decoder(dict[str, Any])
+
+
+def _raw_device_seq(raw: str) -> int | None:
+    """The ``device_seq`` of a quarantined event's raw JSON text, or None (unreadable, or none)."""
+    try:
+        seq = _raw_seq.decode(raw).get("device_seq")
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+
+
 def hash_token(token: str) -> str:
     """sha256 hex of a bearer token: the only form in which a token is stored."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -296,106 +283,15 @@ class _LockedHLC(HLC):
         with self._lock:
             return self.last
 
+    def observe(self, stamp: int) -> None:
+        """Never issue a stamp at or below ``stamp`` again (another server process issued it)."""
+        with self._lock:
+            self.last = max(self.last, stamp)
+
 
 def _new_log_id() -> int:
     """A random positive 62-bit log id (fits SQLite's INTEGER and JSON numbers exactly)."""
     return secrets.randbits(62) or 1
-
-
-def _adres_text_sql(prefix: str) -> str:
-    parts = ["straat", "huisnummer", "huisletter", "huisnummertoevoeging", "postcode", "woonplaats", "locatie_omschrijving"]
-    return "trim(" + " || ' ' || ".join(f"coalesce({prefix}.{p}, '')" for p in parts) + ")"
-
-
-def _schema_sql() -> str:
-    sqltype = {str: "TEXT", int: "INTEGER", float: "REAL"}
-    cols = ",\n  ".join(
-        f'"{name}" {sqltype[t]}' + (" PRIMARY KEY" if name == "melding_id" else "") for name, t in COLUMNS.items()
-    )
-    fts_insert = (
-        "INSERT INTO meldingen_fts(rowid, reference, omschrijving, adres, melder_naam) "
-        f"VALUES (new.rowid, new.reference, new.omschrijving, {_adres_text_sql('new')}, new.melder_naam);"
-    )
-    return f"""
-CREATE TABLE IF NOT EXISTS server_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-  server_seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  event_id TEXT NOT NULL UNIQUE,
-  melding_id TEXT NOT NULL,
-  device_id TEXT NOT NULL,
-  device_seq INTEGER NOT NULL,
-  hlc INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  "user" TEXT NOT NULL,
-  prev TEXT,
-  "schema" INTEGER NOT NULL,
-  received_at TEXT NOT NULL,
-  pushed_by TEXT
-);
-CREATE INDEX IF NOT EXISTS events_melding ON events(melding_id);
-CREATE TABLE IF NOT EXISTS quarantine (
-  id INTEGER PRIMARY KEY,
-  event_id TEXT NOT NULL UNIQUE,
-  device_id TEXT,
-  reason TEXT NOT NULL,
-  raw TEXT NOT NULL,
-  received_at TEXT NOT NULL,
-  pushed_by TEXT
-);
-CREATE TABLE IF NOT EXISTS devices (
-  device_code TEXT PRIMARY KEY,
-  user_name TEXT NOT NULL,
-  issued_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meldingen (
-  {cols}
-);
-CREATE INDEX IF NOT EXISTS meldingen_reference ON meldingen(reference);
-CREATE INDEX IF NOT EXISTS meldingen_postcode_huisnummer ON meldingen(postcode, huisnummer);
-CREATE INDEX IF NOT EXISTS meldingen_telefoon ON meldingen(melder_telefoon);
-CREATE INDEX IF NOT EXISTS meldingen_email ON meldingen(melder_email COLLATE NOCASE);
-CREATE INDEX IF NOT EXISTS meldingen_straat ON meldingen(straat COLLATE NOCASE, huisnummer);
-CREATE INDEX IF NOT EXISTS meldingen_registered_date ON meldingen(registered_date);
-CREATE VIRTUAL TABLE IF NOT EXISTS meldingen_fts USING fts5(
-  reference, omschrijving, adres, melder_naam, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
-);
-CREATE TRIGGER IF NOT EXISTS meldingen_fts_ai AFTER INSERT ON meldingen BEGIN
-  {fts_insert}
-END;
-CREATE TRIGGER IF NOT EXISTS meldingen_fts_au AFTER UPDATE ON meldingen BEGIN
-  DELETE FROM meldingen_fts WHERE rowid = old.rowid;
-  {fts_insert}
-END;
-CREATE TRIGGER IF NOT EXISTS meldingen_fts_ad AFTER DELETE ON meldingen BEGIN
-  DELETE FROM meldingen_fts WHERE rowid = old.rowid;
-END;
-CREATE TABLE IF NOT EXISTS users (
-  name TEXT PRIMARY KEY,
-  role TEXT NOT NULL,
-  token_hash TEXT NOT NULL UNIQUE,
-  device_code TEXT UNIQUE,
-  created_at TEXT NOT NULL,
-  revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS reference_clashes (
-  id INTEGER PRIMARY KEY,
-  reference TEXT NOT NULL,
-  melding_id TEXT NOT NULL,
-  other_melding_id TEXT NOT NULL,
-  detected_at TEXT NOT NULL,
-  UNIQUE (reference, melding_id, other_melding_id)
-);
-CREATE TABLE IF NOT EXISTS audit (
-  id INTEGER PRIMARY KEY,
-  at TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  melding_id TEXT,
-  detail TEXT
-);
-CREATE INDEX IF NOT EXISTS audit_melding ON audit(melding_id);
-"""
 
 
 _UPSERT = (
@@ -433,28 +329,55 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[i : i + size]
 
 
-class ServerStore:
-    """The server's SQLite store. Thread-safe: each thread gets its own connection.
+class ServerStore(ProjectionReads, AdminTables):
+    """The server's store on SQLite or PostgreSQL (module docstring). Thread-safe.
 
     Args:
-        path: the database file; created with its schema when missing.
+        location: the SQLite database file (created with its schema when missing), or a
+            ``postgresql://`` URL of an existing database (its tables are created when missing).
         clock: wall-clock ms for the server's HLC (tests inject one).
+        pool_size: connections this process keeps to PostgreSQL (ignored for SQLite).
+        data_dir: the folder of the files beside a PostgreSQL database (erasure journal, snapshots);
+            default ``sync_server.storage.engines.side_base``'s. A SQLite database keeps them next to its file.
 
     Raises:
         StoreError: the database was written by a newer version of the server.
+        StorageUnavailable: PostgreSQL cannot be reached.
     """
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], int] | None = None) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+    def __init__(
+        self,
+        location: str | Path,
+        *,
+        clock: Callable[[], int] | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        data_dir: Path | None = None,
+    ) -> None:
+        self.location = parse_location(location)
+        self.db: Database = open_database(self.location, pool_size=pool_size)
+        self.dialect = self.db.dialect
+        #: Base name of the files beside the database (``<base>.wissingen``, ``<base>.snapshots``):
+        #: the SQLite file itself, or ``<data_dir>/<database name>`` for PostgreSQL.
+        self.path: Path = side_base(self.location, data_dir)
         #: The last storage failure (:class:`StorageUnavailable`) since the last successful write.
         self.storage_problem: StorageUnavailable | None = None
-        self._migrate()
+        self._tx = threading.local()  # the connection of this thread's open write transaction
+        try:
+            self._migrate()
+        except BaseException:
+            self.db.close()
+            raise
         self._clock = clock or wall_ms
         self.hlc = _LockedHLC(self._state("hlc_last"), clock)
+
+    @property
+    def postgres(self) -> bool:
+        """Whether this store is on PostgreSQL."""
+        return self.dialect.postgres
+
+    def describe(self) -> str:
+        """Where the database is, for messages and logs (a URL without its password)."""
+        return display_location(self.location)
 
     def wall_ms(self) -> int:
         """The server's wall clock, ms since the Unix epoch (UTC)."""
@@ -463,66 +386,58 @@ class ServerStore:
     # -- connections and transactions -------------------------------------------------------------
 
     def conn(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit mode: use :meth:`write` for transactions)."""
-        c = getattr(self._local, "conn", None)
-        if c is None:
-            c = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            c.execute("PRAGMA journal_mode = WAL")
-            c.execute("PRAGMA synchronous = FULL")
-            # Deleted and rewritten content is overwritten with zeros, in pages and in free pages: an
-            # erased value (issue 16) must not stay in the file's free space (docs/privacy.md).
-            c.execute("PRAGMA secure_delete = ON")
-            self._local.conn = c
-            with self._all_lock:
-                self._all.append(c)
-        return c
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: committed (durably) on success, rolled back on any error.
+        """This thread's SQLite connection (autocommit mode), for the store's own SQLite-only work and
+        tests; routes and commands use the store's methods.
 
         Raises:
-            StorageUnavailable: the database cannot be written (read-only, disk full, write error).
-                The failure is kept in :attr:`storage_problem` (``/ready`` shows it) until a write
-                succeeds again, and this thread's connection is closed so that the next write opens
-                the file afresh: the server recovers by itself once the disk is writable again.
+            StoreError: the store is on PostgreSQL.
         """
-        c = self.conn()
+        conn = getattr(self.db, "conn", None)
+        if conn is None:
+            raise StoreError("Deze bewerking kan alleen op een SQLite-database.")
+        return conn()
+
+    def _read(self) -> Any:
+        """A connection for reads (``with self._read() as c``): autocommit, one statement one snapshot;
+        inside this thread's :meth:`write` its transaction (so a read sees what the transaction wrote)."""
+        c = getattr(self._tx, "c", None)
+        return nullcontext(c) if c is not None else self.db.read()
+
+    @contextmanager
+    def write(self, *, serial: bool = True) -> Iterator[Any]:
+        """One transaction: committed (durably) on success, rolled back on any error. ``serial`` (the
+        default) runs it alone among the writers, holding the event log's lock from the start (needed
+        to add events, or to read-modify-write the server's counters); :meth:`ingest` locks less.
+
+        Raises:
+            StorageUnavailable: the database cannot be written (read-only, disk full, write error,
+                unreachable). The failure is kept in :attr:`storage_problem` (``/ready`` shows it)
+                until a write succeeds again; the store recovers by itself.
+            Conflict: PostgreSQL chose this transaction as a deadlock's victim (nothing stored):
+                :meth:`_retry` runs it again.
+        """
         try:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                yield c
-            except BaseException:
-                if c.in_transaction:  # SQLite may already have rolled back (disk full, I/O error)
-                    c.execute("ROLLBACK")
-                raise
-            c.execute("COMMIT")
-        except sqlite3.Error as exc:
-            failure = storage_failure(exc)
-            if failure is None:
-                raise
-            self._drop_connection(c)
+            with self.db.transaction(serial=serial) as c:
+                self._tx.c = c
+                try:
+                    yield c
+                finally:
+                    self._tx.c = None
+        except StorageUnavailable as failure:
             self.storage_problem = failure
-            raise failure from exc
+            raise
         self.storage_problem = None
 
-    def _drop_connection(self, c: sqlite3.Connection) -> None:
-        """Close and forget this thread's connection after a storage failure."""
-        try:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
-        try:
-            c.close()
-        except sqlite3.Error:
-            pass
-        with self._all_lock:
-            if c in self._all:
-                self._all.remove(c)
-        if getattr(self._local, "conn", None) is c:
-            self._local.conn = None
+    @staticmethod
+    def _retry(work: Callable[[], Any]) -> Any:
+        """Run ``work`` (a whole transaction) again when PostgreSQL made it a deadlock's victim."""
+        for attempt in range(_RETRIES):
+            try:
+                return work()
+            except Conflict:
+                if attempt == _RETRIES - 1:
+                    raise
+        return None  # pragma: no cover - the loop returns or raises
 
     def probe_write(self) -> None:
         """A tiny durable write (the ``ready_probe`` row of ``server_state``), for ``/ready``.
@@ -530,23 +445,19 @@ class ServerStore:
         Raises:
             StorageUnavailable: the database cannot be written now.
         """
-        with self.write() as c:
+        with self.write(serial=False) as c:
             self._set_state(c, "ready_probe", self.wall_ms())
 
     def close(self) -> None:
         """Close every connection this store opened (call once, at shutdown)."""
-        with self._all_lock:
-            for c in self._all:
-                try:
-                    c.close()
-                except sqlite3.Error:
-                    pass
-            self._all.clear()
-        self._local = threading.local()
+        self.db.close()
 
     def _migrate(self) -> None:
+        if self.postgres:
+            self._migrate_postgres()
+            return
         c = self.conn()
-        c.executescript(_schema_sql())
+        c.executescript(TABLES + SQLITE_SEARCH)
         with self.write() as w:
             row = w.execute("SELECT value FROM server_state WHERE key = 'schema_version'").fetchone()
             if row and row[0] > STORE_SCHEMA_VERSION:
@@ -558,31 +469,64 @@ class ServerStore:
             self._migrate_4(w)
             self._migrate_5(w)
             self._migrate_6(w)
-            w.execute(
-                "INSERT INTO server_state(key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (STORE_SCHEMA_VERSION,),
-            )
-            w.execute(
-                "INSERT INTO devices(device_code, user_name, issued_at) VALUES (?, '(server)', ?) "
-                "ON CONFLICT DO NOTHING",
-                (SERVER_DEVICE, now_iso()),
-            )
-            # The barometer's summary table; filled from the projection when new or outdated.
-            if ensure_summary(w, self._state("barometer_summary", w)):
-                self._set_state(w, "barometer_summary", SUMMARY_VERSION)
-            self._refold(w, refold)  # after the summary exists: a refold writes summary rows too
-            if not self._state("log_id", w):
-                self._set_state(w, "log_id", _new_log_id())
+            self._migrate_common(w, refold)
             if not self._state("secure_vacuum", w) and not w.execute("SELECT 1 FROM events LIMIT 1").fetchone():
                 self._set_state(w, "secure_vacuum", 1)  # a new database has no old free space
 
+    def _migrate_common(self, w: Any, refold: Sequence[str] = ()) -> None:
+        """What every open does on both engines, in the migration's transaction: the schema version,
+        the server's own device, the barometer summary, a log id."""
+        w.execute(
+            "INSERT INTO server_state(key, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (STORE_SCHEMA_VERSION,),
+        )
+        w.execute(
+            "INSERT INTO devices(device_code, user_name, issued_at) VALUES (?, '(server)', ?) ON CONFLICT DO NOTHING",
+            (SERVER_DEVICE, now_iso()),
+        )
+        # The barometer's summary table; filled from the projection when new or outdated.
+        if ensure_summary(w, self._state("barometer_summary", w)):
+            self._set_state(w, "barometer_summary", SUMMARY_VERSION)
+        self._refold(w, refold)  # after the summary exists: a refold writes summary rows too
+        if not self._state("log_id", w):
+            self._set_state(w, "log_id", _new_log_id())
+
+    def _migrate_postgres(self) -> None:
+        """Create the tables on PostgreSQL (``sync_server.storage.schema``; a new database starts at
+        this schema version, so none of SQLite's upgrades apply) and check the version. Serialised by
+        the log lock, so several server processes starting at once create them once."""
+        from sync_server.storage.schema import POSTGRES_SEARCH
+
+        with self.write() as w:
+            row = w.execute("SELECT to_regclass('server_state') IS NOT NULL").fetchone()
+            version = None
+            if row[0]:
+                found = w.execute("SELECT value FROM server_state WHERE key = 'schema_version'").fetchone()
+                version = found[0] if found else None
+            if version is not None and version > STORE_SCHEMA_VERSION:
+                raise StoreError(
+                    f"De database {self.describe()} is gemaakt door een nieuwere wijkteam-server "
+                    f"(schema {version}, deze versie kent {STORE_SCHEMA_VERSION}): werk de server bij."
+                )
+            if version != STORE_SCHEMA_VERSION:
+                w.executescript(self.dialect.ddl(TABLES))
+                for table, columns in (("quarantine", QUARANTINE_COLUMNS), ("devices", DEVICE_COLUMNS)):
+                    for statement in add_columns_sql(table, columns, set()):
+                        w.executescript(self.dialect.ddl(statement.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS")))
+                w.execute("CREATE INDEX IF NOT EXISTS quarantine_melding ON quarantine(melding_id)")
+                w.executescript(POSTGRES_SEARCH)
+            self._migrate_common(w)
+
     def vacuum_once(self) -> bool:
-        """A database written before ``secure_delete`` (schema < 7) may hold deleted values in free
+        """A SQLite database written before ``secure_delete`` (schema < 7) may hold deleted values in free
         pages and in the unused parts of pages: rewrite it once (``VACUUM``; needs free disk space the
         size of the file). ``serve`` calls this before it serves (a VACUUM blocks every writer while
         it runs, so not from admin commands beside a running server); it is retried at each start
-        until it succeeds. Returns True when the database is (now) clean in that sense."""
+        until it succeeds. Returns True when the database is (now) clean in that sense (always on PostgreSQL,
+        where the store vacuums after each erasure: ``secure_cleanup``)."""
+        if self.postgres:
+            return True
         if self._state("secure_vacuum"):
             return True
         try:
@@ -627,17 +571,8 @@ class ServerStore:
     def _migrate_4(c: sqlite3.Connection) -> None:
         """Schema 3 → 4 (and the columns of a new file), in the caller's transaction; idempotent."""
         qcols = {r[1] for r in c.execute("PRAGMA table_info(quarantine)")}
-        for col, decl in (
-            ("code", "TEXT NOT NULL DEFAULT ''"),
-            ("melding_id", "TEXT"),
-            ("status", f"TEXT NOT NULL DEFAULT '{VerdictState.WAITING}'"),
-            ("decided_at", "TEXT"),
-            ("decided_by", "TEXT"),
-            ("note", "TEXT NOT NULL DEFAULT ''"),
-            ("event_type", "TEXT"),
-        ):
-            if col not in qcols:
-                c.execute(f"ALTER TABLE quarantine ADD COLUMN {col} {decl}")
+        for statement in add_columns_sql("quarantine", QUARANTINE_COLUMNS, qcols):
+            c.execute(statement)
         if "code" not in qcols:
             # Refusals from before the codes: the future-stamp reason is recognisable by its words.
             c.execute(
@@ -645,15 +580,12 @@ class ServerStore:
                 (RefusalCode.FUTURE_STAMP.value,),
             )
         dcols = {r[1] for r in c.execute("PRAGMA table_info(devices)")}
+        for statement in add_columns_sql("devices", DEVICE_COLUMNS, dcols):
+            c.execute(statement)
         if "last_hlc" not in dcols:
-            c.execute("ALTER TABLE devices ADD COLUMN last_hlc INTEGER NOT NULL DEFAULT 0")
             c.execute(
                 "UPDATE devices SET last_hlc = coalesce((SELECT max(hlc) FROM events WHERE device_id = devices.device_code), 0)"
             )
-        if "reported_seq" not in dcols:
-            c.execute("ALTER TABLE devices ADD COLUMN reported_seq INTEGER NOT NULL DEFAULT 0")
-        if "reported_at" not in dcols:
-            c.execute("ALTER TABLE devices ADD COLUMN reported_at TEXT")
         c.execute("CREATE INDEX IF NOT EXISTS quarantine_melding ON quarantine(melding_id)")
 
     def log_id(self) -> int:
@@ -673,12 +605,15 @@ class ServerStore:
             self._set_state(w, "log_id", new)
         return new
 
-    def _state(self, key: str, c: sqlite3.Connection | None = None) -> int:
-        row = (c or self.conn()).execute("SELECT value FROM server_state WHERE key = ?", (key,)).fetchone()
+    def _state(self, key: str, c: Any = None) -> int:
+        if c is None:
+            with self._read() as r:
+                return self._state(key, r)
+        row = c.execute("SELECT value FROM server_state WHERE key = ?", (key,)).fetchone()
         return int(row[0]) if row else 0
 
     @staticmethod
-    def _set_state(c: sqlite3.Connection, key: str, value: int) -> None:
+    def _set_state(c: Any, key: str, value: int) -> None:
         c.execute(
             "INSERT INTO server_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
@@ -724,7 +659,7 @@ class ServerStore:
         return token, code
 
     @staticmethod
-    def _issue_device(c: sqlite3.Connection, name: str, wanted: str | None) -> str:
+    def _issue_device(c: Any, name: str, wanted: str | None) -> str:
         from shared.reference import ALPHABET
 
         if wanted:
@@ -744,9 +679,8 @@ class ServerStore:
 
     def list_users(self) -> list[UserRow]:
         """All users, revoked ones included, by name."""
-        rows = self.conn().execute(
-            "SELECT name, role, device_code, created_at, revoked_at FROM users ORDER BY name"
-        ).fetchall()
+        with self._read() as c:
+            rows = c.execute("SELECT name, role, device_code, created_at, revoked_at FROM users ORDER BY name").fetchall()
         return [UserRow(*r) for r in rows]
 
     def revoke_user(self, name: str, *, actor: str = "(beheer)") -> dict[str, Any]:
@@ -801,35 +735,38 @@ class ServerStore:
             "unseen": reported_seq - seen (never below 0)}``. Events made after the last push are
             unknown to the server by nature, so ``unseen`` is a lower bound.
         """
-        c = self.conn()
-        row = c.execute("SELECT reported_seq, reported_at FROM devices WHERE device_code = ?", (device_code,)).fetchone()
-        reported, at = row if row else (0, None)
-        seen = c.execute(
-            "SELECT count(*) FROM (SELECT device_seq FROM events WHERE device_id = ?"
-            " UNION SELECT json_extract(raw, '$.device_seq') FROM quarantine WHERE device_id = ? AND json_valid(raw))",
-            (device_code, device_code),
-        ).fetchone()[0]
+        with self._read() as c:
+            row = c.execute(
+                "SELECT reported_seq, reported_at FROM devices WHERE device_code = ?", (device_code,)
+            ).fetchone()
+            reported, at = row if row else (0, None)
+            held = {r[0] for r in c.execute("SELECT device_seq FROM events WHERE device_id = ?", (device_code,))}
+            # The quarantine keeps the raw text as received: its device_seq is read here, in Python,
+            # the same way on both engines (an unreadable entry has none).
+            for (raw,) in c.execute("SELECT raw FROM quarantine WHERE device_id = ?", (device_code,)):
+                seq = _raw_device_seq(raw)
+                if seq is not None:
+                    held.add(seq)
+        seen = len(held)
         return {"device": device_code, "reported_seq": reported, "reported_at": at, "seen": seen,
                 "unseen": max(0, reported - seen)}  # fmt: skip
 
-    def note_device_seq(self, c: sqlite3.Connection, device_code: str, seq: int) -> None:
+    def note_device_seq(self, c: Any, device_code: str, seq: int) -> None:
         """Record a device's own event counter as its push reported it (in the caller's transaction)."""
         c.execute(
-            "UPDATE devices SET reported_seq = max(reported_seq, ?), reported_at = ? WHERE device_code = ?",
+            f"UPDATE devices SET reported_seq = {self.dialect.greatest('reported_seq', '?')}, reported_at = ? "
+            "WHERE device_code = ?",
             (min(max(seq, 0), 2**62), now_iso(), device_code),
         )
 
     # -- the server's own reference counter ----------------------------------------------------------
 
     @staticmethod
-    def _highest_server_reference(c: sqlite3.Connection) -> int:
+    def _highest_server_reference(c: Any) -> int:
         """The highest counter in a reference of a melding the server registered itself."""
+        ref = dialect_of(c).json_text("payload", "reference")
         return highest_counter(
-            ref
-            for (ref,) in c.execute(
-                "SELECT json_extract(payload, '$.reference') FROM events WHERE device_id = ? AND type = 'created'",
-                (SERVER_DEVICE,),
-            )
+            r for (r,) in c.execute(f"SELECT {ref} FROM events WHERE device_id = ? AND type = 'created'", (SERVER_DEVICE,))
         )
 
     @classmethod
@@ -856,6 +793,9 @@ class ServerStore:
         highest server reference a laptop holds (``PushRequest.server_counter``): so after a restore
         the counter continues past numbers only laptops still hold (issue 11 §4).
         """
+        current = self.server_counter()
+        if at_least <= current:
+            return current  # the usual push: nothing to move (every server reference is ≤ the counter)
         with self.write() as c:
             now = max(self._state("server_melding_counter", c), int(at_least), self._highest_server_reference(c))
             self._set_state(c, "server_melding_counter", now)
@@ -869,16 +809,17 @@ class ServerStore:
         """The user a bearer token belongs to, or ``None`` when unknown or revoked."""
         if not token:
             return None
-        row = self.conn().execute(
-            "SELECT name, role, device_code FROM users WHERE token_hash = ? AND revoked_at IS NULL",
-            (hash_token(token),),
-        ).fetchone()
+        with self._read() as c:
+            row = c.execute(
+                "SELECT name, role, device_code FROM users WHERE token_hash = ? AND revoked_at IS NULL",
+                (hash_token(token),),
+            ).fetchone()
         return TokenInfo(row[0], Role(row[1]), row[2]) if row else None
 
     # -- audit ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _audit(c: sqlite3.Connection, actor: str, action: str, melding_id: str | None, detail: str = "") -> None:
+    def _audit(c: Any, actor: str, action: str, melding_id: str | None, detail: str = "") -> None:
         c.execute(
             "INSERT INTO audit(at, actor, action, melding_id, detail) VALUES (?, ?, ?, ?, ?)",
             (now_iso(), actor, action, melding_id, detail),
@@ -887,7 +828,7 @@ class ServerStore:
     def audit_many(self, actor: str, action: str, entries: Sequence[tuple[str | None, str]]) -> None:
         """Record several ``(melding_id, detail)`` entries of one actor and action in one transaction."""
         at = now_iso()
-        with self.write() as c:
+        with self.write(serial=False) as c:
             c.executemany(
                 "INSERT INTO audit(at, actor, action, melding_id, detail) VALUES (?, ?, ?, ?, ?)",
                 [(at, actor, action, mid, detail) for mid, detail in entries],
@@ -895,7 +836,7 @@ class ServerStore:
 
     def audit(self, actor: str, action: str, melding_id: str | None = None, detail: str = "") -> None:
         """Record who did what (e.g. read a melding's personal data), in its own transaction."""
-        with self.write() as c:
+        with self.write(serial=False) as c:
             self._audit(c, actor, action, melding_id, detail)
 
     # -- sync: push --------------------------------------------------------------------------------
@@ -913,8 +854,8 @@ class ServerStore:
     ) -> IngestResult:
         """Store a push: new events get the next ``server_seq``; known ``event_id``s are skipped;
         refused events go to the quarantine; the projection of every touched melding is refolded;
-        reference clashes are flagged; the server's HLC merges the new stamps. One ``BEGIN IMMEDIATE``
-        transaction, committed with ``synchronous=FULL`` before this returns (so before the ack).
+        reference clashes are flagged; the server's HLC merges the new stamps. One transaction, committed
+        durably before this returns (so before the ack).
         ``fault`` (crash tests only) is called with ``"push-before-commit"`` and ``"push-after-commit"``.
         ``reported``: ``(device code, its own event counter)`` from the push (:meth:`device_backlog`).
 
@@ -942,23 +883,46 @@ class ServerStore:
         a quarantine entry of an erased melding keeps only the blanked event. A ``reporter_anonymised``
         in the push erases its melding here as the CLI does (:meth:`erase`). ``seen`` None (loaders of
         known history, tests): nothing is deferred.
+        Concurrency (issue 17): the push first locks its device and meldingen
+        (``Database.lock_keys``) and does its reads, judging and folding, and writes the projection;
+        only then does it take the event log's lock, check that no server-made event changed its
+        meldingen meanwhile (else it runs again), number and store its events and commit. On
+        PostgreSQL pushes of different meldingen therefore overlap except for that last step.
         """
+        return self._retry(
+            lambda: self._ingest(events, quarantine, pushed_by, fault, judge_time, reported, seen)
+        )
+
+    def _ingest(
+        self,
+        events: Sequence[Event],
+        quarantine: Sequence[QuarantineEntry],
+        pushed_by: str,
+        fault: Callable[[str], None] | None,
+        judge_time: bool,
+        reported: tuple[str, int] | None,
+        seen: tuple[int, int] | None,
+    ) -> IngestResult:
         result = IngestResult()
         received = now_iso()
         erased_now = False
-        with self.write() as c:
+        with self.write(serial=False) as c:
+            unique: dict[str, Event] = {}
+            for e in events:
+                unique.setdefault(e.event_id, e)
+            touched = sorted({e.melding_id for e in unique.values()} | {q.melding_id for q in quarantine if q.melding_id})
+            self.db.lock_keys(
+                c, [f"melding:{m}" for m in touched] + [f"device:{d}" for d in {e.device_id for e in unique.values()}]
+            )
             # Refused by the route's checks, but released by the admin since: a duplicate (the
             # laptop's original of a restamped event; it takes the stored version at its pull).
             earlier = self._quarantine_by_id(c, [q.event_id for q in quarantine])
             released_ids = {i for i, q in earlier.items() if q[2] == VerdictState.RELEASED}
             result.quarantined = [q for q in quarantine if q.event_id not in released_ids]
-            unique: dict[str, Event] = {}
-            for e in events:
-                unique.setdefault(e.event_id, e)
-            # Erased meldingen: what the server holds, and what this push erases.
-            erased = self._erasures(
-                c, sorted({e.melding_id for e in unique.values()} | {q.melding_id for q in quarantine if q.melding_id})
-            )
+            # Everything stored of the touched meldingen, read once: their events (to fold), their
+            # registrations (to judge), their erasures, and the newest server_seq of each.
+            held_log = self._log_of(c, touched)
+            erased = held_log.erasures
             if seen is not None and seen[1] == 0 and erased:
                 # A client that does not say which log it pulled (software from before issue 16) would
                 # not send a deferred event again: keep its events of erased meldingen without texts.
@@ -1013,40 +977,45 @@ class ServerStore:
             refused_here = {
                 q.melding_id for q in result.quarantined if q.event_type == EventType.CREATED and q.melding_id
             }
-            new = self._judge(c, fresh, result, judge_time, blank=set(scrub_for), refused_here=refused_here)
-            groups: dict[str, list[Event]] = {}
-            for e in new:
-                groups.setdefault(e.melding_id, []).append(e)
-            existing = self._meldingen_with_events(c, list(groups))
-            c.executemany(
-                _INSERT_EVENT,
-                [
-                    (
-                        e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
-                        _json_encode(e.payload).decode(), e.user, e.prev, e.schema, received, pushed_by,
-                    )
-                    for e in new
-                ],
+            new, device_hlc = self._judge(
+                c, fresh, result, judge_time, held_log.created_hlc, blank=set(scrub_for), refused_here=refused_here
             )
+            groups = _by_melding(new)
+            newly = sorted({e.melding_id for e in new if e.type in ERASING_EVENTS})
+            # The projection of each melding the push adds to: the fold of what is stored and what is
+            # new (a melding erased by this push is refolded after its events are rewritten, below).
+            self._write_projection(
+                c, [fold(held_log.events.get(m, []) + evs, history=False) for m, evs in groups.items() if m not in newly]
+            )
+            # -- the event log's turn: number, store, commit (the lock is held until after the commit)
+            self.db.lock_log(c)
+            if self.postgres:
+                # A server-made event (Open311, an erasure, a released refusal) may have reached these
+                # meldingen while this push read them, or another push may have stored one of these
+                # event ids under another melding: then the reads above are stale, so run again.
+                if self._log_of(c, touched).newest != held_log.newest or self._stored_by_id(c, [e.event_id for e in new]):
+                    raise Conflict("meldingen gewijzigd tijdens de push")
+            self._insert_events(c, new, received, pushed_by)
             result.stored = [e.event_id for e in new]
             result.duplicates = [e.event_id for e in events if e.event_id in known] + [
                 q.event_id for q in quarantine if q.event_id in released_ids
             ]
             if result.quarantined:
                 self._insert_quarantine(c, result.quarantined, received, pushed_by)
+            c.executemany(
+                f"UPDATE devices SET last_hlc = {self.dialect.greatest('last_hlc', '?')} WHERE device_code = ?",
+                [(last, code) for code, last in device_hlc.items()],
+            )
             # A laptop's anonymisation: erase its melding's stored events, as the CLI does.
-            newly = sorted({e.melding_id for e in new if e.type in ERASING_EVENTS})
             if newly:
                 self._erased(c, [e for e in new if e.type in ERASING_EVENTS], newly)
+                self._refold(c, newly)
                 result.erased = newly
                 erased_now = True
-            # Meldingen new to the server are folded from the pushed events in memory; others are
-            # refolded from everything stored (their older events are not in this push).
-            self._refold(c, sorted(existing))
-            self._write_projection(c, [fold(groups[m], history=False) for m in groups if m not in existing])
             created = [e for e in new if e.type == EventType.CREATED]
             if created:
                 self._flag_clashes(c, created)
+            self._follow_hlc(c)
             if new:
                 self.hlc.recv(max(e.hlc for e in new))
             result.server_hlc = self.hlc.now()
@@ -1061,33 +1030,74 @@ class ServerStore:
             self.secure_cleanup()
         return result
 
-    def _judge(
-        self, c: sqlite3.Connection, events: list[Event], result: IngestResult, judge_time: bool,
-        blank: set[str] | frozenset[str] = frozenset(), refused_here: set[str] | frozenset[str] = frozenset(),
-    ) -> list[Event]:  # fmt: skip
-        """The events of a push that are new to the server, judged against what it holds (see
-        :meth:`ingest`): returns those to store, appends the refused ones to ``result.quarantined``
-        (blanked for the meldingen in ``blank``: erased ones), and moves each device's ``last_hlc``
-        past its stored stamps. ``refused_here``: meldingen whose ``created`` the route refused in
-        this push (their other events are ``created_refused`` unless the server has a ``created``)."""
+    def _log_of(self, c: Any, melding_ids: Sequence[str]) -> _HeldLog:
+        """Everything stored of ``melding_ids`` (one read of ``events``): see :class:`_HeldLog`."""
+        out = _HeldLog()
+        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        for chunk in _chunks(list(melding_ids)):
+            for row in c.execute(f"SELECT server_seq, {cols} FROM events WHERE {self._in(len(chunk))}", chunk):
+                seq, e = row[0], event_from_row(row[1:])
+                mid = e.melding_id
+                out.events.setdefault(mid, []).append(e)
+                out.newest[mid] = max(out.newest.get(mid, 0), seq)
+                if e.type == EventType.CREATED:
+                    out.created_hlc[mid] = min(out.created_hlc.get(mid, e.hlc), e.hlc)
+                kind = ERASING_EVENTS.get(e.type)
+                if kind is not None:
+                    before = out.erasures.get(mid)
+                    strongest = Erasure.PURGED if Erasure.PURGED in (kind, before[0] if before else None) else kind
+                    out.erasures[mid] = (strongest, max(seq, before[1] if before else 0))
+        return out
+
+    @staticmethod
+    def _in(n: int, column: str = "melding_id") -> str:
+        """``column IN (?, …)`` for ``n`` parameters."""
+        return f"{column} IN ({','.join('?' * n)})"
+
+    def _insert_events(self, c: Any, events: Sequence[Event], received: str, pushed_by: str) -> None:
+        """Store ``events`` (numbered by ``server_seq``) in ``c``'s transaction, which must hold the
+        event log's lock (see ``sync_server.storage.engines``: that is what keeps cursors gap-safe)."""
         if not events:
-            return []
+            return
+        if self.postgres and not getattr(c, "log_locked", False):
+            raise RuntimeError("events stored without the event log's lock")
+        c.executemany(
+            _INSERT_EVENT,
+            [
+                (
+                    e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
+                    _json_encode(e.payload).decode(), e.user, e.prev, e.schema, received, pushed_by,
+                )
+                for e in events
+            ],
+        )  # fmt: skip
+
+    def _follow_hlc(self, c: Any) -> None:
+        """Bring this process's HLC up to the stamp the store last recorded (``hlc_last``), in a
+        transaction that holds the event log's lock: with several server processes each has its own
+        clock, and the server's stamps must still only grow."""
+        self.hlc.observe(self._state("hlc_last", c))
+
+    def _judge(
+        self, c: Any, events: list[Event], result: IngestResult, judge_time: bool, created_hlc: dict[str, int],
+        blank: set[str] | frozenset[str] = frozenset(), refused_here: set[str] | frozenset[str] = frozenset(),
+    ) -> tuple[list[Event], dict[str, int]]:  # fmt: skip
+        """The events of a push that are new to the server, judged against what it holds (see
+        :meth:`ingest`; ``created_hlc``: the stamp of each touched melding's stored ``created``):
+        returns those to store and each device's ``last_hlc`` moved past their stamps, and appends
+        the refused ones to ``result.quarantined`` (blanked for the meldingen in ``blank``: erased
+        ones). ``refused_here``: meldingen whose ``created`` the route refused in this push (their
+        other events are ``created_refused`` unless the server has a ``created``)."""
+        if not events:
+            return [], {}
         mids = sorted({e.melding_id for e in events})
-        created_hlc: dict[str, int] = {}
+        created_hlc = {m: created_hlc[m] for m in mids if m in created_hlc}
         refused_created: dict[str, str] = {}
         for chunk in _chunks(mids):
-            qs = ",".join("?" * len(chunk))
-            created_hlc.update(
-                c.execute(
-                    f"SELECT melding_id, min(hlc) FROM events WHERE type = 'created' AND melding_id IN ({qs}) "
-                    "GROUP BY melding_id",
-                    chunk,
-                )
-            )
             refused_created.update(
                 c.execute(
                     f"SELECT melding_id, status FROM quarantine WHERE event_type = 'created' "
-                    f"AND status != ? AND melding_id IN ({qs})",
+                    f"AND status != ? AND {self._in(len(chunk))}",
                     (VerdictState.RELEASED.value, *chunk),
                 )
             )
@@ -1125,15 +1135,11 @@ class ServerStore:
             devices[e.device_id][0] = max(devices[e.device_id][0], e.hlc)
             if e.type == EventType.CREATED:
                 created_hlc[e.melding_id] = e.hlc
-        c.executemany(
-            "UPDATE devices SET last_hlc = max(last_hlc, ?) WHERE device_code = ?",
-            [(last, code) for code, (last, _) in devices.items()],
-        )
-        return accepted
+        return accepted, {code: last for code, (last, _) in devices.items()}
 
     @staticmethod
     def _insert_quarantine(
-        c: sqlite3.Connection, entries: Sequence[QuarantineEntry], received: str, pushed_by: str
+        c: Any, entries: Sequence[QuarantineEntry], received: str, pushed_by: str
     ) -> None:
         now = now_iso()
         c.executemany(
@@ -1151,57 +1157,38 @@ class ServerStore:
             ],
         )  # fmt: skip
 
-    @staticmethod
-    def _stored_by_id(c: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Event]:
+    @classmethod
+    def _stored_by_id(cls, c: Any, ids: Sequence[str]) -> dict[str, Event]:
         """The stored events among ``ids``, by id."""
         out: dict[str, Event] = {}
         cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
         for chunk in _chunks(ids):
-            qs = ",".join("?" * len(chunk))
-            for r in c.execute(f"SELECT {cols} FROM events WHERE event_id IN ({qs})", chunk):
+            for r in c.execute(f"SELECT {cols} FROM events WHERE {cls._in(len(chunk), 'event_id')}", chunk):
                 out[r[0]] = event_from_row(r)
         return out
 
-    @staticmethod
-    def _quarantine_by_id(c: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+    @classmethod
+    def _quarantine_by_id(cls, c: Any, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
         """Quarantine entries among ``ids``: ``{event_id: (code, reason, status)}``."""
         out: dict[str, tuple[str, str, str]] = {}
         for chunk in _chunks(ids):
-            qs = ",".join("?" * len(chunk))
-            for r in c.execute(f"SELECT event_id, code, reason, status FROM quarantine WHERE event_id IN ({qs})", chunk):
+            sql = f"SELECT event_id, code, reason, status FROM quarantine WHERE {cls._in(len(chunk), 'event_id')}"
+            for r in c.execute(sql, chunk):
                 out[r[0]] = (r[1], r[2], r[3])
         return out
 
     @staticmethod
-    def _meldingen_with_events(c: sqlite3.Connection, melding_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in _chunks(melding_ids):
-            qs = ",".join("?" * len(chunk))
-            found.update(r[0] for r in c.execute(f"SELECT DISTINCT melding_id FROM events WHERE melding_id IN ({qs})", chunk))
-        return found
-
-    @staticmethod
-    def _write_projection(c: sqlite3.Connection, meldingen: Iterable[Any]) -> None:
+    def _write_projection(c: Any, meldingen: Iterable[Any]) -> None:
         rows = [projection_row(m) for m in meldingen if m is not None]
         c.executemany(_UPSERT, [tuple(r.values()) for r in rows])
         write_summary(c, rows)
 
-    def _refold(self, c: sqlite3.Connection, melding_ids: Sequence[str]) -> None:
+    def _refold(self, c: Any, melding_ids: Sequence[str]) -> None:
+        """Write the projection of ``melding_ids`` again from their stored events."""
         for chunk in _chunks(melding_ids):
-            qs = ",".join("?" * len(chunk))
-            groups: dict[str, list[Event]] = {}
-            cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
-            for row in c.execute(f"SELECT {cols} FROM events WHERE melding_id IN ({qs})", chunk):
-                groups.setdefault(row[1], []).append(event_from_row(row))
-            rows = []
-            for evs in groups.values():
-                m = fold(evs, history=False)
-                if m is not None:
-                    rows.append(projection_row(m))
-            c.executemany(_UPSERT, [tuple(r.values()) for r in rows])
-            write_summary(c, rows)
+            self._write_projection(c, [fold(evs, history=False) for evs in self._log_of(c, chunk).events.values()])
 
-    def _flag_clashes(self, c: sqlite3.Connection, created: Iterable[Event]) -> None:
+    def _flag_clashes(self, c: Any, created: Iterable[Event]) -> None:
         refs: dict[str, set[str]] = {}
         for e in created:
             ref = e.payload.get("reference")
@@ -1211,8 +1198,8 @@ class ServerStore:
             return
         holders: dict[str, set[str]] = {}
         for chunk in _chunks(list(refs)):
-            qs = ",".join("?" * len(chunk))
-            for ref, mid in c.execute(f"SELECT reference, melding_id FROM meldingen WHERE reference IN ({qs})", chunk):
+            sql = f"SELECT reference, melding_id FROM meldingen WHERE {self._in(len(chunk), 'reference')}"
+            for ref, mid in c.execute(sql, chunk):
                 holders.setdefault(ref, set()).add(mid)
         now = now_iso()
         rows = [
@@ -1232,7 +1219,7 @@ class ServerStore:
         user: str,
         build: Callable[[DeviceClock, Callable[[], int]], list[Event]],
         *,
-        after: Callable[[sqlite3.Connection, list[Event]], None] | None = None,
+        imported: Callable[[list[Event]], Sequence[tuple[Any, ...]]] | None = None,
         cleanup: bool = True,
     ) -> list[Event]:
         """Make and store events on the server itself (device ``SERVER_DEVICE``, e.g. Open311 intake).
@@ -1241,44 +1228,47 @@ class ServerStore:
         :class:`~shared.commands.DeviceClock` and a function returning the server's next melding
         counter (for ``shared.commands.register``); the events it returns are stored like a push, so
         they sync to every laptop. If ``build`` raises (e.g. ``ValidationError``) nothing is stored.
-        ``after(c, events)`` runs in the same transaction once the events are stored (e.g. the
-        import's bookkeeping of which rows it took); if it raises, nothing is stored either.
+        ``imported(events)`` (``wijkteam-server import``) returns the rows of ``import_rows`` to
+        record in the same transaction: ``(key, melding_id, reference, bron, file, line,
+        imported_at)``; if it raises, nothing is stored either. One serial transaction (the server's
+        counters are read and moved in it); ``build`` may run again when PostgreSQL makes it a
+        deadlock's victim, so it must only make events.
 
         Erasing events among them (``shared.avg.ERASING_EVENTS``) erase their meldingen's stored values
         in the same transaction, then (``cleanup``, default) :meth:`secure_cleanup`.
         """
-        with self.write() as c:
-            seq = self._state("server_device_seq", c)
-            counter = [self._state("server_melding_counter", c)]
 
-            def next_counter() -> int:
-                counter[0] += 1
-                return counter[0]
+        def once() -> list[Event]:
+            with self.write() as c:
+                seq = self._state("server_device_seq", c)
+                counter = [self._state("server_melding_counter", c)]
 
-            dev = DeviceClock(SERVER_DEVICE, user, seq, self.hlc)
-            events = build(dev, next_counter)
-            self._set_state(c, "server_device_seq", dev.seq)
-            self._set_state(c, "server_melding_counter", counter[0])
-            received = now_iso()
-            c.executemany(
-                _INSERT_EVENT,
-                [
-                    (
-                        e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
-                        _json_encode(e.payload).decode(), e.user, e.prev, e.schema, received, user,
+                def next_counter() -> int:
+                    counter[0] += 1
+                    return counter[0]
+
+                self._follow_hlc(c)
+                dev = DeviceClock(SERVER_DEVICE, user, seq, self.hlc)
+                events = build(dev, next_counter)
+                self._set_state(c, "server_device_seq", dev.seq)
+                self._set_state(c, "server_melding_counter", counter[0])
+                self._insert_events(c, events, now_iso(), user)
+                erasing = [e for e in events if e.type in ERASING_EVENTS]
+                if erasing:
+                    self._erased(c, erasing, sorted({e.melding_id for e in erasing}))
+                self._refold(c, sorted({e.melding_id for e in events}))
+                self._flag_clashes(c, [e for e in events if e.type == EventType.CREATED])
+                self._set_state(c, "hlc_last", self.hlc.peek())
+                if imported is not None:
+                    c.executemany(
+                        "INSERT INTO import_rows(key, melding_id, reference, bron, file, line, imported_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        imported(events),
                     )
-                    for e in events
-                ],
-            )
-            erasing = [e for e in events if e.type in ERASING_EVENTS]
-            if erasing:
-                self._erased(c, erasing, sorted({e.melding_id for e in erasing}))
-            self._refold(c, sorted({e.melding_id for e in events}))
-            self._flag_clashes(c, [e for e in events if e.type == EventType.CREATED])
-            self._set_state(c, "hlc_last", self.hlc.peek())
-            if after is not None:
-                after(c, events)
-        if erasing and cleanup:
+            return events
+
+        events = self._retry(once)
+        if cleanup and any(e.type in ERASING_EVENTS for e in events):
             self.secure_cleanup()
         return events
 
@@ -1296,16 +1286,14 @@ class ServerStore:
         this holds erased values and is neither served nor kept (``sync_server.snapshot``)."""
         return self._state("erasure_seq")
 
-    @staticmethod
-    def _erasures(c: sqlite3.Connection, melding_ids: Sequence[str]) -> dict[str, tuple[Erasure, int]]:
+    def _erasures(self, c: Any, melding_ids: Sequence[str]) -> dict[str, tuple[Erasure, int]]:
         """The erased meldingen among ``melding_ids``: ``{melding_id: (strongest erasure, highest
         server_seq of an erasing event)}``."""
         out: dict[str, tuple[Erasure, int]] = {}
         kinds = list(ERASING_EVENTS)
         for chunk in _chunks(list(melding_ids)):
-            qs = ",".join("?" * len(chunk))
             for mid, type_, seq in c.execute(
-                f"SELECT melding_id, type, max(server_seq) FROM events WHERE melding_id IN ({qs}) "
+                f"SELECT melding_id, type, max(server_seq) FROM events WHERE {self._in(len(chunk))} "
                 f"AND type IN ({','.join('?' * len(kinds))}) GROUP BY melding_id, type",
                 (*chunk, *kinds),
             ):
@@ -1315,7 +1303,7 @@ class ServerStore:
                 out[mid] = (strongest, max(seq, before[1] if before else 0))
         return out
 
-    def _erased(self, c: sqlite3.Connection, erasing: Sequence[Event], melding_ids: Sequence[str]) -> None:
+    def _erased(self, c: Any, erasing: Sequence[Event], melding_ids: Sequence[str]) -> None:
         """In the caller's transaction, after ``erasing`` events were stored: journal them, rewrite the
         stored events and quarantine entries of ``melding_ids`` without the erased values, scrub the
         audit and the quarantine of any raw trace of them, and note the erasure's ``server_seq``.
@@ -1337,7 +1325,7 @@ class ServerStore:
             f.flush()
             os.fsync(f.fileno())
 
-    def _rewrite(self, c: sqlite3.Connection, melding_ids: Sequence[str]) -> PersonalValues:
+    def _rewrite(self, c: Any, melding_ids: Sequence[str]) -> PersonalValues:
         """Rewrite the stored events (in place: same ``server_seq``, same id) and the quarantine entries
         of erased meldingen with ``shared.avg.scrub_event``; returns every value erased."""
         erasures = self._erasures(c, melding_ids)
@@ -1360,8 +1348,7 @@ class ServerStore:
                     c.execute("UPDATE quarantine SET raw = ? WHERE id = ?", (entry.raw, qid))
         return found
 
-    @staticmethod
-    def _sweep(c: sqlite3.Connection, values: PersonalValues, melding_ids: Sequence[str]) -> None:
+    def _sweep(self, c: Any, values: PersonalValues, melding_ids: Sequence[str]) -> None:
         """Remove ``values`` wherever else text is kept verbatim: the details of the audit entries about
         these meldingen or about none (admin actions, exports: the only details a person types; the
         other entries are reads of other meldingen, written by the server), and the raw text of
@@ -1369,12 +1356,12 @@ class ServerStore:
         strings = values.strings()
         if not strings:
             return
-        # SQLite's LIKE (case-insensitive for ASCII) finds the candidate rows in C; Python rewrites them.
-        like = "(" + " OR ".join(["{col} LIKE ? ESCAPE '\\'"] * len(strings)) + ")"
+        # A LIKE that ignores ASCII case finds the candidate rows in the database; Python rewrites them.
+        like = "(" + " OR ".join([f"{{col}} {self.dialect.like_nocase} ? ESCAPE '\\'"] * len(strings)) + ")"
         args = ["%" + x.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for x in strings]
-        ids = _json_encode(list(melding_ids)).decode()
+        ids = self.dialect.list_param(melding_ids)
         for table, col, where, extra in (
-            ("audit", "detail", "(melding_id IS NULL OR melding_id IN (SELECT value FROM json_each(?))) AND ", [ids]),
+            ("audit", "detail", f"(melding_id IS NULL OR {self.dialect.in_list('melding_id')}) AND ", [ids]),
             ("quarantine", "raw", "", []),
         ):
             rows = c.execute(f"SELECT id, {col} FROM {table} WHERE {where}{like.format(col=col)}", [*extra, *args]).fetchall()
@@ -1383,7 +1370,18 @@ class ServerStore:
     def checkpoint(self) -> bool:
         """Copy the WAL into the database and truncate it to zero bytes (``wal_checkpoint(TRUNCATE)``),
         so erased values in old WAL frames leave the disk. Waits for readers up to the busy timeout;
-        returns False when a reader kept it from finishing (the next one will)."""
+        returns False when a reader kept it from finishing (the next one will).
+
+        PostgreSQL: a ``CHECKPOINT`` when the database user may run one (PostgreSQL 15: a superuser),
+        so the WAL segments holding the erased values can be recycled; they are overwritten only
+        when PostgreSQL reuses them (docs/privacy.md, "PostgreSQL"). Returns whether it ran."""
+        if self.postgres:
+            try:
+                with self.db.read() as c:
+                    c.execute("CHECKPOINT")
+            except database_errors():
+                return False
+            return True
         try:
             busy, _, _ = self.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         except sqlite3.Error:
@@ -1393,7 +1391,17 @@ class ServerStore:
     def secure_cleanup(self) -> bool:
         """After an erasure: merge the full-text index into one segment (FTS5 ``optimize``: a rewritten
         row otherwise leaves its old tokens in older segments), then :meth:`checkpoint`. With
-        ``secure_delete`` the freed pages are zeros. Returns what :meth:`checkpoint` returns."""
+        ``secure_delete`` the freed pages are zeros. Returns what :meth:`checkpoint` returns.
+
+        PostgreSQL keeps the old version of every rewritten row until ``VACUUM`` removes it: the
+        tables an erasure rewrites are vacuumed here (their GIN index's pending entries too), so no
+        query, index or dump reaches an erased value any more. VACUUM does not overwrite the bytes
+        it frees (they stay in the data files until PostgreSQL reuses the space, and in the WAL until
+        its segments are recycled): what "gone" means there is in docs/privacy.md."""
+        if self.postgres:
+            with self.db.read() as c:
+                c.execute("VACUUM events, quarantine, audit, meldingen, barometer_rows")
+            return self.checkpoint()
         with self.write() as c:
             c.execute("INSERT INTO meldingen_fts(meldingen_fts) VALUES ('optimize')")
         return self.checkpoint()
@@ -1421,13 +1429,14 @@ class ServerStore:
         for chunk in _chunks(list(dict.fromkeys(melding_ids)), 200):
 
             def build(dev: DeviceClock, _next: Callable[[], int], chunk: Sequence[str] = chunk) -> list[Event]:
-                c = self.conn()
-                done = self._erasures(c, chunk)
+                with self._read() as c:  # the transaction of append_server_events
+                    done = self._erasures(c, chunk)
+                    held = self._log_of(c, chunk).events
                 out = []
                 for mid in chunk:
                     if done.get(mid, (None,))[0] in (wanted, Erasure.PURGED):
                         continue
-                    state = fold(self._events_in(c, mid), history=False)
+                    state = fold(held.get(mid, []), history=False)
                     if state is not None:
                         out.append(make(dev, state, reden))
                 return out
@@ -1452,22 +1461,14 @@ class ServerStore:
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue  # a torn last line after a crash
         with self.write() as c:
-            missing = [e for e in journal if e.event_id not in self._stored_by_id(c, [e.event_id])]
+            stored = self._stored_by_id(c, list(dict.fromkeys(e.event_id for e in journal)))
+            missing = list({e.event_id: e for e in journal if e.event_id not in stored}.values())
             if not missing:
                 return 0
-            received = now_iso()
-            c.executemany(
-                _INSERT_EVENT,
-                [
-                    (
-                        e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
-                        _json_encode(e.payload).decode(), e.user, e.prev, e.schema, received, "(wissingen-journaal)",
-                    )
-                    for e in missing
-                ],
-            )  # fmt: skip
+            self._insert_events(c, missing, now_iso(), "(wissingen-journaal)")
             own = max((e.device_seq for e in missing if e.device_id == SERVER_DEVICE), default=0)
             self._set_state(c, "server_device_seq", max(self._state("server_device_seq", c), own))
+            self._follow_hlc(c)
             self.hlc.recv(max(e.hlc for e in missing))
             self._set_state(c, "hlc_last", self.hlc.peek())
             mids = sorted({e.melding_id for e in missing})
@@ -1482,13 +1483,17 @@ class ServerStore:
     def retention_candidates(self) -> list[dict[str, Any]]:
         """Projection rows that a retention rule may concern (``shared.avg.retention_due``'s columns):
         closed or deleted meldingen, with ``purged`` 1 when a ``purged`` event is held."""
-        cur = self.conn().execute(
-            "SELECT melding_id, reference, status, is_open, closed_at, deleted, updated_hlc, melder_naam, "
-            "melder_telefoon, melder_email, EXISTS (SELECT 1 FROM events e WHERE e.melding_id = m.melding_id "
-            "AND e.type = 'purged') AS purged FROM meldingen m WHERE (is_open = 0 AND closed_at IS NOT NULL) OR deleted = 1"
+        purged = self.dialect.as_int(
+            "EXISTS (SELECT 1 FROM events e WHERE e.melding_id = m.melding_id AND e.type = 'purged')"
         )
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur]
+        with self._read() as c:
+            cur = c.execute(
+                "SELECT melding_id, reference, status, is_open, closed_at, deleted, updated_hlc, melder_naam, "
+                f"melder_telefoon, melder_email, {purged} AS purged FROM meldingen m "
+                "WHERE (is_open = 0 AND closed_at IS NOT NULL) OR deleted = 1"
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur]
 
     def find_person(self, wanted: PersonalValues) -> dict[str, str]:
         """Every melding holding personal data of the person ``wanted`` describes
@@ -1501,14 +1506,17 @@ class ServerStore:
         for ch in (" ", "-", ".", "(", ")", "/"):
             stripped = f"replace({stripped}, '{ch}', '')"
         for needle, digits in search_needles(wanted):
-            conds.append(f"{stripped} LIKE ? ESCAPE '\\'" if digits else "payload LIKE ? ESCAPE '\\'")
+            like = self.dialect.like_nocase
+            conds.append(f"{stripped} {like} ? ESCAPE '\\'" if digits else f"payload {like} ? ESCAPE '\\'")
             escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             args.append(f"%{escaped}%")
         if not conds:
             return {}
         cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
         found: dict[str, str] = {}
-        for row in self.conn().execute(f"SELECT {cols} FROM events WHERE {' OR '.join(conds)}", args):
+        with self._read() as c:
+            rows = c.execute(f"SELECT {cols} FROM events WHERE {' OR '.join(conds)}", args).fetchall()
+        for row in rows:
             e = event_from_row(row)
             if any(melder_matches(m, wanted) for m in event_melders(e)):
                 found[e.melding_id] = "melder"
@@ -1541,10 +1549,11 @@ class ServerStore:
             ``(events, next_after, has_more)``; ``next_after`` is the last ``server_seq`` returned (or
             ``after`` when none).
         """
-        rows = self.conn().execute(
-            f"SELECT {_EVENT_SELECT} FROM events WHERE server_seq > ? ORDER BY server_seq LIMIT ?",
-            (after, limit + 1),
-        ).fetchall()
+        with self._read() as c:
+            rows = c.execute(
+                f"SELECT {_EVENT_SELECT} FROM events WHERE server_seq > ? ORDER BY server_seq LIMIT ?",
+                (after, limit + 1),
+            ).fetchall()
         has_more = len(rows) > limit
         rows = rows[:limit]
         size = 0
@@ -1564,27 +1573,36 @@ class ServerStore:
         if not melding_ids:
             return []
         cols = ", ".join(f'm."{c}"' for c in COLUMNS)
-        return self.conn().execute(
-            f"SELECT {cols} FROM meldingen m WHERE m.melding_id IN (SELECT value FROM json_each(?))"
-            " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.melding_id = m.melding_id AND e.server_seq > ?)",
-            (_json_encode(list(melding_ids)).decode(), seq),
-        ).fetchall()
+        with self._read() as c:
+            return c.execute(
+                f"SELECT {cols} FROM meldingen m WHERE {self.dialect.in_list('m.melding_id')}"
+                " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.melding_id = m.melding_id AND e.server_seq > ?)",
+                (self.dialect.list_param(melding_ids), seq),
+            ).fetchall()
 
     # -- reads for admins and other modules ---------------------------------------------------------
 
     def events_of(self, melding_id: str) -> list[Event]:
         """Every stored event of one melding (in ``server_seq`` order)."""
         cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
-        rows = self.conn().execute(
-            f"SELECT {cols} FROM events WHERE melding_id = ? ORDER BY server_seq", (melding_id,)
-        ).fetchall()
+        with self._read() as c:
+            rows = c.execute(f"SELECT {cols} FROM events WHERE melding_id = ? ORDER BY server_seq", (melding_id,)).fetchall()
         return [event_from_row(r) for r in rows]
 
     def all_events(self) -> Iterator[Event]:
-        """Every stored event in ``server_seq`` order (streams; for checks and exports)."""
+        """Every stored event in ``server_seq`` order (streams, in pages of 5,000; for checks and exports)."""
         cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
-        for r in self.conn().execute(f"SELECT {cols} FROM events ORDER BY server_seq"):
-            yield event_from_row(r)
+        after = 0
+        while True:
+            with self._read() as c:
+                rows = c.execute(
+                    f"SELECT server_seq, {cols} FROM events WHERE server_seq > ? ORDER BY server_seq LIMIT 5000", (after,)
+                ).fetchall()
+            if not rows:
+                return
+            after = rows[-1][0]
+            for r in rows:
+                yield event_from_row(r[1:])
 
     def melding(self, melding_id: str) -> Melding | None:
         """The current state of one melding, history included (the fold of its stored events), or
@@ -1593,10 +1611,9 @@ class ServerStore:
 
     def projection(self, melding_id: str) -> dict[str, Any] | None:
         """The projection row of one melding as ``{column: value}``, or ``None``."""
-        c = self.conn()
-        cur = c.execute("SELECT * FROM meldingen WHERE melding_id = ?", (melding_id,))
-        row = cur.fetchone()
-        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+        with self._read() as c:
+            row = c.execute(f"SELECT {_PROJECTION_SELECT} FROM meldingen WHERE melding_id = ?", (melding_id,)).fetchone()
+        return dict(zip(COLUMNS, row, strict=True)) if row else None
 
     _QUARANTINE_COLS = (
         "id, event_id, device_id, melding_id, event_type, code, reason, status, received_at, pushed_by,"
@@ -1608,36 +1625,37 @@ class ServerStore:
         reason, status, received_at, pushed_by, decided_at, decided_by, note, raw}``; ``status``
         (a ``shared.protocol.VerdictState`` value) filters."""
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        cur = self.conn().execute(f"SELECT {self._QUARANTINE_COLS} FROM quarantine {where} ORDER BY id", args)
-        return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur]
+        with self._read() as c:
+            cur = c.execute(f"SELECT {self._QUARANTINE_COLS} FROM quarantine {where} ORDER BY id", args)
+            return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur]
 
     def quarantine_entry(self, qid: int) -> dict[str, Any] | None:
         """One quarantine entry by its number (as :meth:`list_quarantine`), or None."""
-        cur = self.conn().execute(f"SELECT {self._QUARANTINE_COLS} FROM quarantine WHERE id = ?", (qid,))
-        row = cur.fetchone()
-        return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+        with self._read() as c:
+            cur = c.execute(f"SELECT {self._QUARANTINE_COLS} FROM quarantine WHERE id = ?", (qid,))
+            row = cur.fetchone()
+            return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
     def verdicts(self, device_code: str, event_ids: Sequence[str]) -> list[Verdict]:
         """The admin's verdict on each of ``event_ids`` that ``device_code`` pushed and the server
         quarantined (``unknown`` for ids it has not quarantined from that device), in the asked order."""
         found: dict[str, Verdict] = {}
-        c = self.conn()
-        for chunk in _chunks(list(event_ids)):
-            qs = ",".join("?" * len(chunk))
-            for eid, status, note in c.execute(
-                f"SELECT event_id, status, note FROM quarantine WHERE device_id = ? AND event_id IN ({qs})",
-                (device_code, *chunk),
-            ):
-                found[eid] = Verdict(eid, status, note or "")
-            released = [e for e, v in found.items() if v.state == VerdictState.RELEASED and e in chunk]
-            if released:
-                rq = ",".join("?" * len(released))
-                for eid, hlc in c.execute(f"SELECT event_id, hlc FROM events WHERE event_id IN ({rq})", released):
-                    found[eid].hlc = hlc
+        with self._read() as c:
+            for chunk in _chunks(list(event_ids)):
+                for eid, status, note in c.execute(
+                    f"SELECT event_id, status, note FROM quarantine WHERE device_id = ? AND {self._in(len(chunk), 'event_id')}",
+                    (device_code, *chunk),
+                ):
+                    found[eid] = Verdict(eid, status, note or "")
+                released = [e for e, v in found.items() if v.state == VerdictState.RELEASED and e in chunk]
+                if released:
+                    sql = f"SELECT event_id, hlc FROM events WHERE {self._in(len(released), 'event_id')}"
+                    for eid, hlc in c.execute(sql, released):
+                        found[eid].hlc = hlc
         return [found.get(e) or Verdict(e, VerdictState.UNKNOWN.value) for e in event_ids]
 
     def _decide(
-        self, c: sqlite3.Connection, qid: int, *, every_dependant: bool = False
+        self, c: Any, qid: int, *, every_dependant: bool = False
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The waiting entry ``qid`` and, for a ``created`` of a melding the server has no
         ``created`` for, the waiting entries that go with it: those refused because it waits
@@ -1666,13 +1684,13 @@ class ServerStore:
         return entry, deps
 
     @staticmethod
-    def _has_created(c: sqlite3.Connection, melding_id: str) -> bool:
+    def _has_created(c: Any, melding_id: str) -> bool:
         """Whether the server stores a ``created`` for ``melding_id``."""
         return c.execute(
             "SELECT 1 FROM events WHERE melding_id = ? AND type = 'created'", (melding_id,)
         ).fetchone() is not None
 
-    def _close_entries(self, c: sqlite3.Connection, ids: Sequence[int], status: VerdictState, by: str, note: str) -> None:
+    def _close_entries(self, c: Any, ids: Sequence[int], status: VerdictState, by: str, note: str) -> None:
         c.executemany(
             "UPDATE quarantine SET status = ?, decided_at = ?, decided_by = ?, note = ? WHERE id = ?",
             [(status.value, now_iso(), by, note, i) for i in ids],
@@ -1714,6 +1732,9 @@ class ServerStore:
                 release that first; or it was rejected: reject this too), an event that cannot be
                 read, or a ``created`` for a melding that has one by now.
         """
+        return self._retry(lambda: self._release(qid, by, note, policy))
+
+    def _release(self, qid: int, by: str, note: str, policy: HolidayPolicy | None) -> list[Event]:
         with self.write() as c:
             entry, deps = self._decide(c, qid)
             if entry["code"] not in RELEASABLE and entry["code"] != RefusalCode.CREATED_REFUSED:
@@ -1745,18 +1766,10 @@ class ServerStore:
                 raise StoreError(f"Melding {mid} heeft inmiddels een registratie; nummer {qid} kan alleen worden afgewezen.")
             if self._stored_by_id(c, [e.event_id for e in originals]):
                 raise StoreError(f"Een event van nummer {qid} staat al op de server; wijs het af.")
+            self._follow_hlc(c)
             released = [restamp(e, self.hlc.now(), policy=policy) for e in originals]
             received = now_iso()
-            c.executemany(
-                _INSERT_EVENT,
-                [
-                    (
-                        e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
-                        _json_encode(e.payload).decode(), e.user, e.prev, e.schema, received, f"(vrijgegeven: {by})",
-                    )
-                    for e in released
-                ],
-            )  # fmt: skip
+            self._insert_events(c, released, received, f"(vrijgegeven: {by})")
             made = list(released)
             state = fold(self._events_in(c, mid), history=False)
             if state is not None:
@@ -1787,7 +1800,7 @@ class ServerStore:
         return made
 
     @staticmethod
-    def _events_in(c: sqlite3.Connection, melding_id: str) -> list[Event]:
+    def _events_in(c: Any, melding_id: str) -> list[Event]:
         cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
         return [event_from_row(r) for r in c.execute(f"SELECT {cols} FROM events WHERE melding_id = ?", (melding_id,))]
 
@@ -1807,7 +1820,7 @@ class ServerStore:
             delay in days (0.0 when none), "by_device": {device_code: n}}``. Events the server made
             itself (device ``SERVER_DEVICE``) are not counted: they carry the server's own clock.
         """
-        lag = "((julianday(received_at) - 2440587.5) * 86400000.0 - (hlc >> 16)) / 86400000.0"
+        lag = f"(({self.dialect.epoch_ms('received_at')} - (hlc >> 16)) / 86400000.0)"
         where, args = ["device_id != ?"], [SERVER_DEVICE]
         if start is not None:
             where.append("received_at >= ?")
@@ -1816,36 +1829,36 @@ class ServerStore:
             where.append("received_at < ?")
             args.append(end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
         cond = " AND ".join(where)
-        c = self.conn()
-        total, late, worst = c.execute(
-            f"SELECT count(*), coalesce(sum({lag} >= ?), 0), coalesce(max({lag}), 0.0) FROM events WHERE {cond}",
-            (min_days, *args),
-        ).fetchone()
-        by_device = dict(
-            c.execute(
-                f"SELECT device_id, count(*) FROM events WHERE {cond} AND {lag} >= ? GROUP BY device_id ORDER BY device_id",
-                (*args, min_days),
+        with self._read() as c:
+            total, late, worst = c.execute(
+                f"SELECT count(*), coalesce(sum({self.dialect.as_int(f'{lag} >= ?')}), 0), coalesce(max({lag}), 0.0) "
+                f"FROM events WHERE {cond}",
+                (min_days, *args),
+            ).fetchone()
+            by_device = dict(
+                c.execute(
+                    f"SELECT device_id, count(*) FROM events WHERE {cond} AND {lag} >= ? GROUP BY device_id ORDER BY device_id",
+                    (*args, min_days),
+                )
             )
-        )
+        late, worst = int(late), float(worst)
         return {"late": late, "total": total, "min_days": min_days, "max_days": max(0.0, worst), "by_device": by_device}
 
     def reference_clashes(self) -> list[dict[str, Any]]:
         """Every reference seen on two melding_ids: ``{reference, melding_id, other_melding_id, detected_at}``."""
-        cur = self.conn().execute(
-            "SELECT reference, melding_id, other_melding_id, detected_at FROM reference_clashes ORDER BY id"
-        )
-        return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur]
+        with self._read() as c:
+            cur = c.execute("SELECT reference, melding_id, other_melding_id, detected_at FROM reference_clashes ORDER BY id")
+            return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur]
 
     def counts(self) -> dict[str, int]:
         """Row counts of events, meldingen and quarantine (for /health and the CLI)."""
-        c = self.conn()
-        return {
-            t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("events", "meldingen", "quarantine")
-        }
+        with self._read() as c:
+            return {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("events", "meldingen", "quarantine")}
 
     def max_server_seq(self) -> int:
         """The highest ``server_seq`` handed out (0 for an empty log)."""
-        return self.conn().execute("SELECT coalesce(max(server_seq), 0) FROM events").fetchone()[0]
+        with self._read() as c:
+            return c.execute("SELECT coalesce(max(server_seq), 0) FROM events").fetchone()[0]
 
     def backup(self, target: str | Path) -> None:
         """A consistent copy of the database at ``target`` (SQLite online backup; the server may run).

@@ -3,7 +3,7 @@
 To add routes, write a module in this package (a ``Controller``, ``Router`` or handler functions) and
 add it to ``ROUTERS`` with one line. Guard each with ``sync_server.auth.requires_role(...)``; public
 routes live under ``/api/v1/public/`` or carry ``opt={"public": True}`` (see ``sync_server.auth``).
-Handlers get the store by declaring a parameter ``store: ServerStore`` and the settings with
+Handlers get the store by declaring a parameter ``store: Store`` (``sync_server.storage.api``) and the settings with
 ``settings: Settings``.
 """
 

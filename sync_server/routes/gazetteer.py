@@ -23,8 +23,8 @@ from litestar.params import HeaderParameter
 
 from shared.gazetteer import to_csv_text
 from sync_server import openapi
-from sync_server.gazetteer_cli import gazetteer_meta, gazetteer_rows
-from sync_server.store import ServerStore
+from sync_server.gazetteer_cli import gazetteer_rows
+from sync_server.storage.api import Store
 
 CSV = "text/csv; charset=utf-8"
 _NOT_LOADED = "Nog geen adresbestand geladen; de beheerder laadt het met 'wijkteam-server gazetteer import BESTAND'."
@@ -57,9 +57,9 @@ _NOT_LOADED_404 = openapi.route(errors={404: "Nog geen adresbestand geladen."})
     summary="Wat er aan adressen geladen is",
     opt=_NOT_LOADED_404,
 )
-def gazetteer_info(store: ServerStore) -> GazetteerInfo:
+def gazetteer_info(store: Store) -> GazetteerInfo:
     """Count, version and import time of the loaded gazetteer; 404 before the first import."""
-    meta = gazetteer_meta(store.conn())
+    meta = store.gazetteer_meta()
     if not meta:
         raise NotFoundException(detail=_NOT_LOADED)
     return GazetteerInfo(int(meta["count"]), meta["version"], meta["imported_at"], meta.get("sample") == "1")
@@ -75,25 +75,24 @@ def gazetteer_info(store: ServerStore) -> GazetteerInfo:
     opt=_NOT_LOADED_404,
 )
 def gazetteer_download(
-    store: ServerStore,
+    store: Store,
     if_none_match: Annotated[
         str | None, HeaderParameter(name="If-None-Match", description="ETag van de versie die de laptop heeft")
     ] = None,
 ) -> Response[bytes]:
     """The whole gazetteer as CSV (see the module docstring); 304 when ``If-None-Match`` matches."""
-    conn = store.conn()
-    meta = gazetteer_meta(conn)
+    meta = store.gazetteer_meta()
     if not meta:
         raise NotFoundException(detail=_NOT_LOADED)
     etag = _etag(meta["version"])
     headers = {"ETag": etag, "X-Wijkteam-Sample": "1" if meta.get("sample") == "1" else "0", "Cache-Control": "no-cache"}
     if if_none_match == etag:
         return Response(content=b"", status_code=304, headers=headers)
-    key = (str(store.path), meta["version"])
+    key = (store.describe(), meta["version"])
     with _cache_lock:
         body = _cache.get(key)
     if body is None:
-        body = to_csv_text(gazetteer_rows(conn)).encode("utf-8")
+        body = to_csv_text(gazetteer_rows(store)).encode("utf-8")
         with _cache_lock:
             _cache.clear()
             _cache[key] = body

@@ -36,7 +36,8 @@ from sync_server.audit import record_personal_read, record_search_reads
 from sync_server.auth import requires_role
 from sync_server.clashes import ReferenceClash, the_one
 from sync_server.settings import SEARCH_MAX_BODY_BYTES, Settings
-from sync_server.store import ServerStore, TokenInfo
+from sync_server.storage.api import Store
+from sync_server.store import TokenInfo
 
 #: Roles that may use the KCC look-up.
 KCC_ROLES = (Role.KCC, Role.MANAGER, Role.ADMIN)
@@ -104,14 +105,14 @@ class KccController(Controller):
         request_max_body_size=SEARCH_MAX_BODY_BYTES,
     )
     def search(
-        self, request: Request[TokenInfo, Any, Any], store: ServerStore, settings: Settings, data: SearchRequest
+        self, request: Request[TokenInfo, Any, Any], store: Store, settings: Settings, data: SearchRequest
     ) -> kcc_search.KccResults:
         """At most 50 meldingen, newest first; ``truncated`` when more matched.
 
         ``q``: referentie, postcode + huisnummer, straat, telefoon, naam of tekst. 400 (field
         ``zoekterm``) for an empty or too long query. Audited when found by personal data.
         """
-        results = kcc_search.search(store.conn(), data.q, prefixes=reference_prefixes(settings))
+        results = kcc_search.search(store, data.q, prefixes=reference_prefixes(settings))
         if results.kind in PERSONAL_KINDS:
             hits = [(h.melding_id, h.reference) for h in results.results]
             record_search_reads(store, request.user, hits, results.kind, f"POST {request.url.path}")
@@ -131,7 +132,7 @@ class KccController(Controller):
     def detail(
         self,
         request: Request[TokenInfo, Any, Any],
-        store: ServerStore,
+        store: Store,
         reference: str,
         melding_id: str | None = Parameter(
             query="melding_id", default=None, description="kiest één van meerdere meldingen met deze referentie"
@@ -143,7 +144,7 @@ class KccController(Controller):
         every melding that has it when there are several and no ``melding_id`` (:func:`clash_answer`).
         """
         ref = normalise_reference(reference)
-        row = the_one(store.conn(), ref, melding_id)
+        row = the_one(store, ref, melding_id)
         if row is None:
             raise NotFoundException(detail=f"Geen melding gevonden met referentie {ref}.")
         melding = store.melding(row["melding_id"])

@@ -21,7 +21,6 @@ requests. Every error is a GeoReport error array ``[{"code", "description"}]`` w
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -32,7 +31,7 @@ from litestar.params import QueryParameter
 
 from shared.commands import register
 from shared.deadlines import local_date
-from shared.enums import MeldingType, Role
+from shared.enums import Role
 from shared.errors import ValidationError
 from shared.events import Event, MeldingFields
 from shared.gemeente import gemeente
@@ -56,16 +55,12 @@ from sync_server import openapi
 from sync_server.auth import PUBLIC_OPT, bearer_token
 from sync_server.errors import STORAGE_RETRY_AFTER_S, internal_error
 from sync_server.settings import OPEN311_MAX_BODY_BYTES, Settings
-from sync_server.store import ServerStore, StorageUnavailable, TokenInfo, storage_failure
+from sync_server.storage.api import Store
+from sync_server.storage.engines import database_errors
+from sync_server.store import StorageUnavailable, TokenInfo, storage_failure
 
 #: Roles whose token may create requests (the api_key).
 WRITE_ROLES = (Role.WIJKUITVOERDER, Role.ADMIN)
-_COLUMNS = (
-    "reference", "status", "is_open", "categorie", "wijk", "registered_at", "updated_hlc", "deadline", "public_note",
-    "straat", "woonplaats", "postcode", "lat", "lon",
-)  # fmt: skip
-_SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM meldingen"
-_PUBLISHED = f"deleted = 0 AND type = '{MeldingType.MELDING.value}'"
 
 
 def _errors(status: int, description: str) -> Response[Any]:
@@ -89,7 +84,7 @@ def _storage(_: Request[Any, Any, Any], exc: StorageUnavailable) -> Response[Any
     return resp
 
 
-def _sqlite(request: Request[Any, Any, Any], exc: sqlite3.Error) -> Response[Any]:
+def _database(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # A read that finds the disk gone is a storage failure too: answered here, in the error array.
     failure = storage_failure(exc)
     return internal_error(request, exc) if failure is None else _storage(request, failure)
@@ -100,12 +95,6 @@ class Open311Error(HTTPException):
 
     def __init__(self, status_code: int, description: str) -> None:
         super().__init__(detail=description, status_code=status_code)
-
-
-def _rows(store: ServerStore, where: str, params: list[Any], limit: int = MAX_REQUESTS) -> list[dict[str, Any]]:
-    # registered_date leads the order so its index serves the sort; registered_at orders within a day.
-    sql = f"{_SELECT} WHERE {_PUBLISHED} AND {where} ORDER BY registered_date DESC, registered_at DESC LIMIT ?"
-    return [dict(zip(_COLUMNS, r, strict=True)) for r in store.conn().execute(sql, (*params, limit))]
 
 
 @get("/services.json", sync_to_thread=False, summary="Open311: diensten (categorieën)")
@@ -138,7 +127,7 @@ def _query(description: str) -> Any:
 
 @get("/requests.json", sync_to_thread=True, summary="Open311: meldingen zoeken")
 def list_requests(
-    store: ServerStore,
+    store: Store,
     settings: Settings,
     service_request_id: Annotated[str | None, _query("referenties, met komma's; gaat voor elk ander filter")] = None,
     service_code: Annotated[str | None, _query("categorieën, met komma's")] = None,
@@ -156,7 +145,7 @@ def list_requests(
             "end_date": end_date,
         }
     )
-    conds, params = ["1 = 1"], []
+    refs: list[str] | None = None
     if f.ids:
         refs = []
         for raw in f.ids[:MAX_REQUESTS]:
@@ -166,22 +155,22 @@ def list_requests(
                 continue  # an id of the wrong shape simply matches nothing
         if not refs:
             return []
-        conds.append(f"reference IN ({','.join('?' * len(refs))})")
-        params += refs
-    if f.service_codes:
-        conds.append(f"categorie IN ({','.join('?' * len(f.service_codes))})")
-        params += list(f.service_codes)
-    if len(set(f.statuses)) == 1:
-        conds.append("is_open = ?")
-        params.append(1 if f.statuses[0] == "open" else 0)
+    registered = None
     if f.start is not None and f.end is not None:
-        # registered_date is indexed; registered_at gives the exact bounds within those days.
-        conds.append("registered_date BETWEEN ? AND ? AND registered_at BETWEEN ? AND ?")
+        # registered_date is indexed (a day's margin either side: it is the local date); registered_at
+        # gives the exact bounds within those days.
         first, last = local_date(f.start) - timedelta(days=1), local_date(f.end) + timedelta(days=1)
-        params += [first.isoformat(), last.isoformat(), iso(f.start), iso(f.end)]
+        registered = (first.isoformat(), last.isoformat(), iso(f.start) or "", iso(f.end) or "")
+    rows = store.published_requests(
+        references=refs,
+        categories=list(f.service_codes) or None,
+        is_open=(f.statuses[0] == "open") if len(set(f.statuses)) == 1 else None,
+        registered=registered,
+        limit=f.limit,
+    )
     taxonomy = load_taxonomy()
     agency = gemeente().naam
-    return [service_request(r, taxonomy, agency=agency) for r in _rows(store, " AND ".join(conds), params, f.limit)]
+    return [service_request(r, taxonomy, agency=agency) for r in rows]
 
 
 @get(
@@ -190,7 +179,7 @@ def list_requests(
     summary="Open311: één melding",
     opt=openapi.route(errors={404: "Geen melding met dit service_request_id, of een ander formaat dan .json."}),
 )
-def get_request(name: str, store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
+def get_request(name: str, store: Store, settings: Settings) -> list[dict[str, Any]]:
     """``requests/{service_request_id}.json``: an array with the request; 404 when unknown.
 
     A reference on more than one live melding (a reference clash, ``sync_server.clashes``) gives
@@ -203,7 +192,7 @@ def get_request(name: str, store: ServerStore, settings: Settings) -> list[dict[
         ref = normalise_reference(raw)
     except ValidationError:
         raise Open311Error(404, f"Geen melding met service_request_id {raw}.") from None
-    rows = _rows(store, "reference = ?", [ref], 10)
+    rows = store.published_requests(references=[ref], limit=10)
     if not rows:
         raise Open311Error(404, f"Geen melding met service_request_id {ref}.")
     return [service_request(r, agency=gemeente().naam) for r in rows]
@@ -234,7 +223,7 @@ async def _post_params(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {k: form.get(k) for k in form}
 
 
-def _writer(store: ServerStore, api_key: str) -> TokenInfo:
+def _writer(store: Store, api_key: str) -> TokenInfo:
     """The token allowed to create requests.
 
     Raises:
@@ -269,7 +258,7 @@ def _writer(store: ServerStore, api_key: str) -> TokenInfo:
         ),
     },
 )
-async def create_request(request: Request[Any, Any, Any], store: ServerStore, settings: Settings) -> list[dict[str, Any]]:
+async def create_request(request: Request[Any, Any, Any], store: Store, settings: Settings) -> list[dict[str, Any]]:
     """Register a melding (kanaal website); 401/403 (error array) for a missing, unknown or
     read-only ``api_key``; 400 for bad fields; 413 for a body over ``OPEN311_MAX_BODY_BYTES``.
 
@@ -325,7 +314,7 @@ open311_router = Router(
         ValidationError: _validation,
         HTTPException: _http,
         StorageUnavailable: _storage,
-        sqlite3.Error: _sqlite,
+        **{cls: _database for cls in database_errors()},
     },
     tags=["open311"],
     opt={openapi.ERROR_BODY: list[GeoReportError]},

@@ -24,7 +24,7 @@ from shared.reference import normalise_reference
 from shared.search import ResidentView, resident_view
 from sync_server import openapi
 from sync_server.clashes import PUBLIC_CLASH_MESSAGE, ReferenceClash, the_one
-from sync_server.store import ServerStore
+from sync_server.storage.api import Store
 
 #: Requests per client address per minute on the public routes.
 PUBLIC_RATE_LIMIT = 60
@@ -58,12 +58,12 @@ def _too_many(_: Request[Any, Any, Any], exc: TooManyRequestsException) -> Respo
         }
     ),
 )
-def public_status(store: ServerStore, reference: str) -> ResidentView:
+def public_status(store: Store, reference: str) -> ResidentView:
     """What the resident may know; 404 for an unknown reference, 400 for one of the wrong shape, 409
     when the reference belongs to more than one melding (no status is shown then)."""
     ref = normalise_reference(reference)
     try:
-        row = the_one(store.conn(), ref)
+        row = the_one(store, ref)
     except ReferenceClash:
         raise ClientException(status_code=409, detail=PUBLIC_CLASH_MESSAGE) from None
     if row is None:

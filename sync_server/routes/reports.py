@@ -32,7 +32,7 @@ from shared.errors import ValidationError
 from sync_server import openapi
 from sync_server.audit import actor_of
 from sync_server.auth import requires_role
-from sync_server.store import ServerStore
+from sync_server.storage.api import Store
 
 _MEDIA = {
     "md": ("text/markdown; charset=utf-8", "md"),
@@ -51,7 +51,7 @@ _MEDIA = {
     opt=openapi.route(downloads=[media for media, _ in _MEDIA.values()]),
 )
 def barometer_report(
-    store: ServerStore,
+    store: Store,
     date_from: Annotated[str | None, QueryParameter(query="from", description="begindatum JJJJ-MM-DD")] = None,
     date_to: Annotated[str | None, QueryParameter(query="to", description="einddatum JJJJ-MM-DD (tot en met)")] = None,
     period: Annotated[str | None, QueryParameter(query="period", description="2026-03, 2026-Q3, 2026, …")] = None,
@@ -61,7 +61,6 @@ def barometer_report(
 ) -> BarometerReport | Response:
     """The barometer report of a period over the server's meldingen (see docs/barometer.md)."""
     from wijkteam_reports.render import render
-    from wijkteam_reports.sql import build_report
 
     if period and (date_from or date_to):
         raise ValidationError("period", "Geef period óf from en to, niet allebei.")
@@ -73,7 +72,7 @@ def barometer_report(
         raise ValidationError("from", "Geef een periode: from en to (JJJJ-MM-DD), of period (bijv. 2026-Q3).")
     if fmt != "json" and fmt not in _MEDIA:
         raise ValidationError("format", f"Onbekend formaat '{fmt}'; kies uit json, {', '.join(_MEDIA)}.")
-    report = build_report(store.conn(), p, group_by=[g for g in group_by.split(",") if g.strip()], upto_seq=as_of)
+    report = store.barometer(p, group_by=[g for g in group_by.split(",") if g.strip()], upto_seq=as_of)
     if fmt == "json":
         return report
     media, ext = _MEDIA[fmt]
@@ -111,7 +110,7 @@ class ExportReceipt(msgspec.Struct):
     tags=["rapportages"],
     opt=openapi.route(body=ExportNotice),
 )
-def record_export(request: Request, body: bytes, store: ServerStore) -> ExportReceipt:
+def record_export(request: Request, body: bytes, store: Store) -> ExportReceipt:
     """Record an export with personal data by the token's user in the audit (any role)."""
     try:
         data = msgspec.json.decode(body, type=ExportNotice)

@@ -30,7 +30,7 @@ from sync_server import openapi, wire
 from sync_server.auth import LAPTOP_ROLES, requires_role
 from sync_server.routes.sync import _header_protocol, check_protocol
 from sync_server.snapshot import Published, SnapshotService
-from sync_server.store import ServerStore
+from sync_server.storage.api import Store
 from wijkteam_store.snapshot import CHUNK
 
 MEDIA_TYPE = "application/vnd.sqlite3"
@@ -120,7 +120,7 @@ class SnapshotController(Controller):
         summary="Welk laptopsnapshot er is",
         opt=openapi.route(answer=SnapshotInfo, sync=True, errors={404: "Er is nog geen snapshot."}),
     )
-    def info(self, request: Request, store: ServerStore, snapshots: SnapshotService) -> Response:
+    def info(self, request: Request, store: Store, snapshots: SnapshotService) -> Response:
         """Stamp, length and SHA-256 of the current snapshot, and the log's current end; 404 when none."""
         check_protocol(_header_protocol(request))
         published = snapshots.current()

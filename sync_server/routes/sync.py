@@ -34,7 +34,6 @@ from shared.avg import may_push
 from shared.errors import InvalidEvent
 from shared.events import SCHEMA_VERSION, Event, validate_event
 from shared.projection import PROJECTION_KEY
-from shared.validation import MAX_INT64
 from shared.protocol import (
     MAX_PULL_LIMIT,
     MAX_PUSH_BYTES,
@@ -50,10 +49,12 @@ from shared.protocol import (
     VerdictResponse,
 )
 from shared.trust import Refusal, judge_arrival
+from shared.validation import MAX_INT64
 from sync_server import openapi, wire
 from sync_server.auth import LAPTOP_ROLES, requires_role
 from sync_server.settings import VERDICTS_MAX_BODY_BYTES, Settings
-from sync_server.store import QuarantineEntry, ServerStore, TokenInfo
+from sync_server.storage.api import Store
+from sync_server.store import QuarantineEntry, TokenInfo
 
 
 class PushBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -221,7 +222,7 @@ class SyncController(Controller):
             },
         ),
     )
-    def push(self, request: Request, body: bytes, store: ServerStore, settings: Settings) -> Response:
+    def push(self, request: Request, body: bytes, store: Store, settings: Settings) -> Response:
         """Store a batch of events; the answer comes only after the durable commit."""
         msgpack = wire.is_msgpack(request.headers.get("content-type"))
         header = _header_protocol(request)
@@ -275,7 +276,7 @@ class SyncController(Controller):
             errors={413: f"Het bericht is te groot of vraagt naar meer dan {MAX_PUSH_EVENTS} events."},
         ),
     )
-    def verdicts(self, request: Request, body: bytes, store: ServerStore) -> Response:
+    def verdicts(self, request: Request, body: bytes, store: Store) -> Response:
         """What the admin decided about events this device holds as refused (``shared.protocol.VerdictRequest``)."""
         header = _header_protocol(request)
         if header is not None:
@@ -301,7 +302,7 @@ class SyncController(Controller):
     def pull(
         self,
         request: Request,
-        store: ServerStore,
+        store: Store,
         after: int = Parameter(default=0, ge=0, le=MAX_INT64, description="laatste server_seq die de laptop heeft"),
         limit: int = Parameter(default=1000, ge=1, le=MAX_PULL_LIMIT, description="events per pagina"),
         rows: int = Parameter(

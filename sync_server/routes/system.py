@@ -19,7 +19,8 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from shared.protocol import PROTOCOL_VERSION
 from sync_server.settings import Settings
-from sync_server.store import ServerStore, StorageUnavailable, TokenInfo
+from sync_server.storage.api import Store
+from sync_server.store import StorageUnavailable, TokenInfo
 
 
 class Health(msgspec.Struct):
@@ -39,7 +40,7 @@ class Me(msgspec.Struct):
 
 
 @get("/health", sync_to_thread=True, tags=["systeem"], opt={"public": True})
-def health(store: ServerStore) -> Health:
+def health(store: Store) -> Health:
     """Readiness probe: answers once the server can read its database."""
     return Health(status="ok", protocol=PROTOCOL_VERSION, events=store.max_server_seq())
 
@@ -61,7 +62,7 @@ class Ready(msgspec.Struct):
     checks: list[Check]
 
 
-def database_writable(store: ServerStore, _: Settings) -> Check:
+def database_writable(store: Store, _: Settings) -> Check:
     """A tiny durable write succeeds, and no write failed since the last one that succeeded."""
     name = "database_schrijfbaar"
     try:
@@ -71,7 +72,7 @@ def database_writable(store: ServerStore, _: Settings) -> Check:
     return Check(name, True, "De database kan worden geschreven.")
 
 
-def disk_space(store: ServerStore, settings: Settings) -> Check:
+def disk_space(store: Store, settings: Settings) -> Check:
     """Free space on the file system of the database is at least ``settings.min_free_bytes``."""
     name = "schijfruimte"
     try:
@@ -90,7 +91,7 @@ def disk_space(store: ServerStore, settings: Settings) -> Check:
 
 
 #: The checks of ``/ready``, in order.
-READY_CHECKS: list[Callable[[ServerStore, Settings], Check]] = [database_writable, disk_space]
+READY_CHECKS: list[Callable[[Store, Settings], Check]] = [database_writable, disk_space]
 
 
 @get(
@@ -101,7 +102,7 @@ READY_CHECKS: list[Callable[[ServerStore, Settings], Check]] = [database_writabl
     summary="Kan de server opslaan (database schrijfbaar, genoeg schijfruimte)",
     responses={503: ResponseSpec(Ready, description="Niet gereed: 'detail' en 'checks' zeggen wat faalt.")},
 )
-def ready(store: ServerStore, settings: Settings) -> Response[Ready]:
+def ready(store: Store, settings: Settings) -> Response[Ready]:
     """200 when every check passes; 503 with the failing checks otherwise."""
     checks = [check(store, settings) for check in READY_CHECKS]
     failing = [c for c in checks if not c.ok]

@@ -21,17 +21,17 @@ def test_every_read_is_an_entry(kcc_client: TestClient, kcc_server: KccServer) -
     read(kcc_client, kcc_server, "boom")
     read(kcc_client, kcc_server, "boom", "admin")
     read(kcc_client, kcc_server, "lamp", "manager")
-    entries = list_entries(kcc_server.store.conn())
+    entries = list_entries(kcc_server.store)
     assert [(e.actor, e.reference) for e in entries] == [
         ("test-manager (manager)", kcc_server.refs["lamp"]),
         ("test-admin (admin)", kcc_server.refs["boom"]),
         ("test-kcc (kcc)", kcc_server.refs["boom"]),
     ]
     assert all(e.action == PERSONAL_DATA_READ for e in entries)
-    assert [e.reference for e in list_entries(kcc_server.store.conn(), reference=kcc_server.refs["boom"])] == [
+    assert [e.reference for e in list_entries(kcc_server.store, reference=kcc_server.refs["boom"])] == [
         kcc_server.refs["boom"]
     ] * 2
-    assert [e.actor for e in list_entries(kcc_server.store.conn(), actor="test-kcc")] == ["test-kcc (kcc)"]
+    assert [e.actor for e in list_entries(kcc_server.store, actor="test-kcc")] == ["test-kcc (kcc)"]
 
 
 def test_cli_audit_list(kcc_client: TestClient, kcc_server: KccServer, capsys: pytest.CaptureFixture[str]) -> None:

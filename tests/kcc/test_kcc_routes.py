@@ -135,7 +135,7 @@ def test_hit_fields_and_no_personal_data(kcc_client: TestClient, kcc_server: Kcc
 
 def test_detail_has_history_reporter_and_is_audited(kcc_client: TestClient, kcc_server: KccServer) -> None:
     ref = kcc_server.refs["lamp"]
-    assert list_entries(kcc_server.store.conn()) == []
+    assert list_entries(kcc_server.store) == []
     r = kcc_client.get(f"/api/v1/kcc/meldingen/{ref.lower()}", headers=bearer(kcc_server.tokens["kcc"]))
     assert r.status_code == 200, r.text
     d = r.json()
@@ -145,7 +145,7 @@ def test_detail_has_history_reporter_and_is_audited(kcc_client: TestClient, kcc_
     assert [h["type"] for h in d["history"]] == ["created", "status_changed", "status_changed"]
     assert d["history"][-1]["summary"] == "Status In behandeling → Afgehandeld"
     assert "details" not in d["history"][0]
-    entries = list_entries(kcc_server.store.conn())
+    entries = list_entries(kcc_server.store)
     assert len(entries) == 1
     e = entries[0]
     assert (e.actor, e.action, e.reference) == ("test-kcc (kcc)", PERSONAL_DATA_READ, ref)
@@ -157,13 +157,13 @@ def test_detail_of_anonymous_melding_is_not_audited(kcc_client: TestClient, kcc_
     r = kcc_client.get(f"/api/v1/kcc/meldingen/{kcc_server.refs['kolk']}", headers=bearer(kcc_server.tokens["manager"]))
     assert r.status_code == 200
     assert r.json()["melder"]["anoniem"] is True
-    assert list_entries(kcc_server.store.conn()) == []
+    assert list_entries(kcc_server.store) == []
 
 
 @pytest.mark.parametrize("q", ["DLF-K7-0001", "7721 EJ 12", "Kerkstraat 12", "Molenweg"])
 def test_search_by_reference_or_address_is_not_audited(kcc_client: TestClient, kcc_server: KccServer, q: str) -> None:
     assert search(kcc_client, kcc_server, q)["results"]
-    assert list_entries(kcc_server.store.conn()) == []
+    assert list_entries(kcc_server.store) == []
 
 
 @pytest.mark.parametrize(("q", "kind"), [("06-12345678", "telefoon"), ("Jansen", "naam"), ("Jan Jansen", "naam")])
@@ -174,7 +174,7 @@ def test_search_by_phone_or_name_is_audited_like_a_detail_read(
     with the key searched on but never the term itself."""
     answer = search(kcc_client, kcc_server, q)
     assert answer["kind"] == kind and answer["results"]
-    entries = list_entries(kcc_server.store.conn())
+    entries = list_entries(kcc_server.store)
     assert {e.melding_id for e in entries} == {h["melding_id"] for h in answer["results"]}
     for e in entries:
         assert e.action == PERSONAL_DATA_READ and e.actor == "test-kcc (kcc)"
@@ -185,7 +185,7 @@ def test_search_by_phone_or_name_is_audited_like_a_detail_read(
 def test_a_search_term_in_the_url_is_not_accepted(kcc_client: TestClient, kcc_server: KccServer) -> None:
     r = kcc_client.get("/api/v1/kcc/search", params={"q": "06-12345678"}, headers=bearer(kcc_server.tokens["kcc"]))
     assert r.status_code == 405
-    assert list_entries(kcc_server.store.conn()) == []
+    assert list_entries(kcc_server.store) == []
 
 
 def test_detail_unknown_is_404(kcc_client: TestClient, kcc_server: KccServer) -> None:

@@ -113,7 +113,7 @@ async def test_kcc_mode_live(running: Running, tmp_path: Path) -> None:
     # search by phone number that found the melding (the agent learned its address from the number).
     store = ServerStore(running.proc.db)
     try:
-        entries = list_entries(store.conn())
+        entries = list_entries(store)
     finally:
         store.close()
     assert [e.actor for e in entries] == ["anna (kcc)"] * 4

@@ -16,7 +16,7 @@ from shared.deadlines import utcnow
 from shared.enums import Status
 from shared.model import Adres, Melder
 from sync_server.audit import list_entries
-from sync_server.clashes import PUBLIC_CLASH_MESSAGE, ReferenceClash, holders, the_one
+from sync_server.clashes import PUBLIC_CLASH_MESSAGE, ReferenceClash, the_one
 from tests.kcc.conftest import KccServer, bearer
 from tests.kcc.helpers import clock, make
 
@@ -40,8 +40,8 @@ def clash(kcc_server: KccServer):
 
 def test_holders_and_the_one(kcc_server: KccServer, clash) -> None:
     ref, _, second = clash
-    c = kcc_server.store.conn()
-    rows = holders(c, ref)
+    c = kcc_server.store
+    rows = c.live_by_reference(ref)
     assert len(rows) == 2 and rows[0]["melding_id"] == second.melding_id  # newest registration first
     with pytest.raises(ReferenceClash) as info:
         the_one(c, ref)
@@ -91,7 +91,7 @@ def test_kcc_detail_lists_both(kcc_client: TestClient, kcc_server: KccServer, cl
     # A list is not a personal-data read: no reporter details, nothing audited.
     for secret in ("Mulder", "Jansen", "687654321", "612345678"):
         assert secret not in r.text
-    assert list_entries(kcc_server.store.conn()) == []
+    assert list_entries(kcc_server.store) == []
 
 
 def test_kcc_detail_opens_the_chosen_one(kcc_client: TestClient, kcc_server: KccServer, clash) -> None:
@@ -111,7 +111,7 @@ def test_kcc_detail_opens_the_chosen_one(kcc_client: TestClient, kcc_server: Kcc
     ).json()
     assert chosen["melder"]["naam"] == "Karin Mulder" and chosen["omschrijving"] == "Zakken vuilnis naast de bak"
     # Each opened detail is a personal-data read, audited against the melding actually shown.
-    assert {e.melding_id for e in list_entries(kcc_server.store.conn())} == {
+    assert {e.melding_id for e in list_entries(kcc_server.store)} == {
         h["melding_id"] for h in listed["meldingen"]
     }
     # A melding_id that does not carry this reference is not found under it.

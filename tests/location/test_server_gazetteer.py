@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from shared.gazetteer import RowError, load_sample_gazetteer, parse_gazetteer_csv
-from sync_server.gazetteer_cli import gazetteer_import, gazetteer_meta
-from sync_server.store import StoreError
+from sync_server.gazetteer_cli import gazetteer_import
+from sync_server.store import ServerStore, StoreError
 from tests.location.fakes import ServerProcess, run_cli
 from wijkteam_tui.location.download import (
     GAZETTEER_FILE,
@@ -28,6 +28,14 @@ def count(db: Path) -> int:
         return c.execute("SELECT count(*) FROM gazetteer").fetchone()[0]
 
 
+def _meta(db: Path) -> dict[str, str]:
+    store = ServerStore(db)
+    try:
+        return store.gazetteer_meta()
+    finally:
+        store.close()
+
+
 def test_import_reports_bad_rows_and_loads_the_rest(tmp_path: Path) -> None:
     csv_path = tmp_path / "bag.csv"
     csv_path.write_text(
@@ -43,16 +51,14 @@ def test_import_reports_bad_rows_and_loads_the_rest(tmp_path: Path) -> None:
     assert n == 2
     assert [e.line for e in reported] == [3, 4]
     assert count(tmp_path / "db.sqlite3") == 2
-    with sqlite3.connect(tmp_path / "db.sqlite3") as c:
-        meta = gazetteer_meta(c)
+    meta = _meta(tmp_path / "db.sqlite3")
     assert meta["count"] == "2" and meta["skipped"] == "2" and meta["sample"] == "0"
 
 
 def test_shipped_sample_is_marked_sample(tmp_path: Path) -> None:
     n = gazetteer_import(tmp_path / "db.sqlite3", SAMPLE)
     assert n == len(load_sample_gazetteer())
-    with sqlite3.connect(tmp_path / "db.sqlite3") as c:
-        assert gazetteer_meta(c)["sample"] == "1"
+    assert _meta(tmp_path / "db.sqlite3")["sample"] == "1"
 
 
 def test_a_failed_import_leaves_the_previous_gazetteer(tmp_path: Path) -> None:

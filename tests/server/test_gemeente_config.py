@@ -59,12 +59,12 @@ def test_the_same_configuration_again_is_no_new_version(server, folder, capsys):
     assert _import(server, folder) == 0
     assert _import(server, folder) == 0
     assert "Ongewijzigd" in capsys.readouterr().out
-    assert current_version(server.store.conn()) == 1
+    assert current_version(server.store) == 1
     _edit(folder / "gemeente.toml", "terugbelnorm = 2", "terugbelnorm = 3")
     assert _import(server, folder) == 0
-    assert [s.version for s in history(server.store.conn())] == [1, 2]
-    assert stored(server.store.conn()).config.terugbelnorm == 3
-    assert stored(server.store.conn(), 1).config.terugbelnorm == 2
+    assert [s.version for s in history(server.store)] == [1, 2]
+    assert stored(server.store).config.terugbelnorm == 3
+    assert stored(server.store, 1).config.terugbelnorm == 2
 
 
 def test_an_invalid_configuration_changes_nothing(server, folder, capsys):
@@ -74,7 +74,7 @@ def test_an_invalid_configuration_changes_nothing(server, folder, capsys):
     err = capsys.readouterr().err
     assert "taxonomy.toml, regel " in err and "groen.sub.plantsoen.servicenorm" in err
     assert "Er is niets veranderd." in err
-    assert current_version(server.store.conn()) == 1
+    assert current_version(server.store) == 1
 
 
 def test_a_category_may_be_retired_but_not_removed(server, folder, capsys):
@@ -84,7 +84,7 @@ def test_a_category_may_be_retired_but_not_removed(server, folder, capsys):
     (folder / "taxonomy.toml").write_text(text[:start] + text[end:], encoding="utf-8")
     assert _import(server, folder) == 1
     assert "spelen/speeltoestel" in capsys.readouterr().err
-    assert current_version(server.store.conn()) == 1
+    assert current_version(server.store) == 1
     (folder / "taxonomy.toml").write_text(
         text.replace("[spelen.sub.speeltoestel]\n", "[spelen.sub.speeltoestel]\nvervallen = true\n"), encoding="utf-8"
     )
@@ -95,7 +95,7 @@ def test_a_category_may_be_retired_but_not_removed(server, folder, capsys):
 def test_dry_run_checks_without_storing(server, folder, capsys):
     assert _import(server, folder, "--dry-run") == 0
     assert "er is niets opgeslagen" in capsys.readouterr().out
-    assert current_version(server.store.conn()) == 0
+    assert current_version(server.store) == 0
 
 
 def test_unknown_wijkuitvoerders_are_a_warning(server, folder, capsys):

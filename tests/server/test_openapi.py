@@ -145,7 +145,7 @@ def test_a_disk_gone_on_a_read_answers_503_in_the_documented_shape(
         exc.sqlite_errorcode = 10  # SQLITE_IOERR
         raise exc
 
-    monkeypatch.setattr(server.store, "conn", broken)
+    monkeypatch.setattr(server.store.db, "conn", broken)
     resp = client.get(path)
     assert resp.status_code == 503 and resp.headers["Retry-After"]
     body = resp.json()
