@@ -238,7 +238,7 @@ def test_by_email_address(kcc_client: TestClient, kcc_server: KccServer, typed: 
     answer = search(kcc_client, kcc_server, typed)
     assert answer["kind"] == "email" and answer["searched"].startswith("Gezocht op e-mailadres")
     assert refs(answer) == [kcc_server.refs["lamp"]]
-    entries = list_entries(kcc_server.store.conn())
+    entries = list_entries(kcc_server.store)
     assert {e.melding_id for e in entries} == {h["melding_id"] for h in answer["results"]}
     assert not any(p in e.detail for e in entries for p in PERSONAL)
 
