@@ -30,3 +30,38 @@ def _package_default_configuration():
     activate(None)
     yield
     activate(None)
+
+
+# -- the two store engines (issue 17): tests.backends -----------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path):
+    """Where a server store lives: a SQLite file, then (second run of the test) an empty PostgreSQL
+    schema of the session's private cluster. The PostgreSQL run is skipped, with the reason, where no
+    cluster can be started."""
+    if request.param == "sqlite":
+        yield tmp_path / "server.sqlite3"
+        return
+    from tests import backends, pg_cluster
+
+    try:
+        url = backends.new_schema_url()
+    except pg_cluster.Unavailable as exc:
+        pytest.skip(f"PostgreSQL niet beschikbaar: {exc}")
+    yield url
+    backends.drop_schema(url)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests import backends
+
+    backends.stop()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config) -> None:  # noqa: ANN001 - pytest's hook
+    from tests import backends
+
+    line = backends.report_unavailable()
+    if line:
+        terminalreporter.write_line(line, yellow=True, bold=True)

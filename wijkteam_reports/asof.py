@@ -16,7 +16,6 @@ Reads the server's ``events`` table (``server_seq``, the event columns, ``payloa
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -37,6 +36,7 @@ from shared.events import Event
 from shared.fold import fold
 from shared.projection import decode_timeline, projection_row
 from wijkteam_reports.summary import TABLE as SUMMARY_TABLE
+from wijkteam_store.dialect import dialect_of
 
 #: Temp table of the meldingen the projection path leaves out.
 SKIP = "temp._bar_skip"
@@ -76,15 +76,13 @@ def _event(row: Sequence[Any]) -> Event:
     return Event(**values)
 
 
-def overlay(conn: sqlite3.Connection, seq: int) -> Overlay:
+def overlay(conn: Any, seq: int) -> Overlay:
     """The :class:`Overlay` of the server database behind ``conn`` at ``server_seq`` ``seq``."""
     ids = [r[0] for r in conn.execute("SELECT DISTINCT melding_id FROM events WHERE server_seq > ?", (seq,))]
     cols = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS)
     at_seq: dict[str, dict[str, Any]] = {}
     current: list[tuple] = []
-    has_summary = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SUMMARY_TABLE,)
-    ).fetchone()
+    has_summary = dialect_of(conn).has_table(conn, SUMMARY_TABLE)
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         qs = ", ".join("?" * len(chunk))
@@ -104,10 +102,10 @@ def overlay(conn: sqlite3.Connection, seq: int) -> Overlay:
     return Overlay(seq, frozenset(ids), at_seq, current)
 
 
-def fill_skip(conn: sqlite3.Connection, ov: Overlay) -> None:
+def fill_skip(conn: Any, ov: Overlay) -> None:
     """Fill the temp table :data:`SKIP` with the changed meldingen (the projection path's SQL leaves
     them out)."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _bar_skip (melding_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute(dialect_of(conn).ddl("CREATE TEMP TABLE IF NOT EXISTS _bar_skip (melding_id TEXT PRIMARY KEY) WITHOUT ROWID"))
     conn.execute("DELETE FROM _bar_skip")
     conn.executemany("INSERT INTO _bar_skip VALUES (?)", [(i,) for i in ov.ids])
 

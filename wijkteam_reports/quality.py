@@ -20,39 +20,41 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 from shared.barometer import DataQuality, Period, pct
 from shared.commands import SERVER_DEVICE
 from shared.hlc import COUNTER_BITS
 from shared.projection import iso
+from wijkteam_store.dialect import dialect_of
 
 _DAY_MS = 86_400_000
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+def _columns(conn: Any, table: str) -> set[str]:
     try:
-        return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        return set(dialect_of(conn).columns(conn, table))
     except sqlite3.Error:
         return set()
 
 
-def is_server_db(conn: sqlite3.Connection) -> bool:
+def is_server_db(conn: Any) -> bool:
     """Whether ``conn`` is a server database: an ``events`` log with ``server_seq`` and ``received_at``."""
     return {"server_seq", "received_at"} <= _columns(conn, "events")
 
 
-def max_seq(conn: sqlite3.Connection) -> int:
+def max_seq(conn: Any) -> int:
     """The highest ``server_seq`` handed out (0 for an empty log)."""
     return conn.execute("SELECT coalesce(max(server_seq), 0) FROM events").fetchone()[0]
 
 
-def moment_of(conn: sqlite3.Connection, seq: int) -> datetime | None:
+def moment_of(conn: Any, seq: int) -> datetime | None:
     """When event ``seq`` reached the server (``received_at``), or ``None`` (``seq`` 0 or gone)."""
     row = conn.execute("SELECT received_at FROM events WHERE server_seq <= ? ORDER BY server_seq DESC LIMIT 1", (seq,)).fetchone()
     return datetime.fromisoformat(row[0]) if row and row[0] else None
 
 
-def fill(conn: sqlite3.Connection, dq: DataQuality | None, period: Period, seq: int | None, moment: datetime) -> None:
+def fill(conn: Any, dq: DataQuality | None, period: Period, seq: int | None, moment: datetime) -> None:
     """Fill the server-only fields of ``dq`` for ``period``, counting events up to ``seq`` and
     arrivals up to ``moment``."""
     if dq is None or seq is None:
@@ -60,10 +62,11 @@ def fill(conn: sqlite3.Connection, dq: DataQuality | None, period: Period, seq: 
     start = int(period.start_instant().timestamp() * 1000) << COUNTER_BITS
     end = int(period.end_instant().timestamp() * 1000) << COUNTER_BITS
     late_ms = dq.late_after_days * _DAY_MS
-    # received_at is UTC ISO text; julianday reads it (with its Z), in days since noon 24 Nov 4714 BC.
-    received_ms = "CAST(round((julianday(received_at) - 2440587.5) * 86400000) AS INTEGER)"
+    # received_at is UTC ISO text (with its Z), read as ms since the epoch by either engine.
+    d = dialect_of(conn)
+    received_ms = f"CAST(round({d.epoch_ms('received_at')}) AS BIGINT)"
     events, late = conn.execute(
-        f"""SELECT count(*), coalesce(sum({received_ms} - (hlc >> {COUNTER_BITS}) >= ?), 0)
+        f"""SELECT count(*), coalesce(sum({d.as_int(f"{received_ms} - (hlc >> {COUNTER_BITS}) >= ?")}), 0)
             FROM events WHERE hlc >= ? AND hlc < ? AND server_seq <= ? AND device_id != ?""",
         (late_ms, start, end, seq, SERVER_DEVICE),
     ).fetchone()
@@ -84,7 +87,7 @@ def fill(conn: sqlite3.Connection, dq: DataQuality | None, period: Period, seq: 
         ).fetchone()[0]
 
 
-def origins(conn: sqlite3.Connection) -> dict[str, int]:
+def origins(conn: Any) -> dict[str, int]:
     """Meldingen (not deleted) per origin — ``live``, ``demo``, ``import`` — from the projection's
     ``bron`` column (``wijkteam-server demo`` and ``import`` set it); ``{}`` without that column."""
     if "bron" not in _columns(conn, "meldingen"):

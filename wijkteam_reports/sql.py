@@ -52,10 +52,11 @@ from shared.barometer import (
     vocabularies,
 )
 from shared.deadlines import AMS, is_working_day, utcnow
-from shared.projection import iso
+from shared.projection import COLUMNS, iso
 from wijkteam_reports import asof, quality
 from wijkteam_reports.summary import TABLE as SUMMARY_TABLE
 from wijkteam_reports.summary import summary_ready
+from wijkteam_store.dialect import Dialect, dialect_of
 
 #: Meldingen that count: not deleted and not a duplicate of another (shared.barometer.counts).
 _COUNTS = "deleted = 0 AND (duplicaat_van IS NULL OR duplicaat_van = '')"
@@ -68,21 +69,25 @@ _LOCATION = (
 _DIMS = ("wijk", "categorie", "kanaal", "vier_b", "type")
 
 
-_FLAGS = f"""(
-    (COALESCE(reopen_count, 0) > 0) * {F_REOPENED}
-  | (COALESCE(has_contact, 0) != 0) * {F_CONTACT}
-  | (COALESCE(callback_count, 0) > 0) * {F_CALLBACK}
-  | {_LOCATION} * {F_LOCATION}
-  | (NULLIF(categorie, '') IS NOT NULL) * {F_CATEGORIE}
-  | (NULLIF(vier_b, '') IS NOT NULL) * {F_VIER_B}
-  | (NULLIF(kanaal, '') IS NOT NULL) * {F_KANAAL}
+def _flags(d: Dialect) -> str:
+    """The flag mask of a projection row (``shared.barometer.barometer_row``'s ``flags``) in SQL of the
+    dialect ``d``: each condition 0/1 (``Dialect.as_int``) times its bit."""
+    b = d.as_int
+    return f"""(
+    {b("COALESCE(reopen_count, 0) > 0")} * {F_REOPENED}
+  | {b("COALESCE(has_contact, 0) != 0")} * {F_CONTACT}
+  | {b("COALESCE(callback_count, 0) > 0")} * {F_CALLBACK}
+  | {b(_LOCATION)} * {F_LOCATION}
+  | {b("NULLIF(categorie, '') IS NOT NULL")} * {F_CATEGORIE}
+  | {b("NULLIF(vier_b, '') IS NOT NULL")} * {F_VIER_B}
+  | {b("NULLIF(kanaal, '') IS NOT NULL")} * {F_KANAAL}
   | CASE WHEN first_closed_at IS NULL OR deadline IS NULL THEN 0
          WHEN first_closed_at <= deadline THEN {F_HAS_NORM | F_WITHIN} ELSE {F_HAS_NORM} END
-  | COALESCE(prioriteit = 'spoed', 0) * {F_SPOED}
-  | (COALESCE(conflict_count, 0) > 0) * {F_CONFLICT}
+  | {b("COALESCE(prioriteit = 'spoed', FALSE)")} * {F_SPOED}
+  | {b("COALESCE(conflict_count, 0) > 0")} * {F_CONFLICT}
   | CASE WHEN first_callback_at IS NULL THEN 0
          WHEN hc.wd IS NULL THEN -{1 << 40}
-         ELSE (min(max(hc.wd - d.wd, 0), {CALLBACK_CAP}) + 1) << {CALLBACK_SHIFT} END
+         ELSE ({d.least(d.greatest("hc.wd - d.wd", "0"), str(CALLBACK_CAP))} + 1) << {CALLBACK_SHIFT} END
 )"""
 # The callback part reads the calendar joins of rows_from_sql (``d``: registration day, ``hc``: the
 # hour of the first terugkoppeling); a stamp outside the calendar makes the mask negative, and the
@@ -119,7 +124,7 @@ def _calendar(first: date, last: date) -> tuple[list[tuple[str, int]], list[tupl
     return days, hours
 
 
-def _refill(conn: sqlite3.Connection, tables: dict[str, list[tuple]]) -> None:
+def _refill(conn: Any, tables: dict[str, list[tuple]]) -> None:
     """Replace the rows of these temp tables in one savepoint: a single commit of the temp database,
     whatever the connection's isolation mode."""
     conn.execute("SAVEPOINT bar_refill")
@@ -135,13 +140,14 @@ def _refill(conn: sqlite3.Connection, tables: dict[str, list[tuple]]) -> None:
     conn.execute("RELEASE bar_refill")
 
 
-def _fill_calendar(conn: sqlite3.Connection, first: date, last: date) -> None:
+def _fill_calendar(conn: Any, first: date, last: date) -> None:
     """Temp tables for lead times in SQL, filled from ``shared.deadlines`` (the rule stays there):
     ``_bar_day``: local date → working-day number; ``_bar_hour``: UTC hour (``YYYY-MM-DDTHH``) →
     the working-day number of its Europe/Amsterdam date. Lead = difference of the two numbers,
     which is ``working_days_between``."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _bar_day (d TEXT PRIMARY KEY, wd INTEGER) WITHOUT ROWID")
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _bar_hour (h TEXT PRIMARY KEY, wd INTEGER) WITHOUT ROWID")
+    d = dialect_of(conn)
+    conn.execute(d.ddl("CREATE TEMP TABLE IF NOT EXISTS _bar_day (d TEXT PRIMARY KEY, wd INTEGER) WITHOUT ROWID"))
+    conn.execute(d.ddl("CREATE TEMP TABLE IF NOT EXISTS _bar_hour (h TEXT PRIMARY KEY, wd INTEGER) WITHOUT ROWID"))
     have = conn.execute("SELECT min(d), max(d) FROM _bar_day").fetchone()
     if have == (first.isoformat(), last.isoformat()):
         return
@@ -153,9 +159,12 @@ def _fill_calendar(conn: sqlite3.Connection, first: date, last: date) -> None:
 _CALENDAR_SLACK = timedelta(days=366)
 
 
-def _use_index(conn: sqlite3.Connection, lo: str, hi: str) -> bool:
+def _use_index(conn: Any, lo: str, hi: str) -> bool:
     """Whether the index on ``registered_date`` pays: only when the period holds a small part of the
-    table (a range read through the index costs a random table lookup per row)."""
+    table (a range read through the index costs a random table lookup per row). PostgreSQL's planner
+    decides that itself."""
+    if dialect_of(conn).postgres:
+        return True
     try:
         in_range = conn.execute(
             "SELECT count(*) FROM meldingen WHERE registered_date BETWEEN ? AND ?", (lo, hi)
@@ -167,7 +176,7 @@ def _use_index(conn: sqlite3.Connection, lo: str, hi: str) -> bool:
 
 
 def rows_from_sql(
-    conn: sqlite3.Connection,
+    conn: Any,
     period: Period,
     group_by: Sequence[str] = (),
     *,
@@ -190,14 +199,17 @@ def rows_from_sql(
     lo, hi = period.start.isoformat(), period.end.isoformat()
     until = max(as_of or utcnow(), utcnow(), period.end_instant()) + _CALENDAR_SLACK
     _fill_calendar(conn, period.start - timedelta(days=1), until.date().replace(day=1))
+    d = dialect_of(conn)
     table = "meldingen AS m" if _use_index(conn, lo, hi) else "meldingen AS m NOT INDEXED"
     skipped = f" AND m.melding_id NOT IN (SELECT melding_id FROM {asof.SKIP})" if skip else ""
+    # SQLite's CROSS JOIN keeps the projection the outer loop; PostgreSQL plans joins itself.
     sql = f"""
         SELECT CAST(replace(m.registered_date, '-', '') AS INTEGER),
-               CASE WHEN first_closed_at IS NULL THEN NULL WHEN h.wd IS NULL THEN -1 ELSE max(h.wd - d.wd, 0) END,
-               {_FLAGS}, {dim_cols}
+               CASE WHEN first_closed_at IS NULL THEN NULL WHEN h.wd IS NULL THEN -1
+                    ELSE {d.greatest("h.wd - d.wd", "0")} END,
+               {_flags(d)}, {dim_cols}
         FROM {table}
-        CROSS JOIN _bar_day AS d ON d.d = m.registered_date
+        {"JOIN" if d.postgres else "CROSS JOIN"} _bar_day AS d ON d.d = m.registered_date
         LEFT JOIN _bar_hour AS h ON h.h = substr(m.first_closed_at, 1, 13)
         LEFT JOIN _bar_hour AS hc ON hc.h = substr(m.first_callback_at, 1, 13)
         WHERE m.registered_date BETWEEN ? AND ? AND {_COUNTS}{skipped}"""
@@ -210,11 +222,13 @@ def rows_from_sql(
 
 
 def _rows_slow(
-    conn: sqlite3.Connection, lo: str, hi: str, dims: set[str], codes: RowCodes, skipped: str
+    conn: Any, lo: str, hi: str, dims: set[str], codes: RowCodes, skipped: str
 ) -> list[tuple]:
     """:func:`rows_from_sql` through the reference conversion ``barometer_row`` (any stamp works)."""
     cur = conn.execute(
-        f"SELECT * FROM meldingen AS m WHERE registered_date BETWEEN ? AND ? AND {_COUNTS}{skipped}", (lo, hi)
+        f"SELECT {', '.join(f'm.{c}' for c in COLUMNS)} FROM meldingen AS m "
+        f"WHERE registered_date BETWEEN ? AND ? AND {_COUNTS}{skipped}",
+        (lo, hi),
     )
     names = [d[0] for d in cur.description]
     out = []
@@ -251,7 +265,7 @@ def _coded_dim_sql(dim: str, wanted: set[str], vocab: Sequence[str]) -> str:
 
 
 def backlog_rows_from_sql(
-    conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = (), *, skip: bool = False
+    conn: Any, t: datetime, group_by: Sequence[str] = (), *, skip: bool = False
 ) -> list[BacklogRow]:
     """The :class:`BacklogRow` values of the meldingen that may be open at ``t`` (UTC): registered
     before ``t`` and not closed now with their last closure before ``t``. The status timeline (the
@@ -277,7 +291,7 @@ def backlog_rows_from_sql(
 
 
 def summary_cells(
-    conn: sqlite3.Connection, period: Period, group_by: Sequence[str] = ()
+    conn: Any, period: Period, group_by: Sequence[str] = ()
 ) -> tuple[list[tuple], dict[str, list[tuple]]]:
     """The counts ``shared.barometer.barometer_from_cells`` takes, from the summary table
     ``barometer_rows`` (``wijkteam_reports.summary``): ``(month, lead, flags, n)`` and per grouping
@@ -289,17 +303,22 @@ def summary_cells(
         dims.add("categorie")
     lo = period.start.year * 10000 + period.start.month * 100 + period.start.day
     hi = period.end.year * 10000 + period.end.month * 100 + period.end.day
+    sqlite = not dialect_of(conn).postgres
+
+    def indexed(name: str) -> str:  # SQLite is told the covering index; PostgreSQL's planner finds it
+        return f" INDEXED BY {SUMMARY_TABLE}_{name}" if sqlite else ""
+
     months = [
         (f"{m // 100:04d}-{m % 100:02d}", lead, flags, n)
         for m, lead, flags, n in conn.execute(
-            f"""SELECT month, lead, flags, count(*) FROM {SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_month
+            f"""SELECT month, lead, flags, count(*) FROM {SUMMARY_TABLE}{indexed("month")}
                 WHERE month BETWEEN ? AND ? AND day BETWEEN ? AND ? GROUP BY month, lead, flags""",
             (lo // 100, hi // 100, lo, hi),
         )
     ]
     groups = {
         d: conn.execute(
-            f"""SELECT {d}, lead, flags, count(*) FROM {SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_{d}
+            f"""SELECT {d}, lead, flags, count(*) FROM {SUMMARY_TABLE}{indexed(d)}
                 WHERE day BETWEEN ? AND ? GROUP BY {d}, lead, flags""",
             (lo, hi),
         ).fetchall()
@@ -309,11 +328,11 @@ def summary_cells(
     return months, groups
 
 
-def _fill_day_numbers(conn: sqlite3.Connection, first: date, last: date) -> None:
+def _fill_day_numbers(conn: Any, first: date, last: date) -> None:
     """Temp table ``_bar_dayno``: local date as ``YYYYMMDD`` → working-day number (the cumulative
     count of ``shared.deadlines.is_working_day``), so that the backlog's age in working days is a
     difference of two numbers in SQL (``working_days_between``)."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _bar_dayno (day INTEGER PRIMARY KEY, wd INTEGER)")
+    conn.execute(dialect_of(conn).ddl("CREATE TEMP TABLE IF NOT EXISTS _bar_dayno (day INTEGER PRIMARY KEY, wd INTEGER)"))
     have = conn.execute("SELECT min(day), max(day) FROM _bar_dayno").fetchone()
     want = (_day_int(first), _day_int(last))
     if have[0] is not None and have[0] <= want[0] and have[1] >= want[1]:
@@ -332,7 +351,7 @@ def _age_class_sql(age: str) -> str:
 
 
 def summary_backlog(
-    conn: sqlite3.Connection, t: datetime, group_by: Sequence[str] = ()
+    conn: Any, t: datetime, group_by: Sequence[str] = ()
 ) -> tuple[list[tuple[str, BacklogRow]], list[tuple]]:
     """The backlog at ``t`` (UTC) from the summary table ``barometer_rows`` (meldingen that count),
     for ``shared.barometer.barometer_from_cells``: the meldingen surely open at ``t``
@@ -353,20 +372,21 @@ def summary_backlog(
     _fill_day_numbers(conn, min(first, to_day), to_day)
     dim_cols = ", ".join(_dim_sql(d, dims) for d in _DIMS)
     aliased = ", ".join(f"{_dim_sql(d, dims)} AS d_{d}" for d in _DIMS)
-    index = f"{SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_backlog"
+    dialect = dialect_of(conn)
+    index = SUMMARY_TABLE if dialect.postgres else f"{SUMMARY_TABLE} INDEXED BY {SUMMARY_TABLE}_backlog"
     ranges = ("closed_at IS NULL AND registered_at < :t", "closed_at >= :t AND registered_at < :t")
     # Age in working days on the last day before T (0 when registered that day); a registration day
     # outside the calendar cannot happen (the calendar starts at the table's first month).
-    age = "max(:twd - COALESCE(dn.wd, :twd), 0)"
+    age = dialect.greatest(":twd - COALESCE(dn.wd, :twd)", "0")
     surely = " UNION ALL ".join(
-        f"""SELECT COALESCE(deadline < :t, 0) AS overdue, {_age_class_sql(age)} AS age,
-                   (COALESCE(servicenorm, 0) > 0 AND {age} > 3 * servicenorm) AS over3, {aliased}
+        f"""SELECT {dialect.as_int("COALESCE(deadline < :t, FALSE)")} AS overdue, {_age_class_sql(age)} AS age,
+                   {dialect.as_int(f"COALESCE(servicenorm, 0) > 0 AND {age} > 3 * servicenorm")} AS over3, {aliased}
             FROM {index} LEFT JOIN _bar_dayno AS dn ON dn.day = {SUMMARY_TABLE}.day
             WHERE {r} AND (first_closed_at IS NULL OR first_closed_at >= :t)"""
         for r in ranges
     )
     keys = ", ".join(f"d_{d}" for d in _DIMS)
-    cells_sql = f"SELECT overdue, age, over3, count(*), {keys} FROM ({surely}) GROUP BY overdue, age, over3, {keys}"
+    cells_sql = f"SELECT overdue, age, over3, count(*), {keys} FROM ({surely}) AS s GROUP BY overdue, age, over3, {keys}"
     rows_sql = " UNION ALL ".join(
         f"""SELECT melding_id, registered_at, first_closed_at, closed_at, deadline, timeline, {dim_cols}, servicenorm
             FROM {index} WHERE {r} AND first_closed_at < :t"""
@@ -383,7 +403,7 @@ def summary_backlog(
 
 
 def build_report(
-    conn: sqlite3.Connection,
+    conn: Any,
     period: Period,
     *,
     group_by: Sequence[str] = (),
@@ -433,7 +453,8 @@ def build_report(
     # while pushes commit.
     own = not conn.in_transaction
     if own:
-        conn.execute("BEGIN")
+        # PostgreSQL: one snapshot for every statement (its default isolation takes one per statement).
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ" if dialect_of(conn).postgres else "BEGIN")
     try:
         server = quality.is_server_db(conn)
         seq = None
@@ -481,7 +502,7 @@ def build_report(
 
 
 def _compute(
-    conn: sqlite3.Connection,
+    conn: Any,
     period: Period,
     group_by: Sequence[str],
     as_of: datetime,

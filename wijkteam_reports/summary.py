@@ -23,6 +23,7 @@ from typing import Any
 
 from shared.barometer import SUMMARY_COLUMNS, summary_row
 from shared.projection import COLUMNS
+from wijkteam_store.dialect import dialect_of
 
 TABLE = "barometer_rows"
 
@@ -75,7 +76,7 @@ _UPSERT = (
 _DELETE = f"DELETE FROM {TABLE} WHERE melding_id = ?"
 
 
-def write_summary(c: sqlite3.Connection, projection_rows: Iterable[Mapping[str, Any]]) -> None:
+def write_summary(c: Any, projection_rows: Iterable[Mapping[str, Any]]) -> None:
     """Bring the summary rows of these projection rows (mappings of ``COLUMNS``) up to date, in the
     caller's transaction: upsert the ones that count, delete the others."""
     upserts, deletes, done = [], [], []
@@ -94,16 +95,16 @@ def write_summary(c: sqlite3.Connection, projection_rows: Iterable[Mapping[str, 
         c.executemany(f"DELETE FROM {DIRTY} WHERE melding_id = ?", done)
 
 
-def has_summary(conn: sqlite3.Connection) -> bool:
+def has_summary(conn: Any) -> bool:
     """Whether the database behind ``conn`` keeps the summary table (the server store does; a laptop
     database does not)."""
     try:
-        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)).fetchone() is not None
+        return dialect_of(conn).has_table(conn, TABLE)
     except sqlite3.Error:
         return False
 
 
-def summary_ready(conn: sqlite3.Connection) -> bool:
+def summary_ready(conn: Any) -> bool:
     """Whether a report may read the summary table: it exists and no projection row was written
     without it (``barometer_dirty`` is empty; the store repairs that when it is opened)."""
     if not has_summary(conn):
@@ -129,7 +130,7 @@ _BACKFILL_COLUMNS = [
 _BACKFILL_SQL = f"SELECT {', '.join(_BACKFILL_COLUMNS)} FROM meldingen"
 
 
-def backfill(c: sqlite3.Connection, batch: int = 5000) -> int:
+def backfill(c: Any, batch: int = 5000) -> int:
     """Rebuild the summary table from the ``meldingen`` projection (in the caller's transaction).
     Returns the number of projection rows read."""
     c.execute(f"DELETE FROM {TABLE}")
@@ -144,15 +145,21 @@ def backfill(c: sqlite3.Connection, batch: int = 5000) -> int:
     return n
 
 
-def ensure_summary(c: sqlite3.Connection, version: int) -> bool:
+def ensure_summary(c: Any, version: int) -> bool:
     """Create the summary table (and its triggers) when missing, and (re)fill it from the projection
     when ``version`` — the summary version the database records — is older than
     :data:`SUMMARY_VERSION`; otherwise bring the rows noted in ``barometer_dirty`` up to date. Call
-    inside the store's migration transaction. Returns whether it was (re)filled."""
+    inside the store's migration transaction. Returns whether it was (re)filled.
+
+    PostgreSQL (issue 17) gets the table, its indexes and an (always empty) ``barometer_dirty``, but
+    no triggers: every writer of its projection is this version's store, which writes the summary."""
+    dialect = dialect_of(c)
     if version < SUMMARY_VERSION:
         c.execute(f"DROP TABLE IF EXISTS {TABLE}")  # an older layout; its indexes go with it
     for statement in SCHEMA:
-        c.execute(statement)
+        if dialect.postgres and "CREATE TRIGGER" in statement:
+            continue
+        c.execute(dialect.ddl(statement))
     if version < SUMMARY_VERSION:
         backfill(c)
         return True
@@ -160,7 +167,7 @@ def ensure_summary(c: sqlite3.Connection, version: int) -> bool:
     return False
 
 
-def repair(c: sqlite3.Connection) -> int:
+def repair(c: Any) -> int:
     """Rewrite the summary rows of the projection rows written without it (``barometer_dirty``), in
     the caller's transaction. Returns how many."""
     ids = [r[0] for r in c.execute(f"SELECT melding_id FROM {DIRTY}")]

@@ -26,7 +26,7 @@ from tests.kcc.helpers import clock, make
 class KccServer:
     """The app, its store, a token per role, and the references of the sample meldingen by name."""
 
-    path: Path
+    path: Path | str
     store: ServerStore
     app: Any
     tokens: dict[str, str] = field(default_factory=dict)
@@ -85,8 +85,8 @@ def _fill(store: ServerStore) -> dict[str, str]:
 
 
 @pytest.fixture
-def kcc_server(tmp_path: Path) -> Iterator[KccServer]:
-    path = tmp_path / "server.sqlite3"
+def kcc_server(store_location: Path | str) -> Iterator[KccServer]:
+    path = store_location
     store = ServerStore(path)
     srv = KccServer(path=path, store=store, app=create_app(Settings(db_path=path), store=store))
     for role in Role:

@@ -1,4 +1,7 @@
-"""Fixtures for server unit tests: an app on a temp database, driven through Litestar's TestClient."""
+"""Fixtures for server unit tests: an app on a temp database, driven through Litestar's TestClient.
+
+The ``server`` fixture runs each test twice, on SQLite and on PostgreSQL (``store_location``,
+``tests/conftest.py``): the one contract suite of issue 17."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from sync_server.store import ServerStore
 class Server:
     """An app, its store and one token per role (``tokens[role]``; laptops get device codes)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self.path = path
         self.store = ServerStore(path)
         self.app = create_app(Settings(db_path=path), store=self.store)
@@ -36,8 +39,8 @@ class Server:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "server.sqlite3")
+def server(store_location: Path | str) -> Iterator[Server]:
+    srv = Server(store_location)
     yield srv
     srv.store.close()
 
