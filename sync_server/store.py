@@ -856,7 +856,8 @@ class ServerStore(ProjectionReads, AdminTables):
         refused events go to the quarantine; the projection of every touched melding is refolded;
         reference clashes are flagged; the server's HLC merges the new stamps. One transaction, committed
         durably before this returns (so before the ack).
-        ``fault`` (crash tests only) is called with ``"push-before-commit"`` and ``"push-after-commit"``.
+        ``fault`` (crash and concurrency tests only) is called with ``"push-numbered"`` (the new events
+        are numbered, nothing committed), ``"push-before-commit"`` and ``"push-after-commit"``.
         ``reported``: ``(device code, its own event counter)`` from the push (:meth:`device_backlog`).
 
         The caller has validated ``events`` (``sync_server.routes.sync`` does: decoding, device,
@@ -996,6 +997,8 @@ class ServerStore(ProjectionReads, AdminTables):
                 if self._log_of(c, touched).newest != held_log.newest or self._stored_by_id(c, [e.event_id for e in new]):
                     raise Conflict("meldingen gewijzigd tijdens de push")
             self._insert_events(c, new, received, pushed_by)
+            if fault:
+                fault("push-numbered")
             result.stored = [e.event_id for e in new]
             result.duplicates = [e.event_id for e in events if e.event_id in known] + [
                 q.event_id for q in quarantine if q.event_id in released_ids

@@ -11,6 +11,7 @@ and the run's summary repeats it (:func:`report_unavailable`).
 from __future__ import annotations
 
 import itertools
+from typing import Any
 from urllib.parse import quote
 
 from tests import pg_cluster
@@ -87,3 +88,12 @@ def report_unavailable() -> str | None:
     if unavailable is None:
         return None
     return f"PostgreSQL-tests overgeslagen: {unavailable}"
+
+
+def sql(store: Any, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement (``?`` placeholders) in a transaction of ``store`` (a ``ServerStore``) on
+    either engine and return its rows (none for a statement without a result): how a test looks
+    inside the store or bends it, where ``store.conn()`` is SQLite's only."""
+    with store.write(serial=False) as c:
+        cur = c.execute(query, params)
+        return [tuple(r) for r in cur.fetchall()] if cur.description else []

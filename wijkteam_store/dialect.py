@@ -39,10 +39,10 @@ class Dialect:
         """The smallest of the expressions (see :meth:`greatest` for NULL)."""
         return f"{'LEAST' if self.postgres else 'min'}({', '.join(exprs)})"
 
-    @staticmethod
-    def as_int(condition: str) -> str:
-        """A condition as 0/1 (a 64-bit integer), for sums and bit masks in both engines."""
-        return f"CAST(({condition}) AS BIGINT)"
+    def as_int(self, condition: str) -> str:
+        """A condition as 0/1 (NULL stays NULL), for sums and bit masks in both engines. PostgreSQL
+        casts a boolean to ``integer`` only, and 1 × a ``bigint`` bit is a ``bigint``."""
+        return f"CAST(({condition}) AS {'INTEGER' if self.postgres else 'BIGINT'})"
 
     def json_text(self, column: str, key: str) -> str:
         """The text of top-level ``key`` of the JSON text in ``column`` (NULL when absent)."""

@@ -112,8 +112,8 @@ class ProjectionReads:
         rid = self._rowid()
         sql = (
             f"{_SELECT_HITS} WHERE m.{rid} IN ({inner} ORDER BY {rid} DESC LIMIT {_INNER_LIMIT}) AND m.deleted = 0 "
-            f"ORDER BY m.registered_at DESC LIMIT {MAX_RESULTS + 1}"
-        )
+            f"ORDER BY m.registered_at DESC, m.{rid} LIMIT {MAX_RESULTS + 1}"
+        )  # the row number breaks ties the same way on both engines (the order rows were stored)
         return [dict(zip(HIT_COLUMNS, r, strict=True)) for r in c.execute(sql, params)]
 
     def _by_columns(self, c: Any, where: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from shared.deadlines import utcnow
 from shared.enums import Kanaal
 from shared.taxonomy import load_taxonomy
 from shared.wijken import load_wijken
+from tests.backends import sql
 from tests.kcc.conftest import KccServer, bearer
 
 ISO_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
@@ -141,7 +142,7 @@ def test_post_creates_melding_on_server_device(kcc_client: TestClient, kcc_serve
     assert re.fullmatch(rf"DLF-{SERVER_DEVICE}-\w{{4}}", ref)
     assert body[0]["service_notice"] == load_taxonomy().get("verlichting/lantaarnpaal").belofte
     # Stored through the event path: a created event on the server device, in the projection, pullable.
-    row = kcc_server.store.conn().execute("SELECT melding_id FROM meldingen WHERE reference = ?", (ref,)).fetchone()
+    row = sql(kcc_server.store, "SELECT melding_id FROM meldingen WHERE reference = ?", (ref,))[0]
     m = kcc_server.store.melding(row[0])
     assert m.kanaal == Kanaal.WEBSITE and m.device_id == SERVER_DEVICE
     assert m.melder.naam == "Anna Bos" and m.melder.telefoon == "+31687654321"

@@ -7,6 +7,7 @@ from shared.events import MeldingFields
 from shared.projection import COLUMNS
 from sync_server.cli import main
 from sync_server.demo_cli import fill_server_demo
+from tests.backends import sql
 from tests.server.conftest import auth
 from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import sync_once
@@ -15,17 +16,17 @@ from wijkteam_tui.sync_client import sync_once
 def test_demo_meldingen_are_labelled_and_numbered_by_the_server(server, capsys):
     assert main(["demo", "--count", "40", "--db", str(server.path)]) == 0
     assert "40 voorbeeldmeldingen gemaakt (DLF-00-0001 … DLF-00-0018)" in capsys.readouterr().out
-    rows = server.store.conn().execute("SELECT reference, bron, omschrijving, device_id FROM meldingen").fetchall()
+    rows = sql(server.store, "SELECT reference, bron, omschrijving, device_id FROM meldingen")
     assert len(rows) == 40 and "bron" in COLUMNS
     assert {(bron, device) for _, bron, _, device in rows} == {("demo", "00")}
     assert all(text.startswith("VOORBEELD: ") for _, _, text, _ in rows)
-    m = server.store.melding(server.store.conn().execute("SELECT melding_id FROM meldingen LIMIT 1").fetchone()[0])
+    m = server.store.melding(sql(server.store, "SELECT melding_id FROM meldingen LIMIT 1")[0][0])
     assert m.registered_by == "demo" and m.bron == "demo"
     # A second run continues the server's numbering: no reference twice.
     assert main(["demo", "--count", "5", "--db", str(server.path)]) == 0
-    refs = [r[0] for r in server.store.conn().execute("SELECT reference FROM meldingen")]
+    refs = [r[0] for r in sql(server.store, "SELECT reference FROM meldingen")]
     assert len(refs) == len(set(refs)) == 45
-    assert server.store.conn().execute("SELECT count(*) FROM reference_clashes").fetchone()[0] == 0
+    assert sql(server.store, "SELECT count(*) FROM reference_clashes")[0][0] == 0
 
 
 def test_a_server_with_real_meldingen_is_refused_without_force(server, capsys):
@@ -37,7 +38,7 @@ def test_a_server_with_real_meldingen_is_refused_without_force(server, capsys):
     )
     assert main(["demo", "--count", "3", "--db", str(server.path)]) == 1
     assert "al 1 echte meldingen" in capsys.readouterr().err
-    assert server.store.conn().execute("SELECT count(*) FROM meldingen").fetchone()[0] == 1
+    assert sql(server.store, "SELECT count(*) FROM meldingen")[0][0] == 1
     assert main(["demo", "--count", "3", "--db", str(server.path), "--force"]) == 0
 
 

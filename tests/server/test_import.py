@@ -14,9 +14,11 @@ import pytest
 from shared.enums import Kanaal, Status
 from shared.gemeente import read_toml_struct
 from shared.importing import ImportMapping, parse_dutch_datetime
+from shared.projection import COLUMNS
 from sync_server.cli import main
 from sync_server.gazetteer_cli import gazetteer_import
 from sync_server.import_cli import run_import
+from tests.backends import sql
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "import"
@@ -52,9 +54,8 @@ def gazetteer(server):
 
 def _projection(server) -> dict[str, dict]:
     """The server's projection rows by reference."""
-    cur = server.store.conn().execute("SELECT * FROM meldingen")
-    cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, row, strict=True)) for row in cur]
+    select = "SELECT " + ", ".join(f'"{c}"' for c in COLUMNS) + " FROM meldingen"
+    rows = [dict(zip(COLUMNS, row, strict=True)) for row in sql(server.store, select)]
     return {r["reference"]: r for r in rows}
 
 
@@ -110,7 +111,7 @@ def test_a_dry_run_prints_and_stores_nothing(server, gazetteer, capsys):
 
 def test_imported_meldingen_keep_their_times_and_say_so_in_their_history(server, gazetteer, mapping):
     run_import(server.store, EXAMPLES / "rioolklachten-voorbeeld.xlsx", mapping, dry_run=False, user="import:beheer")
-    mid = server.store.conn().execute("SELECT melding_id FROM meldingen WHERE reference = 'DLF-00-0001'").fetchone()[0]
+    mid = sql(server.store, "SELECT melding_id FROM meldingen WHERE reference = 'DLF-00-0001'")[0][0]
     m = server.store.melding(mid)
     assert m.registered_at == datetime(2025, 3, 3, 8, 15, tzinfo=UTC)
     assert m.closed_at == datetime(2025, 3, 5, 16, 0, tzinfo=UTC)  # 17:00 Amsterdam on the closing day

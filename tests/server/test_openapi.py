@@ -140,12 +140,20 @@ def test_describing_twice_changes_nothing(server: Server, client: TestClient) ->
 def test_a_disk_gone_on_a_read_answers_503_in_the_documented_shape(
     server: Server, client: TestClient, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
-    def broken() -> None:
+    def broken(*_: Any, **__: Any) -> None:
+        if server.store.postgres:
+            import psycopg.errors
+
+            raise psycopg.errors.lookup("58030")("could not write block")  # io_error
         exc = sqlite3.OperationalError("disk I/O error")
         exc.sqlite_errorcode = 10  # SQLITE_IOERR
         raise exc
 
-    monkeypatch.setattr(server.store.db, "conn", broken)
+    # Where each engine hands out its connections: SQLite's per thread, PostgreSQL's pool.
+    if server.store.postgres:
+        monkeypatch.setattr(server.store.db.pool, "connection", broken)
+    else:
+        monkeypatch.setattr(server.store.db, "conn", broken)
     resp = client.get(path)
     assert resp.status_code == 503 and resp.headers["Retry-After"]
     body = resp.json()

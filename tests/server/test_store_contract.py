@@ -160,9 +160,11 @@ def test_kcc_search_finds_the_same_on_both_engines(store: ServerStore) -> None:
     assert refs("vries boom") == []
 
 
-def _hold_before_commit(release: threading.Event, inside: threading.Event) -> Callable[[str], None]:
+def _hold_numbered(release: threading.Event, inside: threading.Event) -> Callable[[str], None]:
+    """A push's fault hook that pauses it once its events are numbered (uncommitted) until ``release``."""
+
     def fault(point: str) -> None:
-        if point == "push-before-commit":
+        if point == "push-numbered":
             inside.set()
             assert release.wait(WAIT_S), "the test never released the push"
 
@@ -185,7 +187,7 @@ def _wait_for_lock_waiter(store: ServerStore) -> None:
 
 
 def _interleave(store: ServerStore, *, second_waits: bool) -> tuple[list[str], list[str], list[str]]:
-    """Push A holds its numbered events uncommitted (paused before its commit); push B runs meanwhile
+    """Push A holds its numbered events uncommitted (paused right after numbering them); push B runs meanwhile
     (and, when ``second_waits``, is seen waiting for the log lock); a laptop pulls; then A commits
     and the laptop pulls on from its cursor. Returns (ids the laptop got, A's ids, B's ids)."""
     anna, bert = device("anna", store), device("bert", store)
@@ -199,7 +201,7 @@ def _interleave(store: ServerStore, *, second_waits: bool) -> tuple[list[str], l
         except BaseException as exc:  # noqa: BLE001 - reported by the test below
             errors.append(exc)
 
-    a = threading.Thread(target=run, args=(a_events, _hold_before_commit(release, inside)))
+    a = threading.Thread(target=run, args=(a_events, _hold_numbered(release, inside)))
     a.start()
     assert inside.wait(WAIT_S)
     b = threading.Thread(target=run, args=(b_events,))

@@ -16,6 +16,7 @@ from shared.fold import fold
 from shared.hlc import HLC, pack, physical_ms, wall_ms
 from shared.protocol import RefusalCode, VerdictState
 from sync_server.store import StoreError
+from tests.backends import sql
 from tests.server.conftest import Server, auth
 
 DAY_MS = 24 * 3600 * 1000
@@ -239,7 +240,7 @@ def test_an_edit_waiting_on_a_created_rejected_earlier_can_only_be_rejected(serv
     edit = commands.add_note(dev, state, "gebeld")
     push(client, token, code, [ahead, edit])
     entries = {q["event_id"]: q["id"] for q in server.store.list_quarantine()}
-    server.store.conn().execute("UPDATE quarantine SET status = 'rejected' WHERE id = ?", (entries[ahead.event_id],))
+    sql(server.store, "UPDATE quarantine SET status = 'rejected' WHERE id = ?", (entries[ahead.event_id],))
     with pytest.raises(StoreError, match="kan alleen worden afgewezen"):
         server.store.release_quarantined(entries[edit.event_id])
     assert server.store.counts()["events"] == 0
@@ -269,7 +270,8 @@ def test_events_pushed_with_a_created_the_route_refuses_wait_on_it(
 def test_server_made_events_and_offline_work_keep_their_times(server: Server, client: TestClient) -> None:
     token, code = server.laptop("anna")
     # the token was issued 10 days ago; the laptop then worked offline for a week
-    server.store.conn().execute(
+    sql(
+        server.store,
         "UPDATE devices SET issued_at = ? WHERE device_code = ?",
         ((datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), code),
     )
