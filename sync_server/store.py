@@ -861,7 +861,7 @@ class ServerStore(ProjectionReads, AdminTables):
         ``reported``: ``(device code, its own event counter)`` from the push (:meth:`device_backlog`).
 
         The caller has validated ``events`` (``sync_server.routes.sync`` does: decoding, device,
-        ``shared.trust.judge_arrival``). Here, against what the server holds (DESIGN.md, "Authority
+        ``shared.trust.judge_arrival``). Here, against what the server holds (docs/design.md, "Authority
         and time"), an event is quarantined when:
 
         * its ``event_id`` is stored with other content (``conflicting``; a retried push with the
@@ -1811,7 +1811,7 @@ class ServerStore(ProjectionReads, AdminTables):
         self, *, min_days: float = LATE_ARRIVAL_DAYS, start: datetime | None = None, end: datetime | None = None
     ) -> dict[str, Any]:
         """Data quality for the barometer: pushed events stamped ``min_days`` days or more before they
-        reached the server (DESIGN.md, "Authority and time"). A laptop offline for a week keeps its
+        reached the server (docs/design.md, "Authority and time"). A laptop offline for a week keeps its
         original times; this says how much of the record arrived that late.
 
         Args:
