@@ -97,6 +97,34 @@ def open_store(args: argparse.Namespace) -> ServerStore:
 # -- serve ---------------------------------------------------------------------------------------------
 
 
+#: How ``serve --workers N`` hands its settings to the worker processes: the settings file and the
+#: command-line values as JSON, which each worker reads as ``serve`` did (:func:`worker_app`).
+WORKER_ARGS_ENV = "WIJKTEAM_SERVER_WORKER_ARGS"
+
+
+def worker_app() -> Any:
+    """The app of one worker process of ``serve --workers N`` (uvicorn imports it by name in each
+    worker it starts): the settings ``serve`` read, from :data:`WORKER_ARGS_ENV`.
+
+    Raises:
+        RuntimeError: not started by ``serve`` (the variable is missing).
+    """
+    import json
+    import os
+
+    from sync_server.app import create_app
+    from sync_server.logs import setup_logging
+    from sync_server.server_config import load_settings
+
+    raw = os.environ.get(WORKER_ARGS_ENV)
+    if not raw:
+        raise RuntimeError(f"{WORKER_ARGS_ENV} ontbreekt: start workers met 'wijkteam-server serve --workers N'")
+    given = json.loads(raw)
+    settings, _ = load_settings(given["config"], given["options"])
+    setup_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import socket
 
@@ -106,14 +134,18 @@ def _serve(args: argparse.Namespace) -> int:
     from sync_server.gemeente_config import stored
     from sync_server.logs import SERVER, setup_logging
     from sync_server.server_config import SettingsError, load_settings
+    from sync_server.storage.engines import display_location, is_postgres
 
+    db = getattr(args, "db", None)
+    options = {"db": str(db) if db is not None else None, "host": args.host, "port": args.port, "log_level": args.log_level}
     try:
-        settings, _ = load_settings(
-            args.config,
-            {"db": getattr(args, "db", None), "host": args.host, "port": args.port, "log_level": args.log_level},
-        )
+        settings, _ = load_settings(args.config, options)
     except SettingsError as exc:
         print(f"Fout: {exc.message}", file=sys.stderr)
+        return 1
+    if args.workers < 1 or (args.workers > 1 and not is_postgres(settings.db_path)):
+        # One SQLite file has one writer at a time: more processes would only wait on each other.
+        print("Fout: --workers N (N > 1) kan alleen met PostgreSQL (--db postgresql://…); N is minstens 1.", file=sys.stderr)
         return 1
     setup_logging(settings.log_level, settings.log_format)
     store = ServerStore(settings.db_path)  # creates the schema; refuses a database of a newer server
@@ -134,20 +166,32 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Fout: kan niet luisteren op {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
     sock.listen(512)
-    lock = serving.hold(settings.db_path)  # 'restore' refuses while this is held (sync_server.serving)
+    # 'restore' refuses while this is held (sync_server.serving). A PostgreSQL database has no file to
+    # guard: several servers share it by design, and pg_restore is the database server's business.
+    lock = serving.hold(settings.db_path) if isinstance(settings.db_path, Path) else None
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(f"wijkteam-server luistert op http://{host}:{port} (database {settings.db_path}, {label})", flush=True)
+    print(f"wijkteam-server luistert op http://{host}:{port} (database {display_location(settings.db_path)}, {label})", flush=True)
     if settings.public_url:
         print(f"Laptops bereiken de server op {settings.public_url}", flush=True)
     proxies = ", ".join(settings.trusted_proxies) or "geen"
     SERVER.info(
         "gestart",
-        extra={"fields": {"url": f"http://{host}:{port}", "public_url": settings.public_url or "-", "db": str(settings.db_path),
+        extra={"fields": {"url": f"http://{host}:{port}", "public_url": settings.public_url or "-", "db": display_location(settings.db_path),
                           "config_version": config.version, "trusted_proxies": proxies}},
     )  # fmt: skip
+    app: Any = create_app(settings) if args.workers == 1 else None
+    if args.workers > 1:
+        import json
+        import os
+
+        # Each worker process builds its own app (and its own connection pool) from the same settings.
+        os.environ[WORKER_ARGS_ENV] = json.dumps({"config": str(args.config) if args.config else None, "options": options})
+        app = "sync_server.cli:worker_app"
     config_ = uvicorn.Config(
-        create_app(settings),
+        app,
+        factory=args.workers > 1,
+        workers=args.workers,
         log_level=settings.log_level,
         log_config=None,  # keep setup_logging's handlers
         access_log=False,  # sync_server.logs.AccessLog writes the request line (no query strings)
@@ -157,7 +201,12 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,
     )
     try:
-        uvicorn.Server(config_).run(sockets=[sock])
+        if args.workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            Multiprocess(config_, sockets=[sock]).run()
+        else:
+            uvicorn.Server(config_).run(sockets=[sock])
     finally:
         if lock is not None:
             lock.close()
@@ -171,6 +220,8 @@ def configure_serve(sub: Any) -> None:
     p.add_argument("--port", type=int, default=None, help=f"poort (standaard {DEFAULT_PORT}; 0: een vrije)")
     p.add_argument("--log-level", default=None, choices=["critical", "error", "warning", "info", "debug"],
                    help="standaard info")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="aantal serverprocessen (standaard 1; meer alleen met PostgreSQL)")
     p.set_defaults(func=_serve)
 
 
@@ -181,9 +232,18 @@ def configure_serve(sub: Any) -> None:
 BACKUP_PATTERN = "wijkteam-*.sqlite3"
 
 
+#: What ``backup`` and ``restore`` say on PostgreSQL (docs/server.md, "PostgreSQL").
+PG_BACKUP_HELP = (
+    "Op PostgreSQL maakt de databaseserver de reservekopie: pg_dump --format=custom -f KOPIE 'URL', "
+    "terugzetten met pg_restore --clean --if-exists -d 'URL' KOPIE (docs/server.md, 'PostgreSQL')."
+)
+
+
 def _backup(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    if not isinstance(db_path(args), Path):
+        raise StoreError(PG_BACKUP_HELP)
     target = Path(args.path)
     if target.is_dir():
         target = target / f"wijkteam-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.sqlite3"
@@ -219,6 +279,8 @@ def _restore(args: argparse.Namespace) -> int:
     import sqlite3
 
     source, target = Path(args.backup), db_path(args)
+    if not isinstance(target, Path):
+        raise StoreError(PG_BACKUP_HELP)
     if not source.is_file():
         raise StoreError(f"{source} bestaat niet.")
     try:

@@ -1867,8 +1867,11 @@ class ServerStore(ProjectionReads, AdminTables):
         """A consistent copy of the database at ``target`` (SQLite online backup; the server may run).
 
         Raises:
-            StoreError: ``target`` exists already.
+            StoreError: ``target`` exists already, or the store is on PostgreSQL (``pg_dump`` makes its
+                backups: ``sync_server.cli.PG_BACKUP_HELP``).
         """
+        if self.postgres:
+            raise StoreError("Deze bewerking kan alleen op een SQLite-database (PostgreSQL: pg_dump).")
         target = Path(target)
         if target.exists():
             raise StoreError(f"{target} bestaat al; kies een nieuw bestand voor de reservekopie.")

@@ -36,19 +36,22 @@ def _package_default_configuration():
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_location(request: pytest.FixtureRequest, tmp_path):
+def store_location(request: pytest.FixtureRequest, tmp_path, monkeypatch: pytest.MonkeyPatch):
     """Where a server store lives: a SQLite file, then (second run of the test) an empty PostgreSQL
-    schema of the session's private cluster. The PostgreSQL run is skipped, with the reason, where no
-    cluster can be started."""
+    schema of the session's private cluster, its side files (snapshots, erasure journal) in the test's
+    own folder. The PostgreSQL run is skipped, with the reason, where no cluster can be started."""
     if request.param == "sqlite":
         yield tmp_path / "server.sqlite3"
         return
+    from sync_server.storage.engines import DATA_DIR_ENV
     from tests import backends, pg_cluster
 
     try:
         url = backends.new_schema_url()
     except pg_cluster.Unavailable as exc:
         pytest.skip(f"PostgreSQL niet beschikbaar: {exc}")
+    # Every test's schema is in the one test database, whose name the side files are named after.
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "pg-files"))
     yield url
     backends.drop_schema(url)
 

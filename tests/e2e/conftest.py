@@ -39,7 +39,7 @@ def server_cmd(*args: str) -> list[str]:
 class ServerProcess:
     """A running ``wijkteam-server serve`` on a temp database; ``url``, ``db``, ``add_user()``, ``restart()``."""
 
-    def __init__(self, db: Path, log: Path) -> None:
+    def __init__(self, db: Path | str, log: Path) -> None:
         self.db = db
         self.log = log
         self.proc: subprocess.Popen[str] | None = None
@@ -99,16 +99,17 @@ class ServerProcess:
     def issued_days_ago(self, device_code: str, days: float) -> None:
         """Pretend ``device_code`` was issued ``days`` ago (a laptop that then worked offline): the
         server refuses events stamped before a device code was issued (``shared.trust``)."""
-        import sqlite3
         from datetime import UTC, datetime, timedelta
 
+        from sync_server.store import ServerStore
+        from tests.backends import sql
+
         at = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        conn = sqlite3.connect(self.db, timeout=30)
+        store = ServerStore(self.db)
         try:
-            with conn:
-                conn.execute("UPDATE devices SET issued_at = ? WHERE device_code = ?", (at, device_code))
+            sql(store, "UPDATE devices SET issued_at = ? WHERE device_code = ?", (at, device_code))
         finally:
-            conn.close()
+            store.close()
 
     def add_user(self, name: str, role: str = "wijkuitvoerder") -> tuple[str, str | None]:
         """``wijkteam-server user add`` through the CLI: ``(token, device_code)``."""
@@ -121,8 +122,15 @@ class ServerProcess:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path / "server.sqlite3", tmp_path / "server.log")
+def server_db(tmp_path: Path) -> Path | str:
+    """The database of the ``server`` fixture: a SQLite file. A test module that overrides this with
+    ``store_location`` (``tests/conftest.py``) runs its tests on SQLite and on PostgreSQL."""
+    return tmp_path / "server.sqlite3"
+
+
+@pytest.fixture
+def server(server_db: Path | str, tmp_path: Path) -> Iterator[ServerProcess]:
+    srv = ServerProcess(server_db, tmp_path / "server.log")
     srv.start()
     yield srv
     srv.stop()

@@ -16,9 +16,22 @@ _COLS = ", ".join(f'"{c}"' for c in COLUMNS)
 _EV = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
 
 
-def snapshot(db: Path) -> tuple[dict[str, tuple[Any, ...]], dict[str, dict[str, Any]]]:
+def _open(db: Path | str) -> Any:
+    """A read connection to a laptop or server database: a SQLite file, or a server's PostgreSQL URL."""
+    if isinstance(db, str) and db.startswith("postgresql://"):
+        import psycopg
+
+        return psycopg.connect(db, autocommit=True)
+    return sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+
+
+def _name(db: Path | str) -> str:
+    return db.name if isinstance(db, Path) else "postgresql"
+
+
+def snapshot(db: Path | str) -> tuple[dict[str, tuple[Any, ...]], dict[str, dict[str, Any]]]:
     """``(events by event_id, projection rows by melding_id)`` of a laptop or server database."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = _open(db)
     try:
         events = {r[0]: tuple(r) for r in conn.execute(f"SELECT {_EV} FROM events")}
         # payload compared as data, not as text (key order may differ between encoders)
@@ -45,15 +58,15 @@ def laptop_dump(db: Path) -> tuple[list, list, list]:
         conn.close()
 
 
-def event_count(db: Path) -> int:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+def event_count(db: Path | str) -> int:
+    conn = _open(db)
     try:
         return conn.execute("SELECT count(*) FROM events").fetchone()[0]
     finally:
         conn.close()
 
 
-def assert_replicas_equal(*dbs: Path) -> dict[str, dict[str, Any]]:
+def assert_replicas_equal(*dbs: Path | str) -> dict[str, dict[str, Any]]:
     """Every db holds the same events and projection, and the projection is the fold of the events.
 
     Returns the projection rows (by melding_id).
@@ -61,11 +74,11 @@ def assert_replicas_equal(*dbs: Path) -> dict[str, dict[str, Any]]:
     first_events, first_rows = snapshot(dbs[0])
     for db in dbs[1:]:
         events, rows = snapshot(db)
-        assert set(events) == set(first_events), f"event sets differ: {dbs[0].name} vs {db.name}"
-        assert events == first_events, f"event contents differ: {dbs[0].name} vs {db.name}"
-        assert set(rows) == set(first_rows), f"meldingen differ: {dbs[0].name} vs {db.name}"
+        assert set(events) == set(first_events), f"event sets differ: {_name(dbs[0])} vs {_name(db)}"
+        assert events == first_events, f"event contents differ: {_name(dbs[0])} vs {_name(db)}"
+        assert set(rows) == set(first_rows), f"meldingen differ: {_name(dbs[0])} vs {_name(db)}"
         for mid, row in rows.items():
-            assert row == first_rows[mid], f"projection of {mid} differs: {dbs[0].name} vs {db.name}"
+            assert row == first_rows[mid], f"projection of {mid} differs: {_name(dbs[0])} vs {_name(db)}"
     groups: dict[str, list[Any]] = {}
     for row in first_events.values():
         groups.setdefault(row[1], []).append(event_from_row((*row[:6], json.dumps(row[6]), *row[7:])))

@@ -11,12 +11,11 @@ import httpx
 import pytest
 
 from shared.reference import counter_of
-from wijkteam_tui.sync_client import SyncError, sync_once
-
 from sync_server.store import ServerStore
 from tests.e2e.conftest import Laptop, ServerProcess
 from tests.e2e.replicas import assert_replicas_equal, event_count
 from tests.e2e.test_sync_e2e import register, sync
+from wijkteam_tui.sync_client import SyncError, sync_once
 
 pytestmark = pytest.mark.e2e
 

@@ -27,6 +27,12 @@ from wijkteam_tui.sync_client import SyncError, describe, sync_once
 
 pytestmark = pytest.mark.e2e
 
+
+@pytest.fixture
+def server_db(store_location: Path | str) -> Path | str:
+    """Every test here runs on a SQLite server and on a PostgreSQL one (issue 17 §4)."""
+    return store_location
+
 DAY_MS = 24 * 3600 * 1000
 
 
@@ -309,12 +315,15 @@ def test_revoked_token_and_backup_while_running(server: ServerProcess, make_lapt
     sync(a, server)
     backup = tmp_path / "kopie.sqlite3"
     out = server.cli("backup", str(backup))
-    assert out.returncode == 0, out.stderr
-    copy = ServerStore(backup)
-    try:
-        assert copy.counts()["events"] == 1
-    finally:
-        copy.close()
+    if isinstance(server.db, str):  # PostgreSQL: pg_dump makes the backups, and the command says so
+        assert out.returncode == 1 and "pg_dump" in out.stderr and not backup.exists()
+    else:
+        assert out.returncode == 0, out.stderr
+        copy = ServerStore(backup)
+        try:
+            assert copy.counts()["events"] == 1
+        finally:
+            copy.close()
     assert server.cli("user", "revoke", "anna").returncode == 0
     register(a, "Na intrekken")
     with pytest.raises(SyncError) as err:

@@ -9,6 +9,7 @@ store from its file.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -28,7 +29,9 @@ from shared.protocol import VerdictState
 from shared.status import allowed_next
 from sync_server.app import create_app
 from sync_server.settings import Settings
+from sync_server.storage.engines import DATA_DIR_ENV
 from sync_server.store import ServerStore, StoreError
+from tests import backends, pg_cluster
 from tests.e2e.replicas import assert_replicas_equal
 from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import SyncError, sync_once
@@ -78,8 +81,9 @@ class SyncMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="wijkteam-stateful-"))
-        self.server_store = ServerStore(self.dir / "server.sqlite3")
-        self.client = TestClient(create_app(Settings(db_path=self.dir / "server.sqlite3"), store=self.server_store))
+        self.location = self._server_location()
+        self.server_store = ServerStore(self.location)
+        self.client = TestClient(create_app(Settings(db_path=self.location), store=self.server_store))
         self.client.__enter__()
         self.laptops: list[CrashingStore] = []
         self.tokens: list[str] = []
@@ -89,6 +93,13 @@ class SyncMachine(RuleBasedStateMachine):
             store.set_device_code(code or "")
             self.laptops.append(store)
             self.tokens.append(token)
+
+    def _server_location(self) -> Path | str:
+        """Where the server's store lives: a SQLite file (:class:`PgSyncMachine`: PostgreSQL)."""
+        return self.dir / "server.sqlite3"
+
+    def _drop_server(self) -> None:
+        """Remove the server's database (the SQLite file goes with ``self.dir``)."""
 
     def _known(self, i: int) -> list[str]:
         return [r["melding_id"] for r in self.laptops[i].search(limit=1000, include_deleted=True)]
@@ -207,7 +218,7 @@ class SyncMachine(RuleBasedStateMachine):
             for _ in range(2):
                 for i in range(LAPTOPS):
                     self._sync(i)
-            assert_replicas_equal(*(s.path for s in self.laptops), self.server_store.path)
+            assert_replicas_equal(*(s.path for s in self.laptops), self.location)
             for store in self.laptops:
                 assert store.pending_count() == 0
                 assert store.waiting_refused_ids() == []
@@ -216,6 +227,7 @@ class SyncMachine(RuleBasedStateMachine):
             for store in self.laptops:
                 store.close()
             self.server_store.close()
+            self._drop_server()
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -248,3 +260,31 @@ SyncMachine.TestCase.settings = settings(
     max_examples=15, stateful_step_count=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 TestSync = SyncMachine.TestCase
+
+
+class PgSyncMachine(SyncMachine):
+    """The same machine with the server on PostgreSQL (issue 17 §4): a new schema per example."""
+
+    def _server_location(self) -> Path | str:
+        # The side files (erasure journal, snapshots) of this example's store in its own folder.
+        self._data_dir_before = os.environ.get(DATA_DIR_ENV)
+        os.environ[DATA_DIR_ENV] = str(self.dir)
+        return backends.new_schema_url()
+
+    def _drop_server(self) -> None:
+        backends.drop_schema(str(self.location))
+        if self._data_dir_before is None:
+            os.environ.pop(DATA_DIR_ENV, None)
+        else:
+            os.environ[DATA_DIR_ENV] = self._data_dir_before
+
+
+PgSyncMachine.TestCase.settings = SyncMachine.TestCase.settings
+
+
+class TestSyncPostgresql(PgSyncMachine.TestCase):  # type: ignore[name-defined,misc]
+    def setUp(self) -> None:
+        try:
+            backends.cluster()
+        except pg_cluster.Unavailable as exc:
+            self.skipTest(f"PostgreSQL niet beschikbaar: {exc}")
