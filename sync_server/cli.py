@@ -167,7 +167,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     sock.listen(512)
     # 'restore' refuses while this is held (sync_server.serving). A PostgreSQL database has no file to
-    # guard: several servers share it by design, and pg_restore is the database server's business.
+    # guard and several servers share it by design: its restore refuses while other sessions are open.
     lock = serving.hold(settings.db_path) if isinstance(settings.db_path, Path) else None
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
@@ -230,36 +230,36 @@ def configure_serve(sub: Any) -> None:
 
 #: File names ``backup DIR`` writes (and ``--keep`` prunes): ``wijkteam-20261128T021500123456Z.sqlite3`` (UTC).
 BACKUP_PATTERN = "wijkteam-*.sqlite3"
-
-
-#: What ``backup`` and ``restore`` say on PostgreSQL (docs/server.md, "PostgreSQL").
-PG_BACKUP_HELP = (
-    "Op PostgreSQL maakt de databaseserver de reservekopie: pg_dump --format=custom -f KOPIE 'URL', "
-    "terugzetten met pg_restore --clean --if-exists -d 'URL' KOPIE (docs/server.md, 'PostgreSQL')."
-)
+#: The same for a PostgreSQL store (pg_dump's custom format, ``sync_server.storage.pg_backup``).
+PG_BACKUP_PATTERN = "wijkteam-*.dump"
 
 
 def _backup(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    if not isinstance(db_path(args), Path):
-        raise StoreError(PG_BACKUP_HELP)
+    location = db_path(args)
+    pattern = BACKUP_PATTERN if isinstance(location, Path) else PG_BACKUP_PATTERN
     target = Path(args.path)
     if target.is_dir():
-        target = target / f"wijkteam-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.sqlite3"
+        target = target / pattern.replace("*", datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ"))
     elif args.keep is not None:
         print("Fout: --keep werkt alleen met een map als doel.", file=sys.stderr)
         return 1
     store = open_store(args)
     try:
-        store.backup(target)
+        if isinstance(location, Path):
+            store.backup(target)
+        else:
+            from sync_server.storage import pg_backup
+
+            pg_backup.dump(location, target)
         audit.record_cli(store, "backup", f"naar {target}")
     finally:
         store.close()
     print(f"Reservekopie geschreven naar {target}")
     if args.keep is not None:
         # Names sort by time; only files this command wrote are ever removed.
-        old = sorted(Path(args.path).glob(BACKUP_PATTERN))[: -args.keep] if args.keep > 0 else []
+        old = sorted(Path(args.path).glob(pattern))[: -args.keep] if args.keep > 0 else []
         for f in old:
             f.unlink()
             print(f"Oude reservekopie verwijderd: {f}")
@@ -268,7 +268,8 @@ def _backup(args: argparse.Namespace) -> int:
 
 def configure_backup(sub: Any) -> None:
     p = add_command(sub, "backup", "schrijf een consistente kopie van de database (mag terwijl de server draait)")
-    p.add_argument("path", type=Path, help="nieuw bestand voor de kopie, of een map (dan wijkteam-<tijd>.sqlite3 erin)")
+    p.add_argument("path", type=Path, help="nieuw bestand voor de kopie, of een map (dan wijkteam-<tijd>.sqlite3 "
+                   "erin; PostgreSQL: wijkteam-<tijd>.dump, met pg_dump)")
     p.add_argument("--keep", type=int, default=None, metavar="N",
                    help="met een map: bewaar alleen de N nieuwste reservekopieën daarin")
     p.set_defaults(func=_backup)
@@ -280,7 +281,7 @@ def _restore(args: argparse.Namespace) -> int:
 
     source, target = Path(args.backup), db_path(args)
     if not isinstance(target, Path):
-        raise StoreError(PG_BACKUP_HELP)
+        return _restore_postgres(source, target)
     if not source.is_file():
         raise StoreError(f"{source} bestaat niet.")
     try:
@@ -315,7 +316,37 @@ def _restore(args: argparse.Namespace) -> int:
             src.close()
     except sqlite3.Error as exc:
         raise StoreError(f"{source} is geen reservekopie van wijkteam-server ({exc}).") from None
-    store = ServerStore(target)  # brings an older backup up to this version's schema
+    return _after_restore(ServerStore(target), source, target, live_counter)  # brings an older backup up to date
+
+
+def _restore_postgres(source: Path, url: str) -> int:
+    """``restore`` on PostgreSQL: pg_restore into the database of ``url`` (its servers stopped), then
+    what every restore does (:func:`_after_restore`)."""
+    from sync_server.storage import pg_backup
+    from sync_server.storage.engines import display_location
+
+    pg_backup.check_archive(source)
+    store = ServerStore(url)
+    try:
+        others = store.other_sessions()
+        if others:
+            raise StoreError(
+                f"Er zijn nog {others} andere verbinding(en) met {display_location(url)}: stop eerst elke "
+                "wijkteam-server op deze database, zet dan terug en start ze weer."
+            )
+        # Numbers the server handed out after the backup are in the database being replaced.
+        live_counter = store.server_counter_with_references()
+    finally:
+        store.close()
+    pg_backup.restore(url, source)
+    return _after_restore(ServerStore(url), source, url, live_counter)
+
+
+def _after_restore(store: ServerStore, source: Path, target: Path | str, live_counter: int) -> int:
+    """A new log id, the server's counter past ``live_counter``, the erasure journal applied again;
+    recorded in the audit and told. Closes ``store``."""
+    from sync_server.storage.engines import display_location
+
     try:
         store.renew_log_id()
         counter = store.raise_server_counter(live_counter)
@@ -330,7 +361,7 @@ def _restore(args: argparse.Namespace) -> int:
             f"(uit {store.journal_path()})."
         )
     print(
-        f"{target} teruggezet uit {source}. Het serverlog heeft een nieuw id: elke laptop stuurt bij zijn "
+        f"{display_location(target)} teruggezet uit {source}. Het serverlog heeft een nieuw id: elke laptop stuurt bij zijn "
         "volgende sync zijn eigen events opnieuw en haalt alles opnieuw op, zodat wat na de reservekopie "
         f"gemaakt is terugkomt. De eigen referentieteller van de server gaat verder na {counter}; laptops "
         "melden bij hun volgende sync het hoogste nummer dat zij kennen."
@@ -340,7 +371,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 def configure_restore(sub: Any) -> None:
     p = add_command(sub, "restore", "zet een reservekopie terug (stop eerst de server)")
-    p.add_argument("backup", type=Path, help="de reservekopie (van 'wijkteam-server backup')")
+    p.add_argument("backup", type=Path, help="de reservekopie (van 'wijkteam-server backup'; PostgreSQL: pg_restore)")
     p.set_defaults(func=_restore)
 
 

@@ -785,6 +785,23 @@ class ServerStore(ProjectionReads, AdminTables):
         finally:
             conn.close()
 
+    def server_counter_with_references(self) -> int:
+        """The larger of the server's own reference counter and its highest server reference (what
+        :meth:`read_server_counter` reads from a file, on either engine)."""
+        with self._read() as c:
+            return max(self.server_counter(), self._highest_server_reference(c))
+
+    def other_sessions(self) -> int:
+        """How many other sessions are connected to this PostgreSQL database (a running server holds
+        some); 0 on SQLite, whose running server ``sync_server.serving`` finds."""
+        if not self.postgres:
+            return 0
+        with self._read() as c:
+            return c.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid != pg_backend_pid() AND backend_type = 'client backend'"
+            ).fetchone()[0]
+
     def raise_server_counter(self, at_least: int) -> int:
         """Move the server's own reference counter (Open311 intake, import, demo) past ``at_least`` and
         past every server reference in its log; never down. Returns the counter now.
@@ -1868,7 +1885,7 @@ class ServerStore(ProjectionReads, AdminTables):
 
         Raises:
             StoreError: ``target`` exists already, or the store is on PostgreSQL (``pg_dump`` makes its
-                backups: ``sync_server.cli.PG_BACKUP_HELP``).
+                backups: ``sync_server.storage.pg_backup``).
         """
         if self.postgres:
             raise StoreError("Deze bewerking kan alleen op een SQLite-database (PostgreSQL: pg_dump).")

@@ -134,17 +134,14 @@ def start(*, settings: dict[str, str] | None = None) -> Cluster:
         shutil.chown(folder, "postgres", "postgres")
     data = folder / "data"
     try:
-        out = subprocess.run(
-            [*runas, str(pgbin / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8",
-             "--locale=C.UTF-8", "--no-instructions"],
-            capture_output=True, text=True, timeout=180, check=False,
-        )  # fmt: skip
-        if out.returncode != 0:
+        for locale in ("C.UTF-8", "C"):  # C.UTF-8 where the system has it
             out = subprocess.run(
                 [*runas, str(pgbin / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8",
-                 "--locale=C", "--no-instructions"],
+                 f"--locale={locale}", "--no-instructions"],
                 capture_output=True, text=True, timeout=180, check=False,
             )  # fmt: skip
+            if out.returncode == 0:
+                break
         if out.returncode != 0:
             raise Unavailable(f"initdb mislukt: {(out.stderr or out.stdout).strip()[-300:]}")
     except (OSError, subprocess.SubprocessError) as exc:
