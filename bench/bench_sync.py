@@ -52,7 +52,8 @@ from shared.protocol import MAX_PULL_LIMIT, PullResponse
 from sync_server.snapshot import read_current, snapshot_dir
 from sync_server.store import ServerStore, now_iso
 from tests.e2e.replicas import laptop_dump as dump
-from wijkteam_store.local import LocalStore, _event_values
+from wijkteam_store.codec import EVENT_SELECT, event_row
+from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import sync_once
 
 _json = msgspec.json.Encoder()
@@ -193,11 +194,10 @@ def floor_s(pages: list[bytes], db: Path, onto: Path | None = None) -> float:
     store = LocalStore(db)
     dec = msgspec.msgpack.Decoder(PullResponse)
     t0 = time.perf_counter()
-    rows = [_event_values(pe.event, 1) for raw in pages for pe in dec.decode(raw).events]
+    rows = [(*event_row(pe.event), 1) for raw in pages for pe in dec.decode(raw).events]
     store.conn.execute("BEGIN IMMEDIATE")
     store.conn.executemany(
-        "INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, prev, schema, user, payload,"
-        " acked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO events ({EVENT_SELECT}, acked) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     store.conn.execute("COMMIT")

@@ -19,13 +19,9 @@ from shared.events import Event, MeldingFields
 from shared.fold import fold
 from shared.model import Adres, Melder
 from shared.projection import COLUMNS
-from wijkteam_store.local import (
-    _EVENT_COLUMNS,
-    LocalStore,
-    StoreError,
-    _event_values,
-    sort_key,
-)
+from wijkteam_store.codec import EVENT_SELECT, event_row
+from wijkteam_store.local import LocalStore, StoreError, sort_key
+from wijkteam_store.local.schema import INSERT_EVENT
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -41,8 +37,7 @@ def _reference_apply(store: LocalStore, events: list[Event], next_after: int) ->
         }
         new = [e for e in events if e.event_id not in known]
         store.conn.executemany(
-            f"INSERT OR IGNORE INTO events ({', '.join(_EVENT_COLUMNS)}, acked) VALUES ({', '.join('?' * 11)})",
-            [_event_values(e, 1) for e in new],
+            INSERT_EVENT.replace("INSERT", "INSERT OR IGNORE", 1), [(*event_row(e), 1) for e in new]
         )
         store.conn.executemany(
             "UPDATE events SET acked = 1 WHERE event_id = ?", [(i,) for i in known]
@@ -62,7 +57,7 @@ def _reference_apply(store: LocalStore, events: list[Event], next_after: int) ->
 def _dump(store: LocalStore) -> tuple:
     conn = store.conn
     events = sorted(
-        conn.execute(f"SELECT {', '.join(_EVENT_COLUMNS)}, acked FROM events")
+        conn.execute(f"SELECT {EVENT_SELECT}, acked FROM events")
     )
     cols = ", ".join(COLUMNS)
     rows = sorted(conn.execute(f"SELECT rowid, {cols} FROM meldingen"))
@@ -156,10 +151,7 @@ def test_batched_apply_equals_one_by_one(tmp_path, seed):
         s = LocalStore(tmp_path / f"{name}.sqlite3")
         s.set_device_code("K1")
         # this laptop's own events are already stored (unacked) before the pull echoes them back
-        s.conn.executemany(
-            f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}, acked) VALUES ({', '.join('?' * 11)})",
-            [_event_values(e, 0) for e in own],
-        )
+        s.conn.executemany(INSERT_EVENT, [(*event_row(e), 0) for e in own])
         s._refold(dict.fromkeys(e.melding_id for e in own))
         stores.append(s)
     batched, reference = stores

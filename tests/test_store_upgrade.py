@@ -10,6 +10,8 @@ waiting work and cursor, and exactly the layout of a new file.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from shared.enums import Status, VierB
 from shared.events import MeldingFields
 from shared.model import Adres, Melder
 from wijkteam_store.local import MIGRATIONS, SCHEMA_VERSION, LocalStore
+from wijkteam_store.local.schema import record_version
 
 FIELDS = MeldingFields(
     omschrijving="Lamp brandt niet",
@@ -70,11 +73,14 @@ def older_file(path: Path, version: int, source: Path) -> None:
     """A file at schema ``version`` holding ``source``'s data in the tables and columns it has."""
     c = sqlite3.connect(path, isolation_level=None)
     c.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    for v in range(1, version + 1):
+
+    @contextmanager
+    def transaction() -> Iterator[None]:
         c.execute("BEGIN")
-        MIGRATIONS[v](c)
-        c.execute("INSERT INTO schema_version (version) VALUES (?)", (v,))
+        yield
         c.execute("COMMIT")
+
+    assert MIGRATIONS.run(c, 0, transaction=transaction, record=record_version, until=version) == version
     c.execute("ATTACH DATABASE ? AS src", (str(source),))
     c.execute("BEGIN")
     tables = [r[0] for r in c.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")]

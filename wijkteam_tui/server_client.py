@@ -87,7 +87,9 @@ class SyncCancelled(SyncError):
 class CancelFlag(Protocol):
     """What ``cancel=`` needs: ``threading.Event`` and Textual's ``Worker.cancelled_event`` fit."""
 
-    def is_set(self) -> bool: ...
+    def is_set(self) -> bool:
+        """True once the work should stop."""
+        ...
 
 
 class CancellableBackend(httpcore.NetworkBackend):
@@ -112,6 +114,11 @@ class CancellableBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
+        """A TCP connection to ``host``:``port`` within ``timeout`` seconds, cancellable while it waits.
+
+        Raises:
+            httpcore.ConnectError / ConnectTimeout: no address answers; SyncCancelled: cancelled.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         last: OSError | None = None
         try:
@@ -164,6 +171,7 @@ class CancellableBackend(httpcore.NetworkBackend):
         return min(self.poll_s, left)
 
     def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, ended early by the cancel flag (raising :class:`SyncCancelled`)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             time.sleep(min(self.poll_s, max(deadline - time.monotonic(), 0)))
