@@ -401,3 +401,37 @@ async def test_colleagues_after_the_ninth_are_reachable_with_the_arrows(app_fact
     with LocalStore(db_path) as store:
         assert store.get(refs[ref]).behandelaar == last
     assert ref in shown
+
+
+async def test_call_back_texts_follow_the_configuration_status_and_categorie(app_factory, db_path):
+    """The call-back dialog offers the terugkoppeling texts of the configuration this laptop received
+    for the melding's status now and its categorie — a text bound to another status or categorie is
+    left out."""
+    import msgspec
+
+    from shared.gemeente import StandaardTekst, encode_config, package_default
+    from wijkteam_tui.widgets import StandaardTeksten
+
+    extra = (
+        StandaardTekst(soort="terugkoppeling", titel="Ingepland", tekst="Gepland, gebeld.", status=Status.INGEPLAND),
+        StandaardTekst(soort="terugkoppeling", titel="Tijdens werk", tekst="We zijn bezig.", status=Status.IN_BEHANDELING),
+        StandaardTekst(soort="terugkoppeling", titel="Lamp", tekst="Lamp besteld.", categorie="verlichting"),
+    )
+    received = msgspec.structs.replace(package_default(), version=2, teksten=package_default().teksten + extra)
+    melding_id = _at_status(db_path, [Status.IN_BEHANDELING, Status.INGEPLAND])  # groen/boom
+    with LocalStore(db_path) as store:
+        store.set_gemeente_config(encode_config(received), '"v2"')
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(DetailScreen(melding_id))
+        await settle(pilot)
+        await pilot.press("t")
+        modal = app.screen
+        assert isinstance(modal, CallbackModal)
+        titels = [t[0] for t in modal.query_one(StandaardTeksten).texts]
+        assert "Ingepland" in titels and "Tijdens werk" not in titels and "Lamp" not in titels
+        await pilot.press(str(titels.index("Ingepland") + 1), "ctrl+s")
+        await settle(pilot)
+    with LocalStore(db_path) as store:
+        (callback,) = store.get(melding_id).terugkoppelingen
+    assert callback.tekst == "Gepland, gebeld."

@@ -267,14 +267,15 @@ STATUS_KEYS: dict[Status, str] = {
 def standard_texts(naar: Status | None, categorie: str | None, soort: str = "status") -> list[tuple[str, str, str]]:
     """The municipality's standard texts as ``(titel, tekst, field)``: for a status change the
     resident's texts (soort ``status``, field ``voor_melder``) and internal notes (``notitie``); for
-    a call-back (``soort="terugkoppeling"``) what was said (field ``tekst``). Most specific first
+    a call-back (``soort="terugkoppeling"``, ``naar``: the melding's status now) what was said
+    (field ``tekst``). Most specific first
     (``shared.gemeente.Gemeente.teksten``); [] when the configuration has none or cannot be read."""
     from shared.gemeente import gemeente
 
     try:
         g = gemeente()
         if soort == "terugkoppeling":
-            return [(t.titel, t.tekst, "tekst") for t in g.teksten("terugkoppeling", categorie=categorie)]
+            return [(t.titel, t.tekst, "tekst") for t in g.teksten("terugkoppeling", status=naar, categorie=categorie)]
         return [(t.titel, t.tekst, "voor_melder") for t in g.teksten("status", status=naar, categorie=categorie)] + [
             (t.titel, t.tekst, "notitie") for t in g.teksten("notitie", status=naar, categorie=categorie)
         ]
@@ -462,7 +463,10 @@ class CallbackModal(ModalScreen[CallbackResult | None]):
                 compact=True,
             )
             yield Checkbox("Melder bereikt", value=True, id="bereikt", compact=True)
-            texts = standard_texts(None, self.melding.categorie if self.melding else None, "terugkoppeling")
+            # For this categorie and the melding's status now (a text bound to "afgehandeld" is for
+            # the call-back after closing).
+            m = self.melding
+            texts = standard_texts(m.status if m else None, m.categorie if m else None, "terugkoppeling")
             if texts:
                 yield Label("Standaardteksten (1–9):")
                 yield StandaardTeksten(texts, typing_to="tekst", id="standaard")
