@@ -16,6 +16,7 @@ from shared.barometer import (
 from shared.commands import delete
 from shared.enums import Status
 from sync_server.store import STORE_SCHEMA_VERSION, ServerStore
+from tests.backends import sql
 from wijkteam_reports.sql import build_report
 from wijkteam_reports.summary import SUMMARY_VERSION, TABLE
 
@@ -43,7 +44,8 @@ def _push(store: ServerStore, w: World) -> None:
 
 
 def _summary(store: ServerStore) -> dict[str, tuple]:
-    return {r[0]: tuple(r) for r in store.conn().execute(f"SELECT * FROM {TABLE}")}
+    cols = ", ".join(f'"{c}"' for c in SUMMARY_COLUMNS)
+    return {r[0]: tuple(r) for r in sql(store, f"SELECT {cols} FROM {TABLE}")}
 
 
 def _expected(store: ServerStore, ids) -> dict[str, tuple]:
@@ -59,12 +61,13 @@ def _reports_equal(store: ServerStore, w: World, period: str, as_of: datetime) -
     p = parse_period(period)
     projections = [store.projection(mid) for mid in w.events]
     ref = compute_from_projection(projections, p, as_of=as_of, group_by=DIMS)
-    fast = build_report(store.conn(), p, as_of=as_of, group_by=DIMS)
+    fast = store.barometer(p, as_of=as_of, group_by=DIMS)  # the report layer's SQL, on the store's engine
     assert figures(fast) == figures(ref)
 
 
-def test_push_writes_the_summary_with_the_projection(tmp_path):
-    store = ServerStore(tmp_path / "server.sqlite3")
+def test_push_writes_the_summary_with_the_projection(store_location):
+    """On both engines (issue 17 §4): the summary written with a push, and the report from it."""
+    store = ServerStore(store_location)
     w, ids = _world()
     _push(store, w)
     summary = _summary(store)
@@ -74,15 +77,15 @@ def test_push_writes_the_summary_with_the_projection(tmp_path):
     tl = list(SUMMARY_COLUMNS).index("timeline")
     assert summary[ids["a"]][tl] is not None and summary[ids["d"]][tl] is None
     # Backlog at the end of March: a (reopened 20 Mar) and d are open, b counts in April.
-    report = build_report(store.conn(), parse_period("2025-03"), as_of=datetime(2025, 6, 1, tzinfo=UTC))
+    report = store.barometer(parse_period("2025-03"), as_of=datetime(2025, 6, 1, tzinfo=UTC))
     assert (report.totaal.received, report.totaal.backlog) == (3, 2)
     _reports_equal(store, w, "2025-03", datetime(2025, 6, 1, tzinfo=UTC))
     _reports_equal(store, w, "2025-Q2", datetime(2025, 4, 1, 12, tzinfo=UTC))
     store.close()
 
 
-def test_a_later_push_updates_and_deletes_summary_rows(tmp_path):
-    store = ServerStore(tmp_path / "server.sqlite3")
+def test_a_later_push_updates_and_deletes_summary_rows(store_location):
+    store = ServerStore(store_location)
     w, ids = _world()
     _push(store, w)
     w.status(ids["d"], "2025-03-13 08:00", Status.AFGEHANDELD)
