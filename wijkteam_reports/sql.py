@@ -195,11 +195,15 @@ def rows_from_sql(
     if "hoofdcategorie" in dims:
         dims.add("categorie")
     codes = RowCodes(vocabularies())
-    dim_cols = ", ".join(_coded_dim_sql(d, dims, codes.vocab[d]) for d in _DIMS)
+    d = dialect_of(conn)
+    # PostgreSQL's CASE has one type: there the text is read and coded here (``_code``), as SQLite's
+    # CASE does it in the query (an index for a known value, else the text).
+    dim_cols = ", ".join(
+        _dim_sql(dim, dims) if d.postgres else _coded_dim_sql(dim, dims, codes.vocab[dim]) for dim in _DIMS
+    )
     lo, hi = period.start.isoformat(), period.end.isoformat()
     until = max(as_of or utcnow(), utcnow(), period.end_instant()) + _CALENDAR_SLACK
     _fill_calendar(conn, period.start - timedelta(days=1), until.date().replace(day=1))
-    d = dialect_of(conn)
     table = "meldingen AS m" if _use_index(conn, lo, hi) else "meldingen AS m NOT INDEXED"
     skipped = f" AND m.melding_id NOT IN (SELECT melding_id FROM {asof.SKIP})" if skip else ""
     # SQLite's CROSS JOIN keeps the projection the outer loop; PostgreSQL plans joins itself.
@@ -218,6 +222,9 @@ def rows_from_sql(
     # lead times are computed the slow way.
     if -1 in map(itemgetter(1), rows) or (rows and min(map(itemgetter(2), rows)) < 0):
         return _rows_slow(conn, lo, hi, dims, codes, skipped), codes
+    if d.postgres and dims:
+        rows = [(*r[:3], *(_code(codes, dim, v) if v is not None else None for dim, v in zip(_DIMS, r[3:], strict=True)))
+                for r in rows]  # fmt: skip
     return rows, codes
 
 

@@ -15,7 +15,7 @@ from shared.deadlines import deadline, local_date
 from shared.projection import COLUMNS, iso
 from wijkteam_reports.sql import build_report
 
-from .helpers import make_db, make_summary_db
+from .helpers import figures, make_db, make_summary_db
 
 
 def random_rows(seed: int, n: int = 400) -> list[dict]:
@@ -99,3 +99,37 @@ def test_closure_beyond_the_calendar_takes_the_slow_path():
     # The summary stores the lead time computed when the row was written: no calendar limit.
     summary = build_report(make_summary_db(rows), p, as_of=as_of, use_summary=True)
     assert msgspec.to_builtins(summary) == msgspec.to_builtins(ref)
+
+
+@pytest.mark.parametrize("path", ["projection", "summary"])
+@pytest.mark.parametrize(("seed", "period"), [(0, "2025-Q4"), (1, "2025"), (2, "2025-03-30..2025-04-02")])
+def test_postgresql_gives_the_reference_report(seed, period, path):
+    """The same SQL on PostgreSQL (issue 17 §4): both paths give the reference report there too."""
+    from sync_server.store import ServerStore
+    from tests import backends, pg_cluster
+    from wijkteam_reports.summary import backfill
+
+    try:
+        url = backends.new_schema_url()
+    except pg_cluster.Unavailable as exc:
+        pytest.skip(f"PostgreSQL niet beschikbaar: {exc}")
+    store = ServerStore(url)
+    try:
+        names = list(COLUMNS)
+        with store.write() as c:
+            c.executemany(
+                f"INSERT INTO meldingen ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                [[r[n] for n in names] for r in random_rows(seed)],
+            )
+            backfill(c)  # the summary as a store's upgrade fills it
+        rows = random_rows(seed)
+        p = parse_period(period)
+        as_of = datetime(2026, 2, 1, tzinfo=UTC) if seed % 2 else datetime(2025, 11, 3, 12, tzinfo=UTC)
+        dims = ("wijk", "categorie", "hoofdcategorie", "kanaal", "vier_b", "type")
+        settings = ReportSettings(gemeente="Dalfsen", inwoners=29_000, terugbelnorm=seed % 4)
+        ref = compute_from_projection(rows, p, as_of=as_of, group_by=dims, settings=settings)
+        fast = store.barometer(p, as_of=as_of, group_by=dims, use_summary=path == "summary", settings=settings)
+        assert figures(fast) == figures(ref)
+    finally:
+        store.close()
+        backends.drop_schema(url)
