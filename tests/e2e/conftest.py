@@ -46,12 +46,13 @@ class ServerProcess:
         self.url = ""
         self.started_line = ""
 
-    def start(self, *, env: dict[str, str] | None = None) -> None:
+    def start(self, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
+        """Start ``serve`` (``args``: more options, e.g. ``--workers 3``) and wait until it answers."""
         full_env = {k: v for k, v in os.environ.items() if k != "WIJKTEAM_SERVER_CRASH_POINT"}
         full_env.update(env or {})
         with self.log.open("a") as err:
             self.proc = subprocess.Popen(
-                server_cmd("serve", "--db", str(self.db), "--host", "127.0.0.1", "--port", "0"),
+                server_cmd("serve", "--db", str(self.db), "--host", "127.0.0.1", "--port", "0", *args),
                 stdout=subprocess.PIPE,
                 stderr=err,
                 text=True,

@@ -20,7 +20,7 @@ from shared.hlc import wall_ms
 from shared.projection import parse_iso
 from shared.protocol import WARN_SKEW_MS
 from sync_server.store import ServerStore
-from tests.e2e.conftest import ROOT, Laptop, ServerProcess, wijkteam_cmd
+from tests.e2e.conftest import ROOT, Laptop, ServerProcess, server_cmd, wijkteam_cmd
 from tests.e2e.replicas import assert_replicas_equal, event_count, snapshot
 from wijkteam_store.local import LocalStore
 from wijkteam_tui.sync_client import SyncError, describe, sync_once
@@ -373,9 +373,30 @@ def test_wijkteam_sync_command(server: ServerProcess, make_laptop: Callable[[str
 def test_concurrent_pushes_get_increasing_seqs_and_a_concurrent_pull_skips_nothing(
     server: ServerProcess, make_laptop: Callable[[str], Laptop], tmp_path: Path
 ) -> None:
+    _concurrent_pushes_and_a_pull(server, [make_laptop(f"l{i}") for i in range(3)])
+
+
+def test_several_workers_serve_one_postgresql_database(server: ServerProcess, make_laptop: Callable[[str], Laptop]) -> None:
+    """``serve --workers 3`` (issue 17 §3): on PostgreSQL three processes share the log, gap-safe for a
+    concurrent pull; on SQLite the option is refused with the reason."""
+    laptops = [make_laptop(f"l{i}") for i in range(3)]
+    server.stop()
+    if not isinstance(server.db, str):
+        out = subprocess.run(
+            server_cmd("serve", "--db", str(server.db), "--port", "0", "--workers", "3"),
+            capture_output=True, text=True, timeout=60, cwd=ROOT, check=False,
+        )  # fmt: skip
+        assert out.returncode == 1 and "alleen met PostgreSQL" in out.stderr
+        return
+    server.start(args=("--workers", "3"))
+    _concurrent_pushes_and_a_pull(server, laptops)
+
+
+def _concurrent_pushes_and_a_pull(server: ServerProcess, laptops: list[Laptop]) -> None:
+    """Three laptops push 200 meldingen each in pushes of 20 at once while a fourth pulls all along:
+    the puller sees every event once, in ``server_seq`` order, with no number skipped."""
     import threading
 
-    laptops = [make_laptop(f"l{i}") for i in range(3)]
     batches: list[tuple[str, str, bytes]] = []
     for lap in laptops:
         for i in range(200):
