@@ -44,7 +44,8 @@ from shared.protocol import MAX_PULL_LIMIT, SnapshotInfo
 from sync_server.settings import db_location
 from sync_server.storage.admin import AdminTables
 from sync_server.storage.engines import LOCK_SNAPSHOT, display_location, is_postgres, side_base
-from sync_server.store import EVENT_COLUMNS, StoreError, event_from_row
+from sync_server.store import StoreError
+from wijkteam_store.codec import EVENT_SELECT, event_from_row
 from wijkteam_store.dialect import SQLITE
 from wijkteam_store.local import SCHEMA_VERSION, LocalStore
 from wijkteam_store.snapshot import discard, publish
@@ -133,7 +134,7 @@ class LogReader(AdminTables):
     def pull(self, after: int, limit: int) -> tuple[list[Event], int]:
         """Events with ``server_seq > after``, at most ``limit``, in ``server_seq`` order (as
         ``ServerStore.pull`` serves them), and the last ``server_seq`` returned (``after`` when none)."""
-        cols = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+        cols = EVENT_SELECT
         rows = self.conn.execute(
             f"SELECT server_seq, {cols} FROM events WHERE server_seq > ? ORDER BY server_seq LIMIT ?", (after, limit)
         ).fetchall()

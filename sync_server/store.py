@@ -81,7 +81,9 @@ from sync_server.storage.engines import (
 from sync_server.storage.reads import ProjectionReads
 from sync_server.storage.schema import DEVICE_COLUMNS, QUARANTINE_COLUMNS, SQLITE_SEARCH, TABLES, add_columns_sql
 from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summary
+from wijkteam_store.codec import EVENT_COLUMNS, EVENT_SELECT, event_from_row, event_row
 from wijkteam_store.dialect import dialect_of
+from wijkteam_store.errors import StoreError
 from wijkteam_store.local import add_projection_columns, werkvoorraad_backfill
 
 #: Version of this database layout; a database written by newer software is refused at open.
@@ -106,20 +108,10 @@ _CHUNK = 500  # stays under SQLite's bound-parameter limit
 #: generous upper bound of the JSON), for the byte bound of a pull page.
 _ENVELOPE_BYTES = 512
 
-EVENT_COLUMNS = ("event_id", "melding_id", "device_id", "device_seq", "hlc", "type", "payload", "user", "prev", "schema")
-_EVENT_SELECT = "server_seq, " + ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+_EVENT_SELECT = "server_seq, " + EVENT_SELECT
 _PROJECTION_SELECT = ", ".join(f'"{c}"' for c in COLUMNS)
 
 _json_encode = msgspec.json.Encoder().encode
-_json_decode = msgspec.json.Decoder(dict[str, Any]).decode
-
-
-class StoreError(Exception):
-    """A store operation the caller asked for cannot be done; ``message`` is Dutch, fit for the admin."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -303,25 +295,11 @@ _UPSERT = (
     + ", ".join(f'"{c}" = excluded."{c}"' for c in COLUMNS if c != "melding_id")
 )
 _INSERT_EVENT = (
-    "INSERT INTO events (event_id, melding_id, device_id, device_seq, hlc, type, payload, \"user\", prev, \"schema\","
-    " received_at, pushed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_id) DO NOTHING"
+    f"INSERT INTO events ({EVENT_SELECT}, received_at, pushed_by) VALUES ({', '.join('?' * (len(EVENT_COLUMNS) + 2))})"
+    " ON CONFLICT(event_id) DO NOTHING"
 )
 
 
-def event_from_row(row: Sequence[Any]) -> Event:
-    """An :class:`Event` from the columns ``EVENT_COLUMNS`` (payload as JSON text)."""
-    return Event(
-        event_id=row[0],
-        melding_id=row[1],
-        device_id=row[2],
-        device_seq=row[3],
-        hlc=row[4],
-        type=row[5],
-        payload=_json_decode(row[6]),
-        user=row[7],
-        prev=row[8],
-        schema=row[9],
-    )
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -1053,7 +1031,7 @@ class ServerStore(ProjectionReads, AdminTables):
     def _log_of(self, c: Any, melding_ids: Sequence[str]) -> _HeldLog:
         """Everything stored of ``melding_ids`` (one read of ``events``): see :class:`_HeldLog`."""
         out = _HeldLog()
-        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        cols = EVENT_SELECT
         for chunk in _chunks(list(melding_ids)):
             for row in c.execute(f"SELECT server_seq, {cols} FROM events WHERE {self._in(len(chunk))}", chunk):
                 seq, e = row[0], event_from_row(row[1:])
@@ -1084,10 +1062,7 @@ class ServerStore(ProjectionReads, AdminTables):
         c.executemany(
             _INSERT_EVENT,
             [
-                (
-                    e.event_id, e.melding_id, e.device_id, e.device_seq, e.hlc, e.type,
-                    _json_encode(e.payload).decode(), e.user, e.prev, e.schema, received, pushed_by,
-                )
+                (*event_row(e), received, pushed_by)
                 for e in events
             ],
         )  # fmt: skip
@@ -1181,7 +1156,7 @@ class ServerStore(ProjectionReads, AdminTables):
     def _stored_by_id(cls, c: Any, ids: Sequence[str]) -> dict[str, Event]:
         """The stored events among ``ids``, by id."""
         out: dict[str, Event] = {}
-        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        cols = EVENT_SELECT
         for chunk in _chunks(ids):
             for r in c.execute(f"SELECT {cols} FROM events WHERE {cls._in(len(chunk), 'event_id')}", chunk):
                 out[r[0]] = event_from_row(r)
@@ -1349,7 +1324,7 @@ class ServerStore(ProjectionReads, AdminTables):
         """Rewrite the stored events (in place: same ``server_seq``, same id) and the quarantine entries
         of erased meldingen with ``shared.avg.scrub_event``; returns every value erased."""
         erasures = self._erasures(c, melding_ids)
-        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        cols = EVENT_SELECT
         found = PersonalValues()
         for mid, (kind, _) in erasures.items():
             rows = c.execute(f"SELECT server_seq, {cols} FROM events WHERE melding_id = ?", (mid,)).fetchall()
@@ -1532,7 +1507,7 @@ class ServerStore(ProjectionReads, AdminTables):
             args.append(f"%{escaped}%")
         if not conds:
             return {}
-        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        cols = EVENT_SELECT
         found: dict[str, str] = {}
         with self._read() as c:
             rows = c.execute(f"SELECT {cols} FROM events WHERE {' OR '.join(conds)}", args).fetchall()
@@ -1604,14 +1579,14 @@ class ServerStore(ProjectionReads, AdminTables):
 
     def events_of(self, melding_id: str) -> list[Event]:
         """Every stored event of one melding (in ``server_seq`` order)."""
-        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        cols = EVENT_SELECT
         with self._read() as c:
             rows = c.execute(f"SELECT {cols} FROM events WHERE melding_id = ? ORDER BY server_seq", (melding_id,)).fetchall()
         return [event_from_row(r) for r in rows]
 
     def all_events(self) -> Iterator[Event]:
         """Every stored event in ``server_seq`` order (streams, in pages of 5,000; for checks and exports)."""
-        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        cols = EVENT_SELECT
         after = 0
         while True:
             with self._read() as c:
@@ -1821,7 +1796,7 @@ class ServerStore(ProjectionReads, AdminTables):
 
     @staticmethod
     def _events_in(c: Any, melding_id: str) -> list[Event]:
-        cols = ", ".join(f'"{x}"' for x in EVENT_COLUMNS)
+        cols = EVENT_SELECT
         return [event_from_row(r) for r in c.execute(f"SELECT {cols} FROM events WHERE melding_id = ?", (melding_id,))]
 
     def late_events(

@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-import msgspec
-
 from shared.barometer import (
     SUMMARY_COLUMNS,
     BacklogRow,
@@ -36,12 +34,12 @@ from shared.events import Event
 from shared.fold import fold
 from shared.projection import decode_timeline, projection_row
 from wijkteam_reports.summary import TABLE as SUMMARY_TABLE
+from wijkteam_store.codec import EVENT_SELECT, event_from_row
 from wijkteam_store.dialect import dialect_of
 
 #: Temp table of the meldingen the projection path leaves out.
 SKIP = "temp._bar_skip"
 
-_EVENT_COLUMNS = ("event_id", "melding_id", "device_id", "device_seq", "hlc", "type", "payload", "user", "prev", "schema")
 _DIMS = ("wijk", "categorie", "kanaal", "vier_b", "type")
 _CHUNK = 500
 
@@ -67,19 +65,10 @@ class Corrections(NamedTuple):
     candidates: list[tuple[str, BacklogRow]]
 
 
-_decode = msgspec.json.Decoder()
-
-
-def _event(row: Sequence[Any]) -> Event:
-    values = dict(zip(_EVENT_COLUMNS, row))
-    values["payload"] = _decode.decode(values["payload"])
-    return Event(**values)
-
-
 def overlay(conn: Any, seq: int) -> Overlay:
     """The :class:`Overlay` of the server database behind ``conn`` at ``server_seq`` ``seq``."""
     ids = [r[0] for r in conn.execute("SELECT DISTINCT melding_id FROM events WHERE server_seq > ?", (seq,))]
-    cols = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS)
+    cols = EVENT_SELECT
     at_seq: dict[str, dict[str, Any]] = {}
     current: list[tuple] = []
     has_summary = dialect_of(conn).has_table(conn, SUMMARY_TABLE)
@@ -90,7 +79,7 @@ def overlay(conn: Any, seq: int) -> Overlay:
         for row in conn.execute(
             f"SELECT {cols} FROM events WHERE melding_id IN ({qs}) AND server_seq <= ?", (*chunk, seq)
         ):
-            groups.setdefault(row[1], []).append(_event(row))
+            groups.setdefault(row[1], []).append(event_from_row(row))
         for mid, events in groups.items():
             m = fold(events, history=False)
             if m is not None:

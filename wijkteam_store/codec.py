@@ -1,11 +1,11 @@
-"""The event codec of the stores: an :class:`shared.events.Event` as a database row and back.
+"""The one event codec of both stores: an :class:`shared.events.Event` as a database row and back.
 
-A store keeps events in a table with the columns :data:`EVENT_COLUMNS`, read and written in that order
-(the order of the fields of ``Event``, the order the server's ``sync_server.store.event_from_row``
-reads too), with the payload as JSON text; a store adds its own columns after them (the laptop
-``acked``). ``user`` and ``schema`` are quoted in :data:`EVENT_SELECT` because PostgreSQL reserves
-``user``. The laptop store (``wijkteam_store.local``) uses this module; the server's store is to take
-it over when it moves to its store interface (issue 17 §2), so that one codec is left.
+Both stores (``wijkteam_store.local``, ``sync_server.store``; also the server's snapshot builder and
+the report layer's as-of view) keep events in a table with the columns :data:`EVENT_COLUMNS`, read and
+written in that order (the order of the fields of ``Event``), with the payload as JSON text; each store
+adds its own columns (the laptop ``acked``; the server ``server_seq`` before them and ``received_at``,
+``pushed_by`` after). ``user`` and ``schema`` are quoted in :data:`EVENT_SELECT` because PostgreSQL
+reserves ``user``.
 
 Rows are tuples (or any sequence) of those values: :func:`event_row` makes one to insert,
 :func:`event_from_row` reads one back. Both are on the hot path of a pull (thousands of events a

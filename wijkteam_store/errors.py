@@ -1,9 +1,9 @@
-"""The error a store raises when an operation cannot be done: :class:`StoreError`.
+"""The one error both stores raise when an operation cannot be done: :class:`StoreError`.
 
 The laptop store (:mod:`wijkteam_store.local`) raises it when its database cannot be written or read
-(locked, read-only, full, damaged) and the TUI shows ``message``. It is meant for the server's store
-too (a refusal the admin must read, answered as 409 with ``message`` as ``detail``), which still has
-its own ``sync_server.store.StoreError`` of the same shape until it moves to its store interface.
+(locked, read-only, full, damaged) and the TUI shows ``message``; the server's store and its commands
+(``sync_server.store``, which re-exports it) raise it for a refusal the admin must read (a newer
+database, a name already taken, an unreadable file), answered with ``message`` as the ``detail``.
 """
 
 from __future__ import annotations

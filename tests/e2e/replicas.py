@@ -10,10 +10,10 @@ from typing import Any
 
 from shared.fold import fold
 from shared.projection import COLUMNS, projection_row
-from sync_server.store import EVENT_COLUMNS, event_from_row
+from wijkteam_store.codec import EVENT_SELECT, event_from_row
 
 _COLS = ", ".join(f'"{c}"' for c in COLUMNS)
-_EV = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+_EV = EVENT_SELECT
 
 
 def _open(db: Path | str) -> Any:
