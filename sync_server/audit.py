@@ -116,7 +116,7 @@ def list_entries(
 
 def configure(sub: Any) -> None:
     """Add ``audit list`` to the ``wijkteam-server`` subcommands (``sync_server.cli.COMMANDS``)."""
-    from sync_server.cli import add_command
+    from sync_server.cli_common import add_command
 
     audit = sub.add_parser(
         "audit", help="auditlog: wie las persoonsgegevens van welke melding, en wat de beheerder deed",
@@ -167,7 +167,7 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from shared.avg import person
     from shared.errors import ValidationError
     from shared.reference import normalise_reference
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     out = out or sys.stdout
     reference = getattr(args, "reference", None)

@@ -116,7 +116,7 @@ def run_retention(
 
 
 def _retention(args: argparse.Namespace) -> int:
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     now = datetime.now(UTC)
     if args.nu:
@@ -406,7 +406,7 @@ def _person(args: argparse.Namespace) -> PersonalValues:
 
 
 def _inzage(args: argparse.Namespace) -> int:
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     try:
         wanted = _person(args)
@@ -472,7 +472,7 @@ def _confirm(question: str, *, yes: bool, stdin: TextIO | None = None) -> bool:
 
 def _wissen(args: argparse.Namespace) -> int:
     from shared.reference import normalise_reference
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     try:
         wanted = _person(args) if not args.referentie else None
@@ -554,7 +554,7 @@ def _person_args(p: argparse.ArgumentParser, *, required: bool) -> None:
 
 def configure(sub: Any) -> None:
     """Add ``avg retention|inzage|wissen`` to the ``wijkteam-server`` subcommands."""
-    from sync_server.cli import add_command
+    from sync_server.cli_common import add_command
 
     p = sub.add_parser("avg", help="persoonsgegevens: bewaartermijnen, inzage en wissen (AVG)", description="AVG")
     avg = p.add_subparsers(dest="avg_command", required=True, metavar="{retention,inzage,wissen}")

@@ -51,7 +51,7 @@ def fill_server_demo(store: ServerStore, count: int, *, seed: int = 1) -> list[s
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     if not 1 <= args.count <= 100_000:
         print("Fout: --count is 1 tot 100.000.", file=sys.stderr)
@@ -81,7 +81,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def configure(sub: Any) -> None:
     """Add ``demo --count N [--seed S] [--force]`` to ``wijkteam-server``."""
-    from sync_server.cli import add_command
+    from sync_server.cli_common import add_command
 
     p = add_command(sub, "demo", "vul de server met voorbeeldmeldingen (duidelijk gemarkeerd), om rond te kijken")
     p.add_argument("--count", type=int, default=500, help="aantal voorbeeldmeldingen (standaard 500)")

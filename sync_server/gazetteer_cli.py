@@ -118,7 +118,7 @@ def gazetteer_rows(store: ServerStore) -> list[GazetteerAdres]:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from sync_server.cli import db_path
+    from sync_server.cli_common import db_path
 
     skipped: list[RowError] = []
 
@@ -129,7 +129,7 @@ def _import(args: argparse.Namespace) -> int:
     n = gazetteer_import(db_path(args), args.file, sample=True if args.sample else None, report=report)
     extra = f"; {len(skipped)} regel(s) overgeslagen" if skipped else ""
     from sync_server import audit
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     store = open_store(args)
     try:
@@ -141,7 +141,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     store = open_store(args)
     try:
@@ -158,7 +158,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def configure(sub: Any) -> None:
     """Add ``gazetteer import FILE`` and ``gazetteer info`` to ``wijkteam-server`` (``sync_server.cli.COMMANDS``)."""
-    from sync_server.cli import add_command
+    from sync_server.cli_common import add_command
 
     p = sub.add_parser("gazetteer", help="het adresbestand (BAG) van de gemeente", description="adresbestand (BAG)")
     g = p.add_subparsers(dest="gazetteer_command", required=True, metavar="{import,info}")

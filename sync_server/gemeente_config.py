@@ -208,7 +208,7 @@ def summary(cfg: GemeenteConfig) -> list[str]:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     path = Path(args.path)
     if not path.exists():
@@ -250,7 +250,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _stored_of(args: argparse.Namespace) -> tuple[StoredConfig, list[StoredConfig]]:
     """The version ``--version`` (default the newest) of ``--db``, and every stored version."""
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     store = open_store(args)
     try:
@@ -289,7 +289,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def configure(sub: Any) -> None:
     """Add ``config import|show|export|check`` to ``wijkteam-server`` (``sync_server.cli.COMMANDS``)."""
-    from sync_server.cli import add_command
+    from sync_server.cli_common import add_command
     from sync_server.server_config import configure_check
 
     p = sub.add_parser(

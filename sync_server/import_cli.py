@@ -234,7 +234,7 @@ def g_label(code: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sync_server.cli import open_store
+    from sync_server.cli_common import open_store
 
     try:
         mapping = read_toml_struct(args.mapping, ImportMapping)
@@ -278,7 +278,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def configure(sub: Any) -> None:
     """Add ``import FILE --mapping MAPPING [--dry-run]`` to ``wijkteam-server``."""
-    from sync_server.cli import add_command
+    from sync_server.cli_common import add_command
 
     p = add_command(sub, "import", "maak meldingen van een bestaande registratie (CSV of XLSX) met een mapping")
     p.add_argument("file", type=Path, help="het bestand: .csv of .xlsx")

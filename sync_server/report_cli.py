@@ -28,7 +28,7 @@ def run_report(args: argparse.Namespace) -> int:
     """Handler of ``wijkteam-server report``; returns the exit code (1 with a Dutch message on bad input)."""
     from shared.barometer import parse_period, period_between
     from shared.certificering import load_criteria
-    from sync_server.cli import db_path
+    from sync_server.cli_common import db_path
     from sync_server.storage.engines import is_postgres
     from sync_server.store import ServerStore
     from wijkteam_reports.render import render
@@ -95,7 +95,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 def configure_report(sub: Any) -> None:
     """Add the ``report`` subcommand to the ``wijkteam-server`` parser (see ``sync_server.cli``)."""
-    from sync_server.cli import add_command
+    from sync_server.cli_common import add_command
     from wijkteam_reports.render import FORMATS
 
     p = add_command(sub, "report", "barometerrapport van een periode (pdf, html, xlsx, csv, md of json)")

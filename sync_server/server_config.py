@@ -284,7 +284,7 @@ def _check_command(args: argparse.Namespace) -> int:
 
 def configure_check(sub: Any) -> None:
     """Add ``config check`` (to the ``config`` group of ``sync_server.gemeente_config``)."""
-    from sync_server.cli import add_command
+    from sync_server.cli_common import add_command
 
     p = add_command(sub, "check", "controleer de serverinstellingen (bestand en omgeving) en de opgeslagen gemeenteconfiguratie")
     p.add_argument("--config", type=Path, default=None, help=f"instellingenbestand (TOML; standaard ${CONFIG_ENV})")

@@ -445,7 +445,7 @@ def _build_command(db: Path | str, folder: Path, keep_going: Callable[[], bool] 
 
 def configure(sub: Any) -> None:
     """``wijkteam-server snapshot build|show`` (see ``sync_server.cli``)."""
-    from sync_server.cli import add_command, db_path
+    from sync_server.cli_common import add_command, db_path
     from sync_server.settings import Settings
 
     def folder_of(args: argparse.Namespace) -> tuple[Path, Path]:

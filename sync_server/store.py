@@ -84,7 +84,7 @@ from wijkteam_reports.summary import SUMMARY_VERSION, ensure_summary, write_summ
 from wijkteam_store.codec import EVENT_COLUMNS, EVENT_SELECT, event_from_row, event_row
 from wijkteam_store.dialect import dialect_of
 from wijkteam_store.errors import StoreError
-from wijkteam_store.local import add_projection_columns, werkvoorraad_backfill
+from wijkteam_store.schema import add_projection_columns, werkvoorraad_backfill
 
 #: Version of this database layout; a database written by newer software is refused at open.
 #: 2: the barometer summary table ``barometer_rows`` (``wijkteam_reports.summary``), kept with the
@@ -541,9 +541,9 @@ class ServerStore(ProjectionReads, AdminTables):
     def _migrate_5(c: sqlite3.Connection) -> None:
         """Schema 4 → 5 (idempotent): the werkvoorraad columns of issue 14 (behandelaar, team,
         number of melders, who still waits for a call-back), filled as the laptop's migration 8
-        fills them (``wijkteam_store.local.werkvoorraad_backfill``)."""
+        fills them (``wijkteam_store.schema.werkvoorraad_backfill``)."""
         if add_projection_columns(c):
-            werkvoorraad_backfill(c, EVENT_COLUMNS, event_from_row)
+            werkvoorraad_backfill(c)
 
     @staticmethod
     def _migrate_4(c: sqlite3.Connection) -> None:

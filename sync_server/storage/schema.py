@@ -23,10 +23,8 @@ Tables (docs/sync.md, "Sync protocol"; docs/server.md):
 
 from __future__ import annotations
 
-from shared.projection import COLUMNS
 from shared.protocol import VerdictState
-
-_SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
+from wijkteam_store.schema import projection_columns_sql
 
 #: Address columns joined into one text for the search, in this order.
 ADRES_PARTS = ("straat", "huisnummer", "huisletter", "huisnummertoevoeging", "postcode", "woonplaats", "locatie_omschrijving")
@@ -36,11 +34,9 @@ def _adres_text_sql(prefix: str) -> str:
     return "trim(" + " || ' ' || ".join(f"coalesce({prefix}.{p}, '')" for p in ADRES_PARTS) + ")"
 
 
-def _projection_columns() -> str:
-    return ",\n  ".join(
-        f'"{name}" {_SQL_TYPES[t]}' + (" PRIMARY KEY" if name == "melding_id" else "") for name, t in COLUMNS.items()
-    )
 
+
+_PROJECTION_COLUMNS = projection_columns_sql(",\n  ")
 
 #: Tables and indexes both engines have, in SQLite's syntax (``Dialect.ddl`` derives PostgreSQL's).
 TABLES = f"""
@@ -76,7 +72,7 @@ CREATE TABLE IF NOT EXISTS devices (
   issued_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meldingen (
-  {_projection_columns()}
+  {_PROJECTION_COLUMNS}
 );
 CREATE INDEX IF NOT EXISTS meldingen_reference ON meldingen(reference);
 CREATE INDEX IF NOT EXISTS meldingen_postcode_huisnummer ON meldingen(postcode, huisnummer);

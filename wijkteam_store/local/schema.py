@@ -9,19 +9,16 @@ full-text rows hold (:func:`fts_values`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from typing import Any
 
-from shared.events import Event
 from shared.fold import fold
-from shared.projection import COLUMNS, iso, needs_timeline, parse_iso, projection_row
-from shared.status import CALLBACK_DUE
-from wijkteam_store.codec import EVENT_COLUMNS, EVENT_SELECT, event_from_row, json_encode
+from shared.projection import COLUMNS, needs_timeline, parse_iso, projection_row
+from wijkteam_store.codec import EVENT_COLUMNS, EVENT_SELECT, event_from_row
 from wijkteam_store.migrations import Migration, Migrations
+from wijkteam_store.schema import add_projection_columns, projection_columns_sql, werkvoorraad_backfill
 
 #: Files older than this were written without ``secure_delete``: vacuumed once after migrating.
 SECURE_DELETE_SINCE = 11  # the step :func:`_vacuum_first` prepares
-_SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "REAL"}
 
 
 def _migration_1(conn: sqlite3.Connection) -> None:
@@ -35,11 +32,7 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX events_melding ON events(melding_id)")
     # Partial index: unacked events are few and read in device_seq order on every sync.
     conn.execute("CREATE INDEX events_unacked ON events(device_seq) WHERE acked = 0")
-    cols = ", ".join(
-        f"{name} {_SQL_TYPES[kind]}" + (" PRIMARY KEY" if name == "melding_id" else "")
-        for name, kind in COLUMNS.items()
-    )
-    conn.execute(f"CREATE TABLE meldingen ({cols})")
+    conn.execute(f"CREATE TABLE meldingen ({projection_columns_sql()})")
     for col in (
         "registered_at",
         "reference",
@@ -189,53 +182,8 @@ def _migration_7(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE device ADD COLUMN sent_seq INTEGER NOT NULL DEFAULT 0")
 
 
-def add_projection_columns(conn: sqlite3.Connection) -> list[str]:
-    """Add the projection columns (``shared.projection.COLUMNS``) the ``meldingen`` table lacks; the
-    laptop's and the server's migrations share this. Returns the names added."""
-    have = {r[1] for r in conn.execute("PRAGMA table_info(meldingen)")}
-    added = [name for name in COLUMNS if name not in have]
-    for name in added:
-        conn.execute(f"ALTER TABLE meldingen ADD COLUMN {name} {_SQL_TYPES[COLUMNS[name]]}")
-    return added
 
 
-def werkvoorraad_backfill(conn: sqlite3.Connection, event_columns: Sequence[str], row_to_event: Any) -> int:
-    """Fill the werkvoorraad columns of issue 14 (``behandelaar``, ``aan_team``, ``melder_count``,
-    ``terugbellen``, ``terugbellen_sinds``) for meldingen stored before they existed.
-
-    Before issue 14 no melding had an assignment or a second melder, so those are set by SQL; who
-    still waits for a call-back depends on the status history, so the meldingen that can owe one
-    (a melder with contact, a status in ``shared.status.CALLBACK_DUE``) are folded. Returns how many
-    were folded. Runs in the caller's transaction.
-    """
-    conn.execute("UPDATE meldingen SET aan_team = coalesce(aan_team, 0), melder_count = coalesce(melder_count, 1)")
-    conn.execute("UPDATE meldingen SET terugbellen = 0 WHERE terugbellen IS NULL")
-    due = sorted(s.value for s in CALLBACK_DUE)
-    ids = [
-        r[0]
-        for r in conn.execute(
-            f"SELECT melding_id FROM meldingen WHERE has_contact = 1 AND status IN ({', '.join('?' * len(due))})", due
-        )
-    ]
-    cols = ", ".join(f'"{c}"' for c in event_columns)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        groups: dict[str, list[Event]] = {}
-        cur = conn.execute(
-            f"SELECT {cols} FROM events WHERE melding_id IN (SELECT value FROM json_each(?))",
-            (json_encode(chunk).decode(),),
-        )
-        for r in cur:
-            e = row_to_event(r)
-            groups.setdefault(e.melding_id, []).append(e)
-        updates = []
-        for mid, evs in groups.items():
-            m = fold(evs, history=False)
-            if m is not None:
-                count, since = m.terugbellen()
-                updates.append((count, iso(since), mid))
-        conn.executemany("UPDATE meldingen SET terugbellen = ?, terugbellen_sinds = ? WHERE melding_id = ?", updates)
-    return len(ids)
 
 
 def _migration_8(conn: sqlite3.Connection) -> None:
@@ -243,7 +191,7 @@ def _migration_8(conn: sqlite3.Connection) -> None:
     melders and who still waits for a call-back, with indexes for "Mijn werkvoorraad" (open
     meldingen of one behandelaar by deadline) and "Nog terugbellen"."""
     add_projection_columns(conn)
-    werkvoorraad_backfill(conn, EVENT_COLUMNS, event_from_row)
+    werkvoorraad_backfill(conn)
     _werkvoorraad_indexes(conn)
 
 
