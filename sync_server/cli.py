@@ -106,6 +106,19 @@ def _serve(args: argparse.Namespace) -> int:
         print("Fout: --workers N (N > 1) kan alleen met PostgreSQL (--db postgresql://…); N is minstens 1.", file=sys.stderr)
         return 1
     setup_logging(settings.log_level, settings.log_format)
+    # 'restore' refuses while this is held (sync_server.serving), and so does a second 'serve' of the
+    # same file: two servers would each run the background snapshot builds and retention on it, and a
+    # forgotten old unit beside a new one is how an admin would find out. A PostgreSQL database has no
+    # file to guard and several servers share it by design: its restore refuses while other sessions
+    # are open.
+    lock = None
+    if isinstance(settings.db_path, Path):
+        lock = serving.hold(settings.db_path)
+        pid = serving.serving_pid(settings.db_path) if lock is None else None
+        if pid is not None:  # None: no flock here, or a folder the store will explain itself
+            who = f" (proces {pid})" if pid > 0 else ""
+            print(f"Fout: een andere wijkteam-server{who} bedient {settings.db_path} al; stop die eerst.", file=sys.stderr)
+            return 1
     store = ServerStore(settings.db_path)  # creates the schema; refuses a database of a newer server
     try:
         store.vacuum_once()  # before serving: a database from before secure_delete is rewritten once
@@ -124,9 +137,6 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"Fout: kan niet luisteren op {settings.host}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
     sock.listen(512)
-    # 'restore' refuses while this is held (sync_server.serving). A PostgreSQL database has no file to
-    # guard and several servers share it by design: its restore refuses while other sessions are open.
-    lock = serving.hold(settings.db_path) if isinstance(settings.db_path, Path) else None
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(f"wijkteam-server luistert op http://{host}:{port} (database {display_location(settings.db_path)}, {label})", flush=True)

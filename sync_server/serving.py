@@ -1,7 +1,8 @@
 """Which database a running ``wijkteam-server serve`` holds, so that ``restore`` refuses to replace it
 under a live server (issue 11 §4).
 
-``serve`` takes an exclusive ``flock`` on ``<database>.serving`` (and writes its process id there)
+``serve`` takes an exclusive ``flock`` on ``<database>.serving`` (and writes its process id there;
+a second ``serve`` of the same file refuses to start)
 for as long as it runs; the kernel drops the lock when the process ends, however it ends (a crash or
 SIGKILL included), so a stale file never blocks anything. ``restore`` tries the same lock without
 waiting. On a system without ``fcntl`` (Windows) there is no lock and no check; docs/server.md says
@@ -28,11 +29,15 @@ def lock_path(db: Path) -> Path:
 def hold(db: Path) -> IO[str] | None:
     """Take the serving lock of ``db`` for this process; keep the returned file open while serving.
 
-    Returns None when the lock cannot be had (another server holds it) or there is no ``fcntl``.
+    Returns None when the lock cannot be had (another server holds it: :func:`serving_pid` then says
+    which), the lock file cannot be made, or there is no ``fcntl``.
     """
     if fcntl is None:
         return None
-    f = lock_path(db).open("a+")
+    try:
+        f = lock_path(db).open("a+")
+    except OSError:  # no such folder, or not writable: the store says so when it opens the database
+        return None
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

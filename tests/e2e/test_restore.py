@@ -101,6 +101,10 @@ def test_restore_refuses_a_live_server_and_the_server_counter_continues(
     sync(a, server)  # only anna's laptop (and the database about to be lost) hold the later numbers
     live = server.cli("restore", str(backup))
     assert live.returncode == 1 and "draait nog" in live.stderr
+    # nor does a second server start on the same file (a forgotten old unit beside a new one)
+    second = server.cli("serve", "--host", "127.0.0.1", "--port", "0")
+    assert second.returncode == 1 and f"(proces {server.proc.pid})" in second.stderr, second.stderr
+    assert "luistert" not in second.stdout
     server.stop()
     server.db.unlink()  # the disk was lost: only the backup and the laptops are left
     for extra in ("-wal", "-shm"):
