@@ -75,6 +75,9 @@ class WerkvoorraadScreen(WijkteamScreen):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Shown first in the footer: the start screen is where a call comes in (the app's own "n"
+        # binding works everywhere but is hidden so that no screen shows it twice).
+        Binding("n", "new", "Nieuwe melding", id="werk.new"),
         Binding("w", "switch", "Wisselen", id="werk.switch"),
         Binding("b", "assign", "Toewijzen", id="werk.assign"),
         Binding("slash,ctrl+f", "search", "Zoeken", id="werk.search"),
@@ -283,6 +286,10 @@ class WerkvoorraadScreen(WijkteamScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not hasattr(self.app, "allows") or self.app.allows(action)
+
+    def action_new(self) -> None:
+        """``n``: a new melding (the app's intake; see :meth:`WijkteamApp.action_new_melding`)."""
+        self.app.action_new_melding()
 
     def action_switch(self) -> None:
         """``w``: a colleague's werkvoorraad, the team's, mine, or all meldingen."""
